@@ -1,0 +1,106 @@
+# tinyhv: a bare-metal VT-x hypervisor booted by UEFI.
+#
+#   make          build build/hypervisor.efi, build/testos.elf and build/disk.img
+#   make run      install what is missing, build, boot in the best emulator (EMU=bochs|qemu-kvm|qemu-tcg)
+#   make test     install what is missing, run every test (unit tests and emulator boots)
+#   make unit     host unit tests only
+#   make deps     install Debian packages and build Bochs with VMX (idempotent)
+
+BUILD     := build
+DEPS      := scripts/deps.sh
+CC        := gcc
+NASM      := nasm
+LD        := ld
+OBJCOPY   := objcopy
+
+EFI_INC   := /usr/include/efi
+EFI_LIB   := /usr/lib
+EFI_LDS   := $(EFI_LIB)/elf_x86_64_efi.lds
+EFI_CRT0  := $(EFI_LIB)/crt0-efi-x86_64.o
+
+WARN      := -Wall -Wextra -Werror
+HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -fshort-wchar \
+             -mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
+             -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
+
+HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
+             arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/lapic.c \
+             arch/x86/pages.c arch/x86/paging.c arch/x86/string.c \
+             drivers/acpi.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
+             vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/run.c vmx/vmcs_setup.c vmx/vmx.c vmx/vmx_caps.c
+HV_ASMS   := arch/x86/isr.asm vmx/vmx_entry.asm
+HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
+
+GUEST_CFLAGS := -std=c11 -m32 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-stack-protector \
+                -fno-builtin -mno-sse -mno-mmx -mno-80387 -MMD -MP
+GUEST_SRCS := $(wildcard guest/testos/*.c)
+GUEST_ASMS := $(wildcard guest/testos/*.asm)
+GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
+
+.PHONY: all deps deps-packages run test unit fuzz clean
+all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
+
+deps-packages:
+	@$(DEPS) --packages-only
+deps:
+	@$(DEPS)
+
+# ---- hypervisor (GNU-EFI, PE32+) ----
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+$(BUILD)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -MD $(@:.o=.d) -o $@ $<
+$(BUILD)/hypervisor.so: $(HV_OBJS)
+	$(LD) -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB) \
+	      $(EFI_CRT0) $(HV_OBJS) -o $@ -lefi -lgnuefi
+$(BUILD)/hypervisor.efi: $(BUILD)/hypervisor.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .reloc \
+	           -j .bss --target=efi-app-x86_64 $< $@
+
+# ---- test guest (Multiboot v1 ELF32) ----
+$(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/%.o: guest/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf32 -g -MD $(@:.o=.d) -o $@ $<
+$(BUILD)/testos.elf: $(GUEST_OBJS) guest/testos/link.ld
+	$(LD) -m elf_i386 -nostdlib --no-warn-rwx-segments -T guest/testos/link.ld -o $@ $(GUEST_OBJS)
+
+# ---- boot disk: GPT with one FAT ESP ----
+$(BUILD)/disk.img: $(BUILD)/hypervisor.efi $(BUILD)/testos.elf scripts/mkdisk.sh tests/configs/demo.cfg
+	scripts/mkdisk.sh $@ tests/configs/demo.cfg
+
+# ---- running ----
+EMU ?=
+run: deps all
+	scripts/run.sh $(if $(EMU),--emu $(EMU)) $(BUILD)/disk.img
+
+# ---- tests ----
+UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart
+UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
+UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
+UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c arch/x86/fmt.c
+UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c
+UNIT_DEPS_test_fmt       := arch/x86/fmt.c
+UNIT_DEPS_test_vuart     := drivers/vuart.c
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_DEPS_%)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka
+
+unit: deps-packages $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+test: deps all $(UNIT_BINS)
+	scripts/test.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

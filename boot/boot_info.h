@@ -1,0 +1,25 @@
+/* What the UEFI stage hands to the hypervisor proper after ExitBootServices. */
+#ifndef BOOT_BOOT_INFO_H
+#define BOOT_BOOT_INFO_H
+
+#include <stdint.h>
+
+#include "../drivers/acpi.h"
+#include "config.h"
+
+struct boot_info {
+    struct hv_config cfg;
+    struct acpi_info acpi;
+    int have_acpi;
+    uint8_t *guest_ram;      /* 2 MiB aligned */
+    uint64_t guest_ram_size;
+    uint32_t guest_entry;
+    uint32_t guest_mb_info;
+    uint64_t mem_top;        /* highest physical address in the memory map */
+    uint64_t stack_top, ist_stack_top;
+};
+
+/* Runs the hypervisor on its own GDT, IDT, page tables and stack. Never returns. */
+__attribute__((noreturn)) void hv_main(struct boot_info *bi);
+
+#endif

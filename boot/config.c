@@ -1,0 +1,159 @@
+/* Config file parser. Format, one setting per line:
+ *
+ *   # comment
+ *   guest     = testos.elf
+ *   cmdline   = base
+ *   ram_mb    = 32
+ *   log_level = info        (error | warn | info | debug | trace)
+ *
+ * Blank lines and lines starting with '#' are ignored; spaces around keys and
+ * values are trimmed. Every error names the line. */
+#include "config.h"
+
+#include <string.h>
+
+#include "../arch/x86/fmt.h"
+
+static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
+
+const char *log_level_name(enum log_level level)
+{
+    if ((unsigned)level < sizeof(level_names) / sizeof(level_names[0]))
+        return level_names[level];
+    return "?";
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static int parse_u32(const char *s, size_t n, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 10)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > 0xffffffffu)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int key_is(const char *k, size_t kn, const char *name)
+{
+    return strlen(name) == kn && memcmp(k, name, kn) == 0;
+}
+
+static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
+{
+    if (vn >= cap)
+        return -1;
+    memcpy(dst, v, vn);
+    dst[vn] = 0;
+    return 0;
+}
+
+int config_parse(const char *text, size_t len, struct hv_config *cfg,
+                 char *err, size_t errlen)
+{
+    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8 };
+    unsigned seen = 0;
+    unsigned lineno = 0;
+    size_t pos = 0;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->ram_mb = CONFIG_RAM_MB_DEFAULT;
+    cfg->log_level = LOG_INFO;
+    if (errlen)
+        err[0] = 0;
+
+#define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+    while (pos < len) {
+        size_t start = pos, end;
+        while (pos < len && text[pos] != '\n')
+            pos++;
+        end = pos;
+        if (pos < len)
+            pos++; /* the newline */
+        lineno++;
+
+        for (size_t i = start; i < end; i++) {
+            unsigned char c = (unsigned char)text[i];
+            if (c == 0 || c >= 0x80 || (c < 0x20 && c != '\t' && c != '\r'))
+                FAIL("line %u: not a text line (byte 0x%02x)", lineno, c);
+        }
+        while (start < end && is_space(text[start]))
+            start++;
+        while (end > start && is_space(text[end - 1]))
+            end--;
+        if (start == end || text[start] == '#')
+            continue;
+
+        const char *line = text + start;
+        size_t n = end - start;
+        const char *eq = memchr(line, '=', n);
+        if (!eq)
+            FAIL("line %u: expected 'key = value'", lineno);
+        size_t kn = (size_t)(eq - line);
+        while (kn > 0 && is_space(line[kn - 1]))
+            kn--;
+        const char *v = eq + 1;
+        size_t vn = n - (size_t)(v - line);
+        while (vn > 0 && is_space(*v)) {
+            v++;
+            vn--;
+        }
+        if (kn == 0)
+            FAIL("line %u: missing key before '='", lineno);
+
+        unsigned bit;
+        if (key_is(line, kn, "guest")) {
+            bit = SEEN_GUEST;
+            if (vn == 0)
+                FAIL("line %u: guest: empty path", lineno);
+            if (copy_value(cfg->guest, sizeof(cfg->guest), v, vn))
+                FAIL("line %u: guest: path longer than %u characters", lineno,
+                     (unsigned)sizeof(cfg->guest) - 1);
+        } else if (key_is(line, kn, "cmdline")) {
+            bit = SEEN_CMDLINE;
+            if (copy_value(cfg->cmdline, sizeof(cfg->cmdline), v, vn))
+                FAIL("line %u: cmdline: longer than %u characters", lineno,
+                     (unsigned)sizeof(cfg->cmdline) - 1);
+        } else if (key_is(line, kn, "ram_mb")) {
+            bit = SEEN_RAM;
+            uint32_t mb;
+            if (parse_u32(v, vn, &mb))
+                FAIL("line %u: ram_mb: '%.*s' is not a number", lineno, (int)vn, v);
+            if (mb < CONFIG_RAM_MB_MIN || mb > CONFIG_RAM_MB_MAX)
+                FAIL("line %u: ram_mb: %u is outside %u..%u", lineno, mb,
+                     CONFIG_RAM_MB_MIN, CONFIG_RAM_MB_MAX);
+            if (mb % 2)
+                FAIL("line %u: ram_mb: %u is not a multiple of 2 (EPT maps 2 MiB pages)", lineno, mb);
+            cfg->ram_mb = mb;
+        } else if (key_is(line, kn, "log_level")) {
+            bit = SEEN_LEVEL;
+            unsigned i, found = 0;
+            for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+                if (key_is(v, vn, level_names[i])) {
+                    cfg->log_level = (enum log_level)i;
+                    found = 1;
+                }
+            if (!found)
+                FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace",
+                     lineno, (int)vn, v);
+        } else {
+            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level)",
+                 lineno, (int)kn, line);
+        }
+        if (seen & bit)
+            FAIL("line %u: '%.*s' given twice", lineno, (int)kn, line);
+        seen |= bit;
+    }
+    if (!(seen & SEEN_GUEST))
+        FAIL("no 'guest' setting: the config must name the guest image");
+#undef FAIL
+    return 0;
+}

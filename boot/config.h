@@ -1,0 +1,31 @@
+/* The hypervisor's configuration file: a small "key = value" text file on
+ * the ESP beside the hypervisor. Pure C: also compiled into host unit tests. */
+#ifndef BOOT_CONFIG_H
+#define BOOT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX     128
+#define CONFIG_CMDLINE_MAX  256
+#define CONFIG_RAM_MB_MIN   4
+#define CONFIG_RAM_MB_MAX   3072   /* the guest starts without paging: below 4 GiB */
+#define CONFIG_RAM_MB_DEFAULT 32
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+
+struct hv_config {
+    char guest[CONFIG_PATH_MAX];      /* guest image, relative to the config's folder or absolute */
+    char cmdline[CONFIG_CMDLINE_MAX]; /* passed to the guest through Multiboot */
+    uint32_t ram_mb;                  /* guest RAM in MiB */
+    enum log_level log_level;
+};
+
+/* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with
+ * a message naming the line in err (always NUL-terminated). */
+int config_parse(const char *text, size_t len, struct hv_config *cfg,
+                 char *err, size_t errlen);
+
+const char *log_level_name(enum log_level level);
+
+#endif

@@ -1,0 +1,324 @@
+/* UEFI entry: everything that needs the firmware happens here, then
+ * ExitBootServices and the hand-off to hv_main on our own stack. */
+#include <efi.h>
+#include <efilib.h>
+
+#include "../arch/x86/cpu.h"
+#include "../arch/x86/fmt.h"
+#include "../arch/x86/pages.h"
+#include "../drivers/log.h"
+#include "../drivers/poweroff.h"
+#include "../drivers/uart.h"
+#include "../vmx/vmx.h"
+#include "boot_info.h"
+#include "multiboot.h"
+
+#define CONFIG_FILE_NAME "tinyhv.cfg"
+#define POOL_PAGES 512           /* 2 MiB for page tables, VMX regions, EPT, stacks */
+#define STACK_PAGES 16
+#define IST_STACK_PAGES 4
+#define MAX_FILE_SIZE (64u << 20)
+#define MiB2 (2ull << 20)
+
+extern void switch_stack_and_call(uint64_t stack_top, void (*fn)(void *), void *arg); /* isr.asm */
+
+static struct boot_info boot;
+static CHAR16 image_dir[256];
+
+/* ---- console mirror for warnings and errors while boot services last ---- */
+
+/* Errors also go to the firmware console (the screen on real hardware).
+ * Firmware that mirrors its console to COM1 (OVMF does) shows them twice in
+ * the serial log: once as "hv: error: ...", once as "tinyhv: hv: error: ...". */
+static void console_line(const char *line)
+{
+    static const char prefix[] = "tinyhv: ";
+    CHAR16 buf[256];
+    unsigned i = 0;
+    for (; prefix[i]; i++)
+        buf[i] = (CHAR16)prefix[i];
+    for (unsigned j = 0; line[j] && i < 252; j++, i++)
+        buf[i] = (CHAR16)(unsigned char)line[j];
+    buf[i++] = '\r';
+    buf[i++] = '\n';
+    buf[i] = 0;
+    uefi_call_wrapper(ST->ConOut->OutputString, 2, ST->ConOut, buf);
+}
+
+static EFI_STATUS fail(EFI_STATUS status, const char *what)
+{
+    log_error("hv", "fatal: %s; returning to the firmware (EFI status 0x%llx)", what,
+              (unsigned long long)status);
+    uart_flush();
+    return status;
+}
+
+/* ---- files on the ESP ---- */
+
+/* The folder holding this image, from the loaded image's file path. */
+static void find_image_dir(EFI_LOADED_IMAGE *li)
+{
+    CHAR16 *path = DevicePathToStr(li->FilePath);
+    unsigned n = 0, last = 0;
+    if (path) {
+        for (; path[n] && n < 255; n++) {
+            image_dir[n] = path[n] == '/' ? '\\' : path[n];
+            if (image_dir[n] == '\\')
+                last = n;
+        }
+        FreePool(path);
+    }
+    image_dir[last] = 0; /* "" when the image sits in the root */
+}
+
+/* Reads a file named relative to the image's folder (or absolute, starting
+ * with '/' or '\'). Returns EFI_SUCCESS with a pool buffer. */
+static EFI_STATUS read_file(EFI_FILE_HANDLE root, const char *name, void **data, UINTN *size)
+{
+    CHAR16 path[CONFIG_PATH_MAX + 260];
+    unsigned n = 0;
+    if (name[0] != '/' && name[0] != '\\') {
+        for (unsigned i = 0; image_dir[i] && n < 255; i++)
+            path[n++] = image_dir[i];
+        path[n++] = '\\';
+    }
+    for (unsigned i = 0; name[i] && n < sizeof(path) / sizeof(path[0]) - 1; i++)
+        path[n++] = name[i] == '/' ? '\\' : (CHAR16)(unsigned char)name[i];
+    path[n] = 0;
+
+    EFI_FILE_HANDLE fh;
+    EFI_STATUS st = uefi_call_wrapper(root->Open, 5, root, &fh, path, EFI_FILE_MODE_READ, 0);
+    if (EFI_ERROR(st))
+        return st;
+    EFI_FILE_INFO *info = LibFileInfo(fh);
+    if (!info) {
+        uefi_call_wrapper(fh->Close, 1, fh);
+        return EFI_DEVICE_ERROR;
+    }
+    UINTN sz = info->FileSize;
+    FreePool(info);
+    if (sz > MAX_FILE_SIZE) {
+        uefi_call_wrapper(fh->Close, 1, fh);
+        return EFI_BAD_BUFFER_SIZE;
+    }
+    void *buf = AllocatePool(sz ? sz : 1);
+    if (!buf) {
+        uefi_call_wrapper(fh->Close, 1, fh);
+        return EFI_OUT_OF_RESOURCES;
+    }
+    UINTN got = sz;
+    st = uefi_call_wrapper(fh->Read, 3, fh, &got, buf);
+    uefi_call_wrapper(fh->Close, 1, fh);
+    if (EFI_ERROR(st) || got != sz) {
+        FreePool(buf);
+        return EFI_ERROR(st) ? st : EFI_END_OF_FILE;
+    }
+    *data = buf;
+    *size = sz;
+    return EFI_SUCCESS;
+}
+
+static const char *efi_status_words(EFI_STATUS st)
+{
+    switch (st) {
+    case EFI_NOT_FOUND: return "not found";
+    case EFI_ACCESS_DENIED: return "access denied";
+    case EFI_BAD_BUFFER_SIZE: return "file too large";
+    case EFI_OUT_OF_RESOURCES: return "out of memory";
+    case EFI_END_OF_FILE: return "short read";
+    default: return "read error";
+    }
+}
+
+/* ---- ACPI ---- */
+
+static void find_acpi(void)
+{
+    EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
+    void *rsdp = 0;
+    char err[160];
+
+    for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
+        EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
+        if (!CompareGuid(&t->VendorGuid, &acpi20)) {
+            rsdp = t->VendorTable;
+            break;
+        }
+        if (!rsdp && !CompareGuid(&t->VendorGuid, &acpi10))
+            rsdp = t->VendorTable;
+    }
+    if (!rsdp) {
+        for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
+            EFI_GUID *g = &ST->ConfigurationTable[i].VendorGuid;
+            log_debug("hv", "EFI configuration table %u: GUID %08x-%04x-%04x-...", (unsigned)i,
+                     g->Data1, g->Data2, g->Data3);
+        }
+        log_warn("hv", "no ACPI RSDP in the EFI configuration table: using architectural defaults");
+        return;
+    }
+    if (acpi_parse(rsdp, &boot.acpi, err, sizeof(err))) {
+        log_warn("hv", "ACPI: %s; using architectural defaults", err);
+        return;
+    }
+    boot.have_acpi = 1;
+    const struct acpi_info *a = &boot.acpi;
+    log_info("hv", "ACPI: RSDP at %p, revision %u, OEM '%s'; MADT: LAPIC base 0x%llx, %u CPU%s",
+             rsdp, a->revision, a->oem_id, (unsigned long long)a->lapic_base, a->n_cpus,
+             a->n_cpus == 1 ? "" : "s");
+    for (unsigned i = 0; i < a->n_ioapic; i++)
+        log_info("hv", "ACPI: IOAPIC id %u at 0x%x, GSI base %u", a->ioapic[i].id,
+                 a->ioapic[i].addr, a->ioapic[i].gsi_base);
+    for (unsigned i = 0; i < a->n_iso; i++)
+        log_info("hv", "ACPI: interrupt source override: ISA IRQ %u -> GSI %u, flags 0x%x",
+                 a->iso[i].source, a->iso[i].gsi, a->iso[i].flags);
+    if (a->s5_valid)
+        log_info("hv", "ACPI: power off through PM1a_CNT 0x%x, S5 sleep type %u",
+                 a->pm1a_cnt, a->slp_typ_a);
+    poweroff_set_acpi(a);
+}
+
+/* ---- memory ---- */
+
+static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
+{
+    EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
+    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData,
+                                      pages, &a);
+    *addr = a;
+    return st;
+}
+
+/* Gets the final memory map and leaves boot services. */
+static EFI_STATUS exit_boot_services(EFI_HANDLE image)
+{
+    UINTN size = 0, key, desc_size;
+    UINT32 desc_ver;
+    EFI_MEMORY_DESCRIPTOR *map = 0;
+
+    uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
+    size += 16 * sizeof(EFI_MEMORY_DESCRIPTOR) + 4096;
+    map = AllocatePool(size);
+    if (!map)
+        return EFI_OUT_OF_RESOURCES;
+    UINTN cap = size;
+    for (int tries = 0; tries < 4; tries++) {
+        size = cap;
+        EFI_STATUS st = uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
+        if (EFI_ERROR(st))
+            return st;
+        boot.mem_top = 0;
+        for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
+            EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + off);
+            uint64_t end = d->PhysicalStart + d->NumberOfPages * 4096;
+            if (end > boot.mem_top)
+                boot.mem_top = end;
+        }
+        st = uefi_call_wrapper(BS->ExitBootServices, 2, image, key);
+        if (!EFI_ERROR(st))
+            return EFI_SUCCESS;
+    }
+    return EFI_ABORTED;
+}
+
+static void hv_main_trampoline(void *arg)
+{
+    hv_main(arg);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    char err[256];
+    EFI_STATUS st;
+
+    InitializeLib(image, systab);
+    uart_init(COM1_PORT);
+    log_set_console(console_line);
+    uefi_call_wrapper(BS->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+    log_info("hv", "tinyhv 0.1 starting (UEFI firmware revision 0x%x)", ST->FirmwareRevision);
+
+    /* 1. Platform facts from ACPI (logged even when VMX is missing) */
+    find_acpi();
+
+    /* 2. VMX */
+    if (vmx_check_support(err, sizeof(err))) {
+        log_error("hv", "%s", err);
+        return fail(EFI_UNSUPPORTED, "cannot run guests without VMX");
+    }
+    log_info("hv", "VMX available");
+
+    /* 3. Configuration, beside the image on the ESP */
+    EFI_LOADED_IMAGE *li;
+    st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li);
+    if (EFI_ERROR(st))
+        return fail(st, "no loaded-image protocol");
+    find_image_dir(li);
+    EFI_FILE_HANDLE root = LibOpenRoot(li->DeviceHandle);
+    if (!root)
+        return fail(EFI_NOT_FOUND, "cannot open the file system the hypervisor was loaded from");
+    void *cfg_text;
+    UINTN cfg_len;
+    st = read_file(root, CONFIG_FILE_NAME, &cfg_text, &cfg_len);
+    if (EFI_ERROR(st)) {
+        log_error("hv", "config file %s beside the hypervisor: %s", CONFIG_FILE_NAME,
+                  efi_status_words(st));
+        return fail(st, "no usable configuration");
+    }
+    if (config_parse(cfg_text, cfg_len, &boot.cfg, err, sizeof(err))) {
+        log_error("hv", "config file %s: %s", CONFIG_FILE_NAME, err);
+        return fail(EFI_INVALID_PARAMETER, "malformed configuration");
+    }
+    FreePool(cfg_text);
+    log_set_level(boot.cfg.log_level);
+    log_info("hv", "config: guest=%s ram_mb=%u log_level=%s cmdline='%s'", boot.cfg.guest,
+             boot.cfg.ram_mb, log_level_name(boot.cfg.log_level), boot.cfg.cmdline);
+
+    /* 4. Guest RAM and the guest image */
+    void *img;
+    UINTN img_len;
+    st = read_file(root, boot.cfg.guest, &img, &img_len);
+    if (EFI_ERROR(st)) {
+        log_error("hv", "guest image '%s': %s", boot.cfg.guest, efi_status_words(st));
+        return fail(st, "cannot load the guest");
+    }
+    uint64_t ram_size = (uint64_t)boot.cfg.ram_mb << 20, ram_raw;
+    st = alloc_pages((UINTN)((ram_size + MiB2) / 4096), &ram_raw);
+    if (EFI_ERROR(st)) {
+        log_error("hv", "cannot allocate %u MiB of guest RAM below 4 GiB", boot.cfg.ram_mb);
+        return fail(st, "out of memory");
+    }
+    boot.guest_ram = (uint8_t *)(uintptr_t)((ram_raw + MiB2 - 1) & ~(MiB2 - 1));
+    boot.guest_ram_size = ram_size;
+    SetMem(boot.guest_ram, ram_size, 0);
+    struct mb_loaded loaded;
+    if (mb_load_elf(img, img_len, boot.guest_ram, ram_size, &loaded, err, sizeof(err))) {
+        log_error("hv", "guest image '%s': %s", boot.cfg.guest, err);
+        return fail(EFI_LOAD_ERROR, "cannot load the guest");
+    }
+    FreePool(img);
+    boot.guest_entry = loaded.entry;
+    boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
+    log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
+             boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,
+             (unsigned long long)(uintptr_t)boot.guest_ram);
+
+    /* 5. The hypervisor's own pages */
+    uint64_t pool;
+    st = alloc_pages(POOL_PAGES, &pool);
+    if (EFI_ERROR(st))
+        return fail(st, "cannot allocate the hypervisor's page pool");
+    pages_init(pool, POOL_PAGES);
+    uint8_t *stack = pages_alloc(STACK_PAGES), *ist = pages_alloc(IST_STACK_PAGES);
+    boot.stack_top = (uint64_t)(uintptr_t)(stack + STACK_PAGES * PAGE_SIZE);
+    boot.ist_stack_top = (uint64_t)(uintptr_t)(ist + IST_STACK_PAGES * PAGE_SIZE);
+
+    /* 6. Leave the firmware */
+    log_info("hv", "exiting boot services");
+    log_set_console(0);
+    st = exit_boot_services(image);
+    if (EFI_ERROR(st)) {
+        log_set_console(console_line);
+        return fail(st, "ExitBootServices failed");
+    }
+    switch_stack_and_call(boot.stack_top, hv_main_trampoline, &boot);
+    return EFI_ABORTED; /* not reached */
+}

@@ -1,0 +1,92 @@
+/* testos main: read the Multiboot information, run the test groups named on
+ * the command line, print TAP, and report the result on the debug-exit port
+ * (0 = every test passed, 1 = some failed, 2 = bad command line). */
+#include "testos.h"
+
+struct boot boot;
+
+static const struct test_group *const groups[] = { &group_base, &group_eptstop };
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static __attribute__((noreturn)) void finish(uint8_t status)
+{
+    outb(DEBUG_EXIT_PORT, status);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+static uint32_t parse_uint(const char *s)
+{
+    uint32_t v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (uint32_t)(*s++ - '0');
+    return v;
+}
+
+void kmain(uint32_t magic, const struct mb_info *mbi);
+void kmain(uint32_t magic, const struct mb_info *mbi)
+{
+    const struct test_group *run[NGROUPS];
+    unsigned nrun = 0, total = 0;
+
+    serial_init();
+    boot.magic = magic;
+    boot.mbi = mbi;
+    boot.cmdline = (mbi && (mbi->flags & (1u << 2))) ? (const char *)mbi->cmdline : "";
+    kprintf("# testos: command line '%s'\n", boot.cmdline);
+
+    /* Words of the command line: group names, and key=value options. */
+    for (const char *p = boot.cmdline; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (!n)
+            continue;
+        if (n > 7 && !strncmp(w, "ram_mb=", 7)) {
+            boot.ram_mb_expected = parse_uint(w + 7);
+            continue;
+        }
+        unsigned g;
+        for (g = 0; g < NGROUPS; g++)
+            if (strlen(groups[g]->name) == n && !strncmp(groups[g]->name, w, n))
+                break;
+        if (g == NGROUPS) {
+            char name[32];
+            ksnprintf(name, n + 1 < sizeof(name) ? n + 1 : sizeof(name), "%s", w);
+            kprintf("Bail out! unknown test group '%s'\n", name);
+            finish(2);
+        }
+        if (nrun < NGROUPS)
+            run[nrun++] = groups[g];
+    }
+    if (!nrun) {
+        kprintf("Bail out! no test group on the command line\n");
+        finish(2);
+    }
+
+    for (unsigned g = 0; g < nrun; g++)
+        total += run[g]->count;
+    kprintf("1..%u\n", total);
+
+    unsigned n = 0, failed = 0;
+    for (unsigned g = 0; g < nrun; g++) {
+        for (unsigned i = 0; i < run[g]->count; i++) {
+            char why[WHY_MAX];
+            why[0] = 0;
+            const struct test_case *t = &run[g]->cases[i];
+            int bad = t->fn(why);
+            n++;
+            if (bad) {
+                failed++;
+                kprintf("not ok %u - %s: %s # %s\n", n, run[g]->name, t->name, why);
+            } else {
+                kprintf("ok %u - %s: %s\n", n, run[g]->name, t->name);
+            }
+        }
+    }
+    kprintf("# %u passed, %u failed\n", n - failed, failed);
+    finish(failed ? 1 : 0);
+}

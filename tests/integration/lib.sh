@@ -1,0 +1,69 @@
+# Helpers for the integration tests (sourced by the .t scripts, which prove
+# runs). Each scenario builds a disk image with its own config, boots it in
+# an emulator, and keeps the full serial log in build/tap/<name>.log.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$ROOT/build
+TAPDIR=$BUILD/tap
+mkdir -p "$BUILD/scenarios" "$TAPDIR"
+T_N=0; T_FAILED=0
+
+# boot NAME EMU CONFIG_TEXT [SRC:NAME ...] -> sets LOG (serial log, CRs
+# removed) and RC (run.sh exit status). CONFIG_TEXT "-" boots without one.
+boot() {
+  local name=$1 emu=$2 cfg=$3; shift 3
+  local img=$BUILD/scenarios/$name.img cfgfile=-
+  if [ "$cfg" != - ]; then cfgfile=$BUILD/scenarios/$name.cfg; printf '%s\n' "$cfg" > "$cfgfile"; fi
+  "$ROOT/scripts/mkdisk.sh" "$img" "$cfgfile" "$@" || { echo "Bail out! mkdisk failed"; exit 1; }
+  "$ROOT/scripts/run.sh" --quiet --emu "$emu" --timeout "${BOOT_TIMEOUT:-120}" \
+      --serial "$TAPDIR/$name.log" "$img" > "$TAPDIR/$name.run.out" 2>&1
+  RC=$?
+  LOG=$(tr -d '\r' < "$TAPDIR/$name.log")
+  BOCHS_LOG=$TAPDIR/$name.bochs.log
+}
+
+ok() { # ok CONDITION_STATUS DESCRIPTION [DIAGNOSTIC]
+  T_N=$((T_N + 1))
+  if [ "$1" = 0 ]; then echo "ok $T_N - $2"; else
+    T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $2"; [ -n "${3:-}" ] && echo "# $3"; fi
+}
+
+log_has() { grep -Eq -- "$1" <<<"$LOG"; }
+
+# check_log REGEX DESCRIPTION: one test that the serial log has a line.
+check_log() {
+  log_has "$1"; ok $? "$2" "no line matching /$1/ in $TAPDIR/${3:-scenario}.log"
+}
+
+# No failed VMX check in Bochs's own log (it names each in words).
+check_no_vmfail() {
+  if [ -f "$BOCHS_LOG" ] && grep -qE 'VMFAIL|VMENTER FAIL' "$BOCHS_LOG"; then
+    ok 1 "Bochs reported no failed VMX check" "$(grep -E 'VMFAIL|VMENTER FAIL' "$BOCHS_LOG" | head -3)"
+  else
+    ok 0 "Bochs reported no failed VMX check"
+  fi
+}
+
+# guest_tap NAME: the guest's own TAP lines from the log into build/tap/NAME.tap
+guest_tap() {
+  sed -n 's/^guest: //p' <<<"$LOG" > "$TAPDIR/$1.tap"
+}
+
+# relay_guest_tap NAME: re-emit each guest test as one of ours; checks that
+# the guest's plan matches its results and that it did not bail out.
+relay_guest_tap() {
+  local tap=$TAPDIR/$1.tap plan results
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap" | head -1)
+  results=$(grep -cE '^(not )?ok [0-9]+' "$tap")
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok 0 "guest: ${line#ok * - }" ;;
+      "not ok "*) ok 1 "guest: ${line#not ok * - }" ;;
+    esac
+  done < "$tap"
+  [ -n "$plan" ] && [ "$plan" = "$results" ]
+  ok $? "$1: guest ran its whole plan (planned ${plan:-none}, reported $results)"
+  ! grep -q '^Bail out!' "$tap"; ok $? "$1: guest did not bail out" "$(grep '^Bail out!' "$tap")"
+}
+
+done_testing() { echo "1..$T_N"; [ $T_FAILED = 0 ]; }

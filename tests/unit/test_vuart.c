@@ -1,0 +1,107 @@
+/* Unit tests: the guest's virtual UART (drivers/vuart.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../drivers/vuart.h"
+
+static char lines[8][VUART_LINE_MAX + 1];
+static int nlines;
+
+static void sink(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (nlines < 8)
+        strcpy(lines[nlines], line);
+    nlines++;
+}
+
+static struct vuart u;
+
+static int setup(void **s)
+{
+    (void)s;
+    nlines = 0;
+    vuart_init(&u, sink, NULL);
+    return 0;
+}
+
+static void send(const char *str)
+{
+    while (*str)
+        vuart_write(&u, 0, (uint8_t)*str++);
+}
+
+static void test_lines_and_crlf(void **s)
+{
+    (void)s;
+    send("ok 1 - a\r\nok 2");
+    assert_int_equal(nlines, 1);
+    assert_string_equal(lines[0], "ok 1 - a");
+    send("\n\n");
+    assert_int_equal(nlines, 3);
+    assert_string_equal(lines[1], "ok 2");
+    assert_string_equal(lines[2], "");
+}
+
+static void test_flush_partial(void **s)
+{
+    (void)s;
+    send("tail");
+    vuart_flush(&u);
+    assert_int_equal(nlines, 1);
+    assert_string_equal(lines[0], "tail");
+    vuart_flush(&u);
+    assert_int_equal(nlines, 1);
+}
+
+static void test_unprintable_replaced(void **s)
+{
+    (void)s;
+    send("a\x1b[2Jb\n");
+    assert_string_equal(lines[0], "a?[2Jb");
+}
+
+static void test_long_line_split(void **s)
+{
+    (void)s;
+    for (int i = 0; i < VUART_LINE_MAX + 5; i++)
+        vuart_write(&u, 0, 'x');
+    assert_int_equal(nlines, 1);
+    assert_int_equal(strlen(lines[0]), VUART_LINE_MAX);
+}
+
+static void test_registers(void **s)
+{
+    (void)s;
+    assert_int_equal(vuart_read(&u, 5) & 0x60, 0x60);  /* LSR: THRE, TEMT */
+    assert_int_equal(vuart_read(&u, 2), 0x01);         /* IIR: nothing pending */
+    vuart_write(&u, 7, 0xA5);
+    assert_int_equal(vuart_read(&u, 7), 0xA5);         /* scratch */
+    vuart_write(&u, 3, 0x83);                          /* DLAB on */
+    vuart_write(&u, 0, 0x0C);                          /* divisor latch, not data */
+    vuart_write(&u, 1, 0x00);
+    assert_int_equal(nlines, 0);
+    vuart_flush(&u);
+    assert_int_equal(nlines, 0);
+    assert_int_equal(vuart_read(&u, 0), 0x0C);
+    vuart_write(&u, 3, 0x03);
+    assert_int_equal(vuart_read(&u, 3), 0x03);
+    vuart_write(&u, 1, 0xFF);
+    assert_int_equal(vuart_read(&u, 1), 0x0F);         /* IER keeps 4 bits */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_lines_and_crlf, setup),
+        cmocka_unit_test_setup(test_flush_partial, setup),
+        cmocka_unit_test_setup(test_unprintable_replaced, setup),
+        cmocka_unit_test_setup(test_long_line_split, setup),
+        cmocka_unit_test_setup(test_registers, setup),
+    };
+    return cmocka_run_group_tests_name("vuart", tests, NULL, NULL);
+}

@@ -1,0 +1,13 @@
+/* Extended page tables: guest-physical [0, size) -> host memory. */
+#ifndef VMX_EPT_H
+#define VMX_EPT_H
+
+#include <stdint.h>
+
+/* Maps guest RAM (host_base must be 2 MiB aligned, size a multiple of 2 MiB,
+ * below 512 GiB) with 2 MiB write-back pages. Nothing else is mapped: any
+ * other guest-physical access is an EPT violation. Returns the EPT pointer
+ * (4-level walk, WB), or 0 when out of pages. */
+uint64_t ept_build(uint64_t host_base, uint64_t size);
+
+#endif

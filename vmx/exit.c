@@ -1,0 +1,460 @@
+/* The VM-exit handlers. Every exit reason we do not handle stops the VM with
+ * its name, the guest's RIP and registers: nothing is silently ignored. */
+#include "exit.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "../arch/x86/cpu.h"
+#include "../arch/x86/fmt.h"
+#include "../arch/x86/lapic.h"
+#include "../drivers/log.h"
+#include "exit_names.h"
+#include "vmcs.h"
+
+#define GP_VECTOR 13
+#define UD_VECTOR 6
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+    va_end(ap);
+    vm->state = VM_STOPPED;
+}
+
+void vm_dump_guest(const struct vm *vm)
+{
+    const uint64_t *r = vm->vcpu.regs.gpr;
+    log_error("vmx", "  guest RIP=%016llx RSP=%016llx RFLAGS=%016llx",
+              (unsigned long long)vmread(GUEST_RIP), (unsigned long long)vmread(GUEST_RSP),
+              (unsigned long long)vmread(GUEST_RFLAGS));
+    log_error("vmx", "  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx",
+              (unsigned long long)r[RAX], (unsigned long long)r[RBX],
+              (unsigned long long)r[RCX], (unsigned long long)r[RDX]);
+    log_error("vmx", "  RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx",
+              (unsigned long long)r[RSI], (unsigned long long)r[RDI],
+              (unsigned long long)r[RBP], (unsigned long long)r[R8]);
+    log_error("vmx", "  R9 =%016llx R10=%016llx R11=%016llx R12=%016llx",
+              (unsigned long long)r[R9], (unsigned long long)r[R10],
+              (unsigned long long)r[R11], (unsigned long long)r[R12]);
+    log_error("vmx", "  R13=%016llx R14=%016llx R15=%016llx",
+              (unsigned long long)r[R13], (unsigned long long)r[R14], (unsigned long long)r[R15]);
+    log_error("vmx", "  CR0=%llx (shadow %llx) CR3=%llx CR4=%llx (shadow %llx) EFER=%llx",
+              (unsigned long long)vmread(GUEST_CR0), (unsigned long long)vmread(CR0_READ_SHADOW),
+              (unsigned long long)vmread(GUEST_CR3), (unsigned long long)vmread(GUEST_CR4),
+              (unsigned long long)vmread(CR4_READ_SHADOW), (unsigned long long)vmread(GUEST_EFER));
+    log_error("vmx", "  CS=%04llx base %llx AR %llx; exit qualification %llx, instruction length %llu",
+              (unsigned long long)vmread(GUEST_CS_SEL), (unsigned long long)vmread(GUEST_CS_BASE),
+              (unsigned long long)vmread(GUEST_CS_AR), (unsigned long long)vmread(EXIT_QUALIFICATION),
+              (unsigned long long)vmread(EXIT_INSTR_LEN));
+}
+
+static void skip_instruction(struct vcpu *v)
+{
+    (void)v;
+    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
+    /* The emulated instruction ends any STI / MOV-SS interrupt shadow. */
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+    if (intr & 3)
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ull);
+}
+
+static void inject_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error)
+{
+    if (v->pending_event)
+        return; /* an event being re-delivered goes first; ours recurs on restart */
+    v->pending_event = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+                       (has_error ? INTR_INFO_HAS_ERROR : 0);
+    v->pending_error = error;
+}
+
+static int guest_long_mode(void)
+{
+    return (vmread(GUEST_EFER) & EFER_LMA) != 0;
+}
+
+/* ---- CPUID ---- */
+
+static void handle_cpuid(struct vm *vm)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    uint32_t leaf = (uint32_t)g[RAX], sub = (uint32_t)g[RCX];
+    struct cpuid_regs r;
+
+    if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+        memset(&r, 0, sizeof(r));
+        if (leaf == 0x40000000) {
+            r.eax = 0x40000001; /* highest hypervisor leaf */
+            memcpy(&r.ebx, "TinyHVTinyHV", 12); /* EBX, ECX, EDX */
+        } else if (leaf == 0x40000001) {
+            r.eax = TINYHV_VERSION;
+        }
+    } else {
+        cpuid(leaf, sub, &r);
+        if (leaf == 1) {
+            r.ecx |= 1u << 31;              /* hypervisor present */
+            r.ecx &= ~(1u << 5);            /* no nested VMX */
+            r.ecx &= ~(1u << 6);            /* no SMX */
+            r.ecx &= ~(1u << 21 | 1u << 24); /* no x2APIC, no TSC deadline (no vLAPIC yet) */
+            r.edx &= ~(1u << 9);            /* no local APIC yet (issue: vLAPIC) */
+            r.ebx &= 0x00ffffff;            /* initial APIC ID 0 */
+        }
+    }
+    g[RAX] = r.eax;
+    g[RBX] = r.ebx;
+    g[RCX] = r.ecx;
+    g[RDX] = r.edx;
+    skip_instruction(&vm->vcpu);
+}
+
+/* ---- I/O ports ---- */
+
+static void io_unclaimed(struct vm *vm, uint16_t port, int in, unsigned size)
+{
+    uint8_t bit = (uint8_t)(1u << (port & 7));
+    if (!(vm->io_logged[port >> 3] & bit)) {
+        vm->io_logged[port >> 3] |= bit;
+        log_warn("vmx", "guest %s port 0x%04x (%u byte%s) is not emulated: %s (reported once per port)",
+                 in ? "read from" : "write to", port, size, size > 1 ? "s" : "",
+                 in ? "reads return all ones" : "writes are dropped");
+    }
+}
+
+static void handle_io(struct vm *vm)
+{
+    uint64_t q = vmread(EXIT_QUALIFICATION);
+    unsigned size = (unsigned)(q & 7) + 1;
+    int in = (q >> 3) & 1, string = (q >> 4) & 1;
+    uint16_t port = (uint16_t)(q >> 16);
+    uint64_t *rax = &vm->vcpu.regs.gpr[RAX];
+    uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
+    uint32_t val = in ? mask : (uint32_t)*rax & mask;
+
+    if (string) {
+        vm_stop(vm, "string I/O (%s) on port 0x%04x is not emulated", in ? "INS" : "OUTS", port);
+        vm_dump_guest(vm);
+        return;
+    }
+
+    if (port >= 0x3F8 && port <= 0x3FF) {
+        if (in)
+            val = vuart_read(&vm->com1, port - 0x3F8u);
+        else
+            vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)val);
+    } else if (port == DEBUG_EXIT_PORT && !in) {
+        vuart_flush(&vm->com1);
+        vm->exit_status = val;
+        vm->state = VM_EXITED;
+    } else {
+        io_unclaimed(vm, port, in, size);
+    }
+
+    if (in) {
+        if (size == 4)
+            *rax = val; /* a 32-bit write zero-extends */
+        else
+            *rax = (*rax & ~(uint64_t)mask) | (val & mask);
+    }
+    skip_instruction(&vm->vcpu);
+}
+
+/* ---- MSRs ---- */
+
+static int pat_valid(uint64_t pat)
+{
+    for (int i = 0; i < 8; i++) {
+        uint8_t t = (uint8_t)(pat >> (8 * i));
+        if (t == 2 || t == 3 || t > 7)
+            return 0;
+    }
+    return 1;
+}
+
+/* Returns 0 and the value, or -1 for "no such MSR" (#GP). */
+static int msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case 0x10: *val = rdtsc(); return 0;                    /* IA32_TSC */
+    case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return 0; /* locked, VMX off */
+    case 0x8B: *val = 0; return 0;                          /* IA32_BIOS_SIGN_ID */
+    case MSR_IA32_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return 0;
+    case MSR_IA32_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return 0;
+    case MSR_IA32_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return 0;
+    case MSR_IA32_PAT: *val = vm->vcpu.pat; return 0;
+    case MSR_IA32_EFER: *val = vmread(GUEST_EFER); return 0;
+    case MSR_FS_BASE: *val = vmread(GUEST_FS_BASE); return 0;
+    case MSR_GS_BASE: *val = vmread(GUEST_GS_BASE); return 0;
+    default: return -1;
+    }
+}
+
+static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case 0x10:
+        log_warn("vmx", "guest write to IA32_TSC ignored (TSC offsetting not implemented)");
+        return 0;
+    case 0x8B: return 0;
+    case MSR_IA32_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); return 0;
+    case MSR_IA32_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); return 0;
+    case MSR_IA32_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); return 0;
+    case MSR_IA32_PAT:
+        if (!pat_valid(val))
+            return -1;
+        vm->vcpu.pat = val;
+        return 0;
+    case MSR_IA32_EFER: {
+        const uint64_t writable = 1u << 0 | EFER_LME | 1u << 11; /* SCE, LME, NXE */
+        uint64_t old = vmread(GUEST_EFER);
+        if (val & ~(writable | EFER_LMA))
+            return -1;
+        /* LMA is the CPU's; LME may not change while paging is on. */
+        if (((val ^ old) & EFER_LME) && (vmread(CR0_READ_SHADOW) & CR0_PG))
+            return -1;
+        vmwrite(GUEST_EFER, (val & writable) | (old & EFER_LMA));
+        return 0;
+    }
+    case MSR_FS_BASE: vmwrite(GUEST_FS_BASE, val); return 0;
+    case MSR_GS_BASE: vmwrite(GUEST_GS_BASE, val); return 0;
+    default: return -1;
+    }
+}
+
+static void handle_msr(struct vm *vm, int write)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    uint32_t msr = (uint32_t)g[RCX];
+    uint64_t val = (g[RDX] & 0xffffffffull) << 32 | (g[RAX] & 0xffffffffull);
+    int rc = write ? msr_write(vm, msr, val) : msr_read(vm, msr, &val);
+
+    if (rc) {
+        if (write)
+            log_warn("vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or refused value; injecting #GP "
+                     "(RIP=0x%llx)", msr, (unsigned long long)val, (unsigned long long)vmread(GUEST_RIP));
+        else
+            log_warn("vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP (RIP=0x%llx)", msr,
+                     (unsigned long long)vmread(GUEST_RIP));
+        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        return;
+    }
+    if (!write) {
+        g[RAX] = val & 0xffffffffull;
+        g[RDX] = val >> 32;
+    }
+    skip_instruction(&vm->vcpu);
+}
+
+/* ---- Control registers ---- */
+
+static void guest_write_cr0(struct vm *vm, uint64_t val)
+{
+    const struct vmx_caps *c = vm->caps;
+    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE))) {
+        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        return;
+    }
+    uint64_t efer = vmread(GUEST_EFER);
+    uint64_t old = vmread(CR0_READ_SHADOW);
+    if ((val ^ old) & CR0_PG) {
+        uint32_t entry = (uint32_t)vmread(ENTRY_CONTROLS);
+        if ((val & CR0_PG) && (efer & EFER_LME)) {
+            if (!(vmread(CR4_READ_SHADOW) & CR4_PAE)) {
+                inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+                return;
+            }
+            efer |= EFER_LMA;
+            entry |= ENTRY_IA32E_GUEST;
+        } else if (!(val & CR0_PG)) {
+            efer &= ~EFER_LMA;
+            entry &= ~ENTRY_IA32E_GUEST;
+        }
+        vmwrite(GUEST_EFER, efer);
+        vmwrite(ENTRY_CONTROLS, entry);
+    }
+    vmwrite(CR0_READ_SHADOW, val);
+    vmwrite(GUEST_CR0, vmx_fix_cr0(c, val, 1));
+    skip_instruction(&vm->vcpu);
+}
+
+static void guest_write_cr4(struct vm *vm, uint64_t val)
+{
+    const struct vmx_caps *c = vm->caps;
+    /* VMXE is hidden (no nested VMX); bits the CPU cannot set are reserved. */
+    if ((val & CR4_VMXE) || (val & ~c->cr4_fixed1)) {
+        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        return;
+    }
+    vmwrite(CR4_READ_SHADOW, val);
+    vmwrite(GUEST_CR4, vmx_fix_cr4(c, val));
+    skip_instruction(&vm->vcpu);
+}
+
+static void handle_cr_access(struct vm *vm)
+{
+    uint64_t q = vmread(EXIT_QUALIFICATION);
+    unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+    uint64_t *g = vm->vcpu.regs.gpr;
+
+    if (type == 0) { /* MOV to CR */
+        uint64_t val = reg == 4 ? vmread(GUEST_RSP) : g[reg];
+        if (!guest_long_mode())
+            val &= 0xffffffffull;
+        if (cr == 0)
+            guest_write_cr0(vm, val);
+        else if (cr == 4)
+            guest_write_cr4(vm, val);
+        else if (cr == 3) {
+            vmwrite(GUEST_CR3, val);
+            skip_instruction(&vm->vcpu);
+        } else
+            goto unsupported;
+        return;
+    }
+    if (type == 1 && cr == 3) { /* MOV from CR3 (only when CR3-store exiting is forced) */
+        if (reg == 4)
+            vmwrite(GUEST_RSP, vmread(GUEST_CR3));
+        else
+            g[reg] = vmread(GUEST_CR3);
+        skip_instruction(&vm->vcpu);
+        return;
+    }
+unsupported:
+    vm_stop(vm, "control-register access not emulated (CR%u, access type %u)", cr, type);
+    vm_dump_guest(vm);
+}
+
+/* ---- Other exits ---- */
+
+static void handle_vmcall(struct vm *vm)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    switch (g[RAX]) {
+    case HC_VERSION: g[RAX] = TINYHV_VERSION; break;
+    default:
+        log_warn("vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
+        g[RAX] = HC_UNKNOWN_RESULT;
+        break;
+    }
+    skip_instruction(&vm->vcpu);
+}
+
+static void handle_hlt(struct vm *vm)
+{
+    if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
+        vm_stop(vm, "guest executed HLT with interrupts disabled: it can never wake up");
+        return;
+    }
+    /* No virtual interrupt source exists yet, so nothing could wake the
+     * guest: treat HLT as a pause and let it continue. */
+    skip_instruction(&vm->vcpu);
+}
+
+static void handle_ept_violation(struct vm *vm)
+{
+    uint64_t q = vmread(EXIT_QUALIFICATION);
+    uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+    const char *kind = (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read";
+    log_error("vmx", "EPT violation: guest %s at guest-physical 0x%llx, outside guest RAM "
+              "[0, 0x%llx), RIP=0x%llx; stopping the VM",
+              kind, (unsigned long long)gpa, (unsigned long long)vm->ram_size,
+              (unsigned long long)vmread(GUEST_RIP));
+    vm_stop(vm, "EPT violation (%s) at guest-physical 0x%llx, RIP 0x%llx", kind,
+            (unsigned long long)gpa, (unsigned long long)vmread(GUEST_RIP));
+}
+
+static void handle_init(struct vm *vm)
+{
+    if (!(vm->caps->misc & (1u << 8))) {
+        vm_stop(vm, "INIT signal received and the wait-for-SIPI activity state is not supported");
+        return;
+    }
+    log_info("vmx", "INIT signal: the vCPU waits for a start-up IPI");
+    vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+}
+
+static void handle_sipi(struct vm *vm)
+{
+    unsigned vector = (unsigned)vmread(EXIT_QUALIFICATION) & 0xff;
+    log_info("vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real mode at 0x%x", vector,
+             vector << 12);
+    static const enum vmcs_field segs[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL,
+                                            GUEST_FS_SEL, GUEST_GS_SEL };
+    for (unsigned i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+        unsigned idx = (segs[i] - GUEST_ES_SEL) / 2;
+        vmwrite(segs[i], 0);
+        vmwrite((enum vmcs_field)(GUEST_ES_BASE + 2 * idx), 0);
+        vmwrite((enum vmcs_field)(GUEST_ES_LIMIT + 2 * idx), 0xffff);
+        vmwrite((enum vmcs_field)(GUEST_ES_AR + 2 * idx), 0x93);
+    }
+    vmwrite(GUEST_CS_SEL, vector << 8);
+    vmwrite(GUEST_CS_BASE, vector << 12);
+    vmwrite(GUEST_CS_LIMIT, 0xffff);
+    vmwrite(GUEST_CS_AR, 0x9b);
+    vmwrite(GUEST_RIP, 0);
+    vmwrite(GUEST_RFLAGS, 2);
+    vmwrite(CR0_READ_SHADOW, CR0_ET);
+    vmwrite(GUEST_CR0, vmx_fix_cr0(vm->caps, CR0_ET, 1));
+    vmwrite(CR4_READ_SHADOW, 0);
+    vmwrite(GUEST_CR4, vmx_fix_cr4(vm->caps, 0));
+    vmwrite(GUEST_EFER, 0);
+    vmwrite(ENTRY_CONTROLS, vmread(ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_GUEST);
+    vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+}
+
+static void handle_external_interrupt(struct vm *vm)
+{
+    uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
+    unsigned vector = info & 0xff;
+    (void)vm;
+    /* Acknowledged on exit: nothing owns a physical vector yet, so just end it. */
+    lapic_eoi();
+    log_debug("vmx", "physical interrupt vector 0x%02x while the guest ran (acknowledged, EOI)", vector);
+}
+
+static void handle_exception_or_nmi(struct vm *vm)
+{
+    uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
+    if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+        log_warn("vmx", "physical NMI while the guest ran (ignored)");
+        return;
+    }
+    vm_stop(vm, "unexpected guest exception exit, vector %u", info & 0xff);
+    vm_dump_guest(vm);
+}
+
+void vm_handle_exit(struct vm *vm, uint32_t reason)
+{
+    switch (reason) {
+    case EXIT_EXCEPTION_NMI: handle_exception_or_nmi(vm); break;
+    case EXIT_EXTERNAL_INTERRUPT: handle_external_interrupt(vm); break;
+    case EXIT_TRIPLE_FAULT:
+        log_error("vmx", "guest triple fault: stopping the VM");
+        vm_dump_guest(vm);
+        vm_stop(vm, "triple fault at RIP 0x%llx", (unsigned long long)vmread(GUEST_RIP));
+        break;
+    case EXIT_INIT: handle_init(vm); break;
+    case EXIT_SIPI: handle_sipi(vm); break;
+    case EXIT_CPUID: handle_cpuid(vm); break;
+    case EXIT_HLT: handle_hlt(vm); break;
+    case EXIT_VMCALL: handle_vmcall(vm); break;
+    case EXIT_CR_ACCESS: handle_cr_access(vm); break;
+    case EXIT_IO: handle_io(vm); break;
+    case EXIT_RDMSR: handle_msr(vm, 0); break;
+    case EXIT_WRMSR: handle_msr(vm, 1); break;
+    case EXIT_EPT_VIOLATION: handle_ept_violation(vm); break;
+    case EXIT_EPT_MISCONFIG:
+        log_error("vmx", "EPT misconfiguration at guest-physical 0x%llx (a hypervisor bug)",
+                  (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
+        vm_dump_guest(vm);
+        vm_stop(vm, "EPT misconfiguration");
+        break;
+    default:
+        log_error("vmx", "unexpected VM exit: reason %u (%s)", reason, exit_reason_name(reason));
+        vm_dump_guest(vm);
+        vm_stop(vm, "unexpected VM exit %u (%s) at RIP 0x%llx", reason, exit_reason_name(reason),
+                (unsigned long long)vmread(GUEST_RIP));
+        break;
+    }
+}

@@ -1,0 +1,23 @@
+/* VM-exit handling and the run loop of one vCPU. */
+#ifndef VMX_EXIT_H
+#define VMX_EXIT_H
+
+#include "vm.h"
+
+#define TINYHV_VERSION 0x000100u     /* 0.1.0, returned by the version hypercall */
+#define HC_VERSION 0                 /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */
+#define HC_UNKNOWN_RESULT ((uint64_t)-1)
+#define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */
+
+/* Runs the guest until it exits through the debug-exit port or is stopped. */
+void vm_run(struct vm *vm);
+/* Handles one VM exit (exit.c). */
+void vm_handle_exit(struct vm *vm, uint32_t reason);
+/* Stops the VM with a reason (printed in the final status line). */
+void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the per-exit-reason statistics table. */
+void vm_print_stats(const struct vm *vm);
+/* Prints the guest's registers and key VMCS state. */
+void vm_dump_guest(const struct vm *vm);
+
+#endif

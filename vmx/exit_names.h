@@ -1,0 +1,21 @@
+/* Names, in words, for VM-exit reasons, VM-instruction errors and
+ * VM-entry failure qualifications (SDM Vol. 3 Appendix C and §31.4). */
+#ifndef VMX_EXIT_NAMES_H
+#define VMX_EXIT_NAMES_H
+
+#include <stdint.h>
+
+enum exit_reason {
+    EXIT_EXCEPTION_NMI = 0, EXIT_EXTERNAL_INTERRUPT = 1, EXIT_TRIPLE_FAULT = 2,
+    EXIT_INIT = 3, EXIT_SIPI = 4, EXIT_INTERRUPT_WINDOW = 7, EXIT_NMI_WINDOW = 8,
+    EXIT_CPUID = 10, EXIT_HLT = 12, EXIT_VMCALL = 18, EXIT_CR_ACCESS = 28,
+    EXIT_IO = 30, EXIT_RDMSR = 31, EXIT_WRMSR = 32, EXIT_INVALID_GUEST_STATE = 33,
+    EXIT_MSR_LOADING = 34, EXIT_MACHINE_CHECK = 41, EXIT_EPT_VIOLATION = 48,
+    EXIT_EPT_MISCONFIG = 49, EXIT_PREEMPTION_TIMER = 52,
+};
+
+const char *exit_reason_name(uint32_t reason);
+const char *vm_instruction_error_name(uint32_t error);
+const char *entry_failure_qualification_name(uint64_t qual);
+
+#endif

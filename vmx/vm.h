@@ -1,0 +1,57 @@
+/* One virtual machine and its (single) vCPU. Everything per-VM hangs off
+ * struct vm; nothing about a guest lives in globals. */
+#ifndef VMX_VM_H
+#define VMX_VM_H
+
+#include <stdint.h>
+
+#include "../drivers/vuart.h"
+#include "vmx_caps.h"
+
+#define EXIT_REASON_MAX 80
+
+/* Guest general-purpose registers, indexed as in the SDM's exit
+ * qualifications (0 = RAX ... 15 = R15). Slot 4 (RSP) is unused: the guest's
+ * RSP lives in the VMCS. vmx_entry.asm relies on this layout. */
+enum gpr { RAX, RCX, RDX, RBX, RSP_UNUSED, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+struct guest_regs {
+    uint64_t gpr[16];
+};
+
+struct exit_stat {
+    uint64_t count;
+    uint64_t ticks; /* TSC ticks spent in the hypervisor handling this reason */
+};
+
+enum vm_state { VM_RUNNING, VM_EXITED, VM_STOPPED };
+
+struct vm;
+
+struct vcpu {
+    struct guest_regs regs;  /* first member: the entry stub takes its address */
+    struct vm *vm;
+    int launched;
+    uint64_t pat;            /* emulated IA32_PAT (EPT entries ignore guest PAT) */
+    uint32_t pending_event;  /* VM-entry interruption info to inject, 0 if none */
+    uint32_t pending_error;
+    uint32_t pending_instr_len;
+    void *vmcs;
+};
+
+struct vm {
+    struct vcpu vcpu;
+    const struct vmx_caps *caps;
+    struct vmx_controls ctl;
+    uint8_t *ram;            /* host pointer to guest-physical 0 */
+    uint64_t ram_size;
+    uint64_t eptp;
+    uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
+    struct vuart com1;
+    uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */
+    struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
+    enum vm_state state;
+    uint32_t exit_status;    /* value written to the debug-exit port */
+    char stop_reason[96];
+};
+
+#endif

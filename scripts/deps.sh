@@ -87,19 +87,37 @@ if [ "$PACKAGES_ONLY" = 1 ] || [ -x "$BOCHS_BIN" ]; then exit 0; fi
 echo "deps: building Bochs $BOCHS_VERSION with VMX into $BOCHS_DIR (about 2 minutes)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The source: Debian's source package (bochs 3.0 is in trixie; a private
+# deb-src list keeps the machine's apt configuration untouched), else a local
+# copy with the same checksum ($BOCHS_TARBALL, the cache, ../shared/vendor).
+fetch_from_registry() {
+  local apt="$work/apt"
+  mkdir -p "$apt/parts" "$apt/lists/partial"
+  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    > "$apt/parts/bochs-src.sources"
+  local opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$apt/parts"
+              -o Dir::State::Lists="$apt/lists" -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" update >"$work/apt.log" 2>&1 || return 1
+  # The registry may answer 404 for the .dsc while serving the tarball: the
+  # tarball's checksum below is what counts.
+  ( cd "$work" && apt-get "${opts[@]}" source --download-only "bochs=$BOCHS_DEB_VERSION" >>"$work/apt.log" 2>&1 ) || true
+  [ -f "$work/$BOCHS_TARBALL_NAME" ] && mkdir -p "$CACHE" && cp "$work/$BOCHS_TARBALL_NAME" "$CACHE/"
+}
 tarball=""
-for cand in "${BOCHS_TARBALL:-}" "$CACHE/$BOCHS_TARBALL_NAME" "$HERE/../../shared/vendor/$BOCHS_TARBALL_NAME"; do
-  if [ -n "$cand" ] && [ -f "$cand" ]; then tarball=$cand; break; fi
-done
-if [ -z "$tarball" ]; then
+if [ -n "${BOCHS_TARBALL:-}" ]; then
+  tarball=$BOCHS_TARBALL
+elif [ -f "$CACHE/$BOCHS_TARBALL_NAME" ]; then
+  tarball=$CACHE/$BOCHS_TARBALL_NAME
+else
   echo "deps: fetching Debian's source package bochs=$BOCHS_DEB_VERSION"
-  mkdir -p "$CACHE"
-  ( cd "$work" && apt-get source --download-only "bochs=$BOCHS_DEB_VERSION" >/dev/null 2>&1 ) || \
-  ( cd "$work" && apt-get source --download-only bochs >/dev/null 2>&1 ) || true
-  if [ -f "$work/$BOCHS_TARBALL_NAME" ]; then
-    cp "$work/$BOCHS_TARBALL_NAME" "$CACHE/"; tarball=$CACHE/$BOCHS_TARBALL_NAME
+  if fetch_from_registry; then
+    tarball=$CACHE/$BOCHS_TARBALL_NAME
+  elif [ -f "$HERE/../../shared/vendor/$BOCHS_TARBALL_NAME" ]; then
+    echo "deps: the registry did not serve it; using ../shared/vendor/$BOCHS_TARBALL_NAME"
+    tarball=$HERE/../../shared/vendor/$BOCHS_TARBALL_NAME
   else
-    echo "deps: error: could not get $BOCHS_TARBALL_NAME (no deb-src entry, or the registry refused)." >&2
+    tail -5 "$work/apt.log" >&2 || true
+    echo "deps: error: could not get $BOCHS_TARBALL_NAME from the registry." >&2
     echo "deps: set BOCHS_TARBALL=/path/to/$BOCHS_TARBALL_NAME (sha256 $BOCHS_SHA256)." >&2
     exit 1
   fi

@@ -5,6 +5,7 @@
  *   cmdline   = base
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
+ *   trace     = off         (on | off: the interrupt trace, DESIGN §6)
  *
  * Blank lines and lines starting with '#' are ignored; spaces around keys and
  * values are trimmed. Every error names the line. */
@@ -58,7 +59,7 @@ static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
 int config_parse(const char *text, size_t len, struct hv_config *cfg,
                  char *err, size_t errlen)
 {
-    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8 };
+    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16 };
     unsigned seen = 0;
     unsigned lineno = 0;
     size_t pos = 0;
@@ -144,8 +145,14 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             if (!found)
                 FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace",
                      lineno, (int)vn, v);
+        } else if (key_is(line, kn, "trace")) {
+            bit = SEEN_TRACE;
+            if (key_is(v, vn, "on"))
+                cfg->trace = 1;
+            else if (!key_is(v, vn, "off"))
+                FAIL("line %u: trace: '%.*s' is not on or off", lineno, (int)vn, v);
         } else {
-            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level)",
+            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

@@ -19,6 +19,7 @@ struct hv_config {
     char cmdline[CONFIG_CMDLINE_MAX]; /* passed to the guest through Multiboot */
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
+    int trace;                        /* interrupt trace lines on the log */
 };
 
 /* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with

@@ -6,14 +6,31 @@
 #include "../arch/x86/desc.h"
 #include "../arch/x86/lapic.h"
 #include "../arch/x86/paging.h"
+#include "../arch/x86/tsc.h"
 #include "../drivers/log.h"
 #include "../drivers/poweroff.h"
+#include "../vmx/devices.h"
 #include "../vmx/exit.h"
+#include "../vmx/inject.h"
 #include "../vmx/vmx.h"
 #include "boot_info.h"
 
 static struct vm the_vm;
 static struct vmx_caps caps;
+
+static uint64_t physical_ioapic_base(const struct boot_info *bi)
+{
+    return bi->have_acpi && bi->acpi.n_ioapic ? bi->acpi.ioapic[0].addr : VIOAPIC_DEFAULT_BASE;
+}
+
+/* The GSI of an ISA IRQ: the MADT's interrupt source override, if any. */
+static unsigned isa_irq_to_gsi(const struct boot_info *bi, unsigned irq)
+{
+    for (unsigned i = 0; bi->have_acpi && i < bi->acpi.n_iso; i++)
+        if (bi->acpi.iso[i].bus == 0 && bi->acpi.iso[i].source == irq)
+            return bi->acpi.iso[i].gsi;
+    return irq;
+}
 
 static void guest_line(void *ctx, const char *line)
 {
@@ -45,7 +62,16 @@ void hv_main(struct boot_info *bi)
 
     vm->ram = bi->guest_ram;
     vm->ram_size = bi->guest_ram_size;
-    vuart_init(&vm->com1, guest_line, vm);
+    vm->tsc_hz = tsc_calibrate_pit();
+    if (!vm->tsc_hz)
+        platform_fatal("TSC calibration failed: the PIT's channel 2 never reached terminal count");
+    log_info("hv", "TSC calibrated against the PIT: %llu kHz",
+             (unsigned long long)(vm->tsc_hz / 1000));
+    vm->trace = bi->cfg.trace;
+    vm->test_unmapped = ~0ull;
+    vuart_init(&vm->com1, guest_line, NULL, vm);
+    vm_irq_init(vm, VIOAPIC_DEFAULT_BASE);
+    vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
     if (vmcs_setup(vm, bi->guest_entry, bi->guest_mb_info, err, sizeof(err)))
         platform_fatal(err);
 

@@ -8,6 +8,7 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 /* A missing UART reads 0xFF (both bits set), so no wait below can hang; the
@@ -51,6 +52,27 @@ void uart_write(const char *s, unsigned long n)
 {
     while (n--)
         uart_putc(*s++);
+}
+
+int uart_rx_ready(void)
+{
+    if (!uart_port)
+        return 0;
+    uint8_t lsr = inb(uart_port + UART_LSR);
+    return lsr != 0xff && (lsr & LSR_DR);
+}
+
+uint8_t uart_getc(void)
+{
+    return inb(uart_port + UART_THR);
+}
+
+void uart_enable_rx_interrupt(void)
+{
+    if (!uart_port)
+        return;
+    outb(uart_port + UART_MCR, 0x0B); /* DTR, RTS, OUT2 */
+    outb(uart_port + UART_IER, 0x01); /* received data available */
 }
 
 void uart_flush(void)

@@ -12,5 +12,11 @@ void uart_write(const char *s, unsigned long n);
 /* Waits until the transmitter is empty (LSR.TEMT), so that nothing is lost
  * if the machine powers off right after. */
 void uart_flush(void);
+/* The receive side, for passing COM1 input to the guest. */
+int uart_rx_ready(void);
+uint8_t uart_getc(void);
+/* Raise the UART's interrupt on received data (IER.RDA and MCR.OUT2, which
+ * gates the IRQ line on PCs). */
+void uart_enable_rx_interrupt(void);
 
 #endif

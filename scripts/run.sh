@@ -3,21 +3,26 @@
 # ends when the hypervisor prints its final line, the emulator exits, or the
 # timeout expires.
 #
-#   scripts/run.sh [--emu bochs|qemu-kvm|qemu-tcg] [--serial FILE] [--timeout S] [--quiet] IMAGE
+#   scripts/run.sh [--emu bochs|qemu-kvm|qemu-tcg] [--serial FILE] [--timeout S] [--quiet]
+#                  [--send TRIGGER PAYLOAD]... IMAGE
 #
+# --send: when TRIGGER appears in the serial output, type PAYLOAD into COM1
+# (Bochs only: COM1 then goes through scripts/serial_peer.pl on a loopback
+# socket instead of a file).
 # Emulator choice: --emu, else $EMU, else QEMU/KVM when /dev/kvm works and
 # the CPU has VT-x, else Bochs with VMX emulation.
 # Exit status: 0 when the log ends with "hv: guest exited status=0",
 # 1 otherwise, 124 on timeout.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-emu=${EMU:-}; serial=""; timeout=120; quiet=0
+emu=${EMU:-}; serial=""; timeout=120; quiet=0; sends=()
 while [ $# -gt 1 ]; do
   case "$1" in
     --emu) emu=$2; shift 2 ;;
     --serial) serial=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
+    --send) sends+=("$2" "$3"); shift 3 ;;
     *) echo "run: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +42,15 @@ case "$emu" in
     bochs=$("$HERE/deps.sh" --bochs-path)
     [ -x "$bochs" ] || { echo "run: Bochs not built; run 'make deps'" >&2; exit 2; }
     rc=$base.bochsrc; msrs=$base.msrs.def; blog=$base.bochs.log
+    com1="mode=file, dev=$serial"
+    if [ ${#sends[@]} -gt 0 ]; then
+      rm -f "$base.port"
+      perl "$HERE/serial_peer.pl" "$serial" "$base.port" "${sends[@]}" &
+      peer=$!
+      for _ in $(seq 50); do [ -s "$base.port" ] && break; sleep 0.1; done
+      [ -s "$base.port" ] || { echo "run: the serial peer did not start" >&2; exit 2; }
+      com1="mode=socket-client, dev=127.0.0.1:$(cat "$base.port")"
+    fi
     # OVMF reads IA32_PLATFORM_ID (0x17), which Bochs lacks: define it so that
     # ignore_bad_msrs can stay 0 and every other unknown MSR faults as on hardware.
     echo '0x017 0 00000000 00000000 00000000 00000000 00000000 00000000' > "$msrs"
@@ -49,7 +63,7 @@ pci: enabled=1, chipset=i440fx
 cpu: model=tigerlake, count=1, ips=200000000, reset_on_triple_fault=0, ignore_bad_msrs=0, msrs="$msrs"
 ata0-master: type=disk, path=$img, mode=flat
 boot: disk
-com1: enabled=1, mode=file, dev=$serial
+com1: enabled=1, $com1
 display_library: nogui
 clock: sync=none, time0=946684800
 log: $blog
@@ -87,6 +101,7 @@ while kill -0 $pid 2>/dev/null; do
   sleep 0.1
 done
 kill $pid 2>/dev/null; wait $pid 2>/dev/null
+[ -n "${peer:-}" ] && { kill $peer 2>/dev/null; wait $peer 2>/dev/null; }
 [ -n "$tailpid" ] && { sleep 0.2; kill $tailpid 2>/dev/null; wait $tailpid 2>/dev/null; }
 
 if [ "$emu" = bochs ] && grep -qE 'VMFAIL|VMENTER FAIL|VMEXIT: .*fail' "$blog" 2>/dev/null; then

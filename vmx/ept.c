@@ -34,3 +34,30 @@ uint64_t ept_build(uint64_t host_base, uint64_t size)
     }
     return (uint64_t)(uintptr_t)pml4 | EPTP_WALK4 | EPTP_WB;
 }
+
+static void invept_all(uint64_t eptp)
+{
+    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
+    uint64_t type = 1; /* single context; every Bochs and VT-x CPU with EPT has it */
+    __asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+int ept_set_present(uint64_t eptp, uint64_t gpa, int present)
+{
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(eptp & ~0xfffull);
+    if (gpa >= 512 * GiB || !(pml4[0] & EPT_R))
+        return -1;
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & ~0xfffull);
+    if (!pdpt[gpa / GiB])
+        return -1;
+    uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[gpa / GiB] & ~0xfffull);
+    uint64_t *e = &pd[(gpa % GiB) / MiB2];
+    if (!(*e & EPT_LARGE))
+        return -1;
+    if (present)
+        *e |= EPT_R | EPT_W | EPT_X;
+    else
+        *e &= ~(EPT_R | EPT_W | EPT_X);
+    invept_all(eptp);
+    return 0;
+}

@@ -10,4 +10,9 @@
  * (4-level walk, WB), or 0 when out of pages. */
 uint64_t ept_build(uint64_t host_base, uint64_t size);
 
+/* Makes the 2 MiB page holding gpa not-present (present = 0) or present
+ * again, and flushes cached translations (INVEPT). Returns 0, or -1 if gpa
+ * is not mapped guest RAM. Used by the re-injection test hypercall. */
+int ept_set_present(uint64_t eptp, uint64_t gpa, int present);
+
 #endif

@@ -7,9 +7,12 @@
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
-#include "../arch/x86/lapic.h"
 #include "../drivers/log.h"
+#include "ept.h"
 #include "exit_names.h"
+#include "devices.h"
+#include "inject.h"
+#include "mmio.h"
 #include "vmcs.h"
 
 #define GP_VECTOR 13
@@ -86,10 +89,15 @@ static void handle_cpuid(struct vm *vm)
     if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
         memset(&r, 0, sizeof(r));
         if (leaf == 0x40000000) {
-            r.eax = 0x40000001; /* highest hypervisor leaf */
+            r.eax = 0x40000010; /* highest hypervisor leaf */
             memcpy(&r.ebx, "TinyHVTinyHV", 12); /* EBX, ECX, EDX */
         } else if (leaf == 0x40000001) {
             r.eax = TINYHV_VERSION;
+        } else if (leaf == 0x40000010) {
+            /* Timing leaf (the convention VMware and others use): TSC kHz,
+             * and the LAPIC timer's kHz (0: no virtual LAPIC yet). */
+            r.eax = (uint32_t)(vm->tsc_hz / 1000);
+            r.ebx = 0;
         }
     } else {
         cpuid(leaf, sub, &r);
@@ -143,6 +151,24 @@ static void handle_io(struct vm *vm)
             val = vuart_read(&vm->com1, port - 0x3F8u);
         else
             vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)val);
+    } else if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 ||
+               port == 0x4D1) {
+        uint8_t b = (uint8_t)val;
+        if (in) {
+            vpic_port_read(&vm->irq.pic, port, &b);
+            val = size == 1 ? b : (val & ~0xffu) | b;
+        } else {
+            vpic_port_write(&vm->irq.pic, port, b);
+        }
+        irq_pic_output_changed(&vm->irq); /* OCW and poll reads change INTR */
+    } else if ((port >= 0x40 && port <= 0x43) || port == 0x61) {
+        uint8_t b = (uint8_t)val;
+        if (in) {
+            vpit_port_read(&vm->irq.pit, port, &b);
+            val = size == 1 ? b : (val & ~0xffu) | b;
+        } else {
+            vpit_port_write(&vm->irq.pit, port, b);
+        }
     } else if (port == DEBUG_EXIT_PORT && !in) {
         vuart_flush(&vm->com1);
         vm->exit_status = val;
@@ -332,6 +358,18 @@ static void handle_vmcall(struct vm *vm)
     uint64_t *g = vm->vcpu.regs.gpr;
     switch (g[RAX]) {
     case HC_VERSION: g[RAX] = TINYHV_VERSION; break;
+    case HC_TEST_UNMAP: {
+        uint64_t gpa = g[RBX] & 0xffffffffull & ~((2ull << 20) - 1);
+        if (gpa >= vm->ram_size || vm->test_unmapped != ~0ull ||
+            ept_set_present(vm->eptp, gpa, 0)) {
+            g[RAX] = HC_UNKNOWN_RESULT;
+            break;
+        }
+        vm->test_unmapped = gpa;
+        g[RAX] = 0;
+        break;
+    }
+    case HC_TEST_REINJECTED: g[RAX] = vm->reinjected; break;
     default:
         log_warn("vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
         g[RAX] = HC_UNKNOWN_RESULT;
@@ -340,21 +378,40 @@ static void handle_vmcall(struct vm *vm)
     skip_instruction(&vm->vcpu);
 }
 
+/* HLT exiting is always on (Bochs 3.0 does not wake a halted guest from a
+ * pending virtual interrupt, bug B; and we own the wait anyway). The vCPU
+ * waits here until an interrupt is pending for it. */
 static void handle_hlt(struct vm *vm)
 {
+    skip_instruction(&vm->vcpu);
     if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
         vm_stop(vm, "guest executed HLT with interrupts disabled: it can never wake up");
         return;
     }
-    /* No virtual interrupt source exists yet, so nothing could wake the
-     * guest: treat HLT as a pause and let it continue. */
-    skip_instruction(&vm->vcpu);
+    while (!vm_intr_pending(vm)) {
+        uint64_t deadline = vm_update_timers(vm);
+        vm_poll_devices(vm);
+        if (vm_intr_pending(vm))
+            break;
+        if (!deadline && !vm_can_receive(vm)) {
+            vm_stop(vm, "guest halted with no timer armed and no device that could wake it");
+            return;
+        }
+        pause();
+    }
 }
 
 static void handle_ept_violation(struct vm *vm)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+    if (vm->test_unmapped != ~0ull && gpa - vm->test_unmapped < (2ull << 20)) {
+        ept_set_present(vm->eptp, vm->test_unmapped, 1); /* HC_TEST_UNMAP's page: map it back */
+        vm->test_unmapped = ~0ull;
+        return;
+    }
+    if (mmio_handle(vm, gpa, q))
+        return;
     const char *kind = (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read";
     log_error("vmx", "EPT violation: guest %s at guest-physical 0x%llx, outside guest RAM "
               "[0, 0x%llx), RIP=0x%llx; stopping the VM",
@@ -406,11 +463,7 @@ static void handle_sipi(struct vm *vm)
 static void handle_external_interrupt(struct vm *vm)
 {
     uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
-    unsigned vector = info & 0xff;
-    (void)vm;
-    /* Acknowledged on exit: nothing owns a physical vector yet, so just end it. */
-    lapic_eoi();
-    log_debug("vmx", "physical interrupt vector 0x%02x while the guest ran (acknowledged, EOI)", vector);
+    vm_physical_interrupt(vm, (uint8_t)(info & 0xff)); /* acknowledged on exit */
 }
 
 static void handle_exception_or_nmi(struct vm *vm)
@@ -434,6 +487,8 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
         vm_dump_guest(vm);
         vm_stop(vm, "triple fault at RIP 0x%llx", (unsigned long long)vmread(GUEST_RIP));
         break;
+    case EXIT_INTERRUPT_WINDOW: break; /* the pre-entry routine injects */
+    case EXIT_PREEMPTION_TIMER: break; /* a virtual deadline: the pre-entry routine updates timers */
     case EXIT_INIT: handle_init(vm); break;
     case EXIT_SIPI: handle_sipi(vm); break;
     case EXIT_CPUID: handle_cpuid(vm); break;

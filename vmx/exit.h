@@ -6,6 +6,14 @@
 
 #define TINYHV_VERSION 0x000100u     /* 0.1.0, returned by the version hypercall */
 #define HC_VERSION 0                 /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */
+/* Test hypercalls, used by testos's "inject" group. They only affect the
+ * calling guest's own RAM:
+ *  HC_TEST_UNMAP (EBX = gpa): unmap the 2 MiB page of guest RAM holding gpa
+ *    until the guest next touches it (then it is mapped back);
+ *  HC_TEST_REINJECTED: EAX <- how many events were re-injected because an
+ *    exit interrupted their delivery. */
+#define HC_TEST_UNMAP 1
+#define HC_TEST_REINJECTED 2
 #define HC_UNKNOWN_RESULT ((uint64_t)-1)
 #define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */
 

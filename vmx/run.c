@@ -5,34 +5,22 @@
 #include "../drivers/log.h"
 #include "exit.h"
 #include "exit_names.h"
+#include "inject.h"
 #include "vmcs.h"
 #include "vmx.h"
 
 /* An exit that interrupted the delivery of an event (an EPT violation while
  * the CPU pushed an exception frame, say) must deliver that event again. */
-static void requeue_idt_vectoring(struct vcpu *v)
+static void requeue_idt_vectoring(struct vm *vm)
 {
+    struct vcpu *v = &vm->vcpu;
     uint32_t info = (uint32_t)vmread(IDT_VECTORING_INFO);
     if (!(info & INTR_INFO_VALID))
         return;
+    vm->reinjected++;
     v->pending_event = info & ~(1u << 12); /* bit 12 is undefined here */
     v->pending_error = (info & INTR_INFO_HAS_ERROR) ? (uint32_t)vmread(IDT_VECTORING_ERROR) : 0;
     v->pending_instr_len = (uint32_t)vmread(EXIT_INSTR_LEN);
-}
-
-static void inject_pending(struct vcpu *v)
-{
-    uint32_t e = v->pending_event;
-    if (!e)
-        return;
-    uint32_t type = e & INTR_TYPE_MASK;
-    vmwrite(ENTRY_INTR_INFO, e);
-    if (e & INTR_INFO_HAS_ERROR)
-        vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
-    if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
-        type == INTR_TYPE_PRIV_SW_EXCEPTION)
-        vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
-    v->pending_event = 0;
 }
 
 /* Re-checks the controls against the capability MSRs and a few guest-state
@@ -113,7 +101,7 @@ void vm_run(struct vm *vm)
 
     vm->state = VM_RUNNING;
     while (vm->state == VM_RUNNING) {
-        inject_pending(v);
+        vm_prepare_entry(vm);
         int rc = vmx_enter(&v->regs, v->launched);
         uint64_t t_exit = rdtsc();
         if (rc) {
@@ -127,7 +115,7 @@ void vm_run(struct vm *vm)
             break;
         }
         reason &= 0xffff;
-        requeue_idt_vectoring(v);
+        requeue_idt_vectoring(vm);
         vm_handle_exit(vm, reason);
         struct exit_stat *s = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
         s->count++;

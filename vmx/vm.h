@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../drivers/vuart.h"
+#include "../irq/irq.h"
 #include "vmx_caps.h"
 
 #define EXIT_REASON_MAX 80
@@ -27,6 +28,16 @@ enum vm_state { VM_RUNNING, VM_EXITED, VM_STOPPED };
 
 struct vm;
 
+/* What the local APIC side has accepted from the IOAPIC or MSIs. Until the
+ * virtual LAPIC exists the guest runs with its LAPIC disabled: accepted
+ * fixed vectors wait here and are injected by priority (highest vector
+ * first), an ExtINT message means "acknowledge the vPIC", and a guest ends
+ * a level-triggered interrupt through the IOAPIC's EOI register. */
+struct vcpu_intr {
+    uint64_t irr[4];
+    uint8_t extint;
+};
+
 struct vcpu {
     struct guest_regs regs;  /* first member: the entry stub takes its address */
     struct vm *vm;
@@ -35,6 +46,8 @@ struct vcpu {
     uint32_t pending_event;  /* VM-entry interruption info to inject, 0 if none */
     uint32_t pending_error;
     uint32_t pending_instr_len;
+    struct vcpu_intr intr;
+    uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
     void *vmcs;
 };
 
@@ -47,6 +60,13 @@ struct vm {
     uint64_t eptp;
     uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
     struct vuart com1;
+    struct irq_chipset irq;  /* routing, vPIC, vIOAPIC, vPIT */
+    struct irq_host irq_host;
+    int uart_source;         /* irq source id of the virtual COM1 */
+    int trace;               /* interrupt trace on the log */
+    uint64_t tsc_hz;         /* calibrated TSC frequency */
+    uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
+    uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
     uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;

@@ -155,6 +155,7 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
 
     vmwrite(PIN_CONTROLS, vm->ctl.pin);
     vmwrite(PROC_CONTROLS, vm->ctl.proc);
+    v->proc_ctl = vm->ctl.proc;
     vmwrite(PROC2_CONTROLS, vm->ctl.proc2);
     vmwrite(EXIT_CONTROLS, vm->ctl.exit);
     vmwrite(ENTRY_CONTROLS, vm->ctl.entry);

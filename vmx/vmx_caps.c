@@ -89,7 +89,7 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     uint32_t miss;
 
     if (vmx_adjust_controls(vmx_cap_pin(caps), PIN_EXTINT_EXITING | PIN_NMI_EXITING,
-                            PIN_VIRTUAL_NMIS, &out->pin, &miss)) {
+                            PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER, &out->pin, &miss)) {
         name_bits(err, errlen, "pin-based", miss, pin_names, "not supported by this CPU");
         return -1;
     }
@@ -99,6 +99,13 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
                             PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
                             0, &out->proc, &miss)) {
         name_bits(err, errlen, "processor-based", miss, proc_names, "not supported by this CPU");
+        return -1;
+    }
+    /* Interrupt-window exiting is switched on and off at run time: it must
+     * be allowed, and not be forced on. */
+    if (!((vmx_cap_proc(caps) >> 32) & PROC_INTR_WINDOW) || (out->proc & PROC_INTR_WINDOW)) {
+        name_bits(err, errlen, "processor-based", PROC_INTR_WINDOW, proc_names,
+                  "cannot be switched on demand on this CPU");
         return -1;
     }
     /* Secondary controls: the capability MSR has no must-be-1 half in practice,

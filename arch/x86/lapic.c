@@ -6,6 +6,7 @@
 #define APIC_BASE_ENABLE (1u << 11)
 #define APIC_BASE_X2APIC (1u << 10)
 #define LAPIC_EOI 0xB0
+#define LAPIC_SVR 0xF0
 #define LVT_MASKED (1u << 16)
 #define X2APIC_MSR(off) (0x800u + ((off) >> 4))
 
@@ -46,6 +47,15 @@ void lapic_quiesce(uint64_t lapic_base)
     mmio = (volatile uint32_t *)(uintptr_t)lapic_base;
     for (unsigned i = 0; i < sizeof(lvt_regs) / sizeof(lvt_regs[0]); i++)
         lapic_write(lvt_regs[i], lapic_read(lvt_regs[i]) | LVT_MASKED);
+    /* Software-enabled, so that IOAPIC messages for our own lines arrive;
+     * spurious vector 0xFF. */
+    lapic_write(LAPIC_SVR, 0x1FF);
+}
+
+uint8_t lapic_id(void)
+{
+    uint32_t id = lapic_read(0x20);
+    return (uint8_t)(x2apic ? id : id >> 24);
 }
 
 void lapic_eoi(void)

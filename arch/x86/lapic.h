@@ -8,5 +8,7 @@
  * legacy 8259 pair. lapic_base comes from ACPI or IA32_APIC_BASE. */
 void lapic_quiesce(uint64_t lapic_base);
 void lapic_eoi(void);
+/* This CPU's local APIC ID. */
+uint8_t lapic_id(void);
 
 #endif

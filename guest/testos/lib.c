@@ -169,6 +169,21 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...)
     return (int)s.len;
 }
 
+uint64_t div64(uint64_t n, uint64_t d)
+{
+    uint64_t q = 0, r = 0;
+    if (!d)
+        return ~0ull;
+    for (int i = 63; i >= 0; i--) {
+        r = r << 1 | ((n >> i) & 1);
+        if (r >= d) {
+            r -= d;
+            q |= 1ull << i;
+        }
+    }
+    return q;
+}
+
 /* ---- traps ---- */
 
 volatile struct trap_record last_trap;
@@ -185,9 +200,14 @@ void trap_arm(uint32_t skip)
 
 void trap_disarm(void) { trap_armed = 0; }
 
+void irq_record(uint32_t vector, uint32_t eip);
 void trap_handler(struct trap_frame *f);
 void trap_handler(struct trap_frame *f)
 {
+    if (f->vector >= 32 && f->vector != 0x80) {
+        irq_record(f->vector, f->eip);
+        return;
+    }
     last_trap.taken++;
     last_trap.vector = f->vector;
     last_trap.error = f->error;

@@ -42,6 +42,9 @@ void trap_disarm(void);
 int safe_rdmsr(uint32_t msr, uint64_t *val);
 int safe_wrmsr(uint32_t msr, uint64_t val);
 
+/* 64-bit division (no libgcc in a 32-bit freestanding build). */
+uint64_t div64(uint64_t n, uint64_t d);
+
 /* ---- output ---- */
 void serial_init(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -88,7 +91,69 @@ struct test_group {
 #define FAILF(...) do { ksnprintf(why, WHY_MAX, __VA_ARGS__); return 1; } while (0)
 #define CHECK(cond, ...) do { if (!(cond)) FAILF(__VA_ARGS__); } while (0)
 
-extern const struct test_group group_base, group_eptstop;
+extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
+    group_inject, group_trace, group_chaos, group_serial_irq;
+
+/* Hypercalls (EAX = number): see vmx/exit.h. */
+#define HC_VERSION 0
+#define HC_TEST_UNMAP 1        /* EBX = guest-physical address: unmap its 2 MiB until touched */
+#define HC_TEST_REINJECTED 2   /* returns the number of events re-injected after an exit */
+static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
+{
+    uint32_t ret;
+    __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(arg) : "memory");
+    return ret;
+}
+
+/* ---- interrupts (vectors >= 32) ---- */
+#define IRQ_LOG_MAX 64
+struct irq_log {
+    volatile uint32_t count[256];
+    volatile uint32_t order[IRQ_LOG_MAX];  /* vectors in arrival order */
+    volatile uint32_t n;
+    volatile uint64_t last_tsc[256];
+    volatile uint32_t last_eip[256];       /* where the interrupt hit */
+};
+extern struct irq_log irqlog;
+/* Called (if set) from the handler of that vector, before IRET. */
+extern void (*volatile irq_hook[256])(uint32_t vector);
+void irqlog_reset(void);
+static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
+/* Enables interrupts and waits (HLT) until `vector` has arrived `count`
+ * times or `max_ticks` TSC ticks passed; returns with IF=0. */
+int wait_irq(uint32_t vector, uint32_t count, uint64_t max_ticks);
+uint64_t tsc_khz(void);
+/* Like wait_irq, but spins with IF=1 instead of halting: for "nothing more
+ * may arrive" checks, where a HLT with no interrupt source left would never
+ * wake up. */
+int spin_irq(uint32_t vector, uint32_t count, uint64_t max_ticks);
+
+/* ---- the legacy PIC, PIT and IOAPIC, as a guest programs them ---- */
+#define PIC_MASTER_BASE 0x20
+#define PIC_SLAVE_BASE  0x28
+void pic_setup(uint8_t master_base, uint8_t slave_base, int auto_eoi);
+void pic_eoi(unsigned irq);
+uint8_t pic_read_irr(int slave);
+uint8_t pic_read_isr(int slave);
+void pit_program(unsigned channel, unsigned mode, uint16_t count);
+/* TSC ticks in n milliseconds. */
+uint64_t ms_ticks(unsigned ms);
+/* Programs PIT channel 0 for a ~170 us one-shot (IRQ 0) and waits 2 ms. */
+void pit_fire_oneshot(void);
+/* The virtual COM1's THR-empty interrupt as a test source for IRQ 4: on
+ * (asserted at once, until IIR is read), acknowledged (IIR read), off. */
+void com1_thre_irq_on(void);
+void com1_thre_irq_ack(void);
+void com1_thre_irq_off(void);
+/* Interrupts off, both 8259s initialised and masked (vector bases 0x20 and
+ * 0x28, auto-EOI as asked), every IOAPIC pin masked, hooks and the
+ * interrupt log cleared. */
+void legacy_reset(int auto_eoi);
+#define IOAPIC_BASE 0xFEC00000u
+uint32_t ioapic_read(uint32_t reg);
+void ioapic_write(uint32_t reg, uint32_t val);
+void ioapic_route(unsigned pin, uint32_t low, uint32_t high);
 
 #define DEBUG_EXIT_PORT 0xF4
 

@@ -8,15 +8,19 @@ TAPDIR=$BUILD/tap
 mkdir -p "$BUILD/scenarios" "$TAPDIR"
 T_N=0; T_FAILED=0
 
-# boot NAME EMU CONFIG_TEXT [SRC:NAME ...] -> sets LOG (serial log, CRs
-# removed) and RC (run.sh exit status). CONFIG_TEXT "-" boots without one.
+# boot NAME EMU CONFIG_TEXT [SRC:NAME ...] [--send TRIGGER PAYLOAD ...] ->
+# sets LOG (serial log, CRs removed) and RC (run.sh exit status).
+# CONFIG_TEXT "-" boots without one; --send pairs go to run.sh.
 boot() {
   local name=$1 emu=$2 cfg=$3; shift 3
-  local img=$BUILD/scenarios/$name.img cfgfile=-
+  local img=$BUILD/scenarios/$name.img cfgfile=- files=() sends=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = --send ]; then sends+=(--send "$2" "$3"); shift 3; else files+=("$1"); shift; fi
+  done
   if [ "$cfg" != - ]; then cfgfile=$BUILD/scenarios/$name.cfg; printf '%s\n' "$cfg" > "$cfgfile"; fi
-  "$ROOT/scripts/mkdisk.sh" "$img" "$cfgfile" "$@" || { echo "Bail out! mkdisk failed"; exit 1; }
+  "$ROOT/scripts/mkdisk.sh" "$img" "$cfgfile" "${files[@]}" || { echo "Bail out! mkdisk failed"; exit 1; }
   "$ROOT/scripts/run.sh" --quiet --emu "$emu" --timeout "${BOOT_TIMEOUT:-120}" \
-      --serial "$TAPDIR/$name.log" "$img" > "$TAPDIR/$name.run.out" 2>&1
+      --serial "$TAPDIR/$name.log" "${sends[@]}" "$img" > "$TAPDIR/$name.run.out" 2>&1
   RC=$?
   LOG=$(tr -d '\r' < "$TAPDIR/$name.log")
   BOCHS_LOG=$TAPDIR/$name.bochs.log

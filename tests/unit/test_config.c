@@ -132,6 +132,16 @@ static void test_binary_garbage(void **s)
     assert_int_equal(config_parse(nul, sizeof(nul), &cfg, err, sizeof(err)), -1);
 }
 
+static void test_trace_switch(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\n"), 0);
+    assert_int_equal(cfg.trace, 0);
+    assert_int_equal(parse("guest = a.elf\ntrace = on\n"), 0);
+    assert_int_equal(cfg.trace, 1);
+    expect_error("guest = a.elf\ntrace = yes\n", "trace: 'yes' is not on or off");
+}
+
 static void test_missing_key(void **s)
 {
     (void)s;
@@ -170,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_missing_guest),
         cmocka_unit_test(test_too_long_values),
         cmocka_unit_test(test_binary_garbage),
+        cmocka_unit_test(test_trace_switch),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_small_error_buffer_is_terminated),

@@ -60,7 +60,7 @@ static void test_bochs_controls(void **s)
     assert_true(c.pin & PIN_EXTINT_EXITING);
     assert_true(c.pin & PIN_NMI_EXITING);
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
-    assert_false(c.pin & PIN_PREEMPTION_TIMER);
+    assert_true(c.pin & PIN_PREEMPTION_TIMER);     /* used for virtual timer deadlines */
     assert_true(c.proc & PROC_HLT_EXITING);
     assert_true(c.proc & PROC_IO_BITMAPS);
     assert_true(c.proc & PROC_MSR_BITMAPS);
@@ -100,6 +100,7 @@ static void test_real_cpu_controls(void **s)
     assert_int_equal(vmx_choose_controls(&real_cpu, &c, err, sizeof(err)), 0);
     assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID);
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
+    assert_false(c.pin & PIN_PREEMPTION_TIMER);    /* not offered by this CPU: dropped */
     assert_int_equal(c.pin & 0x16, 0x16); /* reserved must-be-1 bits kept */
 }
 
@@ -154,6 +155,17 @@ static void test_ept_without_wb(void **s)
     assert_non_null(strstr(err, "write-back"));
 }
 
+static void test_interrupt_window_required(void **s)
+{
+    (void)s;
+    struct vmx_caps c2 = bochs_tigerlake;
+    struct vmx_controls c;
+    c2.true_proc &= ~((uint64_t)PROC_INTR_WINDOW << 32);
+    assert_int_equal(vmx_choose_controls(&c2, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "[interrupt-window exiting]"));
+    assert_false(bochs_tigerlake.true_proc & PROC_INTR_WINDOW); /* not forced on either */
+}
+
 static void test_check_controls_names_bits(void **s)
 {
     (void)s;
@@ -184,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_no_vpid_is_fine),
         cmocka_unit_test(test_missing_ack_on_exit),
         cmocka_unit_test(test_ept_without_wb),
+        cmocka_unit_test(test_interrupt_window_required),
         cmocka_unit_test(test_check_controls_names_bits),
         cmocka_unit_test(test_fixed_bits),
     };

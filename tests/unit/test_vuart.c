@@ -20,12 +20,22 @@ static void sink(void *ctx, const char *line)
 }
 
 static struct vuart u;
+static int nirq, irq_level;
+
+static void irq_cb(void *ctx, int level)
+{
+    (void)ctx;
+    nirq++;
+    irq_level = level;
+}
 
 static int setup(void **s)
 {
     (void)s;
     nlines = 0;
-    vuart_init(&u, sink, NULL);
+    nirq = 0;
+    irq_level = 0;
+    vuart_init(&u, sink, irq_cb, NULL);
     return 0;
 }
 
@@ -94,6 +104,50 @@ static void test_registers(void **s)
     assert_int_equal(vuart_read(&u, 1), 0x0F);         /* IER keeps 4 bits */
 }
 
+static void test_receive_fifo_and_lsr(void **s)
+{
+    (void)s;
+    assert_int_equal(vuart_read(&u, 5) & 0x01, 0);
+    vuart_receive(&u, 'h');
+    vuart_receive(&u, 'i');
+    assert_int_equal(vuart_read(&u, 5) & 0x01, 0x01);  /* data ready */
+    assert_int_equal(vuart_read(&u, 0), 'h');
+    assert_int_equal(vuart_read(&u, 0), 'i');
+    assert_int_equal(vuart_read(&u, 5) & 0x01, 0);
+    for (int i = 0; i < VUART_RX_FIFO + 3; i++)
+        vuart_receive(&u, (uint8_t)i);
+    assert_int_equal(vuart_read(&u, 5) & 0x03, 0x03);  /* data ready + overrun, once */
+    assert_int_equal(vuart_read(&u, 5) & 0x02, 0);
+    assert_int_equal(vuart_read(&u, 0), 0);            /* the oldest byte kept */
+}
+
+static void test_rx_interrupt_needs_ier_and_out2(void **s)
+{
+    (void)s;
+    vuart_receive(&u, 'a');
+    assert_int_equal(nirq, 0);                          /* IER off */
+    vuart_write(&u, 1, 0x01);                           /* RDA on, OUT2 still off */
+    assert_int_equal(irq_level, 0);
+    vuart_write(&u, 4, 0x08);                           /* OUT2 */
+    assert_int_equal(irq_level, 1);
+    assert_int_equal(vuart_read(&u, 2), 0x04);          /* IIR: received data */
+    assert_int_equal(vuart_read(&u, 0), 'a');
+    assert_int_equal(irq_level, 0);                     /* FIFO empty: line drops */
+    assert_int_equal(vuart_read(&u, 2), 0x01);
+}
+
+static void test_thre_interrupt(void **s)
+{
+    (void)s;
+    vuart_write(&u, 4, 0x08);
+    vuart_write(&u, 1, 0x02);                           /* THRE on: THR is empty */
+    assert_int_equal(irq_level, 1);
+    assert_int_equal(vuart_read(&u, 2), 0x02);          /* reading IIR acknowledges */
+    assert_int_equal(irq_level, 0);
+    vuart_write(&u, 0, 'x');                            /* sent: empty again */
+    assert_int_equal(irq_level, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +156,9 @@ int main(void)
         cmocka_unit_test_setup(test_unprintable_replaced, setup),
         cmocka_unit_test_setup(test_long_line_split, setup),
         cmocka_unit_test_setup(test_registers, setup),
+        cmocka_unit_test_setup(test_receive_fifo_and_lsr, setup),
+        cmocka_unit_test_setup(test_rx_interrupt_needs_ier_and_out2, setup),
+        cmocka_unit_test_setup(test_thre_interrupt, setup),
     };
     return cmocka_run_group_tests_name("vuart", tests, NULL, NULL);
 }

@@ -1,0 +1,146 @@
+/* testos: interrupt bookkeeping and helpers for the legacy controllers. */
+#include "testos.h"
+
+struct irq_log irqlog;
+void (*volatile irq_hook[256])(uint32_t vector);
+
+void irqlog_reset(void)
+{
+    for (int i = 0; i < 256; i++) {
+        irqlog.count[i] = 0;
+        irqlog.last_tsc[i] = 0;
+    }
+    irqlog.n = 0;
+}
+
+void irq_record(uint32_t vector, uint32_t eip);
+void irq_record(uint32_t vector, uint32_t eip)
+{
+    irqlog.count[vector]++;
+    irqlog.last_eip[vector] = eip;
+    irqlog.last_tsc[vector] = rdtsc();
+    if (irqlog.n < IRQ_LOG_MAX)
+        irqlog.order[irqlog.n] = vector;
+    irqlog.n++;
+    if (irq_hook[vector])
+        irq_hook[vector](vector);
+}
+
+uint64_t tsc_khz(void)
+{
+    uint32_t r[4];
+    cpuid(0x40000010, 0, r);
+    return r[0];
+}
+
+int wait_irq(uint32_t vector, uint32_t count, uint64_t max_ticks)
+{
+    uint64_t start = rdtsc();
+    while (irqlog.count[vector] < count) {
+        if (rdtsc() - start > max_ticks)
+            break;
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    }
+    cli();
+    return irqlog.count[vector] >= count;
+}
+
+int spin_irq(uint32_t vector, uint32_t count, uint64_t max_ticks)
+{
+    uint64_t start = rdtsc();
+    sti();
+    while (irqlog.count[vector] < count && rdtsc() - start <= max_ticks)
+        ;
+    cli();
+    return irqlog.count[vector] >= count;
+}
+
+void pic_setup(uint8_t master_base, uint8_t slave_base, int auto_eoi)
+{
+    uint8_t icw4 = auto_eoi ? 0x03 : 0x01;
+    outb(0x20, 0x11);          /* ICW1: edge, cascade, ICW4 needed */
+    outb(0x21, master_base);   /* ICW2 */
+    outb(0x21, 0x04);          /* ICW3: slave on IRQ 2 */
+    outb(0x21, icw4);          /* ICW4: 8086 mode (+ AEOI) */
+    outb(0xA0, 0x11);
+    outb(0xA1, slave_base);
+    outb(0xA1, 0x02);          /* slave id 2 */
+    outb(0xA1, icw4);
+    outb(0x21, 0xff);          /* everything masked */
+    outb(0xA1, 0xff);
+}
+
+void pic_eoi(unsigned irq)
+{
+    if (irq >= 8)
+        outb(0xA0, 0x20);
+    outb(0x20, 0x20);
+}
+
+uint8_t pic_read_irr(int slave)
+{
+    outb(slave ? 0xA0 : 0x20, 0x0A);
+    return inb(slave ? 0xA0 : 0x20);
+}
+
+uint8_t pic_read_isr(int slave)
+{
+    outb(slave ? 0xA0 : 0x20, 0x0B);
+    uint8_t v = inb(slave ? 0xA0 : 0x20);
+    outb(slave ? 0xA0 : 0x20, 0x0A);
+    return v;
+}
+
+void pit_program(unsigned channel, unsigned mode, uint16_t count)
+{
+    outb(0x43, (uint8_t)(channel << 6 | 0x30 | mode << 1)); /* LSB then MSB */
+    outb((uint16_t)(0x40 + channel), (uint8_t)count);
+    outb((uint16_t)(0x40 + channel), (uint8_t)(count >> 8));
+}
+
+uint32_t ioapic_read(uint32_t reg)
+{
+    *(volatile uint32_t *)IOAPIC_BASE = reg;
+    return *(volatile uint32_t *)(IOAPIC_BASE + 0x10);
+}
+
+void ioapic_write(uint32_t reg, uint32_t val)
+{
+    *(volatile uint32_t *)IOAPIC_BASE = reg;
+    *(volatile uint32_t *)(IOAPIC_BASE + 0x10) = val;
+}
+
+void ioapic_route(unsigned pin, uint32_t low, uint32_t high)
+{
+    ioapic_write(0x11 + 2 * pin, high);
+    ioapic_write(0x10 + 2 * pin, low);
+}
+
+uint64_t ms_ticks(unsigned ms) { return tsc_khz() * ms; }
+
+void pit_fire_oneshot(void)
+{
+    pit_program(0, 0, 200);
+    uint64_t t = rdtsc();
+    while (rdtsc() - t < ms_ticks(2))
+        ;
+}
+
+#define COM1 0x3F8
+void com1_thre_irq_on(void) { outb(COM1 + 4, 0x0B); outb(COM1 + 1, 0x02); }
+void com1_thre_irq_ack(void) { (void)inb(COM1 + 2); }
+void com1_thre_irq_off(void) { outb(COM1 + 1, 0x00); com1_thre_irq_ack(); outb(COM1 + 4, 0x03); }
+
+void legacy_reset(int auto_eoi)
+{
+    cli();
+    com1_thre_irq_off();
+    outb(0x4D0, 0);
+    outb(0x4D1, 0);
+    pic_setup(PIC_MASTER_BASE, PIC_SLAVE_BASE, auto_eoi);
+    for (unsigned pin = 0; pin < 24; pin++)
+        ioapic_route(pin, 0x10000, 0);
+    for (int i = 0; i < 256; i++)
+        irq_hook[i] = 0;
+    irqlog_reset();
+}

@@ -1,0 +1,154 @@
+/* Group "inject": how events enter the guest - interrupt shadows, IF,
+ * software interrupts, exceptions with error codes, and an event whose
+ * delivery was interrupted by a VM exit (re-injected exactly once). */
+#include "testos.h"
+
+
+/* IRQ 0 pending at vector 0x40 through IOAPIC pin 2, with IF=0. */
+static void make_pending(void)
+{
+    legacy_reset(0);
+    ioapic_route(2, 0x40, 0);
+    pit_program(0, 0, 100);
+    uint64_t t = rdtsc();
+    while (rdtsc() - t < ms_ticks(1))
+        ;
+}
+
+extern char sti_shadow_next[], sti_shadow_after[];
+
+static int t_sti_shadow(char *why)
+{
+    make_pending();
+    CHECK(irqlog.count[0x40] == 0, "delivered with IF=0");
+    /* The interrupt must arrive after the instruction following STI. */
+    __asm__ volatile("sti\n\t"
+                     "nop\n\t"
+                     ".globl sti_shadow_next\nsti_shadow_next:\n\t"
+                     "nop\n\t"
+                     ".globl sti_shadow_after\nsti_shadow_after:\n\t"
+                     "cli" ::: "memory");
+    CHECK(irqlog.count[0x40] == 1, "delivered %u times", irqlog.count[0x40]);
+    CHECK(irqlog.last_eip[0x40] == (uint32_t)sti_shadow_next,
+          "interrupted at 0x%x, expected 0x%x (one instruction after STI)", irqlog.last_eip[0x40],
+          (uint32_t)sti_shadow_next);
+    return 0;
+}
+
+static int t_if0_holds(char *why)
+{
+    make_pending();
+    uint64_t t = rdtsc();
+    while (rdtsc() - t < ms_ticks(2))
+        ;
+    CHECK(irqlog.count[0x40] == 0, "delivered while IF=0");
+    sti();
+    __asm__ volatile("nop");
+    cli();
+    CHECK(irqlog.count[0x40] == 1, "not delivered after STI (%u)", irqlog.count[0x40]);
+    return 0;
+}
+
+extern char movss_after[];
+static int t_mov_ss_shadow(char *why)
+{
+    make_pending();
+    /* MOV SS blocks interrupts for one instruction too; the exit for the
+     * pending interrupt must not break it. */
+    __asm__ volatile("sti\n\t"
+                     "nop\n\t"
+                     "cli\n\t" ::: "memory");
+    CHECK(irqlog.count[0x40] == 1, "setup: first interrupt not delivered");
+    irqlog_reset();
+    make_pending();
+    /* STI's shadow covers the MOV SS, whose own shadow covers the NOP:
+     * the interrupt may only arrive before the CLI. */
+    __asm__ volatile("mov %%ss, %%ax\n\t"
+                     "sti\n\t"
+                     "mov %%ax, %%ss\n\t"
+                     "nop\n\t"
+                     ".globl movss_after\nmovss_after:\n\t"
+                     "cli" ::: "eax", "memory");
+    CHECK(irqlog.count[0x40] == 1, "delivered %u times", irqlog.count[0x40]);
+    CHECK(irqlog.last_eip[0x40] == (uint32_t)movss_after,
+          "interrupted at 0x%x, expected 0x%x (after the MOV SS shadow)", irqlog.last_eip[0x40],
+          (uint32_t)movss_after);
+    return 0;
+}
+
+static int t_software_int(char *why)
+{
+    irqlog_reset();
+    __asm__ volatile("int $0x81");
+    __asm__ volatile("int $0x81");
+    CHECK(irqlog.count[0x81] == 2, "INT 0x81 handled %u times", irqlog.count[0x81]);
+    return 0;
+}
+
+static int t_exception_error_code(char *why)
+{
+    /* Loading DS with a selector beyond the GDT: #GP with the selector as
+     * the error code, delivered by the CPU inside the guest. */
+    trap_arm(2);
+    __asm__ volatile("mov $0x1234, %%ax\n\tmov %%ax, %%ds" ::: "eax"); /* mov ds,ax is 2 bytes */
+    trap_disarm();
+    __asm__ volatile("mov $0x10, %%ax\n\tmov %%ax, %%ds" ::: "eax");
+    CHECK(last_trap.taken == 1 && last_trap.vector == 13, "%d traps, vector %u", last_trap.taken,
+          last_trap.vector);
+    /* The error code is the selector without its RPL bits: index and TI. */
+    CHECK(last_trap.error == 0x1234, "error code 0x%x, expected 0x1234", last_trap.error);
+    /* And one the hypervisor injects: #GP(0) for an unknown MSR. */
+    uint64_t v;
+    CHECK(safe_rdmsr(0xdead, &v) == -1 && last_trap.error == 0, "injected #GP error 0x%x",
+          last_trap.error);
+    return 0;
+}
+
+/* The stack sits on a 2 MiB region the hypervisor unmaps from the EPT:
+ * pushing the interrupt frame faults in the middle of delivery (an EPT
+ * violation with IDT-vectoring information), the hypervisor maps it back
+ * and re-injects the event, which must then run exactly once. */
+static int run_on_unmapped_stack(uint32_t stack_top, int software)
+{
+    if (hypercall(HC_TEST_UNMAP, stack_top - 16) != 0)
+        return -1;
+    /* Each block switches the stack and back by itself: compiled code in
+     * between could address locals through ESP. */
+    if (software)
+        __asm__ volatile("mov %%esp, %%ebx\n\tmov %0, %%esp\n\t"
+                         "int $0x82\n\t"
+                         "mov %%ebx, %%esp" ::"r"(stack_top) : "ebx", "memory");
+    else
+        __asm__ volatile("mov %%esp, %%ebx\n\tmov %0, %%esp\n\t"
+                         "sti\n\tnop\n\tnop\n\tcli\n\t"
+                         "mov %%ebx, %%esp" ::"r"(stack_top) : "ebx", "memory");
+    return 0;
+}
+
+static int t_reinject_after_exit_in_delivery(char *why)
+{
+    uint32_t ram = boot.ram_mb_expected << 20;
+    CHECK(ram >= (8u << 20), "needs ram_mb= on the command line");
+    uint32_t before = hypercall(HC_TEST_REINJECTED, 0);
+    irqlog_reset();
+    CHECK(run_on_unmapped_stack(ram - 0x1000, 1) == 0, "the unmap hypercall failed");
+    uint32_t mid = hypercall(HC_TEST_REINJECTED, 0);
+    CHECK(irqlog.count[0x82] == 1, "INT 0x82 handled %u times", irqlog.count[0x82]);
+    CHECK(mid == before + 1, "re-injections %u -> %u: the delivery did not exit", before, mid);
+    make_pending();
+    CHECK(run_on_unmapped_stack(ram - 0x1000, 0) == 0, "the unmap hypercall failed");
+    CHECK(irqlog.count[0x40] == 1, "external interrupt handled %u times", irqlog.count[0x40]);
+    CHECK(hypercall(HC_TEST_REINJECTED, 0) == mid + 1, "the external interrupt was not re-injected");
+    return 0;
+}
+
+static const struct test_case cases[] = {
+    { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
+    { "IF=0 holds a pending interrupt until STI", t_if0_holds },
+    { "MOV SS shadow respected", t_mov_ss_shadow },
+    { "software INT n through the guest IDT", t_software_int },
+    { "exceptions with error codes (native and injected)", t_exception_error_code },
+    { "event interrupted by an exit during delivery: re-injected once", t_reinject_after_exit_in_delivery },
+};
+
+const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A short libFuzzer run of each target (fixed seed, a few seconds) as part
+# of `make test`; `make fuzz` runs them at length. New inputs go to a
+# scratch corpus, never into the checked-in seeds.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SECONDS_EACH=${FUZZ_SHORT_SECONDS:-4}
+targets=(fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_decode)
+echo "1..${#targets[@]}"
+n=0; failed=0
+for t in "${targets[@]}"; do
+  n=$((n + 1))
+  bin=$ROOT/build/fuzz/$t
+  corpus=$ROOT/build/fuzz/short-$t
+  rm -rf "$corpus"; mkdir -p "$corpus"
+  log=$ROOT/build/fuzz/$t.short.log
+  if [ -x "$bin" ] && (cd "$ROOT/build/fuzz" && "$bin" -seed=1 -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+       "$corpus" "$ROOT/tests/fuzz/seeds/$t" > "$log" 2>&1); then
+    echo "ok $n - $t: ${SECONDS_EACH}s without a crash ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?') runs)"
+  else
+    failed=$((failed + 1))
+    echo "not ok $n - $t crashed or did not run (see $log)"
+    tail -5 "$log" | sed 's/^/# /'
+  fi
+done
+[ $failed = 0 ]

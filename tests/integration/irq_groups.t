@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The interrupt-virtualization groups of testos under Bochs-VMX: the vPIC,
+# vPIT, vIOAPIC, event injection, and a guest writing random values to every
+# interrupt-controller register. Each group boots on its own; its TAP is
+# kept in build/tap/<group>.tap.
+. "$(dirname "$0")/lib.sh"
+for group in pic pit ioapic inject chaos; do
+  boot "$group" bochs "guest = testos.elf
+cmdline = $group ram_mb=32
+ram_mb = 32"
+  guest_tap "$group"
+  relay_guest_tap "$group"
+  check_log '^hv: guest exited status=0$' "$group: run ends with status 0" "$group"
+  check_no_vmfail
+done
+done_testing

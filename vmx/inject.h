@@ -1,0 +1,20 @@
+/* Event injection and the hypervisor's side of the interrupt chipset. */
+#ifndef VMX_INJECT_H
+#define VMX_INJECT_H
+
+#include "vm.h"
+
+/* Connects vm->irq to this vCPU (time, deliveries, trace) and creates the
+ * models. */
+void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
+/* Once before every VM entry, with host interrupts off: brings virtual
+ * timers up to date, injects the highest-priority pending event if the
+ * guest can take it, else asks for an interrupt-window exit, and arms the
+ * VMX-preemption timer for the next virtual deadline. */
+void vm_prepare_entry(struct vm *vm);
+/* Is an external interrupt waiting for the vCPU? */
+int vm_intr_pending(const struct vm *vm);
+/* Brings virtual timers up to date; returns the next deadline (TSC) or 0. */
+uint64_t vm_update_timers(struct vm *vm);
+
+#endif

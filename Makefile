@@ -25,7 +25,7 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
 
 HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
-             arch/x86/pages.c arch/x86/paging.c arch/x86/string.c arch/x86/tsc.c \
+             arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vpic.c irq/vpit.c \
              drivers/acpi.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
              vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/inject.c vmx/mmio.c \

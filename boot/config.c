@@ -6,6 +6,8 @@
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
  *   trace     = off         (on | off: the interrupt trace, DESIGN §6)
+ *   host_timer = auto       (auto: VMX-preemption timer where offered, else
+ *                            the LAPIC timer | lapic: always the LAPIC timer)
  *
  * Blank lines and lines starting with '#' are ignored; spaces around keys and
  * values are trimmed. Every error names the line. */
@@ -59,7 +61,8 @@ static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
 int config_parse(const char *text, size_t len, struct hv_config *cfg,
                  char *err, size_t errlen)
 {
-    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16 };
+    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
+           SEEN_TIMER = 32 };
     unsigned seen = 0;
     unsigned lineno = 0;
     size_t pos = 0;
@@ -151,8 +154,15 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 cfg->trace = 1;
             else if (!key_is(v, vn, "off"))
                 FAIL("line %u: trace: '%.*s' is not on or off", lineno, (int)vn, v);
+        } else if (key_is(line, kn, "host_timer")) {
+            bit = SEEN_TIMER;
+            if (key_is(v, vn, "lapic"))
+                cfg->lapic_timer = 1;
+            else if (!key_is(v, vn, "auto"))
+                FAIL("line %u: host_timer: '%.*s' is not auto or lapic", lineno, (int)vn, v);
         } else {
-            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace)",
+            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
+                 "host_timer)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

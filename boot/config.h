@@ -20,6 +20,8 @@ struct hv_config {
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
     int trace;                        /* interrupt trace lines on the log */
+    int lapic_timer;                  /* 1: virtual deadlines on the LAPIC timer even
+                                       * where the VMX-preemption timer exists */
 };
 
 /* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with

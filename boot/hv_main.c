@@ -6,6 +6,7 @@
 #include "../arch/x86/desc.h"
 #include "../arch/x86/lapic.h"
 #include "../arch/x86/paging.h"
+#include "../arch/x86/pic.h"
 #include "../arch/x86/tsc.h"
 #include "../drivers/log.h"
 #include "../drivers/poweroff.h"
@@ -48,6 +49,7 @@ void hv_main(struct boot_info *bi)
     if (!cr3)
         platform_fatal("out of pages for the hypervisor's page tables");
     write_cr3(cr3);
+    pic_remap_and_mask();
     lapic_quiesce(bi->have_acpi ? bi->acpi.lapic_base : 0);
     log_info("hv", "own GDT/TSS/IDT and page tables loaded (CR3=0x%llx), firmware interrupts masked",
              (unsigned long long)cr3);
@@ -67,6 +69,17 @@ void hv_main(struct boot_info *bi)
         platform_fatal("TSC calibration failed: the PIT's channel 2 never reached terminal count");
     log_info("hv", "TSC calibrated against the PIT: %llu kHz",
              (unsigned long long)(vm->tsc_hz / 1000));
+    vm->lapic_timer_hz = lapic_timer_calibrate(vm->tsc_hz);
+    log_info("hv", "physical LAPIC timer: %llu kHz", (unsigned long long)(vm->lapic_timer_hz / 1000));
+    if (bi->cfg.lapic_timer || !(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
+        if (!vm->lapic_timer_hz)
+            platform_fatal("no VMX-preemption timer and no usable LAPIC timer for virtual deadlines");
+        vm->ctl.pin &= ~PIN_PREEMPTION_TIMER;
+        log_info("hv", "virtual timer deadlines: physical LAPIC timer%s",
+                 bi->cfg.lapic_timer ? " (host_timer = lapic)" : "");
+    } else {
+        log_info("hv", "virtual timer deadlines: VMX-preemption timer");
+    }
     vm->trace = bi->cfg.trace;
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);

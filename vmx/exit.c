@@ -7,6 +7,7 @@
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
+#include "../arch/x86/lapic.h"
 #include "../drivers/log.h"
 #include "ept.h"
 #include "exit_names.h"
@@ -388,7 +389,10 @@ static void handle_hlt(struct vm *vm)
         vm_stop(vm, "guest executed HLT with interrupts disabled: it can never wake up");
         return;
     }
-    while (!vm_intr_pending(vm)) {
+    /* Wait with the CPU halted: the LAPIC timer (at the next virtual
+     * deadline) or COM1's interrupt wakes it; the host IDT just ends the
+     * interrupt, the loop does the work. Without a LAPIC timer, spin. */
+    while (!vm_intr_pending(vm) && !vm->vcpu.intr.nmi) {
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
         if (vm_intr_pending(vm))
@@ -397,8 +401,15 @@ static void handle_hlt(struct vm *vm)
             vm_stop(vm, "guest halted with no timer armed and no device that could wake it");
             return;
         }
-        pause();
+        if (vm->lapic_timer_hz) {
+            lapic_timer_arm(deadline);
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+        } else {
+            pause();
+        }
     }
+    if (vm->ctl.pin & PIN_PREEMPTION_TIMER)
+        lapic_timer_arm(0);
 }
 
 static void handle_ept_violation(struct vm *vm)
@@ -487,7 +498,8 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
         vm_dump_guest(vm);
         vm_stop(vm, "triple fault at RIP 0x%llx", (unsigned long long)vmread(GUEST_RIP));
         break;
-    case EXIT_INTERRUPT_WINDOW: break; /* the pre-entry routine injects */
+    case EXIT_INTERRUPT_WINDOW: /* the pre-entry routine injects */
+    case EXIT_NMI_WINDOW: break;
     case EXIT_PREEMPTION_TIMER: break; /* a virtual deadline: the pre-entry routine updates timers */
     case EXIT_INIT: handle_init(vm); break;
     case EXIT_SIPI: handle_sipi(vm); break;

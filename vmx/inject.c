@@ -6,12 +6,14 @@
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
+#include "../arch/x86/lapic.h"
 #include "../drivers/log.h"
 #include "exit_names.h"
 #include "vmcs.h"
 
 #define VMCS_PREEMPTION_TIMER 0x482E
 #define INTERRUPTIBILITY_STI_MOVSS 3u
+#define INTERRUPTIBILITY_NMI 8u
 
 /* ---- the irq_host interface ---- */
 
@@ -45,6 +47,9 @@ static int host_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest,
         return 1;
     case 7: /* ExtINT: the vPIC supplies the vector at acknowledge time */
         in->extint = 1;
+        return 1;
+    case 4: /* NMI: the vector field is ignored */
+        in->nmi = 1;
         return 1;
     default:
         log_warn("irq", "IOAPIC/MSI delivery mode %u (vector %u) is not supported yet", mode, vector);
@@ -144,28 +149,51 @@ static void inject_external(struct vm *vm)
     irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
 }
 
-static void set_interrupt_window(struct vm *vm, int on)
+static void set_windows(struct vm *vm, int intr_window, int nmi_window)
 {
     struct vcpu *v = &vm->vcpu;
-    uint32_t want = on ? v->proc_ctl | PROC_INTR_WINDOW : v->proc_ctl & ~PROC_INTR_WINDOW;
+    uint32_t want = v->proc_ctl & ~(PROC_INTR_WINDOW | PROC_NMI_WINDOW);
+    if (intr_window)
+        want |= PROC_INTR_WINDOW;
+    /* NMI-window exiting exists only together with virtual NMIs. */
+    if (nmi_window && (vm->ctl.pin & PIN_VIRTUAL_NMIS) &&
+        ((vmx_cap_proc(vm->caps) >> 32) & PROC_NMI_WINDOW))
+        want |= PROC_NMI_WINDOW;
     if (want != v->proc_ctl) {
         v->proc_ctl = want;
         vmwrite(PROC_CONTROLS, want);
     }
 }
 
-static void arm_preemption_timer(struct vm *vm, uint64_t deadline)
+/* An NMI can go in unless the guest is still in its NMI handler (virtual-NMI
+ * blocking until IRET) or in a MOV-SS / STI shadow. */
+static int inject_nmi_if_possible(struct vm *vm)
 {
-    if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER))
-        return;
-    unsigned rate = (unsigned)(vm->caps->misc & 0x1f); /* it counts TSC >> rate */
-    uint64_t now = rdtsc(), ticks = 0xffffffffull;
+    if (vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI_MOVSS | INTERRUPTIBILITY_NMI))
+        return 0;
+    vm->vcpu.intr.nmi = 0;
+    vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+    irq_host_trace(&vm->irq_host, TRACE_INJECT, 2, INTR_TYPE_NMI >> 8, 0);
+    return 1;
+}
+
+/* The next virtual deadline interrupts the guest through the VMX-preemption
+ * timer (an exit, no interrupt), or else through the physical LAPIC timer
+ * (an external-interrupt exit). */
+static void arm_host_timer(struct vm *vm, uint64_t deadline)
+{
     /* Virtual timers fire at most every 50 us of guest time: a guest that
      * programs the PIT to 1 MHz gets coalesced ticks, not an exit storm
      * that leaves it no time to run. */
-    uint64_t min_gap = vm->tsc_hz / 20000;
+    uint64_t now = rdtsc(), min_gap = vm->tsc_hz / 20000;
     if (deadline && deadline < now + min_gap)
         deadline = now + min_gap;
+    if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
+        lapic_timer_arm(deadline);
+        return;
+    }
+    unsigned rate = (unsigned)(vm->caps->misc & 0x1f); /* it counts TSC >> rate */
+    uint64_t ticks = 0xffffffffull;
     if (deadline)
         ticks = (deadline - now) >> rate;
     if (ticks > 0xffffffffull)
@@ -177,7 +205,7 @@ void vm_prepare_entry(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint64_t deadline = vm_update_timers(vm);
-    int window = 0;
+    int window = 0, nmi_window = 0;
 
     if (v->pending_event) {
         /* An exception or re-delivered event goes first; an interrupt
@@ -191,6 +219,11 @@ void vm_prepare_entry(struct vm *vm)
             vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
         v->pending_event = 0;
         window = vm_intr_pending(vm);
+        nmi_window = v->intr.nmi;
+    } else if (v->intr.nmi) {
+        /* NMI before external interrupts. */
+        nmi_window = !inject_nmi_if_possible(vm);
+        window = vm_intr_pending(vm);
     } else if (vm_intr_pending(vm)) {
         if (guest_interruptible()) {
             inject_external(vm);
@@ -199,6 +232,6 @@ void vm_prepare_entry(struct vm *vm)
             window = 1;
         }
     }
-    set_interrupt_window(vm, window);
-    arm_preemption_timer(vm, deadline);
+    set_windows(vm, window, nmi_window);
+    arm_host_timer(vm, deadline);
 }

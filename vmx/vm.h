@@ -36,6 +36,7 @@ struct vm;
 struct vcpu_intr {
     uint64_t irr[4];
     uint8_t extint;
+    uint8_t nmi;             /* an NMI message is waiting */
 };
 
 struct vcpu {
@@ -65,6 +66,7 @@ struct vm {
     int uart_source;         /* irq source id of the virtual COM1 */
     int trace;               /* interrupt trace on the log */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
+    uint64_t lapic_timer_hz; /* calibrated physical LAPIC timer (0: unusable) */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
     uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */

@@ -4,6 +4,7 @@
 #include "../../drivers/log.h"
 #include "../../drivers/poweroff.h"
 #include "cpu.h"
+#include "lapic.h"
 
 struct exception_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -27,6 +28,18 @@ void exception_dispatch(struct exception_frame *f);
 
 void exception_dispatch(struct exception_frame *f)
 {
+    if (f->vector >= 32) {
+        /* A physical interrupt while the hypervisor waited with interrupts
+         * on: its work (timers, COM1 input) is polled after the wait, so
+         * only end it here. 0xFF is the spurious vector: no EOI. */
+        if (f->vector != LAPIC_SPURIOUS_VECTOR)
+            lapic_eoi();
+        return;
+    }
+    if (f->vector == 2) {
+        log_warn("hv", "NMI in the hypervisor at RIP 0x%llx (ignored)", (unsigned long long)f->rip);
+        return;
+    }
     const char *name = f->vector < 32 ? exception_names[f->vector] : "unexpected interrupt";
 
     log_error("hv", "hypervisor exception: vector %llu, %s, error code 0x%llx",

@@ -1,6 +1,7 @@
 ; Exception and interrupt entry stubs for the hypervisor's IDT, and segment
 ; reloading. Every vector lands in exception_dispatch (exceptions.c) with a
-; struct exception_frame pointer.
+; struct exception_frame pointer; exceptions end there, interrupts (the
+; hypervisor enables them only while it waits with sti; hlt) and NMIs return.
 default rel
 bits 64
 section .text
@@ -46,12 +47,27 @@ isr_common:
     push r15
     mov rdi, rsp
     cld
+    mov rbx, rsp                ; callee-saved: the frame
     and rsp, -16
-    call exception_dispatch
-.hang:
-    cli
-    hlt
-    jmp .hang
+    call exception_dispatch     ; returns only for interrupts and NMIs
+    mov rsp, rbx
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rdi
+    pop rsi
+    pop rbp
+    pop rbx
+    pop rdx
+    pop rcx
+    pop rax
+    add rsp, 16                 ; vector and error code
+    iretq
 
 ; void desc_reload_segments(uint16_t cs, uint16_t ds)
 desc_reload_segments:

@@ -7,6 +7,10 @@
 #define APIC_BASE_X2APIC (1u << 10)
 #define LAPIC_EOI 0xB0
 #define LAPIC_SVR 0xF0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DCR 0x3E0
 #define LVT_MASKED (1u << 16)
 #define X2APIC_MSR(off) (0x800u + ((off) >> 4))
 
@@ -15,6 +19,7 @@ static const uint32_t lvt_regs[] = { 0x320 /* timer */, 0x330 /* thermal */, 0x3
 
 static volatile uint32_t *mmio;
 static int x2apic;
+static uint64_t timer_hz, timer_tsc_hz;
 
 static void lapic_write(uint32_t off, uint32_t v)
 {
@@ -34,10 +39,6 @@ static uint32_t lapic_read(uint32_t off)
 void lapic_quiesce(uint64_t lapic_base)
 {
     uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
-
-    /* The 8259 pair: mask every line. */
-    outb(0x21, 0xff);
-    outb(0xA1, 0xff);
 
     if (!(msr & APIC_BASE_ENABLE))
         return;
@@ -61,4 +62,49 @@ uint8_t lapic_id(void)
 void lapic_eoi(void)
 {
     lapic_write(LAPIC_EOI, 0);
+}
+
+uint64_t lapic_timer_calibrate(uint64_t tsc_hz)
+{
+    if (!mmio && !x2apic)
+        return 0;
+    lapic_write(LAPIC_TIMER_DCR, 0x0B);                 /* divide by 1 */
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
+    lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+    uint64_t t0 = rdtsc(), span = tsc_hz / 100;        /* 10 ms */
+    uint32_t c0 = lapic_read(LAPIC_TIMER_CUR);
+    while (rdtsc() - t0 < span)
+        pause();
+    uint32_t c1 = lapic_read(LAPIC_TIMER_CUR);
+    uint64_t t1 = rdtsc();
+    lapic_write(LAPIC_TIMER_INIT, 0);
+    if (c1 >= c0)
+        return 0;
+    timer_tsc_hz = tsc_hz;
+    timer_hz = (uint64_t)(c0 - c1) * tsc_hz / (t1 - t0);
+    return timer_hz;
+}
+
+void lapic_timer_arm(uint64_t deadline)
+{
+    if (!timer_hz)
+        return;
+    if (!deadline) {
+        lapic_write(LAPIC_TIMER_INIT, 0);
+        return;
+    }
+    /* LAPIC ticks = TSC ticks * timer_hz / tsc_hz, in 20-bit fixed point
+     * (no 128-bit division in a freestanding build); far deadlines are
+     * clamped, and the caller re-arms after an early wake. */
+    uint64_t now = rdtsc(), delta = deadline > now ? deadline - now : 0;
+    if (delta > (1ull << 40))
+        delta = 1ull << 40;
+    uint64_t ratio = (timer_hz << 20) / timer_tsc_hz;
+    uint64_t ticks = (delta * ratio) >> 20;
+    if (ticks == 0)
+        ticks = 1;
+    if (ticks > 0xffffffffu)
+        ticks = 0xffffffffu;
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);  /* one-shot, unmasked */
+    lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
 }

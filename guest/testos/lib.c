@@ -204,7 +204,7 @@ void irq_record(uint32_t vector, uint32_t eip);
 void trap_handler(struct trap_frame *f);
 void trap_handler(struct trap_frame *f)
 {
-    if (f->vector >= 32 && f->vector != 0x80) {
+    if ((f->vector >= 32 && f->vector != 0x80) || f->vector == 2) { /* interrupts and NMI */
         irq_record(f->vector, f->eip);
         return;
     }

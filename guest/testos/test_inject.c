@@ -142,6 +142,17 @@ static int t_reinject_after_exit_in_delivery(char *why)
     return 0;
 }
 
+static int t_nmi_ignores_if(char *why)
+{
+    legacy_reset(0);
+    ioapic_route(2, 0x400, 0);               /* pin 2: delivery mode NMI */
+    pit_fire_oneshot();                       /* IF=0 throughout */
+    CHECK(irqlog.count[2] == 1, "NMI delivered %u times with IF=0", irqlog.count[2]);
+    CHECK(irqlog.n == 1, "%u events instead of one NMI", irqlog.n);
+    ioapic_route(2, 0x10000, 0);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
     { "IF=0 holds a pending interrupt until STI", t_if0_holds },
@@ -149,6 +160,7 @@ static const struct test_case cases[] = {
     { "software INT n through the guest IDT", t_software_int },
     { "exceptions with error codes (native and injected)", t_exception_error_code },
     { "event interrupted by an exit during delivery: re-injected once", t_reinject_after_exit_in_delivery },
+    { "an NMI (IOAPIC delivery mode NMI) arrives with IF=0", t_nmi_ignores_if },
 };
 
 const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -13,4 +13,16 @@ ram_mb = 32"
   check_log '^hv: guest exited status=0$' "$group: run ends with status 0" "$group"
   check_no_vmfail
 done
+# The same timer-driven groups with virtual deadlines on the physical LAPIC
+# timer instead of the VMX-preemption timer (the path for CPUs without it).
+for group in pit inject; do
+  boot "$group-lapic" bochs "guest = testos.elf
+cmdline = $group ram_mb=32
+ram_mb = 32
+host_timer = lapic"
+  guest_tap "$group-lapic"
+  relay_guest_tap "$group-lapic"
+  check_log '^hv: virtual timer deadlines: physical LAPIC timer' "$group-lapic: the LAPIC timer path is in use" "$group-lapic"
+  check_log '^hv: guest exited status=0$' "$group-lapic: run ends with status 0" "$group-lapic"
+done
 done_testing

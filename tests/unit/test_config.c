@@ -142,6 +142,16 @@ static void test_trace_switch(void **s)
     expect_error("guest = a.elf\ntrace = yes\n", "trace: 'yes' is not on or off");
 }
 
+static void test_host_timer(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\nhost_timer = auto\n"), 0);
+    assert_int_equal(cfg.lapic_timer, 0);
+    assert_int_equal(parse("guest = a.elf\nhost_timer = lapic\n"), 0);
+    assert_int_equal(cfg.lapic_timer, 1);
+    expect_error("guest = a.elf\nhost_timer = hpet\n", "host_timer: 'hpet' is not auto or lapic");
+}
+
 static void test_missing_key(void **s)
 {
     (void)s;
@@ -181,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_too_long_values),
         cmocka_unit_test(test_binary_garbage),
         cmocka_unit_test(test_trace_switch),
+        cmocka_unit_test(test_host_timer),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_small_error_buffer_is_terminated),

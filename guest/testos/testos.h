@@ -92,7 +92,7 @@ struct test_group {
 #define CHECK(cond, ...) do { if (!(cond)) FAILF(__VA_ARGS__); } while (0)
 
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
-    group_inject, group_trace, group_chaos, group_serial_irq;
+    group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0

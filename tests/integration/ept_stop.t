@@ -14,4 +14,13 @@ check_log '^hv: +EPT violation +1 ' "exit statistics count the EPT violation" ep
 ! log_has '^guest: not ok'; ok $? "the access did not go through"
 [ $RC = 1 ]; ok $? "run.sh returns 1 for a stopped VM" "rc=$RC"
 check_no_vmfail
+
+# An MMIO instruction the decoder refuses stops the VM with the reason.
+boot mmiostop bochs "guest = testos.elf
+cmdline = mmiostop ram_mb=16
+ram_mb = 16"
+check_log '^vmx: error: MMIO at guest-physical 0xfec00000, RIP 0x[0-9a-f]+: cannot emulate: .*0x83' \
+  "unsupported MMIO instruction: logged with the address, RIP and opcode" mmiostop
+check_log '^hv: guest stopped: MMIO instruction not emulated at RIP 0x[0-9a-f]+' "unsupported MMIO instruction: VM stopped" mmiostop
+! log_has '^guest: not ok'; ok $? "the ADD did not complete"
 done_testing

@@ -121,7 +121,7 @@ fuzz: deps-packages $(FUZZ_BINS)
 	@for f in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds/$$f || exit 1; \
 	done
 

@@ -11,6 +11,7 @@
 # socket instead of a file).
 # Emulator choice: --emu, else $EMU, else QEMU/KVM when /dev/kvm works and
 # the CPU has VT-x, else Bochs with VMX emulation.
+# BOCHS=/path/to/bochs uses another Bochs build (e.g. one without our patches).
 # Exit status: 0 when the log ends with "hv: guest exited status=0",
 # 1 otherwise, 124 on timeout.
 set -uo pipefail
@@ -39,7 +40,7 @@ OVMF=/usr/share/ovmf/OVMF.fd
 rm -f "$serial"; : > "$serial"
 case "$emu" in
   bochs)
-    bochs=$("$HERE/deps.sh" --bochs-path)
+    bochs=${BOCHS:-$("$HERE/deps.sh" --bochs-path)}   # BOCHS=... runs another build
     [ -x "$bochs" ] || { echo "run: Bochs not built; run 'make deps'" >&2; exit 2; }
     rc=$base.bochsrc; msrs=$base.msrs.def; blog=$base.bochs.log
     com1="mode=file, dev=$serial"

@@ -94,6 +94,8 @@ void hv_main(struct boot_info *bi)
     vuart_flush(&vm->com1);
 
     vm_print_stats(vm);
+    if (vm->com1_bytes)
+        log_info("hv", "COM1 input: %llu bytes passed to the guest", (unsigned long long)vm->com1_bytes);
     if (vm->state == VM_EXITED)
         log_info("hv", "guest exited status=%u", vm->exit_status);
     else

@@ -56,6 +56,7 @@ struct vlapic {
     uint64_t timer_deadline;   /* TSC of the next expiry, 0 = none */
     uint64_t tsc_deadline;     /* IA32_TSC_DEADLINE */
     uint64_t timer_fired;      /* expiries delivered (statistics) */
+    uint32_t initial_id;       /* initial APIC ID: xAPIC ID after reset, x2APIC ID */
     const struct irq_host *host;
     struct vlapic_ops ops;
 };

@@ -17,8 +17,12 @@ void vm_devices_init(struct vm *vm, uint64_t ioapic_base, unsigned com1_gsi)
 void vm_poll_devices(struct vm *vm)
 {
     /* Bounded: a stuck "data ready" bit cannot keep us here. */
-    for (int i = 0; i < VUART_RX_FIFO && uart_rx_ready(); i++)
-        vuart_receive(&vm->com1, uart_getc());
+    for (int i = 0; i < VUART_RX_FIFO && uart_rx_ready(); i++) {
+        uint8_t b = uart_getc();
+        log_debug("hv", "COM1 input 0x%02x", b);
+        vuart_receive(&vm->com1, b);
+        vm->com1_bytes++;
+    }
 }
 
 int vm_can_receive(const struct vm *vm)

@@ -67,6 +67,7 @@ struct vm {
     int trace;               /* interrupt trace on the log */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     uint64_t lapic_timer_hz; /* calibrated physical LAPIC timer (0: unusable) */
+    uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
     uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */

@@ -381,7 +381,10 @@ int vlapic_accept(struct vlapic *l, uint8_t vector, uint8_t mode, int level)
             l->ops.init_sipi(l->ops.ctx, mode == DM_SIPI, vector);
         break;
     case DM_EXTINT:
-        /* Nothing to store: the vPIC is asked at acknowledge time. */
+        /* The vPIC supplies the vector at the INTA cycle; remember that a
+         * message came, so a request that vanishes before then still gets
+         * its INTA (and the 8259's spurious vector). */
+        l->extint_msg = 1;
         break;
     default:
         return 0;   /* SMI and reserved modes are not modelled */
@@ -410,7 +413,7 @@ int vlapic_pending(const struct vlapic *l)
         return v;
     /* PIC interrupts bypass the priority scheme; report them only when no
      * fixed vector can be taken. */
-    if (extint_ready(l))
+    if (extint_ready(l) || l->extint_msg)
         return 256;
     return -1;
 }
@@ -419,8 +422,10 @@ int vlapic_acknowledge(struct vlapic *l, int vector)
 {
     if (apic_mode(l) == MODE_DISABLED)
         return -1;
-    if (vector == 256)
+    if (vector == 256) {
+        l->extint_msg = 0;
         return l->ops.extint_ack ? l->ops.extint_ack(l->ops.ctx) : -1;
+    }
     if (vector < 0 || vector > 255 || !vec_test(l, LAPIC_IRR, (unsigned)vector))
         return -1;
     vec_clear(l, LAPIC_IRR, (unsigned)vector);
@@ -546,6 +551,13 @@ void vlapic_init(struct vlapic *l, uint32_t id, uint64_t tsc_hz, uint64_t timer_
         l->ops = *ops;
     l->apic_base = VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_BSP;
     reset_state(l);
+}
+
+void vlapic_bios_virtual_wire(struct vlapic *l)
+{
+    l->regs[REG(LAPIC_SVR)] = 0x1FF;
+    l->regs[REG(LAPIC_LVT_LINT0)] = DM_EXTINT << 8;
+    l->regs[REG(LAPIC_LVT_LINT1)] = DM_NMI << 8;
 }
 
 static int is_bitmap(uint32_t off, uint32_t base)

@@ -3,8 +3,8 @@
  * through struct irq_host and struct vlapic_ops, so host unit tests and
  * fuzzers drive it with a fake clock.
  *
- * Not yet wired into the hypervisor (issue: interrupt virtualization II);
- * see the hypervisor's vmx/inject.c for the stand-in it replaces. */
+ * The hypervisor uses it through vmx/inject.c (software path: every APIC
+ * access traps). */
 #ifndef IRQ_VLAPIC_H
 #define IRQ_VLAPIC_H
 
@@ -57,6 +57,7 @@ struct vlapic {
     uint64_t tsc_deadline;     /* IA32_TSC_DEADLINE */
     uint64_t timer_fired;      /* expiries delivered (statistics) */
     uint32_t initial_id;       /* initial APIC ID: xAPIC ID after reset, x2APIC ID */
+    uint8_t extint_msg;        /* an ExtINT message (IOAPIC) waits for its INTA cycle */
     const struct irq_host *host;
     struct vlapic_ops ops;
 };
@@ -94,6 +95,11 @@ int vlapic_pending(const struct vlapic *l);
 /* The interrupt-acknowledge: vector goes from IRR to ISR, PPR updates.
  * For 256 (ExtINT) returns the vPIC's vector instead. */
 int vlapic_acknowledge(struct vlapic *l, int vector);
+
+/* The state a PC BIOS leaves: software-enabled (SVR 0x1FF), LINT0 in ExtINT
+ * mode and LINT1 as NMI ("virtual wire"), so a guest that only knows the
+ * 8259 still gets its interrupts. */
+void vlapic_bios_virtual_wire(struct vlapic *l);
 
 /* Brings the timer up to the host's now: an expiry delivers the LVT timer
  * vector (even when masked, the count keeps running; a masked LVT only

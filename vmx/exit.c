@@ -98,7 +98,7 @@ static void handle_cpuid(struct vm *vm)
             /* Timing leaf (the convention VMware and others use): TSC kHz,
              * and the LAPIC timer's kHz (0: no virtual LAPIC yet). */
             r.eax = (uint32_t)(vm->tsc_hz / 1000);
-            r.ebx = 0;
+            r.ebx = (uint32_t)(vm->vcpu.lapic.timer_hz / 1000);
         }
     } else {
         cpuid(leaf, sub, &r);
@@ -106,9 +106,22 @@ static void handle_cpuid(struct vm *vm)
             r.ecx |= 1u << 31;              /* hypervisor present */
             r.ecx &= ~(1u << 5);            /* no nested VMX */
             r.ecx &= ~(1u << 6);            /* no SMX */
-            r.ecx &= ~(1u << 21 | 1u << 24); /* no x2APIC, no TSC deadline (no vLAPIC yet) */
-            r.edx &= ~(1u << 9);            /* no local APIC yet (issue: vLAPIC) */
+            r.ecx |= 1u << 21 | 1u << 24;   /* x2APIC and TSC deadline: the vLAPIC has both */
+            r.edx &= ~(1u << 9);            /* APIC: present while IA32_APIC_BASE enables it */
+            if (vm->vcpu.lapic.apic_base & APIC_BASE_EN)
+                r.edx |= 1u << 9;
             r.ebx &= 0x00ffffff;            /* initial APIC ID 0 */
+        } else if (leaf == 0x15) {
+            /* TSC = crystal * EBX / EAX: report the calibrated rate, so a
+             * guest needs no calibration (the LAPIC timer runs at it too). */
+            r.eax = 1;
+            r.ebx = 1;
+            r.ecx = (uint32_t)vm->tsc_hz;
+            r.edx = 0;
+        } else if (leaf == 0x16) {
+            r.eax = r.ebx = (uint32_t)(vm->tsc_hz / 1000000); /* base and max MHz */
+            r.ecx = (uint32_t)(vm->tsc_hz / 1000000);         /* bus (LAPIC timer) MHz */
+            r.edx = 0;
         }
     }
     g[RAX] = r.eax;
@@ -199,9 +212,17 @@ static int pat_valid(uint64_t pat)
     return 1;
 }
 
+static int is_lapic_msr(uint32_t msr)
+{
+    return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
+           (msr >= 0x800 && msr <= 0x8FF);
+}
+
 /* Returns 0 and the value, or -1 for "no such MSR" (#GP). */
 static int msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
 {
+    if (is_lapic_msr(msr))
+        return vlapic_msr_read(&vm->vcpu.lapic, msr, val);
     switch (msr) {
     case 0x10: *val = rdtsc(); return 0;                    /* IA32_TSC */
     case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return 0; /* locked, VMX off */
@@ -219,6 +240,8 @@ static int msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
 
 static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
 {
+    if (is_lapic_msr(msr))
+        return vlapic_msr_write(&vm->vcpu.lapic, msr, val);
     switch (msr) {
     case 0x10:
         log_warn("vmx", "guest write to IA32_TSC ignored (TSC offsetting not implemented)");
@@ -335,8 +358,23 @@ static void handle_cr_access(struct vm *vm)
         else if (cr == 3) {
             vmwrite(GUEST_CR3, val);
             skip_instruction(&vm->vcpu);
+        } else if (cr == 8) {
+            /* CR8 is the vLAPIC's TPR[7:4]; it must never reach the real TPR. */
+            if (val > 15) {
+                inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+                return;
+            }
+            vlapic_mmio_write(&vm->vcpu.lapic, LAPIC_TPR, (uint32_t)val << 4);
+            skip_instruction(&vm->vcpu);
         } else
             goto unsupported;
+        return;
+    }
+    if (type == 1 && cr == 8) {
+        uint32_t tpr = 0;
+        vlapic_mmio_read(&vm->vcpu.lapic, LAPIC_TPR, &tpr);
+        g[reg] = tpr >> 4;
+        skip_instruction(&vm->vcpu);
         return;
     }
     if (type == 1 && cr == 3) { /* MOV from CR3 (only when CR3-store exiting is forced) */
@@ -392,7 +430,7 @@ static void handle_hlt(struct vm *vm)
     /* Wait with the CPU halted: the LAPIC timer (at the next virtual
      * deadline) or COM1's interrupt wakes it; the host IDT just ends the
      * interrupt, the loop does the work. Without a LAPIC timer, spin. */
-    while (!vm_intr_pending(vm) && !vm->vcpu.intr.nmi) {
+    while (!vm_intr_pending(vm) && !vm_nmi_pending(vm)) {
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
         if (vm_intr_pending(vm))

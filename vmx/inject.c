@@ -32,29 +32,38 @@ static int host_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest,
                         uint8_t dest_logical, uint8_t level)
 {
     struct vm *vm = ctx;
-    struct vcpu_intr *in = &vm->vcpu.intr;
     (void)dest;
     (void)dest_logical; /* one vCPU: every destination is this one */
-    irq_host_trace(&vm->irq_host, TRACE_LAPIC_ACCEPT, vector, mode, level);
-    switch (mode) {
-    case 0: /* fixed */
-    case 1: /* lowest priority */
-        if (vector < 16) {
-            log_warn("irq", "IOAPIC/MSI message with illegal vector %u dropped", vector);
-            return 0;
-        }
-        in->irr[vector / 64] |= 1ull << (vector % 64);
-        return 1;
-    case 7: /* ExtINT: the vPIC supplies the vector at acknowledge time */
-        in->extint = 1;
-        return 1;
-    case 4: /* NMI: the vector field is ignored */
-        in->nmi = 1;
-        return 1;
-    default:
-        log_warn("irq", "IOAPIC/MSI delivery mode %u (vector %u) is not supported yet", mode, vector);
-        return 0;
-    }
+    return vlapic_accept(&vm->vcpu.lapic, vector, mode, level);
+}
+
+/* ---- what the vLAPIC needs from the rest of the VM ---- */
+
+static void lapic_eoi_broadcast(void *ctx, uint8_t vector)
+{
+    struct vm *vm = ctx;
+    vioapic_eoi(&vm->irq.ioapic, vector);
+}
+
+static int lapic_extint_pending(void *ctx)
+{
+    struct vm *vm = ctx;
+    return vpic_has_interrupt(&vm->irq.pic);
+}
+
+static uint8_t lapic_extint_ack(void *ctx)
+{
+    struct vm *vm = ctx;
+    uint8_t vector = vpic_acknowledge(&vm->irq.pic);
+    irq_pic_output_changed(&vm->irq);
+    return vector;
+}
+
+static void lapic_init_sipi(void *ctx, int sipi, uint8_t vector)
+{
+    (void)ctx;
+    log_warn("irq", "guest sent itself %s (vector 0x%02x): one vCPU, ignored", sipi ? "a SIPI" : "INIT",
+             vector);
 }
 
 /* One structured line per step of an interrupt's path:
@@ -101,30 +110,42 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
         .ctx = vm, .now = host_now, .kick = host_kick, .deliver = host_deliver, .trace = host_trace,
     };
     irq_chipset_init(&vm->irq, &vm->irq_host, vm->tsc_hz, ioapic_base);
+    const struct vlapic_ops ops = {
+        .eoi_broadcast = lapic_eoi_broadcast, .extint_pending = lapic_extint_pending,
+        .extint_ack = lapic_extint_ack, .init_sipi = lapic_init_sipi, .ctx = vm,
+    };
+    /* The timer's input clock runs at the TSC rate (CPUID 0x15/0x16 and
+     * 0x40000010 say so), and the LAPIC starts as a PC BIOS leaves it. */
+    vlapic_init(&vm->vcpu.lapic, 0, vm->tsc_hz, vm->tsc_hz, &vm->irq_host, &ops);
+    vlapic_bios_virtual_wire(&vm->vcpu.lapic);
     vm->uart_source = irq_source_alloc(&vm->irq);
     vm->com1.irq = vuart_irq;
 }
 
 /* ---- injection ---- */
 
-static int highest_irr(const struct vcpu_intr *in)
+static int lapic_enabled(const struct vm *vm)
 {
-    for (int w = 3; w >= 0; w--)
-        if (in->irr[w])
-            return w * 64 + 63 - __builtin_clzll(in->irr[w]);
-    return -1;
+    return (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
 }
 
 int vm_intr_pending(const struct vm *vm)
 {
-    const struct vcpu_intr *in = &vm->vcpu.intr;
-    /* With the LAPIC disabled, the vPIC's INTR is the CPU's INTR pin (LINT0). */
-    return highest_irr(in) >= 0 || in->extint || vpic_has_interrupt(&vm->irq.pic);
+    /* With the LAPIC globally disabled, the vPIC's INTR is the CPU's INTR pin. */
+    if (!lapic_enabled(vm))
+        return vpic_has_interrupt(&vm->irq.pic);
+    return vlapic_pending(&vm->vcpu.lapic) >= 0;
+}
+
+int vm_nmi_pending(const struct vm *vm)
+{
+    return vm->vcpu.lapic.nmi_pending;
 }
 
 uint64_t vm_update_timers(struct vm *vm)
 {
-    return vpit_update(&vm->irq.pit);
+    uint64_t a = vpit_update(&vm->irq.pit), b = vlapic_update_timer(&vm->vcpu.lapic);
+    return !a ? b : !b ? a : a < b ? a : b;
 }
 
 static int guest_interruptible(void)
@@ -135,16 +156,16 @@ static int guest_interruptible(void)
 
 static void inject_external(struct vm *vm)
 {
-    struct vcpu_intr *in = &vm->vcpu.intr;
-    int vector = highest_irr(in);
-    if (vector >= 0) {
-        in->irr[vector / 64] &= ~(1ull << (vector % 64));
+    int vector;
+    if (lapic_enabled(vm)) {
+        /* IRR -> ISR, or for ExtINT (256) the 8259's INTA cycle. */
+        vector = vlapic_acknowledge(&vm->vcpu.lapic, vlapic_pending(&vm->vcpu.lapic));
     } else {
-        /* ExtINT (through IOAPIC pin 0 or LINT0): the INTA cycle. */
-        in->extint = 0;
         vector = vpic_acknowledge(&vm->irq.pic);
         irq_pic_output_changed(&vm->irq);
     }
+    if (vector < 0)
+        return; /* vanished between the check and the acknowledge */
     vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (uint32_t)vector);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
 }
@@ -171,7 +192,7 @@ static int inject_nmi_if_possible(struct vm *vm)
 {
     if (vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI_MOVSS | INTERRUPTIBILITY_NMI))
         return 0;
-    vm->vcpu.intr.nmi = 0;
+    vm->vcpu.lapic.nmi_pending = 0;
     vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, 2, INTR_TYPE_NMI >> 8, 0);
     return 1;
@@ -219,8 +240,8 @@ void vm_prepare_entry(struct vm *vm)
             vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
         v->pending_event = 0;
         window = vm_intr_pending(vm);
-        nmi_window = v->intr.nmi;
-    } else if (v->intr.nmi) {
+        nmi_window = vm_nmi_pending(vm);
+    } else if (vm_nmi_pending(vm)) {
         /* NMI before external interrupts. */
         nmi_window = !inject_nmi_if_possible(vm);
         window = vm_intr_pending(vm);

@@ -12,8 +12,9 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
  * guest can take it, else asks for an interrupt-window exit, and arms the
  * VMX-preemption timer for the next virtual deadline. */
 void vm_prepare_entry(struct vm *vm);
-/* Is an external interrupt waiting for the vCPU? */
+/* Is an external interrupt (or an NMI) waiting for the vCPU? */
 int vm_intr_pending(const struct vm *vm);
+int vm_nmi_pending(const struct vm *vm);
 /* Brings virtual timers up to date; returns the next deadline (TSC) or 0. */
 uint64_t vm_update_timers(struct vm *vm);
 

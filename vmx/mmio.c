@@ -11,6 +11,13 @@
 #define CS_AR_L (1u << 13)
 #define CS_AR_DB (1u << 14)
 
+/* A trapped register page: 32-bit registers at byte offsets. */
+struct mmio_dev {
+    const char *name;
+    uint32_t (*read)(struct vm *vm, uint64_t off);
+    void (*write)(struct vm *vm, uint64_t off, uint32_t v);
+};
+
 static uint32_t ioapic_read(struct vm *vm, uint64_t off)
 {
     return vioapic_mmio_read(&vm->irq.ioapic, off);
@@ -21,33 +28,48 @@ static void ioapic_write(struct vm *vm, uint64_t off, uint32_t v)
     vioapic_mmio_write(&vm->irq.ioapic, off, v);
 }
 
+static uint32_t lapic_read(struct vm *vm, uint64_t off)
+{
+    uint32_t v = 0;
+    vlapic_mmio_read(&vm->vcpu.lapic, (uint32_t)off, &v);
+    return v;
+}
+
+static void lapic_write(struct vm *vm, uint64_t off, uint32_t v)
+{
+    vlapic_mmio_write(&vm->vcpu.lapic, (uint32_t)off, v);
+}
+
+static const struct mmio_dev ioapic_dev = { "IOAPIC", ioapic_read, ioapic_write };
+static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write };
+
 /* Reads `size` bytes (1, 2, 4 or 8) at a byte offset of the 32-bit register
  * file: narrower accesses see part of a register, 8-byte ones two. */
-static uint64_t mmio_read(struct vm *vm, uint64_t off, unsigned size)
+static uint64_t mmio_read(struct vm *vm, const struct mmio_dev *d, uint64_t off, unsigned size)
 {
     uint64_t aligned = off & ~3ull;
-    uint64_t v = ioapic_read(vm, aligned);
+    uint64_t v = d->read(vm, aligned);
     if (size == 8)
-        v |= (uint64_t)ioapic_read(vm, aligned + 4) << 32;
+        v |= (uint64_t)d->read(vm, aligned + 4) << 32;
     v >>= 8 * (off & 3);
     return size == 8 ? v : v & ((1ull << (8 * size)) - 1);
 }
 
-static void mmio_write(struct vm *vm, uint64_t off, unsigned size, uint64_t v)
+static void mmio_write(struct vm *vm, const struct mmio_dev *d, uint64_t off, unsigned size, uint64_t v)
 {
     uint64_t aligned = off & ~3ull;
     if (size >= 4) {
-        ioapic_write(vm, aligned, (uint32_t)v);
+        d->write(vm, aligned, (uint32_t)v);
         if (size == 8)
-            ioapic_write(vm, aligned + 4, (uint32_t)(v >> 32));
+            d->write(vm, aligned + 4, (uint32_t)(v >> 32));
         return;
     }
     /* A byte or word store merges into the register (IOREGSEL is often
      * written with a byte store). */
     unsigned shift = 8 * (unsigned)(off & 3);
     uint32_t mask = (uint32_t)((1ull << (8 * size)) - 1) << shift;
-    uint32_t cur = ioapic_read(vm, aligned); /* register reads have no side effects */
-    ioapic_write(vm, aligned, (cur & ~mask) | (((uint32_t)v << shift) & mask));
+    uint32_t cur = d->read(vm, aligned); /* register reads have no side effects */
+    d->write(vm, aligned, (cur & ~mask) | (((uint32_t)v << shift) & mask));
 }
 
 static uint64_t extend(uint64_t v, unsigned from, unsigned to, enum mmio_ext ext)
@@ -59,10 +81,21 @@ static uint64_t extend(uint64_t v, unsigned from, unsigned to, enum mmio_ext ext
 
 int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
 {
-    const struct vioapic *io = &vm->irq.ioapic;
+    const struct vlapic *l = &vm->vcpu.lapic;
+    uint64_t apic_base = l->apic_base & ~0xfffull;
+    const struct mmio_dev *dev;
+    uint64_t base;
     char err[128];
-    if (gpa < io->base || gpa >= io->base + VIOAPIC_MMIO_SIZE)
+    if (gpa - vm->irq.ioapic.base < VIOAPIC_MMIO_SIZE) {
+        dev = &ioapic_dev;
+        base = vm->irq.ioapic.base;
+    } else if (gpa - apic_base < 0x1000 && (l->apic_base & APIC_BASE_EN) &&
+               !(l->apic_base & APIC_BASE_EXTD)) {
+        dev = &lapic_dev; /* the xAPIC page (not in x2APIC mode, not disabled) */
+        base = apic_base;
+    } else {
         return 0;
+    }
 
     uint64_t rip = vmread(GUEST_RIP);
     if (vmread(GUEST_CR0) & CR0_PG) {
@@ -82,8 +115,8 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
     unsigned mode = (ar & CS_AR_L) && (vmread(GUEST_EFER) & EFER_LMA) ? 64 : (ar & CS_AR_DB) ? 32 : 16;
     struct mmio_insn in;
     if (mmio_decode(vm->ram + linear, avail, mode, &in, err, sizeof(err))) {
-        log_error("vmx", "MMIO at guest-physical 0x%llx, RIP 0x%llx: cannot emulate: %s",
-                  (unsigned long long)gpa, (unsigned long long)rip, err);
+        log_error("vmx", "MMIO at guest-physical 0x%llx (%s), RIP 0x%llx: cannot emulate: %s",
+                  (unsigned long long)gpa, dev->name, (unsigned long long)rip, err);
         vm_dump_guest(vm);
         vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s)", (unsigned long long)rip, err);
         return 1;
@@ -95,14 +128,14 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
     }
 
     uint64_t *g = vm->vcpu.regs.gpr;
-    uint64_t off = gpa - io->base;
+    uint64_t off = gpa - base;
     if (in.is_write) {
         uint64_t v = in.reg < 0 ? in.imm
                      : in.reg_high8 ? (g[in.reg] >> 8) & 0xff
                      : in.reg == RSP_UNUSED ? vmread(GUEST_RSP) : g[in.reg];
-        mmio_write(vm, off, in.size, v);
+        mmio_write(vm, dev, off, in.size, v);
     } else {
-        uint64_t v = extend(mmio_read(vm, off, in.size), in.size, in.reg_size, in.ext);
+        uint64_t v = extend(mmio_read(vm, dev, off, in.size), in.size, in.reg_size, in.ext);
         if (in.reg_high8) {
             g[in.reg] = (g[in.reg] & ~0xff00ull) | (v & 0xff) << 8;
         } else if (in.reg == RSP_UNUSED) {

@@ -1,6 +1,7 @@
 /* Emulating guest MMIO to trapped pages (the vIOAPIC window): fetch the
  * faulting instruction from guest memory, decode it, do the access on the
- * model, write back the register, advance RIP. */
+ * model, write back the register, advance RIP. Two pages trap: the vIOAPIC
+ * window and, in xAPIC mode, the vLAPIC page at IA32_APIC_BASE. */
 #ifndef VMX_MMIO_H
 #define VMX_MMIO_H
 

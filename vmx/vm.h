@@ -7,6 +7,7 @@
 
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
+#include "../irq/vlapic.h"
 #include "vmx_caps.h"
 
 #define EXIT_REASON_MAX 80
@@ -28,17 +29,6 @@ enum vm_state { VM_RUNNING, VM_EXITED, VM_STOPPED };
 
 struct vm;
 
-/* What the local APIC side has accepted from the IOAPIC or MSIs. Until the
- * virtual LAPIC exists the guest runs with its LAPIC disabled: accepted
- * fixed vectors wait here and are injected by priority (highest vector
- * first), an ExtINT message means "acknowledge the vPIC", and a guest ends
- * a level-triggered interrupt through the IOAPIC's EOI register. */
-struct vcpu_intr {
-    uint64_t irr[4];
-    uint8_t extint;
-    uint8_t nmi;             /* an NMI message is waiting */
-};
-
 struct vcpu {
     struct guest_regs regs;  /* first member: the entry stub takes its address */
     struct vm *vm;
@@ -47,7 +37,7 @@ struct vcpu {
     uint32_t pending_event;  /* VM-entry interruption info to inject, 0 if none */
     uint32_t pending_error;
     uint32_t pending_instr_len;
-    struct vcpu_intr intr;
+    struct vlapic lapic;     /* the vCPU's local APIC (software path: every access traps) */
     uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
     void *vmcs;
 };

@@ -48,6 +48,8 @@ static const struct bit_name proc_names[] = {
     { PROC_HLT_EXITING, "HLT exiting" },
     { PROC_CR3_LOAD_EXITING, "CR3-load exiting" },
     { PROC_CR3_STORE_EXITING, "CR3-store exiting" },
+    { PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
+    { PROC_CR8_STORE_EXITING, "CR8-store exiting" },
     { PROC_NMI_WINDOW, "NMI-window exiting" },
     { PROC_IO_BITMAPS, "use I/O bitmaps" },
     { PROC_MSR_BITMAPS, "use MSR bitmaps" },
@@ -96,7 +98,8 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     /* CR3 load/store exiting are not wanted with EPT; the TRUE MSR lets us
      * clear them, the legacy one may force them (handled by the CR exit). */
     if (vmx_adjust_controls(vmx_cap_proc(caps),
-                            PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
+                            PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY |
+                            PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
                             0, &out->proc, &miss)) {
         name_bits(err, errlen, "processor-based", miss, proc_names, "not supported by this CPU");
         return -1;

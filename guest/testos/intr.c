@@ -2,6 +2,12 @@
 #include "testos.h"
 
 struct irq_log irqlog;
+volatile int lapic_auto_eoi = 1;
+
+int lapic_in_service(uint32_t vector)
+{
+    return (lapic_read(0x100 + (vector / 32) * 16) >> (vector % 32)) & 1;
+}
 void (*volatile irq_hook[256])(uint32_t vector);
 
 void irqlog_reset(void)
@@ -24,6 +30,8 @@ void irq_record(uint32_t vector, uint32_t eip)
     irqlog.n++;
     if (irq_hook[vector])
         irq_hook[vector](vector);
+    if (lapic_auto_eoi && vector >= 16 && lapic_in_service(vector))
+        lapic_eoi();
 }
 
 uint64_t tsc_khz(void)
@@ -134,6 +142,15 @@ void com1_thre_irq_off(void) { outb(COM1 + 1, 0x00); com1_thre_irq_ack(); outb(C
 void legacy_reset(int auto_eoi)
 {
     cli();
+    /* The LAPIC as the BIOS left it: enabled, virtual wire, nothing in service. */
+    lapic_write(0xF0, 0x11FF);               /* SVR: enabled, EOI broadcast suppressed for the cleanup */
+    for (int i = 0; i < 256 && lapic_read(0xA0) & 0xF0; i++)  /* PPR: something in service */
+        lapic_eoi();
+    lapic_write(0xF0, 0x1FF);
+    lapic_write(0x80, 0);                    /* TPR */
+    lapic_write(0x350, 0x700);               /* LINT0: ExtINT */
+    lapic_write(0x360, 0x400);               /* LINT1: NMI */
+    lapic_auto_eoi = 1;
     com1_thre_irq_off();
     outb(0x4D0, 0);
     outb(0x4D1, 0);

@@ -76,9 +76,15 @@ static int t_masked_pin_silent(char *why)
     return 0;
 }
 
+/* Level tests end interrupts the way a guest with directed EOI does: the
+ * LAPIC EOI broadcast is suppressed (SVR bit 12), the handler's LAPIC EOI
+ * only clears ISR, and the IOAPIC's EOI register clears remote IRR. */
+static void suppress_eoi_broadcast(void) { lapic_write(0xF0, 0x11FF); }
+
 static int t_level_remote_irr_eoi(char *why)
 {
     reset();
+    suppress_eoi_broadcast();
     ioapic_route(4, 0x44 | LEVEL, 0);
     com1_thre_irq_on();
     CHECK(wait_irq(0x44, 1, ms_ticks(20)), "level IRQ 4 not delivered");
@@ -104,6 +110,7 @@ static int t_level_remote_irr_eoi(char *why)
 static int t_unmask_asserted_level(char *why)
 {
     reset();
+    suppress_eoi_broadcast();
     ioapic_route(4, 0x45 | LEVEL | MASKED, 0);
     com1_thre_irq_on();
     CHECK(irqlog.count[0x45] == 0, "masked");
@@ -145,6 +152,7 @@ static int t_extint_through_pin0(char *why)
 static int t_polarity_low(char *why)
 {
     reset();
+    suppress_eoi_broadcast();
     /* Active low: the electrically high line is idle, the low line asserts.
      * (The polarity is set while the line is idle: the model applies a new
      * sense from the next line change.) */

@@ -151,6 +151,16 @@ void com1_thre_irq_off(void);
  * interrupt log cleared. */
 void legacy_reset(int auto_eoi);
 #define IOAPIC_BASE 0xFEC00000u
+
+/* ---- the local APIC (xAPIC page) ---- */
+#define LAPIC_BASE 0xFEE00000u
+static inline uint32_t lapic_read(uint32_t off) { return *(volatile uint32_t *)(LAPIC_BASE + off); }
+static inline void lapic_write(uint32_t off, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + off) = v; }
+static inline void lapic_eoi(void) { lapic_write(0xB0, 0); }
+int lapic_in_service(uint32_t vector);
+/* When set (the default), the interrupt handler ends every vector that is
+ * in service in the LAPIC with an EOI after its hook ran. */
+extern volatile int lapic_auto_eoi;
 uint32_t ioapic_read(uint32_t reg);
 void ioapic_write(uint32_t reg, uint32_t val);
 void ioapic_route(unsigned pin, uint32_t low, uint32_t high);

@@ -40,8 +40,26 @@ static void lapic_write(struct vm *vm, uint64_t off, uint32_t v)
     vlapic_mmio_write(&vm->vcpu.lapic, (uint32_t)off, v);
 }
 
+/* The APIC page while the LAPIC is in x2APIC mode or disabled: the SDM says
+ * it then behaves like no APIC at all (reads all ones, writes go nowhere). */
+static uint32_t absent_read(struct vm *vm, uint64_t off)
+{
+    (void)vm;
+    (void)off;
+    return 0xffffffffu;
+}
+
+static void absent_write(struct vm *vm, uint64_t off, uint32_t v)
+{
+    (void)vm;
+    (void)off;
+    (void)v;
+}
+
 static const struct mmio_dev ioapic_dev = { "IOAPIC", ioapic_read, ioapic_write };
 static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write };
+static const struct mmio_dev absent_dev = { "APIC page, LAPIC not in xAPIC mode", absent_read,
+                                            absent_write };
 
 /* Reads `size` bytes (1, 2, 4 or 8) at a byte offset of the 32-bit register
  * file: narrower accesses see part of a register, 8-byte ones two. */
@@ -89,9 +107,9 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
     if (gpa - vm->irq.ioapic.base < VIOAPIC_MMIO_SIZE) {
         dev = &ioapic_dev;
         base = vm->irq.ioapic.base;
-    } else if (gpa - apic_base < 0x1000 && (l->apic_base & APIC_BASE_EN) &&
-               !(l->apic_base & APIC_BASE_EXTD)) {
-        dev = &lapic_dev; /* the xAPIC page (not in x2APIC mode, not disabled) */
+    } else if (gpa - apic_base < 0x1000) {
+        int xapic = (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
+        dev = xapic ? &lapic_dev : &absent_dev;
         base = apic_base;
     } else {
         return 0;

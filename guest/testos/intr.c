@@ -3,10 +3,63 @@
 
 struct irq_log irqlog;
 volatile int lapic_auto_eoi = 1;
+volatile int lapic_x2apic;
+
+uint32_t lapic_read(uint32_t off)
+{
+    if (lapic_x2apic) {
+        uint64_t v = 0;
+        safe_rdmsr(0x800 + (off >> 4), &v);
+        return (uint32_t)v;
+    }
+    return *(volatile uint32_t *)(LAPIC_BASE + off);
+}
+
+void lapic_write(uint32_t off, uint32_t v)
+{
+    if (lapic_x2apic)
+        safe_wrmsr(0x800 + (off >> 4), v);
+    else
+        *(volatile uint32_t *)(LAPIC_BASE + off) = v;
+}
 
 int lapic_in_service(uint32_t vector)
 {
     return (lapic_read(0x100 + (vector / 32) * 16) >> (vector % 32)) & 1;
+}
+
+int lapic_in_irr(uint32_t vector)
+{
+    return (lapic_read(0x200 + (vector / 32) * 16) >> (vector % 32)) & 1;
+}
+
+void lapic_self_ipi(uint8_t vector)
+{
+    if (lapic_x2apic) {
+        safe_wrmsr(0x83F, vector);
+        return;
+    }
+    lapic_write(0x310, 0);
+    lapic_write(0x300, 0x40000u | vector);   /* shorthand: self, fixed, edge */
+}
+
+uint64_t lapic_timer_khz(void)
+{
+    uint32_t r[4];
+    cpuid(0x40000010, 0, r);
+    return r[1];
+}
+
+/* Back to xAPIC mode from x2APIC (which only allows going through
+ * disabled): a test that left x2APIC on must not break the next. */
+static void lapic_back_to_xapic(void)
+{
+    uint64_t base;
+    if (safe_rdmsr(MSR_APIC_BASE, &base) == 0 && (base & APIC_BASE_EXTD)) {
+        safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EXTD | APIC_BASE_EN));
+        safe_wrmsr(MSR_APIC_BASE, (base & ~(uint64_t)APIC_BASE_EXTD) | APIC_BASE_EN);
+    }
+    lapic_x2apic = 0;
 }
 void (*volatile irq_hook[256])(uint32_t vector);
 
@@ -143,6 +196,10 @@ void legacy_reset(int auto_eoi)
 {
     cli();
     /* The LAPIC as the BIOS left it: enabled, virtual wire, nothing in service. */
+    lapic_back_to_xapic();
+    lapic_write(0x320, 0x10000);             /* timer: masked, stopped */
+    lapic_write(0x380, 0);
+    safe_wrmsr(MSR_TSC_DEADLINE, 0);
     lapic_write(0xF0, 0x11FF);               /* SVR: enabled, EOI broadcast suppressed for the cleanup */
     for (int i = 0; i < 256 && lapic_read(0xA0) & 0xF0; i++)  /* PPR: something in service */
         lapic_eoi();

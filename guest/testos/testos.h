@@ -92,7 +92,8 @@ struct test_group {
 #define CHECK(cond, ...) do { if (!(cond)) FAILF(__VA_ARGS__); } while (0)
 
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
-    group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop;
+    group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
+    group_timer, group_x2apic, group_level;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0
@@ -154,10 +155,22 @@ void legacy_reset(int auto_eoi);
 
 /* ---- the local APIC (xAPIC page) ---- */
 #define LAPIC_BASE 0xFEE00000u
-static inline uint32_t lapic_read(uint32_t off) { return *(volatile uint32_t *)(LAPIC_BASE + off); }
-static inline void lapic_write(uint32_t off, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + off) = v; }
+/* Register access through the xAPIC page, or through the x2APIC MSRs while
+ * lapic_x2apic is set (the x2apic group sets it). */
+extern volatile int lapic_x2apic;
+uint32_t lapic_read(uint32_t off);
+void lapic_write(uint32_t off, uint32_t v);
 static inline void lapic_eoi(void) { lapic_write(0xB0, 0); }
 int lapic_in_service(uint32_t vector);
+int lapic_in_irr(uint32_t vector);
+/* Fixed, edge-triggered IPI to this CPU (ICR shorthand "self"). */
+void lapic_self_ipi(uint8_t vector);
+/* LAPIC timer input frequency in kHz (CPUID 0x40000010 EBX). */
+uint64_t lapic_timer_khz(void);
+#define MSR_APIC_BASE 0x1B
+#define MSR_TSC_DEADLINE 0x6E0
+#define APIC_BASE_EN (1u << 11)
+#define APIC_BASE_EXTD (1u << 10)
 /* When set (the default), the interrupt handler ends every vector that is
  * in service in the LAPIC with an EOI after its hook ran. */
 extern volatile int lapic_auto_eoi;

@@ -4,6 +4,8 @@
 #   make run      install what is missing, build, boot in the best emulator (EMU=bochs|qemu-kvm|qemu-tcg)
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
+#   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300)
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
 
 BUILD     := build
@@ -39,7 +41,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run test unit fuzz clean
+.PHONY: all deps deps-packages run test unit fuzz bench clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -126,6 +128,9 @@ fuzz: deps-packages $(FUZZ_BINS)
 	  $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds/$$f || exit 1; \
 	done
+
+bench: deps all
+	scripts/bench.sh
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS)
 	scripts/test.sh

@@ -80,7 +80,21 @@ void hv_main(struct boot_info *bi)
     } else {
         log_info("hv", "virtual timer deadlines: VMX-preemption timer");
     }
+    if (bi->cfg.native_bench) {
+        uint64_t cpuid_ticks, med, p99;
+        if (native_bench(vm->tsc_hz, &cpuid_ticks, &med, &p99) == 0)
+            log_info("hv", "native bench: cpuid_ticks=%llu deadline_to_isr_median=%llu "
+                     "deadline_to_isr_p99=%llu", (unsigned long long)cpuid_ticks,
+                     (unsigned long long)med, (unsigned long long)p99);
+        else
+            log_info("hv", "native bench: cpuid_ticks=%llu (no TSC-deadline timer for latency)",
+                     (unsigned long long)cpuid_ticks);
+    }
     vm->trace = bi->cfg.trace;
+    vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
+    log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
+             "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "
+             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)");
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
     vm_irq_init(vm, VIOAPIC_DEFAULT_BASE);

@@ -402,6 +402,19 @@ static int extint_ready(const struct vlapic *l)
            l->ops.extint_pending && l->ops.extint_pending(l->ops.ctx);
 }
 
+int vlapic_highest_irr(const struct vlapic *l) { return vec_highest(l, LAPIC_IRR); }
+int vlapic_highest_isr(const struct vlapic *l) { return vec_highest(l, LAPIC_ISR); }
+
+int vlapic_extint_pending(const struct vlapic *l)
+{
+    return apic_mode(l) != MODE_DISABLED && sw_enabled(l) && (extint_ready(l) || l->extint_msg);
+}
+
+int vlapic_xapic_enabled(const struct vlapic *l)
+{
+    return (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
+}
+
 int vlapic_pending(const struct vlapic *l)
 {
     int v;

@@ -46,7 +46,9 @@ struct vlapic_ops {
 
 struct vlapic {
     uint64_t apic_base;        /* IA32_APIC_BASE: base | EN | EXTD | BSP */
-    uint32_t regs[1024];       /* the xAPIC register page, by byte offset / 4 */
+    /* The xAPIC register page, by byte offset / 4. Page-aligned: with APIC
+     * virtualization the CPU uses it as the virtual-APIC page. */
+    _Alignas(4096) uint32_t regs[1024];
     uint8_t esr_pending;       /* errors collected since the last ESR write */
     uint8_t nmi_pending;       /* NMI via LINT1, LVT delivery mode NMI or ICR */
     uint64_t tsc_hz;           /* guest TSC frequency */
@@ -95,6 +97,14 @@ int vlapic_pending(const struct vlapic *l);
 /* The interrupt-acknowledge: vector goes from IRR to ISR, PPR updates.
  * For 256 (ExtINT) returns the vPIC's vector instead. */
 int vlapic_acknowledge(struct vlapic *l, int vector);
+
+/* For APIC virtualization (RVI, SVI, EOI-exit bitmap): the highest vector
+ * in IRR / ISR (-1 if none), whether an ExtINT waits (LINT0 or a message),
+ * and whether the LAPIC is enabled in xAPIC mode. */
+int vlapic_highest_irr(const struct vlapic *l);
+int vlapic_highest_isr(const struct vlapic *l);
+int vlapic_extint_pending(const struct vlapic *l);
+int vlapic_xapic_enabled(const struct vlapic *l);
 
 /* The state a PC BIOS leaves: software-enabled (SVR 0x1FF), LINT0 in ExtINT
  * mode and LINT1 as NMI ("virtual wire"), so a guest that only knows the

@@ -13,6 +13,13 @@
 #define MiB2 (2ull << 20)
 #define GiB (1ull << 30)
 
+static void invept_all(uint64_t eptp)
+{
+    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
+    uint64_t type = 1; /* single context; every Bochs and VT-x CPU with EPT has it */
+    __asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
 uint64_t ept_build(uint64_t host_base, uint64_t size)
 {
     uint64_t *pml4 = page_alloc(), *pdpt = page_alloc();
@@ -35,12 +42,6 @@ uint64_t ept_build(uint64_t host_base, uint64_t size)
     return (uint64_t)(uintptr_t)pml4 | EPTP_WALK4 | EPTP_WB;
 }
 
-static void invept_all(uint64_t eptp)
-{
-    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
-    uint64_t type = 1; /* single context; every Bochs and VT-x CPU with EPT has it */
-    __asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
-}
 
 int ept_set_present(uint64_t eptp, uint64_t gpa, int present)
 {
@@ -60,4 +61,47 @@ int ept_set_present(uint64_t eptp, uint64_t gpa, int present)
         *e &= ~(EPT_R | EPT_W | EPT_X);
     invept_all(eptp);
     return 0;
+}
+
+int ept_map_page(uint64_t eptp, uint64_t gpa, uint64_t hpa)
+{
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(eptp & ~0xfffull);
+    if (gpa >= 512 * GiB)
+        return -1;
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & ~0xfffull);
+    if (!pdpt[gpa / GiB]) {
+        uint64_t *pd = page_alloc();
+        if (!pd)
+            return -1;
+        pdpt[gpa / GiB] = (uint64_t)(uintptr_t)pd | EPT_R | EPT_W | EPT_X;
+    }
+    uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[gpa / GiB] & ~0xfffull);
+    uint64_t *pde = &pd[(gpa % GiB) / MiB2];
+    if (*pde & EPT_LARGE)
+        return -1;
+    if (!*pde) {
+        uint64_t *pt = page_alloc();
+        if (!pt)
+            return -1;
+        *pde = (uint64_t)(uintptr_t)pt | EPT_R | EPT_W | EPT_X;
+    }
+    uint64_t *pt = (uint64_t *)(uintptr_t)(*pde & ~0xfffull);
+    pt[(gpa >> 12) & 511] = (hpa & ~0xfffull) | EPT_R | EPT_W | EPT_MT_WB | EPT_IGNORE_PAT;
+    invept_all(eptp);
+    return 0;
+}
+
+void ept_unmap_page(uint64_t eptp, uint64_t gpa)
+{
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(eptp & ~0xfffull);
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & ~0xfffull);
+    if (gpa >= 512 * GiB || !pdpt[gpa / GiB])
+        return;
+    uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[gpa / GiB] & ~0xfffull);
+    uint64_t pde = pd[(gpa % GiB) / MiB2];
+    if (!pde || (pde & EPT_LARGE))
+        return;
+    uint64_t *pt = (uint64_t *)(uintptr_t)(pde & ~0xfffull);
+    pt[(gpa >> 12) & 511] = 0;
+    invept_all(eptp);
 }

@@ -10,6 +10,13 @@
  * (4-level walk, WB), or 0 when out of pages. */
 uint64_t ept_build(uint64_t host_base, uint64_t size);
 
+/* Maps one 4 KiB guest-physical page outside guest RAM (the APIC-access
+ * page) to host page hpa, read/write, write-back. Returns 0, or -1 if the
+ * region is covered by a 2 MiB RAM mapping or pages ran out. */
+int ept_map_page(uint64_t eptp, uint64_t gpa, uint64_t hpa);
+/* Removes such a page again (accesses become EPT violations). */
+void ept_unmap_page(uint64_t eptp, uint64_t gpa);
+
 /* Makes the 2 MiB page holding gpa not-present (present = 0) or present
  * again, and flushes cached translations (INVEPT). Returns 0, or -1 if gpa
  * is not mapped guest RAM. Used by the re-injection test hypercall. */

@@ -409,6 +409,16 @@ static void handle_vmcall(struct vm *vm)
         break;
     }
     case HC_TEST_REINJECTED: g[RAX] = vm->reinjected; break;
+    case HC_STATS_RESET:
+        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
+            vm->stats[r] = (struct exit_stat){ 0, 0 };
+        g[RAX] = 0;
+        /* this VMCALL itself is counted after the reset: scripts subtract it */
+        break;
+    case HC_STATS_PRINT:
+        vm_print_stats_lines(vm, (unsigned)g[RBX]);
+        g[RAX] = 0;
+        break;
     default:
         log_warn("vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
         g[RAX] = HC_UNKNOWN_RESULT;
@@ -468,6 +478,46 @@ static void handle_ept_violation(struct vm *vm)
               (unsigned long long)vmread(GUEST_RIP));
     vm_stop(vm, "EPT violation (%s) at guest-physical 0x%llx, RIP 0x%llx", kind,
             (unsigned long long)gpa, (unsigned long long)vmread(GUEST_RIP));
+}
+
+/* ---- APIC virtualization ---- */
+
+/* An access to the APIC-access page the CPU did not virtualize (a timer
+ * count read, an odd size): emulate it like trapped MMIO. */
+static void handle_apic_access(struct vm *vm)
+{
+    uint64_t q = vmread(EXIT_QUALIFICATION);
+    unsigned type = (unsigned)(q >> 12) & 0xf;
+    uint64_t gpa = (vm->vcpu.lapic.apic_base & ~0xfffull) + (q & 0xfff);
+    if (type > 1) {
+        vm_stop(vm, "APIC access of type %u (not a linear read or write) at offset 0x%llx", type,
+                (unsigned long long)(q & 0xfff));
+        vm_dump_guest(vm);
+        return;
+    }
+    if (!mmio_handle(vm, gpa, type == 1 ? 2 : 0))
+        vm_stop(vm, "APIC access at 0x%llx with no device behind it", (unsigned long long)gpa);
+}
+
+/* A register write the CPU already stored in the virtual-APIC page: the
+ * model now does what the write means (arm the timer, send the IPI, ...). */
+static void handle_apic_write(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint32_t off = (uint32_t)vmread(EXIT_QUALIFICATION) & 0x3f0;
+    uint32_t value = v->lapic.regs[off / 4];
+    v->lapic.regs[off / 4] = v->lapic_shadow[off / 16]; /* what the model last had */
+    vlapic_mmio_write(&v->lapic, off, value);
+    v->lapic_shadow[off / 16] = v->lapic.regs[off / 4];
+}
+
+/* The guest's EOI of a vector in the EOI-exit bitmap (level-triggered):
+ * the CPU updated ISR; the IOAPIC gets the broadcast. */
+static void handle_virtualized_eoi(struct vm *vm)
+{
+    uint8_t vector = (uint8_t)vmread(EXIT_QUALIFICATION);
+    irq_host_trace(&vm->irq_host, TRACE_EOI, vector, 0, 0);
+    vioapic_eoi(&vm->irq.ioapic, vector);
 }
 
 static void handle_init(struct vm *vm)
@@ -539,6 +589,9 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     case EXIT_INTERRUPT_WINDOW: /* the pre-entry routine injects */
     case EXIT_NMI_WINDOW: break;
     case EXIT_PREEMPTION_TIMER: break; /* a virtual deadline: the pre-entry routine updates timers */
+    case EXIT_APIC_ACCESS: handle_apic_access(vm); break;
+    case EXIT_APIC_WRITE: handle_apic_write(vm); break;
+    case EXIT_VIRTUALIZED_EOI: handle_virtualized_eoi(vm); break;
     case EXIT_INIT: handle_init(vm); break;
     case EXIT_SIPI: handle_sipi(vm); break;
     case EXIT_CPUID: handle_cpuid(vm); break;

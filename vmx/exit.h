@@ -14,6 +14,11 @@
  *    exit interrupted their delivery. */
 #define HC_TEST_UNMAP 1
 #define HC_TEST_REINJECTED 2
+/* Benchmark hypercalls: HC_STATS_RESET zeroes the exit statistics;
+ * HC_STATS_PRINT (EBX = a label number) prints them as "hv: stats <label>"
+ * lines, so a guest can measure one phase of its run. */
+#define HC_STATS_RESET 3
+#define HC_STATS_PRINT 4
 #define HC_UNKNOWN_RESULT ((uint64_t)-1)
 #define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */
 
@@ -25,6 +30,9 @@ void vm_handle_exit(struct vm *vm, uint32_t reason);
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the per-exit-reason statistics table. */
 void vm_print_stats(const struct vm *vm);
+/* One line per exit reason, "hv: stats <label> <reason number> <count> <ticks>",
+ * for scripts. */
+void vm_print_stats_lines(const struct vm *vm, unsigned label);
 /* Prints the guest's registers and key VMCS state. */
 void vm_dump_guest(const struct vm *vm);
 

@@ -8,6 +8,7 @@
 #include "../arch/x86/fmt.h"
 #include "../arch/x86/lapic.h"
 #include "../drivers/log.h"
+#include "ept.h"
 #include "exit_names.h"
 #include "vmcs.h"
 
@@ -222,17 +223,130 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
     vmwrite(VMCS_PREEMPTION_TIMER, ticks);
 }
 
+/* APIC virtualization is on while the guest's LAPIC is software-enabled in
+ * xAPIC mode. x2APIC accesses and a disabled LAPIC take the software path:
+ * the CPU would otherwise deliver virtualized self-IPIs that a disabled
+ * LAPIC must drop. */
+static int apicv_sync_controls(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    const uint32_t bits2 = PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY;
+    int on = vm->apicv && vlapic_xapic_enabled(&v->lapic) &&
+             (v->lapic.regs[LAPIC_SVR / 4] & 0x100);
+    uint32_t proc = on ? v->proc_ctl | PROC_TPR_SHADOW : v->proc_ctl & ~PROC_TPR_SHADOW;
+    uint32_t proc2 = on ? v->proc2_ctl | bits2 : v->proc2_ctl & ~bits2;
+    if (proc != v->proc_ctl) {
+        v->proc_ctl = proc;
+        vmwrite(PROC_CONTROLS, proc);
+    }
+    if (proc2 != v->proc2_ctl) {
+        /* The APIC-access page exists in the EPT only while the CPU
+         * virtualizes it; otherwise its accesses trap as MMIO. */
+        uint64_t page = v->lapic.apic_base & ~0xfffull;
+        if (on && ept_map_page(vm->eptp, page, v->apic_access_page)) {
+            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page: software path",
+                     (unsigned long long)page);
+            vm->apicv = 0;
+            return apicv_sync_controls(vm);
+        }
+        if (!on)
+            ept_unmap_page(vm->eptp, page);
+        vmwrite(APIC_ACCESS_ADDR, v->apic_access_page);
+        v->proc2_ctl = proc2;
+        vmwrite(PROC2_CONTROLS, proc2);
+    }
+    if (on) {
+        /* Only registers whose writes end in an APIC-write exit need the
+         * value the model had before the guest ran. */
+        static const uint16_t trap_like[] = { 0x020, 0x0D0, 0x0E0, 0x0F0, 0x280, 0x300, 0x310, 0x320,
+                                              0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3E0 };
+        for (unsigned i = 0; i < sizeof(trap_like) / sizeof(trap_like[0]); i++)
+            v->lapic_shadow[trap_like[i] / 16] = v->lapic.regs[trap_like[i] / 4];
+    }
+    return on;
+}
+
+/* Virtual-interrupt delivery: RVI = highest IRR, SVI = highest ISR; the CPU
+ * delivers when the guest can take it, no injection and no window exit.
+ * Level-triggered vectors get an EOI exit (for the IOAPIC's remote IRR)
+ * unless the guest suppressed the EOI broadcast. */
+static void apicv_sync_state(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    const struct vlapic *l = &v->lapic;
+    int irr = vlapic_highest_irr(l), isr = vlapic_highest_isr(l);
+    uint16_t status = (uint16_t)((isr < 0 ? 0 : isr) << 8 | (irr < 0 ? 0 : irr));
+    /* The CPU changes RVI/SVI as it delivers and ends interrupts: read it
+     * back rather than trusting what we wrote last. */
+    if (vmread(GUEST_INTR_STATUS) != status)
+        vmwrite(GUEST_INTR_STATUS, status);
+    int suppress = (l->regs[LAPIC_SVR / 4] >> 12) & 1;
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t tmr = suppress ? 0 : (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i) / 4] |
+                                      (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i + 0x10) / 4] << 32;
+        if (tmr != v->eoi_exit_bitmap[i]) {
+            v->eoi_exit_bitmap[i] = tmr;
+            vmwrite((enum vmcs_field)(EOI_EXIT_BITMAP0 + 2 * i), tmr);
+        }
+    }
+}
+
+/* With virtual-interrupt delivery only ExtINT (the 8259 through LINT0) is
+ * injected by us. */
+static int extint_pending_apicv(const struct vm *vm)
+{
+    return vlapic_extint_pending(&vm->vcpu.lapic);
+}
+
+static void inject_extint(struct vm *vm)
+{
+    int vector = vlapic_acknowledge(&vm->vcpu.lapic, 256); /* the 8259's INTA cycle */
+    if (vector < 0)
+        return;
+    vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (uint32_t)vector);
+    irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
+}
+
 void vm_prepare_entry(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint64_t deadline = vm_update_timers(vm);
     int window = 0, nmi_window = 0;
 
+    if (apicv_sync_controls(vm)) {
+        apicv_sync_state(vm);
+        if (v->pending_event) {
+            uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
+            vmwrite(ENTRY_INTR_INFO, e);
+            irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
+            if (e & INTR_INFO_HAS_ERROR)
+                vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
+            if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
+                type == INTR_TYPE_PRIV_SW_EXCEPTION)
+                vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
+            v->pending_event = 0;
+            window = extint_pending_apicv(vm);
+            nmi_window = vm_nmi_pending(vm);
+        } else if (vm_nmi_pending(vm)) {
+            nmi_window = !inject_nmi_if_possible(vm);
+            window = extint_pending_apicv(vm);
+        } else if (extint_pending_apicv(vm)) {
+            if (guest_interruptible())
+                inject_extint(vm);
+            else
+                window = 1;
+        }
+        set_windows(vm, window, nmi_window);
+        arm_host_timer(vm, deadline);
+        return;
+    }
+
     if (v->pending_event) {
         /* An exception or re-delivered event goes first; an interrupt
          * behind it waits for the window after it. */
         uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
         vmwrite(ENTRY_INTR_INFO, e);
+        irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
         if (e & INTR_INFO_HAS_ERROR)
             vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
         if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||

@@ -148,3 +148,13 @@ void vm_print_stats(const struct vm *vm)
     }
     log_info("hv", "  %-32s %10llu", "total", (unsigned long long)total);
 }
+
+void vm_print_stats_lines(const struct vm *vm, unsigned label)
+{
+    for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
+        if (vm->stats[r].count)
+            log_info("hv", "stats %u %u %llu %llu %s", label, r, (unsigned long long)vm->stats[r].count,
+                     (unsigned long long)vm->stats[r].ticks,
+                     r == EXIT_REASON_MAX ? "(other)" : exit_reason_name(r));
+    log_info("hv", "stats %u end", label);
+}

@@ -39,6 +39,12 @@ struct vcpu {
     uint32_t pending_instr_len;
     struct vlapic lapic;     /* the vCPU's local APIC (software path: every access traps) */
     uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
+    uint32_t proc2_ctl;      /* secondary controls as last written (APIC virtualization on/off) */
+    uint64_t apic_access_page; /* host page behind the APIC-access page (APIC virtualization) */
+    /* Register values before the guest's last run: an APIC-write exit comes
+     * after the CPU stored the new value, but the model must see the old. */
+    uint32_t lapic_shadow[64];
+    uint64_t eoi_exit_bitmap[4]; /* as last written to the VMCS */
     void *vmcs;
 };
 
@@ -55,6 +61,7 @@ struct vm {
     struct irq_host irq_host;
     int uart_source;         /* irq source id of the virtual COM1 */
     int trace;               /* interrupt trace on the log */
+    int apicv;               /* APIC virtualization available and wanted */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     uint64_t lapic_timer_hz; /* calibrated physical LAPIC timer (0: unusable) */
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */

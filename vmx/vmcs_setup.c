@@ -157,6 +157,28 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
     vmwrite(PROC_CONTROLS, vm->ctl.proc);
     v->proc_ctl = vm->ctl.proc;
     vmwrite(PROC2_CONTROLS, vm->ctl.proc2);
+    v->proc2_ctl = vm->ctl.proc2;
+    if (vm->apicv) {
+        /* APIC virtualization: the vLAPIC's register page is the
+         * virtual-APIC page; guest-physical 0xFEE00000 maps to an
+         * APIC-access page whose accesses the CPU virtualizes or turns
+         * into APIC-access exits. The controls themselves are switched on
+         * before entry while the guest's LAPIC is in xAPIC mode. */
+        void *access = page_alloc();
+        if (!access) {
+            fmt_snprintf(err, errlen, "out of pages for the APIC-access page");
+            return -1;
+        }
+        v->apic_access_page = (uint64_t)(uintptr_t)access; /* mapped while APICv is on */
+        vmwrite(VIRTUAL_APIC_PAGE, (uint64_t)(uintptr_t)v->lapic.regs);
+        vmwrite(APIC_ACCESS_ADDR, (uint64_t)(uintptr_t)access);
+        vmwrite(TPR_THRESHOLD, 0);
+        vmwrite(GUEST_INTR_STATUS, 0);
+        vmwrite(EOI_EXIT_BITMAP0, 0);
+        vmwrite(EOI_EXIT_BITMAP1, 0);
+        vmwrite(EOI_EXIT_BITMAP2, 0);
+        vmwrite(EOI_EXIT_BITMAP3, 0);
+    }
     vmwrite(EXIT_CONTROLS, vm->ctl.exit);
     vmwrite(ENTRY_CONTROLS, vm->ctl.entry);
     vmwrite(EXCEPTION_BITMAP, 0);
@@ -176,8 +198,8 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
 
     setup_host_state();
     setup_guest_state(vm, entry, mb_info);
-    log_info("vmx", "VMCS ready: pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x%s",
+    log_info("vmx", "VMCS ready: pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x%s%s",
              vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, vm->ctl.exit, vm->ctl.entry,
-             vm->ctl.vpid ? ", VPID 1" : "");
+             vm->ctl.vpid ? ", VPID 1" : "", vm->apicv ? ", APIC virtualization" : "");
     return 0;
 }

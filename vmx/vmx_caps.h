@@ -98,6 +98,8 @@ struct vmx_caps {
 struct vmx_controls {
     uint32_t pin, proc, proc2, exit, entry;
     int vpid;           /* VPID enabled */
+    int apicv;          /* TPR shadow, APIC-access and APIC-register virtualization and
+                         * virtual-interrupt delivery may all be set (not set here) */
 };
 
 /* Adjusts a control word against a capability MSR (low half: bits that must

@@ -108,3 +108,41 @@ void lapic_timer_arm(uint64_t deadline)
     lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);  /* one-shot, unmasked */
     lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
 }
+
+extern volatile uint64_t host_irq_tsc; /* exceptions.c */
+
+int native_bench(uint64_t tsc_hz, uint64_t *cpuid_ticks, uint64_t *lat_median, uint64_t *lat_p99)
+{
+    struct cpuid_regs r;
+    uint64_t t = rdtsc();
+    for (int i = 0; i < 1000; i++)
+        cpuid(0, 0, &r);
+    *cpuid_ticks = (rdtsc() - t) / 1000;
+
+    cpuid(1, 0, &r);
+    if (!(r.ecx & (1u << 24)) || x2apic || !mmio)
+        return -1;
+    static uint64_t lat[200];
+    lapic_write(LAPIC_LVT_TIMER, (2u << 17) | LAPIC_TIMER_VECTOR); /* TSC-deadline mode */
+    for (int i = 0; i < 200; i++) {
+        uint64_t deadline = rdtsc() + tsc_hz / 5000;          /* 200 us ahead */
+        host_irq_tsc = 0;
+        wrmsr(0x6E0, deadline);
+        __asm__ volatile("sti");
+        while (!host_irq_tsc && rdtsc() < deadline + tsc_hz / 50)
+            pause();
+        __asm__ volatile("cli");
+        lat[i] = host_irq_tsc ? host_irq_tsc - deadline : ~0ull;
+    }
+    wrmsr(0x6E0, 0);
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
+    for (int i = 1; i < 200; i++)
+        for (int j = i; j > 0 && lat[j - 1] > lat[j]; j--) {
+            uint64_t x = lat[j];
+            lat[j] = lat[j - 1];
+            lat[j - 1] = x;
+        }
+    *lat_median = lat[100];
+    *lat_p99 = lat[197];
+    return 0;
+}

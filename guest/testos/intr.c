@@ -208,6 +208,7 @@ void legacy_reset(int auto_eoi)
     lapic_write(0x350, 0x700);               /* LINT0: ExtINT */
     lapic_write(0x360, 0x400);               /* LINT1: NMI */
     lapic_auto_eoi = 1;
+    outb(0x43, 0x30);                        /* PIT channel 0 stopped (mode 0, no count yet) */
     com1_thre_irq_off();
     outb(0x4D0, 0);
     outb(0x4D1, 0);

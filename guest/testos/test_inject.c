@@ -137,7 +137,9 @@ static int t_reinject_after_exit_in_delivery(char *why)
     CHECK(mid == before + 1, "re-injections %u -> %u: the delivery did not exit", before, mid);
     make_pending();
     CHECK(run_on_unmapped_stack(ram - 0x1000, 0) == 0, "the unmap hypercall failed");
-    CHECK(irqlog.count[0x40] == 1, "external interrupt handled %u times", irqlog.count[0x40]);
+    CHECK(irqlog.count[0x40] == 1, "external interrupt handled %u times (re-injections %u -> %u, "
+          "ISR 0x40 %d, IRR 0x40 %d)", irqlog.count[0x40], mid, hypercall(HC_TEST_REINJECTED, 0),
+          lapic_in_service(0x40), lapic_in_irr(0x40));
     CHECK(hypercall(HC_TEST_REINJECTED, 0) == mid + 1, "the external interrupt was not re-injected");
     return 0;
 }

@@ -13,6 +13,14 @@ ram_mb = 32"
   check_log '^hv: guest exited status=0$' "$group: run ends with status 0" "$group"
   check_no_vmfail
 done
+# The inject group on the software APIC path too (re-injection differs:
+# with APIC virtualization the interrupted event is a virtual interrupt).
+boot "inject-soft" bochs "guest = testos.elf
+cmdline = inject ram_mb=32
+ram_mb = 32
+apicv = off"
+guest_tap inject-soft
+relay_guest_tap inject-soft
 # The same timer-driven groups with virtual deadlines on the physical LAPIC
 # timer instead of the VMX-preemption timer (the path for CPUs without it).
 for group in pit inject; do

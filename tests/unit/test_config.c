@@ -142,6 +142,16 @@ static void test_trace_switch(void **s)
     expect_error("guest = a.elf\ntrace = yes\n", "trace: 'yes' is not on or off");
 }
 
+static void test_apicv_switch(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\n"), 0);
+    assert_int_equal(cfg.no_apicv, 0);
+    assert_int_equal(parse("guest = a.elf\napicv = off\n"), 0);
+    assert_int_equal(cfg.no_apicv, 1);
+    expect_error("guest = a.elf\napicv = maybe\n", "apicv: 'maybe' is not auto or off");
+}
+
 static void test_host_timer(void **s)
 {
     (void)s;
@@ -192,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_binary_garbage),
         cmocka_unit_test(test_trace_switch),
         cmocka_unit_test(test_host_timer),
+        cmocka_unit_test(test_apicv_switch),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_small_error_buffer_is_terminated),

@@ -69,6 +69,7 @@ static void test_bochs_controls(void **s)
     assert_false(c.proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING));
     assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID);
     assert_true(c.vpid);
+    assert_true(c.apicv);                 /* Bochs offers every APIC virtualization control */
     assert_true(c.exit & EXIT_ACK_INTR);
     assert_true(c.exit & EXIT_HOST_ADDR64);
     assert_true(c.exit & (EXIT_SAVE_EFER | EXIT_LOAD_EFER));
@@ -99,6 +100,7 @@ static void test_real_cpu_controls(void **s)
     struct vmx_controls c;
     assert_int_equal(vmx_choose_controls(&real_cpu, &c, err, sizeof(err)), 0);
     assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID);
+    assert_false(c.apicv);                /* no APIC-access virtualization on this CPU */
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
     assert_false(c.pin & PIN_PREEMPTION_TIMER);    /* not offered by this CPU: dropped */
     assert_int_equal(c.pin & 0x16, 0x16); /* reserved must-be-1 bits kept */

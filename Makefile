@@ -32,7 +32,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              drivers/acpi.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
              vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/inject.c vmx/mmio.c \
              vmx/run.c vmx/vmcs_setup.c vmx/vmx.c vmx/vmx_caps.c
-HV_ASMS   := arch/x86/isr.asm vmx/vmx_entry.asm
+HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
 GUEST_CFLAGS := -std=c11 -m32 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-stack-protector \

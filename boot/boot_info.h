@@ -17,6 +17,7 @@ struct boot_info {
     uint32_t guest_mb_info;
     uint64_t mem_top;        /* highest physical address in the memory map */
     uint64_t stack_top, ist_stack_top;
+    uint32_t guest_lowest, guest_highest; /* the kernel's loaded range */
 };
 
 /* Runs the hypervisor on its own GDT, IDT, page tables and stack. Never returns. */

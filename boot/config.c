@@ -6,8 +6,9 @@
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
  *   trace     = off         (on | off: the interrupt trace, DESIGN §6)
- *   native_bench = off      (on: before the guest, measure CPUID and timer
- *                            latency in root mode, the baseline of `make bench`)
+ *   bare      = off         (on: no VMX at all: the guest runs on the machine
+ *                            itself, at its own physical addresses; a baseline
+ *                            for `make bench`)
  *   apicv     = auto        (auto: APIC virtualization where the CPU offers it |
  *                            off: every APIC access traps, the software path)
  *   host_timer = auto       (auto: VMX-preemption timer where offered, else
@@ -66,7 +67,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                  char *err, size_t errlen)
 {
     enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
-           SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BENCH = 128 };
+           SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128 };
     unsigned seen = 0;
     unsigned lineno = 0;
     size_t pos = 0;
@@ -158,12 +159,12 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 cfg->trace = 1;
             else if (!key_is(v, vn, "off"))
                 FAIL("line %u: trace: '%.*s' is not on or off", lineno, (int)vn, v);
-        } else if (key_is(line, kn, "native_bench")) {
-            bit = SEEN_BENCH;
+        } else if (key_is(line, kn, "bare")) {
+            bit = SEEN_BARE;
             if (key_is(v, vn, "on"))
-                cfg->native_bench = 1;
+                cfg->bare = 1;
             else if (!key_is(v, vn, "off"))
-                FAIL("line %u: native_bench: '%.*s' is not on or off", lineno, (int)vn, v);
+                FAIL("line %u: bare: '%.*s' is not on or off", lineno, (int)vn, v);
         } else if (key_is(line, kn, "apicv")) {
             bit = SEEN_APICV;
             if (key_is(v, vn, "off"))
@@ -178,7 +179,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 FAIL("line %u: host_timer: '%.*s' is not auto or lapic", lineno, (int)vn, v);
         } else {
             FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
-                 "apicv, host_timer, native_bench)",
+                 "apicv, host_timer, bare)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

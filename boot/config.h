@@ -20,7 +20,7 @@ struct hv_config {
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
     int trace;                        /* interrupt trace lines on the log */
-    int native_bench;                 /* measure CPUID and timer latency natively first */
+    int bare;                         /* run the guest without VMX (a baseline) */
     int no_apicv;                     /* 1: the software APIC path even where the CPU
                                        * offers APIC virtualization */
     int lapic_timer;                  /* 1: virtual deadlines on the LAPIC timer even

@@ -296,6 +296,21 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     }
     FreePool(img);
     boot.guest_entry = loaded.entry;
+    boot.guest_lowest = loaded.lowest;
+    boot.guest_highest = loaded.highest;
+    if (boot.cfg.bare) {
+        /* Without VMX the kernel and its boot information sit at their own
+         * physical addresses: reserve them from the firmware now. */
+        EFI_PHYSICAL_ADDRESS a = MB_INFO_BASE;
+        EFI_PHYSICAL_ADDRESS k = loaded.lowest & ~0xfffull;
+        UINTN kpages = (UINTN)(((uint64_t)loaded.highest + 1 - k + 4095) / 4096);
+        if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
+                                        (MB_INFO_LIMIT - MB_INFO_BASE) / 4096, &a)) ||
+            EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
+            return fail(EFI_OUT_OF_RESOURCES, "bare = on: the guest's physical addresses are in use "
+                        "by the firmware");
+        log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
+    }
     boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
     log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
              boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,

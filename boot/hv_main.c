@@ -14,7 +14,9 @@
 #include "../vmx/exit.h"
 #include "../vmx/inject.h"
 #include "../vmx/vmx.h"
+#include "../drivers/uart.h"
 #include "boot_info.h"
+#include "multiboot.h"
 
 static struct vm the_vm;
 static struct vmx_caps caps;
@@ -31,6 +33,25 @@ static unsigned isa_irq_to_gsi(const struct boot_info *bi, unsigned irq)
         if (bi->acpi.iso[i].bus == 0 && bi->acpi.iso[i].source == irq)
             return bi->acpi.iso[i].gsi;
     return irq;
+}
+
+extern void bare_enter(uint32_t entry, uint32_t mb_info); /* bare.asm */
+
+/* "bare = on": no VMX. Copy the kernel and its boot information to their
+ * own physical addresses and jump there in 32-bit protected mode, as a
+ * Multiboot loader would. The guest ends the run itself. */
+__attribute__((noreturn)) static void run_bare(struct boot_info *bi)
+{
+    if ((uintptr_t)bare_enter + 4096 > 0xffffffffull)
+        platform_fatal("bare = on: the hypervisor was loaded above 4 GiB");
+    uint8_t *info = (uint8_t *)(uintptr_t)MB_INFO_BASE;
+    uint8_t *kernel = (uint8_t *)(uintptr_t)bi->guest_lowest;
+    memcpy(info, bi->guest_ram + MB_INFO_BASE, MB_INFO_LIMIT - MB_INFO_BASE);
+    memcpy(kernel, bi->guest_ram + bi->guest_lowest, bi->guest_highest + 1 - bi->guest_lowest);
+    log_info("hv", "bare: jumping to the guest at 0x%x without VMX", bi->guest_entry);
+    uart_flush();
+    bare_enter(bi->guest_entry, bi->guest_mb_info);
+    platform_fatal("bare: the guest returned");
 }
 
 static void guest_line(void *ctx, const char *line)
@@ -54,6 +75,8 @@ void hv_main(struct boot_info *bi)
     log_info("hv", "own GDT/TSS/IDT and page tables loaded (CR3=0x%llx), firmware interrupts masked",
              (unsigned long long)cr3);
 
+    if (bi->cfg.bare)
+        run_bare(bi);
     vmx_read_caps(&caps);
     memset(vm, 0, sizeof(*vm));
     vm->caps = &caps;
@@ -79,16 +102,6 @@ void hv_main(struct boot_info *bi)
                  bi->cfg.lapic_timer ? " (host_timer = lapic)" : "");
     } else {
         log_info("hv", "virtual timer deadlines: VMX-preemption timer");
-    }
-    if (bi->cfg.native_bench) {
-        uint64_t cpuid_ticks, med, p99;
-        if (native_bench(vm->tsc_hz, &cpuid_ticks, &med, &p99) == 0)
-            log_info("hv", "native bench: cpuid_ticks=%llu deadline_to_isr_median=%llu "
-                     "deadline_to_isr_p99=%llu", (unsigned long long)cpuid_ticks,
-                     (unsigned long long)med, (unsigned long long)p99);
-        else
-            log_info("hv", "native bench: cpuid_ticks=%llu (no TSC-deadline timer for latency)",
-                     (unsigned long long)cpuid_ticks);
     }
     vm->trace = bi->cfg.trace;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;

@@ -94,7 +94,7 @@ if [ "$quiet" = 0 ]; then
 fi
 
 # The hypervisor's last words: a guest's end, a stop, or a fatal error.
-final='^hv: (guest exited status=|guest stopped:|error: fatal:)'
+final='^(hv: (guest exited status=|guest stopped:|error: fatal:)|# bare run ended)'
 deadline=$((SECONDS + timeout)); result=timeout
 while kill -0 $pid 2>/dev/null; do
   if tr -d '\r' < "$serial" | grep -Eq "$final"; then result=final; sleep 0.3; break; fi
@@ -112,5 +112,5 @@ if [ "$result" = timeout ] && ! tr -d '\r' < "$serial" | grep -Eq "$final"; then
   echo "run: no final line from the hypervisor within ${timeout}s (or the emulator quit early)"
   exit 124
 fi
-tr -d '\r' < "$serial" | grep -q '^hv: guest exited status=0$' && exit 0
+tr -d '\r' < "$serial" | grep -qE '^(hv: guest exited status=0|# bare run ended, status 0)$' && exit 0
 exit 1

@@ -19,7 +19,7 @@ struct idt_gate {
     uint32_t offset_hi, zero;
 } __attribute__((packed));
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
+static uint64_t gdt[7] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -41,6 +41,8 @@ void desc_init(uint64_t ist_stack_top)
     gdt[3] = (limit & 0xffff) | (t & 0xffffff) << 16 | 0x89ull << 40 | ((limit >> 16) & 0xf) << 48 |
              ((t >> 24) & 0xff) << 56; /* available 64-bit TSS */
     gdt[4] = t >> 32;
+    gdt[5] = 0x00CF9A000000FFFFull; /* flat 32-bit code: for the bare (no VMX) hand-off */
+    gdt[6] = 0x00CF92000000FFFFull; /* flat 32-bit data */
 
     tss.ist[0] = ist_stack_top;
     tss.iomap_base = sizeof(tss);

@@ -7,6 +7,8 @@
 #define HOST_CS 0x08
 #define HOST_DS 0x10
 #define HOST_TR 0x18
+#define HOST_CS32 0x28
+#define HOST_DS32 0x30
 
 /* Loads our GDT (flat 64-bit code and data, one TSS with a separate stack for
  * double faults and NMIs) and IDT, and reloads every segment register. */

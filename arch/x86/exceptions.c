@@ -26,14 +26,9 @@ static const char *const exception_names[32] = {
 
 void exception_dispatch(struct exception_frame *f);
 
-/* TSC at the last physical interrupt taken in root mode (for the native
- * latency measurement of `make bench`). */
-volatile uint64_t host_irq_tsc;
-
 void exception_dispatch(struct exception_frame *f)
 {
     if (f->vector >= 32) {
-        host_irq_tsc = rdtsc();
         /* A physical interrupt while the hypervisor waited with interrupts
          * on: its work (timers, COM1 input) is polled after the wait, so
          * only end it here. 0xFF is the spurious vector: no EOI. */

@@ -20,11 +20,6 @@ uint64_t lapic_timer_calibrate(uint64_t tsc_hz);
  * when deadline is 0. Needs lapic_timer_calibrate first. */
 void lapic_timer_arm(uint64_t deadline);
 
-/* The same operations `make bench` measures in a guest, done natively in
- * root mode before VMX: the cost of CPUID, and TSC-deadline expiry to
- * interrupt handler (median and 99th percentile of 200). Returns 0, or -1
- * when the CPU lacks TSC-deadline mode. */
-int native_bench(uint64_t tsc_hz, uint64_t *cpuid_ticks, uint64_t *lat_median, uint64_t *lat_p99);
 /* This CPU's local APIC ID. */
 uint8_t lapic_id(void);
 

@@ -43,11 +43,27 @@ void lapic_self_ipi(uint8_t vector)
     lapic_write(0x300, 0x40000u | vector);   /* shorthand: self, fixed, edge */
 }
 
+static uint64_t calibrated_timer_khz;
 uint64_t lapic_timer_khz(void)
 {
     uint32_t r[4];
-    cpuid(0x40000010, 0, r);
-    return r[1];
+    if (hv_present()) {
+        cpuid(0x40000010, 0, r);
+        return r[1];
+    }
+    if (!calibrated_timer_khz) {              /* bare: count it over 1 ms of TSC */
+        uint64_t khz = tsc_khz();
+        lapic_write(0x3E0, 0x0B);
+        lapic_write(0x320, 0x10000);
+        lapic_write(0x380, 0xffffffffu);
+        uint32_t c0 = lapic_read(0x390);
+        uint64_t t = rdtsc();
+        while (rdtsc() - t < khz)
+            ;
+        calibrated_timer_khz = c0 - lapic_read(0x390);
+        lapic_write(0x380, 0);
+    }
+    return calibrated_timer_khz;
 }
 
 /* Back to xAPIC mode from x2APIC (which only allows going through
@@ -87,11 +103,36 @@ void irq_record(uint32_t vector, uint32_t eip)
         lapic_eoi();
 }
 
+int hv_present(void)
+{
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    return (r[2] >> 31) & 1;
+}
+
+/* Without a hypervisor to ask (bare runs), measure the TSC against the
+ * PIT's channel 2 once, as the hypervisor itself does. */
+static uint64_t calibrated_tsc_khz;
 uint64_t tsc_khz(void)
 {
     uint32_t r[4];
-    cpuid(0x40000010, 0, r);
-    return r[0];
+    if (hv_present()) {
+        cpuid(0x40000010, 0, r);
+        return r[0];
+    }
+    if (!calibrated_tsc_khz) {
+        uint8_t p = inb(0x61);
+        outb(0x61, (uint8_t)((p & ~0x02) | 0x01));
+        outb(0x43, 0xB0);
+        outb(0x42, 0x9b);
+        outb(0x42, 0x2e);                   /* 11931 clocks: 10 ms */
+        uint64_t t0 = rdtsc();
+        for (uint32_t i = 0; i < 100000000u && !(inb(0x61) & 0x20); i++)
+            ;
+        calibrated_tsc_khz = div64(rdtsc() - t0, 10);
+        outb(0x61, p);
+    }
+    return calibrated_tsc_khz;
 }
 
 int wait_irq(uint32_t vector, uint32_t count, uint64_t max_ticks)

@@ -125,6 +125,8 @@ static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
  * times or `max_ticks` TSC ticks passed; returns with IF=0. */
 int wait_irq(uint32_t vector, uint32_t count, uint64_t max_ticks);
 uint64_t tsc_khz(void);
+/* CPUID.1:ECX[31]: running under a hypervisor (not "bare"). */
+int hv_present(void);
 /* Like wait_irq, but spins with IF=1 instead of halting: for "nothing more
  * may arrive" checks, where a HLT with no interrupt source left would never
  * wake up. */

@@ -223,6 +223,22 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
     vmwrite(VMCS_PREEMPTION_TIMER, ticks);
 }
 
+/* The event queued by an exit handler (an exception) or by an exit that
+ * interrupted a delivery (IDT-vectoring information). */
+static void inject_pending_event(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
+    vmwrite(ENTRY_INTR_INFO, e);
+    irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
+    if (e & INTR_INFO_HAS_ERROR)
+        vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
+    if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
+        type == INTR_TYPE_PRIV_SW_EXCEPTION)
+        vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
+    v->pending_event = 0;
+}
+
 /* APIC virtualization is on while the guest's LAPIC is software-enabled in
  * xAPIC mode. x2APIC accesses and a disabled LAPIC take the software path:
  * the CPU would otherwise deliver virtualized self-IPIs that a disabled
@@ -316,15 +332,7 @@ void vm_prepare_entry(struct vm *vm)
     if (apicv_sync_controls(vm)) {
         apicv_sync_state(vm);
         if (v->pending_event) {
-            uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
-            vmwrite(ENTRY_INTR_INFO, e);
-            irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
-            if (e & INTR_INFO_HAS_ERROR)
-                vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
-            if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
-                type == INTR_TYPE_PRIV_SW_EXCEPTION)
-                vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
-            v->pending_event = 0;
+            inject_pending_event(vm);
             window = extint_pending_apicv(vm);
             nmi_window = vm_nmi_pending(vm);
         } else if (vm_nmi_pending(vm)) {
@@ -344,15 +352,7 @@ void vm_prepare_entry(struct vm *vm)
     if (v->pending_event) {
         /* An exception or re-delivered event goes first; an interrupt
          * behind it waits for the window after it. */
-        uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
-        vmwrite(ENTRY_INTR_INFO, e);
-        irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
-        if (e & INTR_INFO_HAS_ERROR)
-            vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
-        if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
-            type == INTR_TYPE_PRIV_SW_EXCEPTION)
-            vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
-        v->pending_event = 0;
+        inject_pending_event(vm);
         window = vm_intr_pending(vm);
         nmi_window = vm_nmi_pending(vm);
     } else if (vm_nmi_pending(vm)) {

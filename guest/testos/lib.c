@@ -169,6 +169,16 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...)
     return (int)s.len;
 }
 
+void sort_u32(uint32_t *a, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j > 0 && a[j - 1] > a[j]; j--) {
+            uint32_t t = a[j];
+            a[j] = a[j - 1];
+            a[j - 1] = t;
+        }
+}
+
 uint64_t div64(uint64_t n, uint64_t d)
 {
     uint64_t q = 0, r = 0;

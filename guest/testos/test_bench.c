@@ -45,16 +45,6 @@ static int t_timer_interrupts(char *why)
     return 0;
 }
 
-static void sort(uint32_t *a, unsigned n)
-{
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && a[j - 1] > a[j]; j--) {
-            uint32_t x = a[j];
-            a[j] = a[j - 1];
-            a[j - 1] = x;
-        }
-}
-
 /* Phase 2: TSC-deadline expiry to the first instruction of the handler. */
 static int t_deadline_latency(char *why)
 {
@@ -75,7 +65,7 @@ static int t_deadline_latency(char *why)
         lat[i] = (uint32_t)(irqlog.last_tsc[VT] - deadline);
     }
     stats(HC_STATS_PRINT, 2);
-    sort(lat, 200);
+    sort_u32(lat, 200);
     kprintf("# bench deadline_to_isr_median=%u deadline_to_isr_p99=%u\n", lat[100], lat[197]);
     return 0;
 }

@@ -82,16 +82,6 @@ static int t_periodic_1khz(char *why)
     return 0;
 }
 
-static void sort(uint32_t *a, unsigned n)
-{
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j > 0 && a[j - 1] > a[j]; j--) {
-            uint32_t t = a[j];
-            a[j] = a[j - 1];
-            a[j - 1] = t;
-        }
-}
-
 static int t_tsc_deadline_latency(char *why)
 {
     static uint32_t lat[100];
@@ -108,7 +98,7 @@ static int t_tsc_deadline_latency(char *why)
     uint64_t v = 1;
     safe_rdmsr(MSR_TSC_DEADLINE, &v);
     CHECK(v == 0, "IA32_TSC_DEADLINE reads 0x%llx after expiry, expected 0", v);
-    sort(lat, 100);
+    sort_u32(lat, 100);
     kprintf("# TSC-deadline to ISR latency: median %u, p99 %u TSC ticks\n", lat[50], lat[98]);
     timer_stop();
     return 0;

@@ -42,6 +42,9 @@ void trap_disarm(void);
 int safe_rdmsr(uint32_t msr, uint64_t *val);
 int safe_wrmsr(uint32_t msr, uint64_t val);
 
+/* Sorts n values in place (small n: insertion sort). */
+void sort_u32(uint32_t *a, unsigned n);
+
 /* 64-bit division (no libgcc in a 32-bit freestanding build). */
 uint64_t div64(uint64_t n, uint64_t d);
 

@@ -255,18 +255,23 @@ static int apicv_sync_controls(struct vm *vm)
         v->proc_ctl = proc;
         vmwrite(PROC_CONTROLS, proc);
     }
-    if (proc2 != v->proc2_ctl) {
-        /* The APIC-access page exists in the EPT only while the CPU
-         * virtualizes it; otherwise its accesses trap as MMIO. */
-        uint64_t page = v->lapic.apic_base & ~0xfffull;
-        if (on && ept_map_page(vm->eptp, page, v->apic_access_page)) {
-            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page: software path",
-                     (unsigned long long)page);
+    /* The APIC-access page exists in the EPT only while the CPU
+     * virtualizes it, at the guest's current APIC base; otherwise APIC
+     * accesses trap as MMIO. */
+    uint64_t page = on ? v->lapic.apic_base & ~0xfffull : 0;
+    if (page != v->apic_access_gpa) {
+        if (v->apic_access_gpa)
+            ept_unmap_page(vm->eptp, v->apic_access_gpa);
+        v->apic_access_gpa = 0;
+        if (page && ept_map_page(vm->eptp, page, v->apic_access_page)) {
+            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (it is guest RAM): "
+                     "software path from now on", (unsigned long long)page);
             vm->apicv = 0;
             return apicv_sync_controls(vm);
         }
-        if (!on)
-            ept_unmap_page(vm->eptp, page);
+        v->apic_access_gpa = page;
+    }
+    if (proc2 != v->proc2_ctl) {
         vmwrite(APIC_ACCESS_ADDR, v->apic_access_page);
         v->proc2_ctl = proc2;
         vmwrite(PROC2_CONTROLS, proc2);

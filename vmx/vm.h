@@ -41,6 +41,7 @@ struct vcpu {
     uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
     uint32_t proc2_ctl;      /* secondary controls as last written (APIC virtualization on/off) */
     uint64_t apic_access_page; /* host page behind the APIC-access page (APIC virtualization) */
+    uint64_t apic_access_gpa;  /* where the EPT maps it now, 0 = not mapped */
     /* Register values before the guest's last run: an APIC-write exit comes
      * after the CPU stored the new value, but the model must see the old. */
     uint32_t lapic_shadow[64];

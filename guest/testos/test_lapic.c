@@ -150,6 +150,20 @@ static int t_spurious_vector_register(char *why)
     return 0;
 }
 
+static int t_relocate_base(char *why)
+{
+    legacy_reset(0);
+    uint64_t base = 0;
+    safe_rdmsr(MSR_APIC_BASE, &base);
+    uint32_t ver = lapic_read(0x30);
+    CHECK(safe_wrmsr(MSR_APIC_BASE, (base & 0xfffull) | 0xFED00000ull) == 0, "moving the APIC base faulted");
+    uint32_t moved = *(volatile uint32_t *)(0xFED00000u + 0x30);
+    safe_wrmsr(MSR_APIC_BASE, base);
+    CHECK(moved == ver, "version at the new base reads 0x%x, expected 0x%x", moved, ver);
+    CHECK(lapic_read(0x30) == ver, "the APIC did not come back to 0xfee00000");
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "ID and version (EOI-broadcast suppression offered)", t_id_version },
     { "IA32_APIC_BASE, CPUID bits, invalid transitions #GP", t_apic_base_and_cpuid },
@@ -160,6 +174,7 @@ static const struct test_case cases[] = {
     { "ESR: illegal vector, write before read", t_esr_illegal_vector },
     { "SVR and software disable", t_svr_and_software_disable },
     { "spurious vector, DFR and LDR", t_spurious_vector_register },
+    { "IA32_APIC_BASE relocates the register page", t_relocate_base },
 };
 
 const struct test_group group_lapic = { "lapic", cases, sizeof(cases) / sizeof(cases[0]) };

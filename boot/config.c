@@ -6,6 +6,8 @@
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
  *   trace     = off         (on | off: the interrupt trace, DESIGN §6)
+ *   hv_selftest = exception (test hook: the hypervisor executes UD2 after it
+ *                            took the machine, to show its exception dump)
  *   bare      = off         (on: no VMX at all: the guest runs on the machine
  *                            itself, at its own physical addresses; a baseline
  *                            for `make bench`)
@@ -67,7 +69,8 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                  char *err, size_t errlen)
 {
     enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
-           SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128 };
+           SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
+           SEEN_SELFTEST = 256 };
     unsigned seen = 0;
     unsigned lineno = 0;
     size_t pos = 0;
@@ -159,6 +162,11 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 cfg->trace = 1;
             else if (!key_is(v, vn, "off"))
                 FAIL("line %u: trace: '%.*s' is not on or off", lineno, (int)vn, v);
+        } else if (key_is(line, kn, "hv_selftest")) {
+            bit = SEEN_SELFTEST;
+            if (!key_is(v, vn, "exception"))
+                FAIL("line %u: hv_selftest: '%.*s' is not 'exception'", lineno, (int)vn, v);
+            cfg->selftest_exception = 1;
         } else if (key_is(line, kn, "bare")) {
             bit = SEEN_BARE;
             if (key_is(v, vn, "on"))
@@ -179,7 +187,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 FAIL("line %u: host_timer: '%.*s' is not auto or lapic", lineno, (int)vn, v);
         } else {
             FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
-                 "apicv, host_timer, bare)",
+                 "apicv, host_timer, bare, hv_selftest)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

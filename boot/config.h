@@ -20,6 +20,7 @@ struct hv_config {
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
     int trace;                        /* interrupt trace lines on the log */
+    int selftest_exception;           /* test hook: fault in the hypervisor on purpose */
     int bare;                         /* run the guest without VMX (a baseline) */
     int no_apicv;                     /* 1: the software APIC path even where the CPU
                                        * offers APIC virtualization */

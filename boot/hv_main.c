@@ -75,6 +75,10 @@ void hv_main(struct boot_info *bi)
     log_info("hv", "own GDT/TSS/IDT and page tables loaded (CR3=0x%llx), firmware interrupts masked",
              (unsigned long long)cr3);
 
+    if (bi->cfg.selftest_exception) {
+        log_info("hv", "hv_selftest = exception: executing UD2 in the hypervisor");
+        __asm__ volatile("mov $0x1234567890abcdef, %%rax; ud2" ::: "rax");
+    }
     if (bi->cfg.bare)
         run_bare(bi);
     vmx_read_caps(&caps);

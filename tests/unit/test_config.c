@@ -160,6 +160,14 @@ static void test_bare_switch(void **s)
     expect_error("guest = a.elf\nbare = 1\n", "bare: '1' is not on or off");
 }
 
+static void test_selftest(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\nhv_selftest = exception\n"), 0);
+    assert_int_equal(cfg.selftest_exception, 1);
+    expect_error("guest = a.elf\nhv_selftest = panic\n", "is not 'exception'");
+}
+
 static void test_host_timer(void **s)
 {
     (void)s;
@@ -212,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_host_timer),
         cmocka_unit_test(test_apicv_switch),
         cmocka_unit_test(test_bare_switch),
+        cmocka_unit_test(test_selftest),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_small_error_buffer_is_terminated),

@@ -194,6 +194,14 @@ uint64_t div64(uint64_t n, uint64_t d)
     return q;
 }
 
+uint64_t report_rate(const char *what, uint64_t measured, uint64_t expected)
+{
+    uint64_t diff = measured > expected ? measured - expected : expected - measured;
+    kprintf("# %s in %u TSC ticks, expected %u (%u ppm off)\n", what, (uint32_t)measured,
+            (uint32_t)expected, (uint32_t)div64(diff * 1000000, expected));
+    return diff;
+}
+
 /* ---- traps ---- */
 
 volatile struct trap_record last_trap;

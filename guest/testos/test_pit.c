@@ -36,9 +36,7 @@ static int t_mode2_rate(char *why)
     CHECK(ticks >= 201, "only %u ticks arrived", ticks);
     uint64_t measured = tick_tsc[200] - tick_tsc[0];
     uint64_t expected = pit_to_tsc((uint64_t)count * 200);
-    uint64_t diff = measured > expected ? measured - expected : expected - measured;
-    kprintf("# mode 2: 200 ticks in %u TSC ticks, expected %u (%u ppm off)\n", (uint32_t)measured,
-            (uint32_t)expected, (uint32_t)div64(diff * 1000000, expected));
+    uint64_t diff = report_rate("mode 2: 200 ticks", measured, expected);
     CHECK(diff * 100 <= expected, "200 ticks took %u TSC ticks, expected %u (more than 1%% off)",
           (uint32_t)measured, (uint32_t)expected);
     return 0;

@@ -74,9 +74,7 @@ static int t_periodic_1khz(char *why)
     irq_hook[VT] = 0;
     CHECK(ticks >= 1001, "only %u ticks", ticks);
     uint64_t measured = tick_tsc[1000] - tick_tsc[0], expected = timer_to_tsc((uint64_t)count * 1000);
-    uint64_t diff = measured > expected ? measured - expected : expected - measured;
-    kprintf("# periodic: 1000 ticks in %u TSC ticks, expected %u (%u ppm off)\n", (uint32_t)measured,
-            (uint32_t)expected, (uint32_t)div64(diff * 1000000, expected));
+    uint64_t diff = report_rate("periodic: 1000 ticks", measured, expected);
     CHECK(diff * 200 <= expected, "1000 ticks off by more than 0.5%% (%u vs %u TSC ticks)",
           (uint32_t)measured, (uint32_t)expected);
     return 0;

@@ -45,6 +45,10 @@ int safe_wrmsr(uint32_t msr, uint64_t val);
 /* Sorts n values in place (small n: insertion sort). */
 void sort_u32(uint32_t *a, unsigned n);
 
+/* Prints "# <what>: <measured> TSC ticks, expected <expected> (N ppm off)"
+ * and returns |measured - expected|. */
+uint64_t report_rate(const char *what, uint64_t measured, uint64_t expected);
+
 /* 64-bit division (no libgcc in a 32-bit freestanding build). */
 uint64_t div64(uint64_t n, uint64_t d);
 

@@ -18,6 +18,16 @@
 
 enum mmio_ext { EXT_NONE, EXT_ZERO, EXT_SIGN };
 
+/* What the instruction does with the memory operand M and its other
+ * operand S (a register or an immediate). */
+enum mmio_op {
+    MMIO_MOV,  /* loads: reg <- M (widened by ext); stores: M <- S */
+    MMIO_ADD, MMIO_OR, MMIO_ADC, MMIO_SBB, MMIO_AND, MMIO_SUB, MMIO_XOR, /* dst <- dst op src */
+    MMIO_CMP,  /* flags of M - S (or S - M), nothing stored */
+    MMIO_TEST, /* flags of M & S, nothing stored */
+    MMIO_XCHG, /* reg <- M and M <- reg, atomically as far as the guest can tell */
+};
+
 struct mmio_insn {
     unsigned len;          /* instruction length in bytes */
     unsigned size;         /* memory access size: 1, 2, 4 or 8 */
@@ -27,7 +37,16 @@ struct mmio_insn {
     unsigned reg_size;     /* width of the register destination for loads (MOVZX/MOVSX differ) */
     enum mmio_ext ext;     /* loads: how the value widens into reg_size */
     uint64_t imm;          /* immediate (stores of C6/C7), already sign-extended to size */
+    enum mmio_op op;       /* MMIO_MOV for the plain moves */
+    int reads_mem;         /* 1: memory is read (loads, ALU ops, CMP, TEST, XCHG) */
+    int reg_is_dest;       /* ALU ops of the "op reg, r/m" form: the result goes to reg, memory is only read */
 };
+
+/* dst op src at size bytes (1, 2, 4, 8) for the ALU ops (ADD ... TEST):
+ * returns the result truncated to size and updates CF, PF, AF, ZF, SF and
+ * OF in *rflags as the CPU does (AF cleared for the logical ops, where
+ * the SDM leaves it undefined). ADC and SBB read CF from *rflags. */
+uint64_t mmio_alu(enum mmio_op op, unsigned size, uint64_t dst, uint64_t src, uint64_t *rflags);
 
 /* mode: 16, 32 or 64 (the guest's code size: CS.D / CS.L). Returns 0, or -1
  * with the reason in err. Never reads past bytes[avail - 1]. */

@@ -345,6 +345,99 @@ static void test_moffs64(void **s)
     expect_rm(DEC(64, 0x40, 0xa2, 1, 2, 3, 4, 5, 6, 7, 8), 10, 1, 1, 0, 0);
 }
 
+/* ---- more MOV addressing forms ---- */
+
+static void test_rex_x_and_rex_b(void **s)
+{
+    (void)s;
+    /* REX.X: index r12 (SIB index 100 is "none" only without REX.X): mov eax, [rsp+r12] */
+    expect_rm(DEC(64, 0x42, 0x8b, 0x04, 0x24), 4, 4, 0, 0, 0);
+    /* REX.XB with SIB base 101, mod 00: still no base and a disp32: mov eax, [r12*8+0x100] */
+    expect_rm(DEC(64, 0x43, 0x8b, 0x04, 0xe5, 0x00, 0x01, 0x00, 0x00), 8, 4, 0, 0, 0);
+    /* REX.B with mod 00 rm 101: still RIP-relative: mov eax, [rip+0x10] */
+    expect_rm(DEC(64, 0x41, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00), 7, 4, 0, 0, 0);
+    /* REX.RB: mov r9d, [r10] */
+    expect_rm(DEC(64, 0x45, 0x8b, 0x0a), 3, 4, 0, 9, 0);
+    /* REX.WRXB: mov [r8+r9*2+0x7f], r10 */
+    expect_rm(DEC(64, 0x4f, 0x89, 0x54, 0x48, 0x7f), 5, 8, 1, 10, 0);
+}
+
+static void test_rip_relative_more(void **s)
+{
+    (void)s;
+    /* mov [rip+0x100], r15 */
+    expect_rm(DEC(64, 0x4c, 0x89, 0x3d, 0x00, 0x01, 0x00, 0x00), 7, 8, 1, 15, 0);
+    /* 67: EIP-relative, same length: mov eax, [eip+0x10] */
+    expect_rm(DEC(64, 0x67, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00), 7, 4, 0, 0, 0);
+    /* mov qword [rip+0x100], -1: disp32 then imm32, sign-extended */
+    expect(DEC(64, 0x48, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff), 11, 8, 1, -1,
+           0, 8, EXT_NONE, 0xffffffffffffffffull);
+    /* mov word [rip+0x100], 0x8000 */
+    expect(DEC(64, 0x66, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x80), 9, 2, 1, -1, 0, 2,
+           EXT_NONE, 0x8000);
+    /* in 32-bit mode mod 00 rm 101 is an absolute disp32: mov [0x1000], al */
+    expect_rm(DEC(32, 0x88, 0x05, 0x00, 0x10, 0x00, 0x00), 6, 1, 1, 0, 0);
+}
+
+static void test_sib_special_cases(void **s)
+{
+    (void)s;
+    /* SIB base 101 with mod 01 is [ebp+disp8]: mov eax, [ebp+8] */
+    expect_rm(DEC(32, 0x8b, 0x44, 0x25, 0x08), 4, 4, 0, 0, 0);
+    /* SIB base 101 with mod 10 is [ebp+disp32]: mov eax, [ebp+0x1000] */
+    expect_rm(DEC(32, 0x8b, 0x84, 0x25, 0x00, 0x10, 0x00, 0x00), 7, 4, 0, 0, 0);
+    /* index 100 is none whatever the scale: mov eax, [esp] (scale 2) */
+    expect_rm(DEC(32, 0x8b, 0x04, 0x64), 3, 4, 0, 0, 0);
+    /* SIB with index and base 101, mod 00: mov eax, [esi*2+0x12345678] */
+    expect_rm(DEC(32, 0x8b, 0x04, 0x75, 0x78, 0x56, 0x34, 0x12), 7, 4, 0, 0, 0);
+    /* 64-bit SIB base rsp, disp8: mov rax, [rsp+0x10] */
+    expect_rm(DEC(64, 0x48, 0x8b, 0x44, 0x24, 0x10), 5, 8, 0, 0, 0);
+}
+
+static void test_16bit_addressing_more(void **s)
+{
+    (void)s;
+    /* mod 10 rm 110 is [bp+disp16]: mov ax, [bp+0x1234] */
+    expect_rm(DEC(16, 0x8b, 0x86, 0x34, 0x12), 4, 2, 0, 0, 0);
+    /* mod 01 rm 111 is [bx+disp8]: mov [bx-1], dl */
+    expect_rm(DEC(16, 0x88, 0x57, 0xff), 3, 1, 1, 2, 0);
+    /* mov byte [bp+0x1234], 0x55: disp16 then imm8 */
+    expect(DEC(16, 0xc6, 0x86, 0x34, 0x12, 0x55), 5, 1, 1, -1, 0, 1, EXT_NONE, 0x55);
+    /* C7 in 16-bit mode: imm16, not sign-extended beyond 16 bits */
+    expect(DEC(16, 0xc7, 0x06, 0x34, 0x12, 0x00, 0x80), 6, 2, 1, -1, 0, 2, EXT_NONE, 0x8000);
+}
+
+static void test_moffs_more(void **s)
+{
+    (void)s;
+    /* 16-bit mode with 67: moffs32: mov al, [0x12345678] */
+    expect_rm(DEC(16, 0x67, 0xa0, 0x78, 0x56, 0x34, 0x12), 6, 1, 0, 0, 0);
+    /* 16-bit mode with 66: mov eax, [0x1234] (moffs stays 16-bit) */
+    expect_rm(DEC(16, 0x66, 0xa1, 0x34, 0x12), 4, 4, 0, 0, 0);
+    /* 64-bit mode with 67: a32 mov [0x12345678], al */
+    expect_rm(DEC(64, 0x67, 0xa2, 0x78, 0x56, 0x34, 0x12), 6, 1, 1, 0, 0);
+    /* 64-bit with REX.W and 67: a32 mov rax, [0x12345678] */
+    expect_rm(DEC(64, 0x67, 0x48, 0xa1, 0x78, 0x56, 0x34, 0x12), 7, 8, 0, 0, 0);
+    /* 32-bit mode: mov [0x12345678], ax */
+    expect_rm(DEC(32, 0x66, 0xa3, 0x78, 0x56, 0x34, 0x12), 6, 2, 1, 0, 0);
+    /* REX.B does not pick R8 for moffs: movabs [...], eax */
+    expect_rm(DEC(64, 0x41, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), 10, 4, 1, 0, 0);
+}
+
+static void test_c7_sizes_more(void **s)
+{
+    (void)s;
+    /* 66 with REX.W: REX.W wins, imm32 sign-extended: mov qword [rax], -128 */
+    expect(DEC(64, 0x66, 0x48, 0xc7, 0x00, 0x80, 0xff, 0xff, 0xff), 8, 8, 1, -1, 0, 8, EXT_NONE,
+           0xffffffffffffff80ull);
+    /* 64-bit mode without REX.W: 32-bit store, imm32 as is */
+    expect(DEC(64, 0xc7, 0x00, 0x00, 0x00, 0x00, 0x80), 6, 4, 1, -1, 0, 4, EXT_NONE, 0x80000000u);
+    /* 32-bit mode with SIB and disp8: mov dword [esp+4], 1 */
+    expect(DEC(32, 0xc7, 0x44, 0x24, 0x04, 0x01, 0x00, 0x00, 0x00), 8, 4, 1, -1, 0, 4, EXT_NONE, 1);
+    /* C6 with REX: mov byte [r8], 0xff */
+    expect(DEC(64, 0x41, 0xc6, 0x00, 0xff), 4, 1, 1, -1, 0, 1, EXT_NONE, 0xff);
+}
+
 /* ---- MOVZX / MOVSX ---- */
 
 static void test_movzx(void **s)
@@ -647,6 +740,12 @@ int main(void)
         cmocka_unit_test(test_moffs16),
         cmocka_unit_test(test_moffs32),
         cmocka_unit_test(test_moffs64),
+        cmocka_unit_test(test_rex_x_and_rex_b),
+        cmocka_unit_test(test_rip_relative_more),
+        cmocka_unit_test(test_sib_special_cases),
+        cmocka_unit_test(test_16bit_addressing_more),
+        cmocka_unit_test(test_moffs_more),
+        cmocka_unit_test(test_c7_sizes_more),
         cmocka_unit_test(test_movzx),
         cmocka_unit_test(test_movsx),
         cmocka_unit_test(test_segment_prefixes),

@@ -1,9 +1,10 @@
-/* Unit tests: the MMIO MOV decoder (vmx/decode.c).
+/* Unit tests: the MMIO instruction decoder and mmio_alu() (vmx/decode.c).
  *
  * Byte sequences follow the Intel SDM Vol. 2 encodings; each one was also
  * checked against nasm (assembly shown in the comment) or objdump. Every
  * decode runs on a heap copy of exactly the given length, so AddressSanitizer
- * reports any read past bytes[avail - 1]. */
+ * reports any read past bytes[avail - 1]. mmio_alu() is checked against
+ * hand-computed flags and against the host CPU (alu_oracle.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../vmx/decode.h"
+#include "alu_oracle.h"
 
 struct result {
     int rc;
@@ -42,12 +44,16 @@ static struct result decode_n(unsigned mode, const uint8_t *b, unsigned avail)
 #define NBYTES(...) ((unsigned)sizeof((const uint8_t[]){__VA_ARGS__}))
 #define DEC(mode, ...) decode_n((mode), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
-/* Checks a successful decode. */
+/* Checks a successful MOV/MOVZX/MOVSX decode. */
 static void expect(struct result r, unsigned len, unsigned size, int is_write, int reg,
                    int high8, unsigned reg_size, enum mmio_ext ext, uint64_t imm)
 {
     if (r.rc != 0)
         fail_msg("decode failed: %s", r.err);
+    assert_int_equal(r.in.op, MMIO_MOV);
+    assert_int_equal(r.in.reads_mem, !is_write);
+    assert_int_equal(r.in.reg_is_dest, 0);
+    assert_int_equal(r.in.reg_is_left, 0);
     assert_int_equal(r.in.len, len);
     assert_int_equal(r.in.size, size);
     assert_int_equal(r.in.is_write, is_write);
@@ -72,6 +78,58 @@ static void expect_fail(struct result r, const char *want)
     if (!strstr(r.err, want))
         fail_msg("message \"%s\" does not contain \"%s\"", r.err, want);
 }
+
+/* Checks a successful decode of an ALU, TEST or XCHG form: memory is
+ * always read, the register (if any) has the access size. */
+static void expect_alu(struct result r, enum mmio_op op, unsigned len, unsigned size,
+                       int is_write, int reg, int high8, int reg_is_dest, int reg_is_left,
+                       uint64_t imm)
+{
+    if (r.rc != 0)
+        fail_msg("decode failed: %s", r.err);
+    assert_int_equal(r.in.op, op);
+    assert_int_equal(r.in.len, len);
+    assert_int_equal(r.in.size, size);
+    assert_int_equal(r.in.is_write, is_write);
+    assert_int_equal(r.in.reads_mem, 1);
+    assert_int_equal(r.in.reg, reg);
+    assert_int_equal(r.in.reg_high8, high8);
+    assert_int_equal(r.in.reg_is_dest, reg_is_dest);
+    assert_int_equal(r.in.reg_is_left, reg_is_left);
+    assert_int_equal(r.in.reg_size, size);
+    assert_int_equal(r.in.ext, EXT_NONE);
+    if (r.in.imm != imm)
+        fail_msg("imm 0x%llx, expected 0x%llx", (unsigned long long)r.in.imm,
+                 (unsigned long long)imm);
+}
+
+/* "op r/m, reg" (memory is the destination and the left operand). */
+static void expect_rm_reg(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg,
+                          int high8)
+{
+    int stores = op != MMIO_CMP && op != MMIO_TEST;
+    expect_alu(r, op, len, size, stores, reg, high8, 0, 0, 0);
+}
+
+/* "op reg, r/m" (memory is only read; the register is the left operand). */
+static void expect_reg_rm(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg,
+                          int high8)
+{
+    expect_alu(r, op, len, size, 0, reg, high8, op != MMIO_CMP, 1, 0);
+}
+
+/* "op r/m, imm". */
+static void expect_rm_imm(struct result r, enum mmio_op op, unsigned len, unsigned size,
+                          uint64_t imm)
+{
+    int stores = op != MMIO_CMP && op != MMIO_TEST;
+    expect_alu(r, op, len, size, stores, -1, 0, 0, 0, imm);
+}
+
+/* The ALU operations in opcode order (bits 5:3, or ModRM.reg of group 1). */
+static const enum mmio_op alu_order[8] = {
+    MMIO_ADD, MMIO_OR, MMIO_ADC, MMIO_SBB, MMIO_AND, MMIO_SUB, MMIO_XOR, MMIO_CMP,
+};
 
 /* Every strict prefix of a valid instruction must be refused as truncated,
  * and the full instruction must decode to len. */
@@ -710,6 +768,479 @@ static void test_sweep_no_crash(void **s)
     }
 }
 
+/* ---- ALU forms: 00-3B ---- */
+
+static void test_alu_rm_reg_every_op(void **s)
+{
+    (void)s;
+    /* op [eax+0x10], ecx and op [eax+0x10], cl for the eight operations */
+    for (unsigned k = 0; k < 8; k++) {
+        uint8_t full[3] = { (uint8_t)(8 * k + 1), 0x48, 0x10 };
+        uint8_t byte[3] = { (uint8_t)(8 * k), 0x48, 0x10 };
+        expect_rm_reg(decode_n(32, full, 3), alu_order[k], 3, 4, 1, 0);
+        expect_rm_reg(decode_n(32, byte, 3), alu_order[k], 3, 1, 1, 0);
+    }
+    expect_rm_reg(DEC(32, 0x01, 0x08), MMIO_ADD, 2, 4, 1, 0);      /* add [eax], ecx */
+    expect_rm_reg(DEC(32, 0x09, 0x08), MMIO_OR, 2, 4, 1, 0);       /* or [eax], ecx */
+    expect_rm_reg(DEC(32, 0x11, 0x08), MMIO_ADC, 2, 4, 1, 0);      /* adc [eax], ecx */
+    expect_rm_reg(DEC(32, 0x19, 0x08), MMIO_SBB, 2, 4, 1, 0);      /* sbb [eax], ecx */
+    expect_rm_reg(DEC(32, 0x21, 0x08), MMIO_AND, 2, 4, 1, 0);      /* and [eax], ecx */
+    expect_rm_reg(DEC(32, 0x29, 0x08), MMIO_SUB, 2, 4, 1, 0);      /* sub [eax], ecx */
+    expect_rm_reg(DEC(32, 0x31, 0x08), MMIO_XOR, 2, 4, 1, 0);      /* xor [eax], ecx */
+    /* cmp [eax], ecx: memory is only read */
+    expect_alu(DEC(32, 0x39, 0x08), MMIO_CMP, 2, 4, 0, 1, 0, 0, 0, 0);
+}
+
+static void test_alu_reg_rm_every_op(void **s)
+{
+    (void)s;
+    /* op edx, [ebx] and op dl, [ebx] for the eight operations */
+    for (unsigned k = 0; k < 8; k++) {
+        uint8_t full[2] = { (uint8_t)(8 * k + 3), 0x13 };
+        uint8_t byte[2] = { (uint8_t)(8 * k + 2), 0x13 };
+        expect_reg_rm(decode_n(32, full, 2), alu_order[k], 2, 4, 2, 0);
+        expect_reg_rm(decode_n(32, byte, 2), alu_order[k], 2, 1, 2, 0);
+    }
+    expect_alu(DEC(32, 0x03, 0x13), MMIO_ADD, 2, 4, 0, 2, 0, 1, 1, 0); /* add edx, [ebx] */
+    expect_alu(DEC(32, 0x2b, 0x13), MMIO_SUB, 2, 4, 0, 2, 0, 1, 1, 0); /* sub edx, [ebx] */
+    /* cmp edx, [ebx]: nothing is stored, but edx is the left operand */
+    expect_alu(DEC(32, 0x3b, 0x13), MMIO_CMP, 2, 4, 0, 2, 0, 0, 1, 0);
+    expect_alu(DEC(32, 0x3a, 0x13), MMIO_CMP, 2, 1, 0, 2, 0, 0, 1, 0); /* cmp dl, [ebx] */
+}
+
+static void test_alu_byte_registers(void **s)
+{
+    (void)s;
+    expect_rm_reg(DEC(32, 0x00, 0x20), MMIO_ADD, 2, 1, 0, 1);       /* add [eax], ah */
+    expect_rm_reg(DEC(16, 0x30, 0x3f), MMIO_XOR, 2, 1, 3, 1);       /* xor [bx], bh */
+    expect_reg_rm(DEC(32, 0x22, 0x28), MMIO_AND, 2, 1, 1, 1);       /* and ch, [eax] */
+    expect_rm_reg(DEC(64, 0x40, 0x00, 0x20), MMIO_ADD, 3, 1, 4, 0); /* add [rax], spl */
+    expect_rm_reg(DEC(64, 0x44, 0x30, 0x38), MMIO_XOR, 3, 1, 15, 0); /* xor [rax], r15b */
+    expect_reg_rm(DEC(64, 0x41, 0x0a, 0x30), MMIO_OR, 3, 1, 6, 0);  /* or sil, [r8] */
+    expect_rm_reg(DEC(64, 0x28, 0x30), MMIO_SUB, 2, 1, 2, 1);       /* sub [rax], dh */
+}
+
+static void test_alu_sizes_and_modes(void **s)
+{
+    (void)s;
+    expect_rm_reg(DEC(16, 0x01, 0x07), MMIO_ADD, 2, 2, 0, 0);       /* add [bx], ax */
+    expect_rm_reg(DEC(16, 0x66, 0x01, 0x07), MMIO_ADD, 3, 4, 0, 0); /* add [bx], eax */
+    expect_rm_reg(DEC(32, 0x66, 0x29, 0x08), MMIO_SUB, 3, 2, 1, 0); /* sub [eax], cx */
+    expect_rm_reg(DEC(64, 0x48, 0x01, 0x08), MMIO_ADD, 3, 8, 1, 0); /* add [rax], rcx */
+    expect_rm_reg(DEC(64, 0x66, 0x01, 0x08), MMIO_ADD, 3, 2, 1, 0); /* add [rax], cx */
+    expect_reg_rm(DEC(64, 0x4c, 0x03, 0x08), MMIO_ADD, 3, 8, 9, 0); /* add r9, [rax] */
+    expect_reg_rm(DEC(64, 0x44, 0x1b, 0x38), MMIO_SBB, 3, 4, 15, 0); /* sbb r15d, [rax] */
+    /* 16-bit addressing: or [bp+di+0x10], dx; and 67 in 32-bit mode */
+    expect_rm_reg(DEC(16, 0x09, 0x53, 0x10), MMIO_OR, 3, 2, 2, 0);
+    expect_rm_reg(DEC(32, 0x67, 0x09, 0x53, 0x10), MMIO_OR, 4, 4, 2, 0);
+    /* RIP-relative and SIB: xor [rip+0x100], rax; sub ecx, [rsp+r12*4+0x10] */
+    expect_rm_reg(DEC(64, 0x48, 0x31, 0x05, 0x00, 0x01, 0x00, 0x00), MMIO_XOR, 7, 8, 0, 0);
+    expect_reg_rm(DEC(64, 0x42, 0x2b, 0x4c, 0xa4, 0x10), MMIO_SUB, 5, 4, 1, 0);
+    /* segment override and a 64-bit absolute SIB: adc gs:[0x1000], edx */
+    expect_rm_reg(DEC(64, 0x65, 0x11, 0x14, 0x25, 0x00, 0x10, 0x00, 0x00), MMIO_ADC, 8, 4, 2, 0);
+}
+
+/* ---- ALU forms: group 1 (80, 81, 82, 83) ---- */
+
+static void test_grp1_80_ib(void **s)
+{
+    (void)s;
+    /* op byte [eax], 0x81 for /0 ... /7 */
+    for (unsigned n = 0; n < 8; n++) {
+        uint8_t b[3] = { 0x80, (uint8_t)(n << 3), 0x81 };
+        expect_rm_imm(decode_n(32, b, 3), alu_order[n], 3, 1, 0x81);
+    }
+    expect_rm_imm(DEC(32, 0x80, 0x48, 0x04, 0x01), MMIO_OR, 4, 1, 1);      /* or byte [eax+4], 1 */
+    expect_rm_imm(DEC(64, 0x80, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x7f), MMIO_CMP, 7, 1, 0x7f); /* cmp byte [rip+0x100], 0x7f */
+    expect_rm_imm(DEC(16, 0x80, 0x26, 0x34, 0x12, 0xfe), MMIO_AND, 5, 1, 0xfe);   /* and byte [0x1234], 0xfe */
+    /* 66 and REX.W do not widen 80 */
+    expect_rm_imm(DEC(64, 0x48, 0x80, 0x00, 0xff), MMIO_ADD, 4, 1, 0xff);
+}
+
+static void test_grp1_81_iz(void **s)
+{
+    (void)s;
+    for (unsigned n = 0; n < 8; n++) {
+        uint8_t b[6] = { 0x81, (uint8_t)(n << 3), 0x78, 0x56, 0x34, 0x12 };
+        expect_rm_imm(decode_n(32, b, 6), alu_order[n], 6, 4, 0x12345678);
+    }
+    /* 16-bit mode: iw: add word [bx], 0x8001 */
+    expect_rm_imm(DEC(16, 0x81, 0x07, 0x01, 0x80), MMIO_ADD, 4, 2, 0x8001);
+    /* 16-bit mode + 66: id: or dword [bx], 0x80000000 */
+    expect_rm_imm(DEC(16, 0x66, 0x81, 0x0f, 0x00, 0x00, 0x00, 0x80), MMIO_OR, 7, 4, 0x80000000u);
+    /* 32-bit mode + 66: iw: cmp word [eax], 0x1234 */
+    expect_rm_imm(DEC(32, 0x66, 0x81, 0x38, 0x34, 0x12), MMIO_CMP, 5, 2, 0x1234);
+    /* REX.W: id sign-extended: and qword [rax], 0xffffffff80000000 */
+    expect_rm_imm(DEC(64, 0x48, 0x81, 0x20, 0x00, 0x00, 0x00, 0x80), MMIO_AND, 7, 8,
+                  0xffffffff80000000ull);
+    expect_rm_imm(DEC(64, 0x48, 0x81, 0x20, 0xff, 0xff, 0xff, 0x7f), MMIO_AND, 7, 8, 0x7fffffff);
+    /* 64-bit mode, no REX.W: 32-bit, not extended: sub dword [rip+0x10], 0xfffffff0 */
+    expect_rm_imm(DEC(64, 0x81, 0x2d, 0x10, 0x00, 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff), MMIO_SUB,
+                  10, 4, 0xfffffff0u);
+    /* REX.W + SIB + disp32 + imm32: cmp qword [rsp+0x100], -1 */
+    expect_rm_imm(DEC(64, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff),
+                  MMIO_CMP, 12, 8, 0xffffffffffffffffull);
+}
+
+static void test_grp1_83_ib_sign_extended(void **s)
+{
+    (void)s;
+    for (unsigned n = 0; n < 8; n++) {
+        uint8_t b[3] = { 0x83, (uint8_t)(n << 3), 0x80 };
+        expect_rm_imm(decode_n(32, b, 3), alu_order[n], 3, 4, 0xffffff80u);
+    }
+    expect_rm_imm(DEC(16, 0x83, 0x07, 0xff), MMIO_ADD, 3, 2, 0xffff);           /* add word [bx], -1 */
+    expect_rm_imm(DEC(32, 0x83, 0x00, 0xff), MMIO_ADD, 3, 4, 0xffffffffu);      /* add dword [eax], -1 */
+    expect_rm_imm(DEC(64, 0x48, 0x83, 0x00, 0xff), MMIO_ADD, 4, 8, 0xffffffffffffffffull);
+    expect_rm_imm(DEC(64, 0x48, 0x83, 0x00, 0x7f), MMIO_ADD, 4, 8, 0x7f);       /* positive stays */
+    expect_rm_imm(DEC(32, 0x66, 0x83, 0x08, 0x80), MMIO_OR, 4, 2, 0xff80);      /* or word [eax], -128 */
+    /* add qword [rip+0x100], 1 */
+    expect_rm_imm(DEC(64, 0x48, 0x83, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01), MMIO_ADD, 8, 8, 1);
+    /* add dword [esp+8], 1; and word [bp+2], 0xfffe (16-bit mode) */
+    expect_rm_imm(DEC(32, 0x83, 0x44, 0x24, 0x08, 0x01), MMIO_ADD, 5, 4, 1);
+    expect_rm_imm(DEC(16, 0x83, 0x66, 0x02, 0xfe), MMIO_AND, 4, 2, 0xfffe);
+    /* cmp dword [ebx+0x10], 0 */
+    expect_rm_imm(DEC(32, 0x83, 0x7b, 0x10, 0x00), MMIO_CMP, 4, 4, 0);
+}
+
+static void test_grp1_82_outside_64bit(void **s)
+{
+    (void)s;
+    /* 82 is 80 under another name in 16/32-bit mode, invalid in 64-bit mode */
+    expect_rm_imm(DEC(32, 0x82, 0x08, 0x05), MMIO_OR, 3, 1, 5);
+    expect_rm_imm(DEC(16, 0x82, 0x3f, 0x80), MMIO_CMP, 3, 1, 0x80);
+    expect_fail(DEC(64, 0x82, 0x08, 0x05), "unsupported opcode 0x82: invalid in 64-bit mode");
+}
+
+/* ---- TEST and XCHG ---- */
+
+static void test_test_84_85(void **s)
+{
+    (void)s;
+    expect_alu(DEC(32, 0x84, 0x08), MMIO_TEST, 2, 1, 0, 1, 0, 0, 0, 0);       /* test [eax], cl */
+    expect_alu(DEC(32, 0x84, 0x20), MMIO_TEST, 2, 1, 0, 0, 1, 0, 0, 0);       /* test [eax], ah */
+    expect_alu(DEC(32, 0x85, 0x08), MMIO_TEST, 2, 4, 0, 1, 0, 0, 0, 0);       /* test [eax], ecx */
+    expect_alu(DEC(16, 0x85, 0x07), MMIO_TEST, 2, 2, 0, 0, 0, 0, 0, 0);       /* test [bx], ax */
+    expect_alu(DEC(64, 0x4c, 0x85, 0x00), MMIO_TEST, 3, 8, 0, 8, 0, 0, 0, 0); /* test [rax], r8 */
+    expect_alu(DEC(64, 0x40, 0x84, 0x38), MMIO_TEST, 3, 1, 0, 7, 0, 0, 0, 0); /* test [rax], dil */
+}
+
+static void test_test_f6_f7(void **s)
+{
+    (void)s;
+    expect_rm_imm(DEC(32, 0xf6, 0x00, 0x80), MMIO_TEST, 3, 1, 0x80);          /* test byte [eax], 0x80 */
+    expect_rm_imm(DEC(32, 0xf7, 0x00, 0x00, 0x00, 0x00, 0x80), MMIO_TEST, 6, 4, 0x80000000u);
+    expect_rm_imm(DEC(32, 0x66, 0xf7, 0x00, 0x00, 0x80), MMIO_TEST, 5, 2, 0x8000);
+    expect_rm_imm(DEC(16, 0xf7, 0x07, 0x34, 0x12), MMIO_TEST, 4, 2, 0x1234);  /* test word [bx], 0x1234 */
+    /* REX.W: id sign-extended: test qword [rax], -1 */
+    expect_rm_imm(DEC(64, 0x48, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff), MMIO_TEST, 7, 8,
+                  0xffffffffffffffffull);
+    /* test byte [rip+0x100], 1 */
+    expect_rm_imm(DEC(64, 0xf6, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01), MMIO_TEST, 7, 1, 1);
+    /* the other members of group 3 (NOT, NEG, MUL, IMUL, DIV, IDIV) and /1 */
+    for (unsigned n = 1; n < 8; n++) {
+        uint8_t b[6] = { 0xf7, (uint8_t)(n << 3), 0, 0, 0, 0 };
+        struct result r = decode_n(32, b, 6);
+        expect_fail(r, "unsupported opcode 0xf7");
+        expect_fail(r, "only /0 is TEST");
+    }
+    expect_fail(DEC(32, 0xf6, 0x18), "unsupported opcode 0xf6: ModRM.reg /3"); /* neg byte [eax] */
+}
+
+static void test_xchg_86_87(void **s)
+{
+    (void)s;
+    expect_rm_reg(DEC(32, 0x86, 0x08), MMIO_XCHG, 2, 1, 1, 0);        /* xchg [eax], cl */
+    expect_rm_reg(DEC(32, 0x86, 0x20), MMIO_XCHG, 2, 1, 0, 1);        /* xchg [eax], ah */
+    expect_rm_reg(DEC(32, 0x87, 0x08), MMIO_XCHG, 2, 4, 1, 0);        /* xchg [eax], ecx */
+    expect_rm_reg(DEC(16, 0x87, 0x07), MMIO_XCHG, 2, 2, 0, 0);        /* xchg [bx], ax */
+    expect_rm_reg(DEC(64, 0x48, 0x87, 0x08), MMIO_XCHG, 3, 8, 1, 0);  /* xchg [rax], rcx */
+    expect_rm_reg(DEC(64, 0x4c, 0x87, 0x00), MMIO_XCHG, 3, 8, 8, 0);  /* xchg [rax], r8 */
+    expect_rm_reg(DEC(64, 0x66, 0x87, 0x08), MMIO_XCHG, 3, 2, 1, 0);  /* xchg [rax], cx */
+    /* xchg [rip+0x100], eax */
+    expect_rm_reg(DEC(64, 0x87, 0x05, 0x00, 0x01, 0x00, 0x00), MMIO_XCHG, 6, 4, 0, 0);
+}
+
+/* ---- LOCK ---- */
+
+static void test_lock_on_rmw(void **s)
+{
+    (void)s;
+    expect_rm_reg(DEC(32, 0xf0, 0x01, 0x08), MMIO_ADD, 3, 4, 1, 0);             /* lock add [eax], ecx */
+    expect_rm_reg(DEC(64, 0xf0, 0x48, 0x29, 0x08), MMIO_SUB, 4, 8, 1, 0);       /* lock sub [rax], rcx */
+    expect_rm_reg(DEC(64, 0x66, 0xf0, 0x09, 0x08), MMIO_OR, 4, 2, 1, 0);        /* lock or [rax], cx */
+    expect_rm_reg(DEC(32, 0xf0, 0x10, 0x08), MMIO_ADC, 3, 1, 1, 0);             /* lock adc [eax], cl */
+    expect_rm_reg(DEC(32, 0xf0, 0x19, 0x08), MMIO_SBB, 3, 4, 1, 0);             /* lock sbb [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x21, 0x08), MMIO_AND, 3, 4, 1, 0);             /* lock and [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x31, 0x08), MMIO_XOR, 3, 4, 1, 0);             /* lock xor [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x87, 0x08), MMIO_XCHG, 3, 4, 1, 0);            /* lock xchg [eax], ecx */
+    expect_rm_imm(DEC(32, 0xf0, 0x80, 0x08, 0x01), MMIO_OR, 4, 1, 1);           /* lock or byte [eax], 1 */
+    expect_rm_imm(DEC(64, 0xf0, 0x48, 0x83, 0x30, 0xff), MMIO_XOR, 5, 8, ~0ull); /* lock xor qword [rax], -1 */
+    expect_rm_imm(DEC(16, 0xf0, 0x81, 0x2f, 0x34, 0x12), MMIO_SUB, 5, 2, 0x1234); /* lock sub word [bx], 0x1234 */
+    /* LOCK after other prefixes and repeated */
+    expect_rm_reg(DEC(64, 0x65, 0xf0, 0xf0, 0x01, 0x08), MMIO_ADD, 5, 4, 1, 0);
+}
+
+static void test_refuse_lock_where_ud(void **s)
+{
+    (void)s;
+    expect_fail(DEC(32, 0xf0, 0x39, 0x08), "LOCK prefix 0xf0 is not allowed on CMP (opcode 0x39)");
+    expect_fail(DEC(32, 0xf0, 0x80, 0x38, 0x01), "LOCK prefix 0xf0 is not allowed on CMP");
+    expect_fail(DEC(32, 0xf0, 0x83, 0x38, 0x01), "not allowed on CMP (opcode 0x83)");
+    expect_fail(DEC(32, 0xf0, 0x85, 0x08), "LOCK prefix 0xf0 is not allowed on TEST");
+    expect_fail(DEC(32, 0xf0, 0xf6, 0x00, 0x01), "LOCK prefix 0xf0 is not allowed on TEST");
+    expect_fail(DEC(32, 0xf0, 0x03, 0x08),
+                "LOCK prefix 0xf0 is not allowed on ADD with a register destination (opcode 0x03)");
+    expect_fail(DEC(64, 0xf0, 0x48, 0x33, 0x08), "not allowed on XOR with a register destination");
+    expect_fail(DEC(32, 0xf0, 0x8b, 0x08), "LOCK prefix 0xf0 is not allowed on MOV");
+    expect_fail(DEC(32, 0xf0, 0xa1, 0, 0, 0, 0), "not allowed on MOV");
+    expect_fail(DEC(32, 0xf0, 0x0f, 0xb6, 0x00), "not allowed on MOV (opcode 0x0f 0xb6)");
+}
+
+/* ---- refusals of the new forms ---- */
+
+static void test_refuse_alu_mod3(void **s)
+{
+    (void)s;
+    static const struct {
+        unsigned len;
+        uint8_t b[6];
+    } cases[] = {
+        { 2, { 0x01, 0xc8 } },                   /* add eax, ecx */
+        { 2, { 0x3b, 0xc1 } },                   /* cmp eax, ecx */
+        { 2, { 0x30, 0xe0 } },                   /* xor al, ah */
+        { 3, { 0x80, 0xc0, 0x01 } },             /* add al, 1 */
+        { 6, { 0x81, 0xf8, 0, 0, 0, 0 } },       /* cmp eax, 0 */
+        { 3, { 0x83, 0xe0, 0x01 } },             /* and eax, 1 */
+        { 2, { 0x85, 0xc0 } },                   /* test eax, eax */
+        { 3, { 0xf6, 0xc0, 0x01 } },             /* test al, 1 */
+        { 2, { 0x87, 0xc8 } },                   /* xchg eax, ecx */
+        { 2, { 0x86, 0xe0 } },                   /* xchg al, ah */
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect_fail(decode_n(32, cases[i].b, cases[i].len),
+                    "register operand (mod=3) is not a memory access");
+    expect_fail(DEC(64, 0xf0, 0x48, 0x01, 0xc8), "mod=3");     /* lock add rax, rcx */
+    expect_fail(DEC(32, 0x83, 0xc0, 0x01), "opcode 0x83, modrm 0xc0");
+}
+
+static void test_refuse_rep_on_alu(void **s)
+{
+    (void)s;
+    expect_fail(DEC(32, 0xf3, 0x01, 0x08), "REP prefix 0xf3 is not supported (opcode 0x01)");
+    expect_fail(DEC(32, 0xf2, 0x87, 0x08), "REP prefix 0xf2");
+    /* XACQUIRE/XRELEASE (F2/F3 with LOCK) are refused too */
+    expect_fail(DEC(32, 0xf2, 0xf0, 0x01, 0x08), "REP prefix 0xf2");
+}
+
+static void test_refuse_sse_names_prefix(void **s)
+{
+    (void)s;
+    /* movdqu xmm0, [rax]: F3 selects the SSE form, it is not a REP problem */
+    struct result r = DEC(64, 0xf3, 0x0f, 0x6f, 0x00);
+    expect_fail(r, "unsupported opcode 0x0f 0x6f with prefix 0xf3");
+    assert_null(strstr(r.err, "REP"));
+    expect_fail(DEC(64, 0xf3, 0x0f, 0x7f, 0x00), "unsupported opcode 0x0f 0x7f with prefix 0xf3");
+    expect_fail(DEC(64, 0x66, 0x0f, 0x6f, 0x00), "unsupported opcode 0x0f 0x6f with prefix 0x66");
+    expect_fail(DEC(32, 0xf2, 0x0f, 0x10, 0x00), "unsupported opcode 0x0f 0x10 with prefix 0xf2");
+    expect_fail(DEC(32, 0x66, 0xf3, 0x0f, 0x6f, 0x00), "with prefix 0xf3"); /* F3 wins over 66 */
+    expect_fail(DEC(32, 0xf3, 0x0f, 0xb6, 0x00), "unsupported opcode 0x0f 0xb6 with prefix 0xf3");
+    /* without F2/F3/66: no prefix named */
+    expect_fail(DEC(64, 0x0f, 0x6f, 0x00), "unsupported opcode 0x0f 0x6f");
+    assert_null(strstr(DEC(64, 0x0f, 0x6f, 0x00).err, "prefix"));
+    /* in front of a one-byte opcode F3 is a REP prefix: rep movsd */
+    expect_fail(DEC(32, 0xf3, 0xa5), "unsupported opcode 0xa5 with REP prefix 0xf3");
+}
+
+static void test_refuse_other_rmw(void **s)
+{
+    (void)s;
+    expect_fail(DEC(32, 0xfe, 0x00), "unsupported opcode 0xfe");          /* inc byte [eax] */
+    expect_fail(DEC(32, 0xff, 0x08), "unsupported opcode 0xff");          /* dec dword [eax] */
+    expect_fail(DEC(32, 0x0f, 0xb1, 0x08), "unsupported opcode 0x0f 0xb1"); /* cmpxchg [eax], ecx */
+    expect_fail(DEC(32, 0x0f, 0xc1, 0x08), "unsupported opcode 0x0f 0xc1"); /* xadd [eax], ecx */
+    expect_fail(DEC(32, 0x0f, 0xab, 0x08), "unsupported opcode 0x0f 0xab"); /* bts [eax], ecx */
+    expect_fail(DEC(32, 0x05, 1, 0, 0, 0), "unsupported opcode 0x05");  /* add eax, imm32 */
+    expect_fail(DEC(32, 0x3c, 0x01), "unsupported opcode 0x3c");        /* cmp al, 1 */
+    expect_fail(DEC(32, 0xa8, 0x01), "unsupported opcode 0xa8");        /* test al, 1 */
+    expect_fail(DEC(32, 0x91), "unsupported opcode 0x91");              /* xchg eax, ecx */
+}
+
+static void test_alu_truncations_and_length(void **s)
+{
+    (void)s;
+    static const struct {
+        unsigned mode;
+        unsigned len;
+        uint8_t b[15];
+    } cases[] = {
+        { 64, 12, { 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff } },
+        { 64, 8, { 0x48, 0x83, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01 } },
+        { 32, 5, { 0x83, 0x44, 0x24, 0x08, 0x01 } },
+        { 16, 6, { 0x81, 0x06, 0x34, 0x12, 0x78, 0x56 } },
+        { 16, 7, { 0x66, 0x81, 0x0f, 0x00, 0x00, 0x00, 0x80 } },
+        { 64, 7, { 0xf6, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01 } },
+        { 32, 3, { 0xf0, 0x87, 0x08 } },
+        { 64, 8, { 0x65, 0x11, 0x14, 0x25, 0x00, 0x10, 0x00, 0x00 } },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect_truncations(cases[i].mode, cases[i].b, cases[i].len);
+    /* 3 prefixes + a 12-byte cmp qword [rsp+disp32], imm32 = 15; one more is too long */
+    expect_rm_imm(DEC(64, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff,
+                      0xff, 0xff, 0xff),
+                  MMIO_CMP, 15, 8, ~0ull);
+    expect_fail(DEC(64, 0x3e, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00,
+                    0xff, 0xff, 0xff, 0xff),
+                "longer than 15");
+}
+
+/* ---- mmio_alu ---- */
+
+#define CF ORACLE_CF
+#define PF ORACLE_PF
+#define AF ORACLE_AF
+#define ZF ORACLE_ZF
+#define SF ORACLE_SF
+#define OF ORACLE_OF
+
+/* Hand-computed results and flags (each also agrees with the host CPU). */
+static const struct alu_case {
+    enum mmio_op op;
+    unsigned size;
+    uint64_t dst, src, flags_in, result, flags_out;
+} alu_cases[] = {
+    { MMIO_ADD, 1, 0x7f, 0x01, 0, 0x80, OF | SF | AF },               /* signed overflow */
+    { MMIO_ADD, 1, 0xff, 0x01, 0, 0x00, CF | PF | AF | ZF },           /* carry out, zero */
+    { MMIO_ADD, 1, 0x1ff, 0x101, 0, 0x00, CF | PF | AF | ZF },         /* operands truncated */
+    { MMIO_ADD, 2, 0x8000, 0x8000, 0, 0x0000, CF | PF | ZF | OF },
+    { MMIO_ADD, 4, 0x7fffffff, 1, 0, 0x80000000, OF | SF | AF | PF },
+    { MMIO_ADD, 8, ~0ull, 1, 0, 0, CF | PF | AF | ZF },
+    { MMIO_ADD, 8, 0x0f, 0x01, CF, 0x10, AF },                         /* CF in ignored by ADD */
+    { MMIO_ADC, 2, 0xffff, 0, CF, 0, CF | PF | AF | ZF },              /* CF in used by ADC */
+    { MMIO_ADC, 8, 0x7fffffffffffffffull, 0, CF, 0x8000000000000000ull, OF | SF | AF | PF },
+    { MMIO_ADC, 1, 0xff, 0xff, CF, 0xff, CF | AF | SF | PF },
+    { MMIO_ADC, 4, 1, 2, 0, 3, PF },
+    { MMIO_SUB, 1, 0x00, 0x01, 0, 0xff, CF | PF | AF | SF },           /* borrow */
+    { MMIO_SUB, 1, 0x80, 0x01, 0, 0x7f, OF | AF },                     /* signed overflow */
+    { MMIO_SUB, 4, 5, 5, CF | OF, 0, ZF | PF },
+    { MMIO_SUB, 8, 0, 0x8000000000000000ull, 0, 0x8000000000000000ull, CF | SF | OF | PF },
+    { MMIO_SBB, 2, 0, 0, CF, 0xffff, CF | PF | AF | SF },
+    { MMIO_SBB, 8, 0x8000000000000000ull, 0, CF, 0x7fffffffffffffffull, OF | AF | PF },
+    { MMIO_SBB, 1, 0x10, 0x0f, CF, 0x00, ZF | PF | AF },
+    { MMIO_CMP, 4, 1, 2, 0, 0xffffffff, CF | PF | AF | SF },           /* result = dst - src */
+    { MMIO_CMP, 8, 0x8000000000000000ull, 1, 0, 0x7fffffffffffffffull, OF | AF | PF },
+    { MMIO_CMP, 1, 0x42, 0x42, CF, 0, ZF | PF },                       /* CF in ignored by CMP */
+    { MMIO_AND, 4, 0xf0f0f0f0, 0x0ff00ff0, CF | OF | AF | SF | ZF, 0x00f000f0, PF },
+    { MMIO_AND, 1, 0x80, 0x80, 0, 0x80, SF },
+    { MMIO_OR, 1, 0x80, 0x01, CF | OF, 0x81, SF | PF },
+    { MMIO_OR, 8, 0, 0, 0, 0, ZF | PF },
+    { MMIO_XOR, 8, 0x123456789abcdef0ull, 0x123456789abcdef0ull, CF, 0, ZF | PF },
+    { MMIO_XOR, 2, 0x00ff, 0xff01, 0, 0xfffe, SF },
+    { MMIO_TEST, 2, 0x8000, 0x8000, CF | OF, 0x8000, SF | PF },          /* result = dst & src */
+    { MMIO_TEST, 4, 0x0f, 0xf0, 0, 0, ZF | PF },
+};
+
+/* The fixed cases, for mmio_alu() and (to check the oracle) the host CPU;
+ * the other RFLAGS bits (IF, DF, bit 1) must be untouched. */
+static void test_alu_fixed_cases(void **s)
+{
+    (void)s;
+    const uint64_t other = 0x2 | (1ull << 9) | (1ull << 10) | (1ull << 21);
+    for (unsigned i = 0; i < sizeof(alu_cases) / sizeof(alu_cases[0]); i++) {
+        const struct alu_case *c = &alu_cases[i];
+        uint64_t fl = other | c->flags_in, hw = fl;
+        uint64_t res = mmio_alu(c->op, c->size, c->dst, c->src, &fl);
+        uint64_t hres = oracle_alu(c->op, c->size, c->dst, c->src, &hw);
+        if (res != c->result || fl != (other | c->flags_out))
+            fail_msg("case %u: result 0x%llx flags 0x%llx, expected 0x%llx 0x%llx", i,
+                     (unsigned long long)res, (unsigned long long)fl,
+                     (unsigned long long)c->result, (unsigned long long)(other | c->flags_out));
+        uint64_t mask = oracle_defined_flags(c->op);
+        if (hres != c->result || (hw & mask) != ((other | c->flags_out) & mask))
+            fail_msg("case %u: the host CPU gives 0x%llx flags 0x%llx", i,
+                     (unsigned long long)hres, (unsigned long long)hw);
+    }
+}
+
+/* MOV and XCHG are not ALU operations: src comes back, flags untouched. */
+static void test_alu_non_alu_ops(void **s)
+{
+    (void)s;
+    uint64_t fl = 0x2 | CF | ZF;
+    assert_true(mmio_alu(MMIO_MOV, 4, 1, 0x123456789ull, &fl) == 0x123456789ull);
+    assert_true(mmio_alu(MMIO_XCHG, 1, 1, 0x1ff, &fl) == 0x1ff);
+    assert_true(fl == (0x2 | CF | ZF));
+    /* a size other than 1, 2, 4 counts as 8 */
+    fl = 0;
+    assert_true(mmio_alu(MMIO_ADD, 3, 0xffffffffull, 1, &fl) == 0x100000000ull);
+    assert_true(fl == (PF | AF));
+}
+
+/* Compares mmio_alu() with the host CPU for one input; AF is compared
+ * where the SDM defines it, and must be 0 after the logical operations. */
+static void check_alu_vs_cpu(enum mmio_op op, unsigned size, uint64_t d, uint64_t src,
+                             uint64_t flags_in)
+{
+    uint64_t fl = flags_in, hw = flags_in;
+    uint64_t res = mmio_alu(op, size, d, src, &fl);
+    uint64_t hres = oracle_alu(op, size, d, src, &hw);
+    uint64_t mask = oracle_defined_flags(op) | ~ORACLE_ARITH;
+    if (res != hres || (fl & mask) != (hw & mask) || (!(mask & AF) && (fl & AF)))
+        fail_msg("op %d size %u: 0x%llx, 0x%llx, flags in 0x%llx: got 0x%llx flags 0x%llx, "
+                 "the CPU 0x%llx flags 0x%llx",
+                 (int)op, size, (unsigned long long)d, (unsigned long long)src,
+                 (unsigned long long)flags_in, (unsigned long long)res, (unsigned long long)fl,
+                 (unsigned long long)hres, (unsigned long long)hw);
+}
+
+static const enum mmio_op alu_all[9] = {
+    MMIO_ADD, MMIO_OR, MMIO_ADC, MMIO_SBB, MMIO_AND, MMIO_SUB, MMIO_XOR, MMIO_CMP, MMIO_TEST,
+};
+
+/* Every 8-bit operand pair, with CF clear and set. */
+static void test_alu_vs_cpu_exhaustive_8bit(void **s)
+{
+    (void)s;
+    for (unsigned k = 0; k < 9; k++)
+        for (unsigned d = 0; d < 256; d++)
+            for (unsigned x = 0; x < 256; x++)
+                for (uint64_t cf = 0; cf < 2; cf++)
+                    check_alu_vs_cpu(alu_all[k], 1, d, x, 0x202 | cf);
+}
+
+/* A deterministic xorshift generator, biased towards the edge values. */
+static uint64_t next_operand(uint64_t *st)
+{
+    static const uint64_t edges[] = {
+        0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000u, 0xffffffffu,
+        0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, 0x0f, 0x10,
+    };
+    uint64_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *st = x;
+    unsigned pick = (unsigned)(x >> 58);
+    if (pick < 16)
+        return edges[pick] + ((x >> 40) & 3) - 1; /* an edge value, or one off it */
+    return x;
+}
+
+/* Random operands and incoming flags at every size. */
+static void test_alu_vs_cpu_random(void **s)
+{
+    (void)s;
+    static const unsigned sizes[4] = { 1, 2, 4, 8 };
+    uint64_t st = 0x9e3779b97f4a7c15ull;
+    for (unsigned i = 0; i < 400000; i++) {
+        enum mmio_op op = alu_all[i % 9];
+        unsigned size = sizes[(i / 9) % 4];
+        uint64_t d = next_operand(&st), x = next_operand(&st);
+        uint64_t flags = 0x2 | (next_operand(&st) & ORACLE_ARITH) | (1ull << 10); /* DF kept */
+        check_alu_vs_cpu(op, size, d, x, flags);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +1293,28 @@ int main(void)
         cmocka_unit_test(test_refuse_bad_mode_and_args),
         cmocka_unit_test(test_failure_clears_output),
         cmocka_unit_test(test_sweep_no_crash),
+        cmocka_unit_test(test_alu_rm_reg_every_op),
+        cmocka_unit_test(test_alu_reg_rm_every_op),
+        cmocka_unit_test(test_alu_byte_registers),
+        cmocka_unit_test(test_alu_sizes_and_modes),
+        cmocka_unit_test(test_grp1_80_ib),
+        cmocka_unit_test(test_grp1_81_iz),
+        cmocka_unit_test(test_grp1_83_ib_sign_extended),
+        cmocka_unit_test(test_grp1_82_outside_64bit),
+        cmocka_unit_test(test_test_84_85),
+        cmocka_unit_test(test_test_f6_f7),
+        cmocka_unit_test(test_xchg_86_87),
+        cmocka_unit_test(test_lock_on_rmw),
+        cmocka_unit_test(test_refuse_lock_where_ud),
+        cmocka_unit_test(test_refuse_alu_mod3),
+        cmocka_unit_test(test_refuse_rep_on_alu),
+        cmocka_unit_test(test_refuse_sse_names_prefix),
+        cmocka_unit_test(test_refuse_other_rmw),
+        cmocka_unit_test(test_alu_truncations_and_length),
+        cmocka_unit_test(test_alu_fixed_cases),
+        cmocka_unit_test(test_alu_non_alu_ops),
+        cmocka_unit_test(test_alu_vs_cpu_exhaustive_8bit),
+        cmocka_unit_test(test_alu_vs_cpu_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,8 +30,8 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
              drivers/acpi.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
-             vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/inject.c vmx/mmio.c \
-             vmx/run.c vmx/vmcs_setup.c vmx/vmx.c vmx/vmx_caps.c
+             vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/inject.c \
+             vmx/mmio.c vmx/run.c vmx/vmcs_setup.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -85,7 +85,7 @@ run: deps all
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
-               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode
+               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c arch/x86/fmt.c
@@ -98,6 +98,7 @@ UNIT_DEPS_test_vioapic   := irq/vioapic.c
 UNIT_DEPS_test_vpit      := irq/vpit.c
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
+UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
 .SECONDEXPANSION:
@@ -110,12 +111,13 @@ unit: deps-packages $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer, clang): a short run in `make test`, a long one here ----
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode
+FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode fuzz_gmem
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
+FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

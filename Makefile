@@ -5,6 +5,7 @@
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
 #   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
+#   make kut T=x  one kvm-unit-tests entry (ioapic, eventinj, xapic, msr, tsc, ...) on both APIC paths
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300)
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
 
@@ -29,9 +30,9 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
-             drivers/acpi.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
-             vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/inject.c \
-             vmx/mmio.c vmx/run.c vmx/vmcs_setup.c vmx/vmx.c vmx/vmx_caps.c
+             drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
+             vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/inject.c vmx/mmio.c \
+             vmx/run.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -41,7 +42,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run test unit fuzz bench clean
+.PHONY: all deps deps-packages run test unit fuzz bench kut clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -85,7 +86,8 @@ run: deps all
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
-               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem
+               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
+               test_fwcfg test_cpuid
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c arch/x86/fmt.c
@@ -99,6 +101,8 @@ UNIT_DEPS_test_vpit      := irq/vpit.c
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
+UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
+UNIT_DEPS_test_cpuid     := vmx/cpuid.c vmx/vmsr.c arch/x86/fmt.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
 .SECONDEXPANSION:
@@ -133,6 +137,10 @@ fuzz: deps-packages $(FUZZ_BINS)
 
 bench: deps all
 	scripts/bench.sh
+
+# One kvm-unit-tests entry on both APIC paths: make kut T=ioapic
+kut: deps all
+	KUT_TESTS="$(T)" prove -v tests/integration/kut.t
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS)
 	scripts/test.sh

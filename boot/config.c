@@ -15,6 +15,11 @@
  *                            off: every APIC access traps, the software path)
  *   host_timer = auto       (auto: VMX-preemption timer where offered, else
  *                            the LAPIC timer | lapic: always the LAPIC timer)
+ *   cpuid_hide = x2apic     (CPUID features of leaves 1 and 7 the guest must not
+ *                            see, by Linux's names, like QEMU's -cpu ...,-x2apic)
+ *   module    = env.txt A=1 (a Multiboot module: the file, loaded after the
+ *                            kernel, and its string "env.txt A=1"; repeatable,
+ *                            up to CONFIG_MODULES_MAX, kept in order)
  *
  * Blank lines and lines starting with '#' are ignored; spaces around keys and
  * values are trimmed. Every error names the line. */
@@ -70,7 +75,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
 {
     enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
            SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
-           SEEN_SELFTEST = 256 };
+           SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512 };
     unsigned seen = 0;
     unsigned lineno = 0;
     size_t pos = 0;
@@ -185,9 +190,33 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                 cfg->lapic_timer = 1;
             else if (!key_is(v, vn, "auto"))
                 FAIL("line %u: host_timer: '%.*s' is not auto or lapic", lineno, (int)vn, v);
+        } else if (key_is(line, kn, "cpuid_hide")) {
+            bit = SEEN_CPUID_HIDE;
+            if (copy_value(cfg->cpuid_hide, sizeof(cfg->cpuid_hide), v, vn))
+                FAIL("line %u: cpuid_hide: longer than %u characters", lineno,
+                     (unsigned)sizeof(cfg->cpuid_hide) - 1);
+        } else if (key_is(line, kn, "module")) {
+            bit = 0; /* repeatable */
+            if (cfg->nmodules == CONFIG_MODULES_MAX)
+                FAIL("line %u: module: more than %u modules", lineno, CONFIG_MODULES_MAX);
+            size_t pn = 0;
+            while (pn < vn && !is_space(v[pn]))
+                pn++;
+            if (pn == 0)
+                FAIL("line %u: module: empty path", lineno);
+            struct hv_module *m = &cfg->module[cfg->nmodules];
+            if (copy_value(m->path, sizeof(m->path), v, pn))
+                FAIL("line %u: module: path longer than %u characters", lineno,
+                     (unsigned)sizeof(m->path) - 1);
+            /* The module's string is the whole value, path first, as GRUB
+             * and QEMU give it. */
+            if (copy_value(m->args, sizeof(m->args), v, vn))
+                FAIL("line %u: module: longer than %u characters", lineno,
+                     (unsigned)sizeof(m->args) - 1);
+            cfg->nmodules++;
         } else {
             FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
-                 "apicv, host_timer, bare, hv_selftest)",
+                 "apicv, host_timer, bare, hv_selftest, module, cpuid_hide)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

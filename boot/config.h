@@ -11,6 +11,14 @@
 #define CONFIG_RAM_MB_MIN   4
 #define CONFIG_RAM_MB_MAX   3072   /* the guest starts without paging: below 4 GiB */
 #define CONFIG_RAM_MB_DEFAULT 32
+#define CONFIG_MODULES_MAX  4
+
+/* A Multiboot module: a file loaded into guest RAM after the kernel, with
+ * its own string (QEMU's `-initrd "file args"`). */
+struct hv_module {
+    char path[CONFIG_PATH_MAX];
+    char args[CONFIG_CMDLINE_MAX];
+};
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
@@ -24,6 +32,9 @@ struct hv_config {
     int bare;                         /* run the guest without VMX (a baseline) */
     int no_apicv;                     /* 1: the software APIC path even where the CPU
                                        * offers APIC virtualization */
+    char cpuid_hide[CONFIG_CMDLINE_MAX];  /* CPUID features the guest must not see ("x2apic ...") */
+    struct hv_module module[CONFIG_MODULES_MAX]; /* `module = <file> [args]`, in order */
+    unsigned nmodules;
     int lapic_timer;                  /* 1: virtual deadlines on the LAPIC timer even
                                        * where the VMX-preemption timer exists */
 };

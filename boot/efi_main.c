@@ -9,6 +9,7 @@
 #include "../drivers/log.h"
 #include "../drivers/poweroff.h"
 #include "../drivers/uart.h"
+#include "../vmx/cpuid.h"
 #include "../vmx/vmx.h"
 #include "boot_info.h"
 #include "multiboot.h"
@@ -179,6 +180,36 @@ static void find_acpi(void)
 
 /* ---- memory ---- */
 
+/* Reads the config's Multiboot modules from the ESP and places them in
+ * guest RAM after the kernel (multiboot.c says where). */
+static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg, uint8_t *ram,
+                               uint64_t ram_size, uint32_t mbi_addr, uint64_t after)
+{
+    struct mb_module_src src[CONFIG_MODULES_MAX];
+    EFI_STATUS st = EFI_SUCCESS;
+    char err[160];
+    unsigned n;
+    for (n = 0; n < cfg->nmodules; n++) {
+        void *data;
+        UINTN len;
+        st = read_file(root, cfg->module[n].path, &data, &len);
+        if (EFI_ERROR(st)) {
+            log_error("hv", "module '%s': %s", cfg->module[n].path, efi_status_words(st));
+            break;
+        }
+        src[n] = (struct mb_module_src){ data, len, cfg->module[n].args };
+        log_info("hv", "module %u: '%s' (%llu bytes)", n + 1, cfg->module[n].args,
+                 (unsigned long long)len);
+    }
+    if (!EFI_ERROR(st) && mb_add_modules(ram, ram_size, mbi_addr, after, src, n, err, sizeof(err))) {
+        log_error("hv", "modules: %s", err);
+        st = EFI_BUFFER_TOO_SMALL;
+    }
+    for (unsigned i = 0; i < n; i++)
+        FreePool((void *)src[i].data);
+    return st;
+}
+
 static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
 {
     EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
@@ -269,6 +300,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     }
     FreePool(cfg_text);
     log_set_level(boot.cfg.log_level);
+    struct cpuid_vm hide_check = { 0 };
+    if (cpuid_hide_list(&hide_check, boot.cfg.cpuid_hide, err, sizeof(err))) {
+        log_error("hv", "config: %s", err);
+        return fail(EFI_INVALID_PARAMETER, "bad configuration");
+    }
     log_info("hv", "config: guest=%s ram_mb=%u log_level=%s cmdline='%s'", boot.cfg.guest,
              boot.cfg.ram_mb, log_level_name(boot.cfg.log_level), boot.cfg.cmdline);
 
@@ -312,6 +348,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
     }
     boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
+    st = load_modules(root, &boot.cfg, boot.guest_ram, ram_size, boot.guest_mb_info,
+                      (uint64_t)loaded.highest + 1);
+    if (EFI_ERROR(st))
+        return fail(st, "cannot load the guest's modules");
     log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
              boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,
              (unsigned long long)(uintptr_t)boot.guest_ram);

@@ -91,6 +91,9 @@ void hv_main(struct boot_info *bi)
 
     vm->ram = bi->guest_ram;
     vm->ram_size = bi->guest_ram_size;
+    struct cpuid_regs r;
+    cpuid(0x80000008, 0, &r);
+    vm->maxphyaddr = r.eax & 0xff;
     vm->tsc_hz = tsc_calibrate_pit();
     if (!vm->tsc_hz)
         platform_fatal("TSC calibration failed: the PIT's channel 2 never reached terminal count");
@@ -107,6 +110,11 @@ void hv_main(struct boot_info *bi)
     } else {
         log_info("hv", "virtual timer deadlines: VMX-preemption timer");
     }
+    vm->cpuid.version = TINYHV_VERSION;
+    vm->cpuid.tsc_hz = vm->tsc_hz;
+    vm->cpuid.rdtscp = (vm->ctl.proc2 & PROC2_RDTSCP) != 0;
+    if (cpuid_hide_list(&vm->cpuid, bi->cfg.cpuid_hide, err, sizeof(err)))
+        platform_fatal(err);
     vm->trace = bi->cfg.trace;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
     log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
@@ -114,7 +122,9 @@ void hv_main(struct boot_info *bi)
              "(apicv = off)" : "software path (the CPU lacks APIC virtualization)");
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
+    fwcfg_init(&vm->fwcfg, vm->ram_size, 1);
     vm_irq_init(vm, VIOAPIC_DEFAULT_BASE);
+    vm->vcpu.lapic.no_x2apic = (vm->cpuid.hide[0] & CPUID_1_ECX_X2APIC) != 0;
     vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
     if (vmcs_setup(vm, bi->guest_entry, bi->guest_mb_info, err, sizeof(err)))
         platform_fatal(err);

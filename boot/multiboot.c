@@ -178,3 +178,49 @@ uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline)
     memcpy(ram + info_at, &mbi, sizeof(mbi));
     return info_at;
 }
+
+int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t after,
+                   const struct mb_module_src *mods, unsigned n, char *err, size_t errlen)
+{
+    const uint32_t list_at = mbi_addr + 0x60; /* between the structure and the memory map */
+    struct mb_module list[MB_MODULES_MAX];
+    uint64_t at = (after + 0xfff) & ~0xfffull;
+
+    if (n > MB_MODULES_MAX) {
+        fmt_snprintf(err, errlen, "%u modules: at most %u", n, MB_MODULES_MAX);
+        return -1;
+    }
+    _Static_assert(sizeof(struct mb_info) <= 0x60 && 0x60 + sizeof(list) <= 0x100,
+                   "the module list sits between the structure and the memory map");
+    if (mbi_addr == 0 || mbi_addr + 0x100 > ram_size) {
+        fmt_snprintf(err, errlen, "no Multiboot information structure to add modules to");
+        return -1;
+    }
+    /* Place everything first, so that nothing is written unless all fits. */
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t slen = strlen(mods[i].string) + 1;
+        if (at + mods[i].len + slen > ram_size || at + mods[i].len + slen > 0xffffffffull) {
+            fmt_snprintf(err, errlen, "module %u ('%s', %llu bytes) does not fit in guest RAM "
+                         "(%llu MiB) after the kernel", i + 1, mods[i].string,
+                         (unsigned long long)mods[i].len, (unsigned long long)(ram_size >> 20));
+            return -1;
+        }
+        list[i].mod_start = (uint32_t)at;
+        list[i].mod_end = (uint32_t)(at + mods[i].len);
+        list[i].string = (uint32_t)(at + mods[i].len);
+        list[i].reserved = 0;
+        at = (at + mods[i].len + slen + 0xfff) & ~0xfffull;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(ram + list[i].mod_start, mods[i].data, mods[i].len);
+        memcpy(ram + list[i].string, mods[i].string, strlen(mods[i].string) + 1);
+    }
+    struct mb_info mbi;
+    memcpy(&mbi, ram + mbi_addr, sizeof(mbi));
+    memcpy(ram + list_at, list, n * sizeof(list[0]));
+    mbi.flags |= MB_INFO_MODS;
+    mbi.mods_count = n;
+    mbi.mods_addr = list_at;
+    memcpy(ram + mbi_addr, &mbi, sizeof(mbi));
+    return 0;
+}

@@ -20,6 +20,7 @@
 
 #define MB_INFO_MEMORY   (1u << 0)
 #define MB_INFO_CMDLINE  (1u << 2)
+#define MB_INFO_MODS     (1u << 3)
 #define MB_INFO_MMAP     (1u << 6)
 #define MB_INFO_LOADER   (1u << 9)
 
@@ -66,5 +67,29 @@ int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
  * into ram's MB_INFO area. Returns the guest-physical address of the
  * structure (the value for EBX), or 0 if ram_size is too small. */
 uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline);
+
+struct mb_module {        /* Multiboot v1 module entry */
+    uint32_t mod_start;   /* guest-physical first byte */
+    uint32_t mod_end;     /* one past the last byte */
+    uint32_t string;      /* guest-physical address of its NUL-terminated string */
+    uint32_t reserved;
+};
+
+#define MB_MODULES_MAX 8
+
+/* A module to load: its bytes and its string. */
+struct mb_module_src {
+    const uint8_t *data;
+    size_t len;
+    const char *string;
+};
+
+/* Copies n modules into guest RAM, each on a page boundary from `after`
+ * (the first free byte past the kernel) on, each followed by its string,
+ * and adds them to the information structure at mbi_addr (from
+ * mb_build_info). Returns 0, or -1 with the reason in err; nothing is
+ * written unless every module fits in RAM. */
+int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t after,
+                   const struct mb_module_src *mods, unsigned n, char *err, size_t errlen);
 
 #endif

@@ -305,13 +305,11 @@ static uint32_t current_count(const struct vlapic *l)
     if (l->timer_period == 0 || p == 0 || timer_mode(l) == TIMER_DEADLINE)
         return 0;
     e = now > l->timer_start ? bus_clocks(l, now - l->timer_start) : 0;
-    if (timer_mode(l) == TIMER_PERIODIC) {
-        udiv128(e, p, &rem);
-    } else {
-        if (e >= p)
-            return 0;
-        rem = (uint64_t)e;
-    }
+    /* A one-shot count ends at its deadline; before that (also after a
+     * switch from periodic) it is where the current period is. */
+    if (timer_mode(l) != TIMER_PERIODIC && now >= l->timer_deadline)
+        return 0;
+    udiv128(e, p, &rem);
     return icr - (uint32_t)(rem / timer_divisor(l));
 }
 
@@ -644,8 +642,7 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
     case LAPIC_VER: case LAPIC_PPR: case LAPIC_TIMER_CCR: case LAPIC_APR: case LAPIC_RRD:
         return x2 ? -1 : 0;     /* read-only */
     case LAPIC_TPR:
-        l->regs[REG(off)] = val & 0xFF;
-        l->regs[REG(LAPIC_PPR)] = compute_ppr(l);
+        vlapic_set_tpr(l, (uint8_t)val);
         return 0;
     case LAPIC_EOI:
         if (x2 && val)
@@ -684,8 +681,11 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
     case LAPIC_LVT_TIMER:
         old = timer_mode(l);
         write_lvt(l, off, val, LVT_TIMER_BITS);
-        if (timer_mode(l) != old)
-            timer_disarm(l);    /* SDM: changing the timer mode disarms it */
+        /* SDM 10.5.4.1: a switch into or out of TSC-deadline mode disarms
+         * the timer. Between one-shot and periodic the count goes on from
+         * where it is (as on hardware and KVM); periodic reloads at 0. */
+        if ((timer_mode(l) == TIMER_DEADLINE) != (old == TIMER_DEADLINE))
+            timer_disarm(l);
         return 0;
     case LAPIC_LVT_THERMAL:
     case LAPIC_LVT_PERF:
@@ -712,6 +712,8 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
     case LAPIC_SELF_IPI:
         if (!x2)
             break;
+        if (val & ~0xFFu)
+            return -1;          /* bits 31:8 are reserved: #GP */
         vlapic_accept(l, (uint8_t)val, DM_FIXED, 0);
         return 0;
     default:
@@ -733,6 +735,14 @@ int vlapic_mmio_read(struct vlapic *l, uint32_t offset, uint32_t *val)
     return reg_read(l, offset, 0, val);
 }
 
+uint8_t vlapic_get_tpr(const struct vlapic *l) { return (uint8_t)l->regs[REG(LAPIC_TPR)]; }
+
+void vlapic_set_tpr(struct vlapic *l, uint8_t tpr)
+{
+    l->regs[REG(LAPIC_TPR)] = tpr;
+    l->regs[REG(LAPIC_PPR)] = compute_ppr(l);
+}
+
 int vlapic_mmio_write(struct vlapic *l, uint32_t offset, uint32_t val)
 {
     if (apic_mode(l) != MODE_XAPIC)
@@ -748,7 +758,7 @@ static int write_apic_base(struct vlapic *l, uint64_t val)
 {
     int from = apic_mode(l), to;
 
-    if (val & APIC_BASE_RSVD)
+    if ((val & APIC_BASE_RSVD) || ((val & APIC_BASE_EXTD) && l->no_x2apic))
         return -1;
     if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_EN))
         return -1;

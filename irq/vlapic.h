@@ -46,6 +46,7 @@ struct vlapic_ops {
 
 struct vlapic {
     uint64_t apic_base;        /* IA32_APIC_BASE: base | EN | EXTD | BSP */
+    int no_x2apic;             /* x2APIC mode hidden from the guest (CPUID): EXTD is reserved */
     /* The xAPIC register page, by byte offset / 4. Page-aligned: with APIC
      * virtualization the CPU uses it as the virtual-APIC page. */
     _Alignas(4096) uint32_t regs[1024];
@@ -76,6 +77,10 @@ void vlapic_init(struct vlapic *l, uint32_t id, uint64_t tsc_hz, uint64_t timer_
  * bad vectors and reserved bits behave as the SDM says (ESR). */
 int vlapic_mmio_read(struct vlapic *l, uint32_t offset, uint32_t *val);
 int vlapic_mmio_write(struct vlapic *l, uint32_t offset, uint32_t val);
+/* The task-priority register as CR8 reaches it (CR8 = TPR[7:4]): in every
+ * mode, the APIC disabled included, as hardware keeps CR8. */
+uint8_t vlapic_get_tpr(const struct vlapic *l);
+void vlapic_set_tpr(struct vlapic *l, uint8_t tpr);
 
 /* MSRs: IA32_APIC_BASE (mode transitions; an invalid one returns -1 = #GP),
  * IA32_TSC_DEADLINE, and the x2APIC range 0x800-0x8FF (only in x2APIC mode;

@@ -14,10 +14,11 @@
 #include "devices.h"
 #include "inject.h"
 #include "mmio.h"
+#include "vcpu_mem.h"
+#include "cpuid.h"
+#include "vmsr.h"
 #include "vmcs.h"
 
-#define GP_VECTOR 13
-#define UD_VECTOR 6
 
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
@@ -65,15 +66,6 @@ static void skip_instruction(struct vcpu *v)
         vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ull);
 }
 
-static void inject_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error)
-{
-    if (v->pending_event)
-        return; /* an event being re-delivered goes first; ours recurs on restart */
-    v->pending_event = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
-                       (has_error ? INTR_INFO_HAS_ERROR : 0);
-    v->pending_error = error;
-}
-
 static int guest_long_mode(void)
 {
     return (vmread(GUEST_EFER) & EFER_LMA) != 0;
@@ -85,49 +77,42 @@ static void handle_cpuid(struct vm *vm)
 {
     uint64_t *g = vm->vcpu.regs.gpr;
     uint32_t leaf = (uint32_t)g[RAX], sub = (uint32_t)g[RCX];
-    struct cpuid_regs r;
-
-    if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
-        memset(&r, 0, sizeof(r));
-        if (leaf == 0x40000000) {
-            r.eax = 0x40000010; /* highest hypervisor leaf */
-            memcpy(&r.ebx, "TinyHVTinyHV", 12); /* EBX, ECX, EDX */
-        } else if (leaf == 0x40000001) {
-            r.eax = TINYHV_VERSION;
-        } else if (leaf == 0x40000010) {
-            /* Timing leaf (the convention VMware and others use): TSC kHz,
-             * and the LAPIC timer's kHz (0: no virtual LAPIC yet). */
-            r.eax = (uint32_t)(vm->tsc_hz / 1000);
-            r.ebx = (uint32_t)(vm->vcpu.lapic.timer_hz / 1000);
-        }
-    } else {
-        cpuid(leaf, sub, &r);
-        if (leaf == 1) {
-            r.ecx |= 1u << 31;              /* hypervisor present */
-            r.ecx &= ~(1u << 5);            /* no nested VMX */
-            r.ecx &= ~(1u << 6);            /* no SMX */
-            r.ecx |= 1u << 21 | 1u << 24;   /* x2APIC and TSC deadline: the vLAPIC has both */
-            r.edx &= ~(1u << 9);            /* APIC: present while IA32_APIC_BASE enables it */
-            if (vm->vcpu.lapic.apic_base & APIC_BASE_EN)
-                r.edx |= 1u << 9;
-            r.ebx &= 0x00ffffff;            /* initial APIC ID 0 */
-        } else if (leaf == 0x15) {
-            /* TSC = crystal * EBX / EAX: report the calibrated rate, so a
-             * guest needs no calibration (the LAPIC timer runs at it too). */
-            r.eax = 1;
-            r.ebx = 1;
-            r.ecx = (uint32_t)vm->tsc_hz;
-            r.edx = 0;
-        } else if (leaf == 0x16) {
-            r.eax = r.ebx = (uint32_t)(vm->tsc_hz / 1000000); /* base and max MHz */
-            r.ecx = (uint32_t)(vm->tsc_hz / 1000000);         /* bus (LAPIC timer) MHz */
-            r.edx = 0;
-        }
-    }
+    struct cpuid_regs host;
+    cpuid(leaf, sub, &host);
+    struct cpuid_out r = { host.eax, host.ebx, host.ecx, host.edx };
+    struct cpuid_vm facts = vm->cpuid;
+    facts.apic_enabled = (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
+    facts.osxsave = (vcpu_cr4() & CR4_OSXSAVE) != 0;
+    facts.lapic_timer_hz = vm->vcpu.lapic.timer_hz;
+    cpuid_guest(&facts, leaf, sub, &r);
     g[RAX] = r.eax;
     g[RBX] = r.ebx;
     g[RCX] = r.ecx;
     g[RDX] = r.edx;
+    skip_instruction(&vm->vcpu);
+}
+
+/* XSETBV (always exits): the guest's XCR0, checked as the CPU checks it
+ * against what the host supports (CPUID.(0xD,0)), then loaded. The
+ * hypervisor itself uses no extended state, so XCR0 is the guest's. */
+static void handle_xsetbv(struct vm *vm)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    uint64_t val = (g[RDX] & 0xffffffffull) << 32 | (g[RAX] & 0xffffffffull);
+    struct cpuid_regs d;
+    cpuid(0xd, 0, &d);
+    uint64_t supported = (uint64_t)d.edx << 32 | d.eax;
+    const uint64_t x87 = 1, sse = 2, avx = 4, bndregs = 8, bndcsr = 16, avx512 = 0xe0;
+    int bad = (uint32_t)g[RCX] != 0 || (val & ~supported) || !(val & x87) ||
+              ((val & avx) && !(val & sse)) || (!(val & bndregs) != !(val & bndcsr)) ||
+              ((val & avx512) && ((val & avx512) != avx512 || !(val & avx))) ||
+              !(vcpu_cr4() & CR4_OSXSAVE) || (vmread(GUEST_SS_AR) & 0x60);
+    if (bad) {
+        vcpu_queue_exception(&vm->vcpu, (vcpu_cr4() & CR4_OSXSAVE) ? GP_VECTOR : UD_VECTOR,
+                             (vcpu_cr4() & CR4_OSXSAVE) != 0, 0);
+        return;
+    }
+    __asm__ volatile("xsetbv" ::"a"((uint32_t)val), "d"((uint32_t)(val >> 32)), "c"(0));
     skip_instruction(&vm->vcpu);
 }
 
@@ -144,6 +129,149 @@ static void io_unclaimed(struct vm *vm, uint16_t port, int in, unsigned size)
     }
 }
 
+/* One port access of size bytes: *val is what an OUT writes, and receives
+ * what an IN reads (all ones from a port nobody claims). */
+static void port_access(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val)
+{
+    uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
+    uint32_t v = in ? mask : *val & mask;
+
+    if (port >= 0x3F8 && port <= 0x3FF) {
+        if (in)
+            v = vuart_read(&vm->com1, port - 0x3F8u);
+        else
+            vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)v);
+    } else if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 ||
+               port == 0x4D1) {
+        uint8_t b = (uint8_t)v;
+        if (in) {
+            vpic_port_read(&vm->irq.pic, port, &b);
+            v = size == 1 ? b : (v & ~0xffu) | b;
+        } else {
+            vpic_port_write(&vm->irq.pic, port, b);
+        }
+        irq_pic_output_changed(&vm->irq); /* OCW and poll reads change INTR */
+    } else if ((port >= 0x40 && port <= 0x43) || port == 0x61) {
+        uint8_t b = (uint8_t)v;
+        if (in) {
+            vpit_port_read(&vm->irq.pit, port, &b);
+            v = size == 1 ? b : (v & ~0xffu) | b;
+        } else {
+            vpit_port_write(&vm->irq.pit, port, b);
+        }
+    } else if (port == FWCFG_PORT_SELECTOR && size == 2) {
+        if (!in)
+            fwcfg_select(&vm->fwcfg, (uint16_t)v);
+    } else if (port == FWCFG_PORT_DATA && size == 1) {
+        if (in)
+            v = fwcfg_read(&vm->fwcfg);
+    } else if (port >= TESTDEV_IRQ_PORT && port < TESTDEV_IRQ_PORT + IRQ_NR_GSI) {
+        /* pc-testdev: a write drives one interrupt line from the testdev's
+         * own source, as a device would; reads give 0. */
+        if (!in)
+            irq_set(&vm->irq, vm->testdev_source, port - TESTDEV_IRQ_PORT, v != 0);
+        else
+            v = 0;
+    } else if (port >= TESTDEV_SCRATCH_PORT && port < TESTDEV_SCRATCH_PORT + 4) {
+        /* pc-testdev's I/O test register: reads return what was written,
+         * at any width and offset. */
+        unsigned shift = 8 * (port - TESTDEV_SCRATCH_PORT);
+        uint64_t field = (uint64_t)mask << shift;
+        if (in)
+            v = (uint32_t)((vm->testdev_scratch & field) >> shift);
+        else
+            vm->testdev_scratch = (uint32_t)((vm->testdev_scratch & ~field) | (((uint64_t)v << shift) & field));
+    } else if (port == DEBUG_EXIT_PORT && !in) {
+        vuart_flush(&vm->com1);
+        vm->exit_status = v;
+        vm->state = VM_EXITED;
+    } else {
+        io_unclaimed(vm, port, in, size);
+    }
+    if (in)
+        *val = v & mask;
+}
+
+/* Writes a count or index register as an instruction of address size asz
+ * bytes does: 2 merges into the low word, 4 zero-extends, 8 replaces. */
+static uint64_t addr_reg_update(uint64_t old, uint64_t v, unsigned asz)
+{
+    if (asz == 2)
+        return (old & ~0xffffull) | (v & 0xffff);
+    return asz == 4 ? v & 0xffffffffull : v;
+}
+
+/* The most elements one exit moves: a long REP INS/OUTS resumes the guest
+ * (and lets interrupts in) between chunks, as the CPU may. */
+#define STRING_IO_CHUNK 1024u
+
+/* INS/OUTS, with or without REP, through the guest's segments and paging.
+ * Each element is one port access and one memory access; RCX, RSI/RDI
+ * advance per element, so a fault part-way leaves them as the CPU would
+ * and the instruction restarts from there after the guest handles it. */
+static void handle_string_io(struct vm *vm, uint64_t q, uint16_t port, int in, unsigned size)
+{
+    if (!(vm->caps->basic & (1ull << 54))) {
+        vm_stop(vm, "string I/O on port 0x%04x: this CPU gives no INS/OUTS exit information "
+                "(IA32_VMX_BASIC bit 54)", port);
+        return;
+    }
+    uint64_t *g = vm->vcpu.regs.gpr;
+    uint32_t info = (uint32_t)vmread(EXIT_INSTR_INFO);
+    unsigned asz = 2u << ((info >> 7) & 7); /* 0: 16-bit, 1: 32-bit, 2: 64-bit */
+    enum gmem_segreg segreg = in ? SEG_ES : (enum gmem_segreg)((info >> 15) & 7);
+    int rep = (q >> 5) & 1;
+    int idx = in ? RDI : RSI;
+    uint64_t amask = asz == 8 ? ~0ull : (1ull << (8 * asz)) - 1;
+    uint64_t count = rep ? g[RCX] & amask : 1;
+    int64_t step = (vmread(GUEST_RFLAGS) & RFLAGS_DF) ? -(int64_t)size : (int64_t)size;
+    struct gmem_view view;
+    struct gmem_seg seg;
+    vcpu_mem_view(vm, &view);
+    int long64 = vcpu_long64(&view);
+    vcpu_mem_seg(segreg, &seg);
+
+    for (unsigned n = 0; count && n < STRING_IO_CHUNK && vm->state == VM_RUNNING; n++) {
+        struct gmem_fault f;
+        uint64_t linear;
+        uint32_t val = 0;
+        int rc = gmem_seg_linear(segreg, &seg, long64, asz, g[idx] & amask, size,
+                                 in ? GMEM_WRITE : 0, &linear, &f);
+        if (rc == GMEM_OK) {
+            if (in) {
+                /* The CPU reads the port before it writes memory; a fault on
+                 * the write loses that element's input (as on hardware). */
+                rc = gmem_translate(&view, linear, GMEM_WRITE, &(uint64_t){ 0 }, &f);
+                if (rc == GMEM_OK) {
+                    port_access(vm, port, 1, size, &val);
+                    rc = gmem_write(&view, linear, &val, size, &f);
+                }
+            } else {
+                rc = gmem_read(&view, linear, &val, size, 0, &f);
+                if (rc == GMEM_OK)
+                    port_access(vm, port, 0, size, &val);
+            }
+        }
+        if (rc == GMEM_FAULT) {
+            vcpu_inject_fault(vm, &f);
+            return;
+        }
+        if (rc == GMEM_NOT_RAM) {
+            vm_stop(vm, "%s on port 0x%04x: memory operand at guest-physical 0x%llx is not guest "
+                    "RAM (string I/O to MMIO is not emulated)", in ? "INS" : "OUTS", port,
+                    (unsigned long long)f.gpa);
+            vm_dump_guest(vm);
+            return;
+        }
+        g[idx] = addr_reg_update(g[idx], g[idx] + (uint64_t)step, asz);
+        count--;
+        if (rep)
+            g[RCX] = addr_reg_update(g[RCX], count, asz);
+    }
+    if (!count)
+        skip_instruction(&vm->vcpu);
+}
+
 static void handle_io(struct vm *vm)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);
@@ -151,47 +279,15 @@ static void handle_io(struct vm *vm)
     int in = (q >> 3) & 1, string = (q >> 4) & 1;
     uint16_t port = (uint16_t)(q >> 16);
     uint64_t *rax = &vm->vcpu.regs.gpr[RAX];
-    uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
-    uint32_t val = in ? mask : (uint32_t)*rax & mask;
+    uint32_t val = (uint32_t)*rax;
 
     if (string) {
-        vm_stop(vm, "string I/O (%s) on port 0x%04x is not emulated", in ? "INS" : "OUTS", port);
-        vm_dump_guest(vm);
+        handle_string_io(vm, q, port, in, size);
         return;
     }
-
-    if (port >= 0x3F8 && port <= 0x3FF) {
-        if (in)
-            val = vuart_read(&vm->com1, port - 0x3F8u);
-        else
-            vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)val);
-    } else if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 ||
-               port == 0x4D1) {
-        uint8_t b = (uint8_t)val;
-        if (in) {
-            vpic_port_read(&vm->irq.pic, port, &b);
-            val = size == 1 ? b : (val & ~0xffu) | b;
-        } else {
-            vpic_port_write(&vm->irq.pic, port, b);
-        }
-        irq_pic_output_changed(&vm->irq); /* OCW and poll reads change INTR */
-    } else if ((port >= 0x40 && port <= 0x43) || port == 0x61) {
-        uint8_t b = (uint8_t)val;
-        if (in) {
-            vpit_port_read(&vm->irq.pit, port, &b);
-            val = size == 1 ? b : (val & ~0xffu) | b;
-        } else {
-            vpit_port_write(&vm->irq.pit, port, b);
-        }
-    } else if (port == DEBUG_EXIT_PORT && !in) {
-        vuart_flush(&vm->com1);
-        vm->exit_status = val;
-        vm->state = VM_EXITED;
-    } else {
-        io_unclaimed(vm, port, in, size);
-    }
-
+    port_access(vm, port, in, size, &val);
     if (in) {
+        uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
         if (size == 4)
             *rax = val; /* a 32-bit write zero-extends */
         else
@@ -202,73 +298,145 @@ static void handle_io(struct vm *vm)
 
 /* ---- MSRs ---- */
 
-static int pat_valid(uint64_t pat)
-{
-    for (int i = 0; i < 8; i++) {
-        uint8_t t = (uint8_t)(pat >> (8 * i));
-        if (t == 2 || t == 3 || t > 7)
-            return 0;
-    }
-    return 1;
-}
-
 static int is_lapic_msr(uint32_t msr)
 {
     return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
            (msr >= 0x800 && msr <= 0x8FF);
 }
 
+/* A linear address the CPU would accept in a base MSR or VMCS field:
+ * canonical for the CPU's linear-address width. */
+static int canonical(const struct vm *vm, uint64_t a)
+{
+    unsigned bits = (vcpu_cr4() & CR4_LA57) ? 57 : 48;
+    (void)vm;
+    int64_t s = (int64_t)(a << (64 - bits)) >> (64 - bits);
+    return (uint64_t)s == a;
+}
+
+/* The guest's TSC is the host's plus the VMCS TSC offset. */
+static uint64_t guest_tsc(const struct vm *vm)
+{
+    return rdtsc() + vm->vcpu.tsc_offset;
+}
+
+/* Moves the guest's TSC by delta: TSC writes and IA32_TSC_ADJUST writes
+ * both do (SDM 18.17.3: each also moves the other's view). */
+static int tsc_shift(struct vm *vm, uint64_t delta)
+{
+    if (!(vm->ctl.proc & PROC_TSC_OFFSET)) {
+        log_warn("vmx", "guest TSC write refused: this CPU has no TSC offsetting");
+        return -1;
+    }
+    vm->vcpu.tsc_offset += delta;
+    vmwrite(TSC_OFFSET, vm->vcpu.tsc_offset);
+    return 0;
+}
+
+/* The syscall MSRs are not switched by VMX: the guest's values live in the
+ * CPU itself (the hypervisor uses neither SYSCALL nor SWAPGS). */
+static int is_syscall_msr(uint32_t msr)
+{
+    return (msr >= MSR_STAR && msr <= MSR_SFMASK) || msr == MSR_KERNEL_GS_BASE;
+}
+
 /* Returns 0 and the value, or -1 for "no such MSR" (#GP). */
 static int msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
 {
+    struct vcpu *v = &vm->vcpu;
+    if (msr == MSR_IA32_TSC_DEADLINE) {
+        /* the vLAPIC keeps deadlines in host TSC ticks */
+        int rc = vlapic_msr_read(&v->lapic, msr, val);
+        if (!rc && *val)
+            *val += v->tsc_offset;
+        return rc;
+    }
     if (is_lapic_msr(msr))
-        return vlapic_msr_read(&vm->vcpu.lapic, msr, val);
+        return vlapic_msr_read(&v->lapic, msr, val);
+    if (is_syscall_msr(msr)) {
+        *val = rdmsr(msr);
+        return 0;
+    }
     switch (msr) {
-    case 0x10: *val = rdtsc(); return 0;                    /* IA32_TSC */
+    case MSR_IA32_TSC: *val = guest_tsc(vm); return 0;
+    case MSR_IA32_TSC_ADJUST: *val = v->tsc_adjust; return 0;
+    case MSR_TSC_AUX:
+        if (!(vm->ctl.proc2 & PROC2_RDTSCP))
+            return -1;
+        *val = rdmsr(MSR_TSC_AUX);
+        return 0;
     case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return 0; /* locked, VMX off */
     case 0x8B: *val = 0; return 0;                          /* IA32_BIOS_SIGN_ID */
     case MSR_IA32_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return 0;
     case MSR_IA32_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return 0;
     case MSR_IA32_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return 0;
-    case MSR_IA32_PAT: *val = vm->vcpu.pat; return 0;
     case MSR_IA32_EFER: *val = vmread(GUEST_EFER); return 0;
     case MSR_FS_BASE: *val = vmread(GUEST_FS_BASE); return 0;
     case MSR_GS_BASE: *val = vmread(GUEST_GS_BASE); return 0;
-    default: return -1;
+    default: return vmsr_read(&v->msrs, msr, val) == VMSR_OK ? 0 : -1;
     }
 }
 
 static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
 {
+    struct vcpu *v = &vm->vcpu;
+    if (msr == MSR_IA32_TSC_DEADLINE && val)
+        val -= v->tsc_offset; /* to host TSC ticks, the vLAPIC's clock */
     if (is_lapic_msr(msr))
-        return vlapic_msr_write(&vm->vcpu.lapic, msr, val);
+        return vlapic_msr_write(&v->lapic, msr, val);
+    if (is_syscall_msr(msr)) {
+        if (msr != MSR_STAR && msr != MSR_SFMASK && !canonical(vm, val))
+            return -1; /* LSTAR, CSTAR, KERNEL_GS_BASE hold addresses */
+        if (msr == MSR_SFMASK && (val >> 32))
+            return -1;
+        wrmsr(msr, val);
+        return 0;
+    }
     switch (msr) {
-    case 0x10:
-        log_warn("vmx", "guest write to IA32_TSC ignored (TSC offsetting not implemented)");
+    case MSR_IA32_TSC: {
+        uint64_t delta = val - guest_tsc(vm);
+        if (tsc_shift(vm, delta))
+            return 0; /* no offsetting: the write is dropped (logged) */
+        v->tsc_adjust += delta;
+        return 0;
+    }
+    case MSR_IA32_TSC_ADJUST:
+        if (tsc_shift(vm, val - v->tsc_adjust))
+            return -1;
+        v->tsc_adjust = val;
+        return 0;
+    case MSR_TSC_AUX:
+        if (!(vm->ctl.proc2 & PROC2_RDTSCP) || (val >> 32))
+            return -1;
+        wrmsr(MSR_TSC_AUX, val);
         return 0;
     case 0x8B: return 0;
-    case MSR_IA32_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); return 0;
-    case MSR_IA32_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); return 0;
-    case MSR_IA32_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); return 0;
-    case MSR_IA32_PAT:
-        if (!pat_valid(val))
+    case MSR_IA32_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val & 0xffffffffull); return 0;
+    case MSR_IA32_SYSENTER_ESP:
+    case MSR_IA32_SYSENTER_EIP:
+        /* VM entry checks these for canonical form: refuse what it would */
+        if (!canonical(vm, val))
             return -1;
-        vm->vcpu.pat = val;
+        vmwrite(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP : GUEST_SYSENTER_EIP, val);
         return 0;
     case MSR_IA32_EFER: {
-        const uint64_t writable = 1u << 0 | EFER_LME | 1u << 11; /* SCE, LME, NXE */
+        uint64_t writable = 1u << 0 | EFER_LME | 1u << 11; /* SCE, LME, NXE */
         uint64_t old = vmread(GUEST_EFER);
         if (val & ~(writable | EFER_LMA))
             return -1;
         /* LMA is the CPU's; LME may not change while paging is on. */
-        if (((val ^ old) & EFER_LME) && (vmread(CR0_READ_SHADOW) & CR0_PG))
+        if (((val ^ old) & EFER_LME) && (vmread(GUEST_CR0) & CR0_PG))
             return -1;
         vmwrite(GUEST_EFER, (val & writable) | (old & EFER_LMA));
         return 0;
     }
-    case MSR_FS_BASE: vmwrite(GUEST_FS_BASE, val); return 0;
-    case MSR_GS_BASE: vmwrite(GUEST_GS_BASE, val); return 0;
-    default: return -1;
+    case MSR_FS_BASE:
+    case MSR_GS_BASE:
+        if (!canonical(vm, val))
+            return -1;
+        vmwrite(msr == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE, val);
+        return 0;
+    default: return vmsr_write(&v->msrs, msr, val) == VMSR_OK ? 0 : -1;
     }
 }
 
@@ -286,7 +454,7 @@ static void handle_msr(struct vm *vm, int write)
         else
             log_warn("vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP (RIP=0x%llx)", msr,
                      (unsigned long long)vmread(GUEST_RIP));
-        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
     if (!write) {
@@ -302,7 +470,7 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
 {
     const struct vmx_caps *c = vm->caps;
     if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE))) {
-        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
     uint64_t efer = vmread(GUEST_EFER);
@@ -311,7 +479,7 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
         uint32_t entry = (uint32_t)vmread(ENTRY_CONTROLS);
         if ((val & CR0_PG) && (efer & EFER_LME)) {
             if (!(vmread(CR4_READ_SHADOW) & CR4_PAE)) {
-                inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+                vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
                 return;
             }
             efer |= EFER_LMA;
@@ -333,7 +501,7 @@ static void guest_write_cr4(struct vm *vm, uint64_t val)
     const struct vmx_caps *c = vm->caps;
     /* VMXE is hidden (no nested VMX); bits the CPU cannot set are reserved. */
     if ((val & CR4_VMXE) || (val & ~c->cr4_fixed1)) {
-        inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
     vmwrite(CR4_READ_SHADOW, val);
@@ -361,19 +529,21 @@ static void handle_cr_access(struct vm *vm)
         } else if (cr == 8) {
             /* CR8 is the vLAPIC's TPR[7:4]; it must never reach the real TPR. */
             if (val > 15) {
-                inject_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+                vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
                 return;
             }
-            vlapic_mmio_write(&vm->vcpu.lapic, LAPIC_TPR, (uint32_t)val << 4);
+            vlapic_set_tpr(&vm->vcpu.lapic, (uint8_t)(val << 4));
             skip_instruction(&vm->vcpu);
         } else
             goto unsupported;
         return;
     }
     if (type == 1 && cr == 8) {
-        uint32_t tpr = 0;
-        vlapic_mmio_read(&vm->vcpu.lapic, LAPIC_TPR, &tpr);
-        g[reg] = tpr >> 4;
+        uint64_t cr8 = vlapic_get_tpr(&vm->vcpu.lapic) >> 4;
+        if (reg == RSP_UNUSED)
+            vmwrite(GUEST_RSP, cr8);
+        else
+            g[reg] = cr8;
         skip_instruction(&vm->vcpu);
         return;
     }
@@ -415,6 +585,18 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = 0;
         /* this VMCALL itself is counted after the reset: scripts subtract it */
         break;
+    case KVM_HC_SEND_IPI: {
+        /* KVM's paravirtual IPI, which test kernels written for KVM call:
+         * RBX:RCX a bitmap of APIC IDs from RDX on, RSI the ICR's low half.
+         * Our one vCPU has APIC ID 0; the result is how many got it. */
+        uint64_t min = g[RDX], icr = g[RSI] & 0xffffffffull, n = 0;
+        if (min == 0 && (g[RBX] & 1)) {
+            vlapic_accept(&vm->vcpu.lapic, (uint8_t)icr, (uint8_t)((icr >> 8) & 7), 0);
+            n = 1;
+        }
+        g[RAX] = n;
+        break;
+    }
     case HC_STATS_PRINT:
         vm_print_stats_lines(vm, (unsigned)g[RBX]);
         g[RAX] = 0;
@@ -595,6 +777,7 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     case EXIT_INIT: handle_init(vm); break;
     case EXIT_SIPI: handle_sipi(vm); break;
     case EXIT_CPUID: handle_cpuid(vm); break;
+    case EXIT_XSETBV: handle_xsetbv(vm); break;
     case EXIT_HLT: handle_hlt(vm); break;
     case EXIT_VMCALL: handle_vmcall(vm); break;
     case EXIT_CR_ACCESS: handle_cr_access(vm); break;

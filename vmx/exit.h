@@ -19,8 +19,11 @@
  * lines, so a guest can measure one phase of its run. */
 #define HC_STATS_RESET 3
 #define HC_STATS_PRINT 4
+#define KVM_HC_SEND_IPI 10           /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */
 #define HC_UNKNOWN_RESULT ((uint64_t)-1)
 #define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */
+#define TESTDEV_SCRATCH_PORT 0xE0    /* QEMU's pc-testdev: a read-back register */
+#define TESTDEV_IRQ_PORT 0x2000      /* pc-testdev: port 0x2000 + n drives interrupt line n */
 
 /* Runs the guest until it exits through the debug-exit port or is stopped. */
 void vm_run(struct vm *vm);

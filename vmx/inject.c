@@ -120,6 +120,7 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
     vlapic_init(&vm->vcpu.lapic, 0, vm->tsc_hz, vm->tsc_hz, &vm->irq_host, &ops);
     vlapic_bios_virtual_wire(&vm->vcpu.lapic);
     vm->uart_source = irq_source_alloc(&vm->irq);
+    vm->testdev_source = irq_source_alloc(&vm->irq);
     vm->com1.irq = vuart_irq;
 }
 
@@ -225,6 +226,15 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
 
 /* The event queued by an exit handler (an exception) or by an exit that
  * interrupted a delivery (IDT-vectoring information). */
+void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error)
+{
+    if (v->pending_event)
+        return;
+    v->pending_event = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+                       (has_error ? INTR_INFO_HAS_ERROR : 0);
+    v->pending_error = error;
+}
+
 static void inject_pending_event(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;

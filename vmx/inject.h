@@ -12,6 +12,14 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
  * guest can take it, else asks for an interrupt-window exit, and arms the
  * VMX-preemption timer for the next virtual deadline. */
 void vm_prepare_entry(struct vm *vm);
+/* Queues a hardware exception for the next entry (not if an interrupted
+ * event is being re-delivered: that goes first, and ours recurs when the
+ * instruction restarts). */
+void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error);
+#define PF_VECTOR 14
+#define GP_VECTOR 13
+#define UD_VECTOR 6
+
 /* Is an external interrupt (or an NMI) waiting for the vCPU? */
 int vm_intr_pending(const struct vm *vm);
 int vm_nmi_pending(const struct vm *vm);

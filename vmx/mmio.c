@@ -3,13 +3,12 @@
 #include <string.h>
 
 #include "../arch/x86/cpu.h"
+#include "../arch/x86/fmt.h"
 #include "../drivers/log.h"
 #include "decode.h"
 #include "exit.h"
+#include "vcpu_mem.h"
 #include "vmcs.h"
-
-#define CS_AR_L (1u << 13)
-#define CS_AR_DB (1u << 14)
 
 /* A trapped register page: 32-bit registers at byte offsets. */
 struct mmio_dev {
@@ -97,13 +96,79 @@ static uint64_t extend(uint64_t v, unsigned from, unsigned to, enum mmio_ext ext
     return to == 8 ? v : v & ((1ull << (8 * to)) - 1);
 }
 
+/* The register operand of the decoded instruction (AH..BH, RSP included). */
+static uint64_t reg_get(const struct vm *vm, const struct mmio_insn *in)
+{
+    const uint64_t *g = vm->vcpu.regs.gpr;
+    if (in->reg_high8)
+        return (g[in->reg] >> 8) & 0xff;
+    return in->reg == RSP_UNUSED ? vmread(GUEST_RSP) : g[in->reg];
+}
+
+/* Writes v (already reg_size bytes wide) to the register operand as the CPU
+ * does: a 32-bit destination zero-extends, narrower ones merge. */
+static void reg_set(struct vm *vm, const struct mmio_insn *in, uint64_t v)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    uint64_t cur = in->reg == RSP_UNUSED ? vmread(GUEST_RSP) : g[in->reg];
+    if (in->reg_high8) {
+        cur = (cur & ~0xff00ull) | (v & 0xff) << 8;
+    } else if (in->reg_size >= 4) {
+        cur = in->reg_size == 4 ? v & 0xffffffffull : v;
+    } else {
+        uint64_t mask = (1ull << (8 * in->reg_size)) - 1;
+        cur = (cur & ~mask) | (v & mask);
+    }
+    if (in->reg == RSP_UNUSED)
+        vmwrite(GUEST_RSP, cur);
+    else
+        g[in->reg] = cur;
+}
+
+/* Hex of the instruction bytes for a stop message. */
+static void bytes_text(const uint8_t *b, unsigned n, char *out, size_t len)
+{
+    size_t pos = 0;
+    out[0] = 0;
+    for (unsigned i = 0; i < n && pos + 4 < len; i++)
+        pos += (size_t)fmt_snprintf(out + pos, len - pos, "%s%02x", i ? " " : "", b[i]);
+}
+
+/* Performs the decoded access on the device: a load, a store, an exchange
+ * or an ALU operation with the flags it sets. */
+static void mmio_execute(struct vm *vm, const struct mmio_dev *dev, uint64_t off,
+                         const struct mmio_insn *in)
+{
+    uint64_t src = in->reg < 0 ? in->imm : reg_get(vm, in);
+    if (in->op == MMIO_MOV) {
+        if (in->is_write)
+            mmio_write(vm, dev, off, in->size, src);
+        else
+            reg_set(vm, in, extend(mmio_read(vm, dev, off, in->size), in->size, in->reg_size, in->ext));
+        return;
+    }
+    uint64_t mem = mmio_read(vm, dev, off, in->size);
+    if (in->op == MMIO_XCHG) {
+        mmio_write(vm, dev, off, in->size, src);
+        reg_set(vm, in, mem);
+        return;
+    }
+    uint64_t rflags = vmread(GUEST_RFLAGS);
+    uint64_t result = in->reg_is_left ? mmio_alu(in->op, in->size, src, mem, &rflags)
+                                      : mmio_alu(in->op, in->size, mem, src, &rflags);
+    vmwrite(GUEST_RFLAGS, rflags);
+    if (in->reg_is_dest)
+        reg_set(vm, in, result);
+    else if (in->is_write)
+        mmio_write(vm, dev, off, in->size, result);
+}
+
 int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
 {
     const struct vlapic *l = &vm->vcpu.lapic;
     uint64_t apic_base = l->apic_base & ~0xfffull;
     const struct mmio_dev *dev;
     uint64_t base;
-    char err[128];
     if (gpa - vm->irq.ioapic.base < VIOAPIC_MMIO_SIZE) {
         dev = &ioapic_dev;
         base = vm->irq.ioapic.base;
@@ -116,57 +181,45 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
     }
 
     uint64_t rip = vmread(GUEST_RIP);
-    if (vmread(GUEST_CR0) & CR0_PG) {
-        vm_stop(vm, "MMIO at 0x%llx from a guest with paging on: instruction fetch through guest "
-                "page tables is not implemented", (unsigned long long)gpa);
+    uint8_t bytes[DECODE_MAX_LEN];
+    unsigned avail = DECODE_MAX_LEN;
+    struct gmem_fault fault = { 0 }, later = { 0 };
+    int rc = vcpu_fetch_insn(vm, bytes, &avail, &later);
+    if (rc == GMEM_FAULT) {
+        vcpu_inject_fault(vm, &later);
         return 1;
     }
-    uint64_t linear = vmread(GUEST_CS_BASE) + rip;
-    if (linear >= vm->ram_size) {
-        vm_stop(vm, "MMIO at 0x%llx: instruction at 0x%llx is outside guest RAM",
-                (unsigned long long)gpa, (unsigned long long)linear);
+    if (rc == GMEM_NOT_RAM) {
+        vm_stop(vm, "MMIO at 0x%llx: the instruction at RIP 0x%llx is at guest-physical 0x%llx, "
+                "outside guest RAM", (unsigned long long)gpa, (unsigned long long)rip,
+                (unsigned long long)later.gpa);
         return 1;
     }
-    unsigned avail = (unsigned)(vm->ram_size - linear < DECODE_MAX_LEN ? vm->ram_size - linear
-                                                                        : DECODE_MAX_LEN);
-    uint32_t ar = (uint32_t)vmread(GUEST_CS_AR);
-    unsigned mode = (ar & CS_AR_L) && (vmread(GUEST_EFER) & EFER_LMA) ? 64 : (ar & CS_AR_DB) ? 32 : 16;
-    struct mmio_insn in;
-    if (mmio_decode(vm->ram + linear, avail, mode, &in, err, sizeof(err))) {
-        log_error("vmx", "MMIO at guest-physical 0x%llx (%s), RIP 0x%llx: cannot emulate: %s",
-                  (unsigned long long)gpa, dev->name, (unsigned long long)rip, err);
-        vm_dump_guest(vm);
-        vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s)", (unsigned long long)rip, err);
-        return 1;
-    }
-    if (in.is_write != (int)((qual >> 1) & 1)) {
-        vm_stop(vm, "MMIO at 0x%llx: decoded %s but the CPU reported a %s", (unsigned long long)gpa,
-                in.is_write ? "a store" : "a load", (qual & 2) ? "write" : "read");
-        return 1;
-    }
+    fault = later;
 
-    uint64_t *g = vm->vcpu.regs.gpr;
-    uint64_t off = gpa - base;
-    if (in.is_write) {
-        uint64_t v = in.reg < 0 ? in.imm
-                     : in.reg_high8 ? (g[in.reg] >> 8) & 0xff
-                     : in.reg == RSP_UNUSED ? vmread(GUEST_RSP) : g[in.reg];
-        mmio_write(vm, dev, off, in.size, v);
-    } else {
-        uint64_t v = extend(mmio_read(vm, dev, off, in.size), in.size, in.reg_size, in.ext);
-        if (in.reg_high8) {
-            g[in.reg] = (g[in.reg] & ~0xff00ull) | (v & 0xff) << 8;
-        } else if (in.reg == RSP_UNUSED) {
-            vmwrite(GUEST_RSP, v);
-        } else if (in.reg_size == 4) {
-            g[in.reg] = v; /* a 32-bit destination zero-extends */
-        } else if (in.reg_size == 8) {
-            g[in.reg] = v;
-        } else {
-            uint64_t mask = (1ull << (8 * in.reg_size)) - 1;
-            g[in.reg] = (g[in.reg] & ~mask) | (v & mask);
+    struct mmio_insn in;
+    char err[128], hex[3 * DECODE_MAX_LEN + 1];
+    if (mmio_decode(bytes, avail, vcpu_code_size(), &in, err, sizeof(err))) {
+        if (avail < DECODE_MAX_LEN && fault.vector) {
+            vcpu_inject_fault(vm, &fault); /* the instruction runs onto a page that faults */
+            return 1;
         }
+        bytes_text(bytes, avail, hex, sizeof(hex));
+        log_error("vmx", "MMIO at guest-physical 0x%llx (%s), RIP 0x%llx: cannot emulate: %s; "
+                  "bytes %s", (unsigned long long)gpa, dev->name, (unsigned long long)rip, err, hex);
+        vm_dump_guest(vm);
+        vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s; bytes %s)",
+                (unsigned long long)rip, err, hex);
+        return 1;
     }
+    /* A read-modify-write may be reported as either access. */
+    int cpu_write = (qual >> 1) & 1;
+    if (!(in.reads_mem && in.is_write) && in.is_write != cpu_write) {
+        vm_stop(vm, "MMIO at 0x%llx: decoded %s but the CPU reported a %s", (unsigned long long)gpa,
+                in.is_write ? "a store" : "a load", cpu_write ? "write" : "read");
+        return 1;
+    }
+    mmio_execute(vm, dev, gpa - base, &in);
     vmwrite(GUEST_RIP, rip + in.len);
     return 1;
 }

@@ -5,9 +5,12 @@
 
 #include <stdint.h>
 
+#include "../drivers/fwcfg.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
 #include "../irq/vlapic.h"
+#include "cpuid.h"
+#include "vmsr.h"
 #include "vmx_caps.h"
 
 #define EXIT_REASON_MAX 80
@@ -33,7 +36,9 @@ struct vcpu {
     struct guest_regs regs;  /* first member: the entry stub takes its address */
     struct vm *vm;
     int launched;
-    uint64_t pat;            /* emulated IA32_PAT (EPT entries ignore guest PAT) */
+    struct vmsr msrs;        /* MTRRs, PAT, MISC_ENABLE, machine-check globals */
+    uint64_t tsc_offset;     /* guest TSC - host TSC (the VMCS TSC offset) */
+    uint64_t tsc_adjust;     /* IA32_TSC_ADJUST as the guest sees it */
     uint32_t pending_event;  /* VM-entry interruption info to inject, 0 if none */
     uint32_t pending_error;
     uint32_t pending_instr_len;
@@ -61,9 +66,14 @@ struct vm {
     struct irq_chipset irq;  /* routing, vPIC, vIOAPIC, vPIT */
     struct irq_host irq_host;
     int uart_source;         /* irq source id of the virtual COM1 */
+    struct fwcfg fwcfg;      /* QEMU's fw_cfg items on ports 0x510/0x511 */
+    int testdev_source;      /* irq source id of pc-testdev's IRQ-line ports */
+    uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
     int trace;               /* interrupt trace on the log */
     int apicv;               /* APIC virtualization available and wanted */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
+    struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
+    unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */
     uint64_t lapic_timer_hz; /* calibrated physical LAPIC timer (0: unusable) */
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
@@ -72,7 +82,7 @@ struct vm {
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;
     uint32_t exit_status;    /* value written to the debug-exit port */
-    char stop_reason[96];
+    char stop_reason[320]; /* long enough for any reason we give, instruction bytes included */
 };
 
 #endif

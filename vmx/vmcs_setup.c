@@ -117,7 +117,7 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
     memset(&vm->vcpu.regs, 0, sizeof(vm->vcpu.regs));
     vm->vcpu.regs.gpr[RAX] = 0x2BADB002;
     vm->vcpu.regs.gpr[RBX] = mb_info;
-    vm->vcpu.pat = 0x0007040600070406ull; /* the power-on value */
+    vmsr_init(&vm->vcpu.msrs, vm->maxphyaddr);
 }
 
 int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_t errlen)
@@ -155,6 +155,8 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
 
     vmwrite(PIN_CONTROLS, vm->ctl.pin);
     vmwrite(PROC_CONTROLS, vm->ctl.proc);
+    if (vm->ctl.proc & PROC_TSC_OFFSET)
+        vmwrite(TSC_OFFSET, 0); /* the guest's TSC starts as the host's */
     v->proc_ctl = vm->ctl.proc;
     vmwrite(PROC2_CONTROLS, vm->ctl.proc2);
     v->proc2_ctl = vm->ctl.proc2;

@@ -100,7 +100,7 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     if (vmx_adjust_controls(vmx_cap_proc(caps),
                             PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY |
                             PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
-                            0, &out->proc, &miss)) {
+                            PROC_TSC_OFFSET, &out->proc, &miss)) {
         name_bits(err, errlen, "processor-based", miss, proc_names, "not supported by this CPU");
         return -1;
     }
@@ -114,14 +114,16 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     /* Secondary controls: the capability MSR has no must-be-1 half in practice,
      * but treat it like the others. */
     if (vmx_adjust_controls(caps->proc2, PROC2_EPT | PROC2_UNRESTRICTED,
-                            PROC2_VPID, &out->proc2, &miss)) {
+                            PROC2_VPID | PROC2_RDTSCP, &out->proc2, &miss)) {
         name_bits(err, errlen, "secondary processor-based", miss, proc2_names,
                   "not supported by this CPU");
         return -1;
     }
-    /* Never enable a secondary control we do not handle (RDTSCP, INVPCID and
-     * XSAVES are "enable" bits: without them the guest's instruction #UDs). */
-    out->proc2 &= PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | (uint32_t)caps->proc2;
+    /* Never enable a secondary control we do not handle (INVPCID and XSAVES
+     * are "enable" bits: without them the guest's instruction #UDs, and
+     * CPUID does not advertise them). RDTSCP we handle: TSC_AUX is the
+     * guest's. */
+    out->proc2 &= PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | (uint32_t)caps->proc2;
     out->vpid = (out->proc2 & PROC2_VPID) != 0;
     {
         const uint32_t apicv2 = PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY;

@@ -12,6 +12,12 @@
 #define MSR_IA32_EFER            0xC0000080
 #define MSR_FS_BASE              0xC0000100
 #define MSR_GS_BASE              0xC0000101
+#define MSR_KERNEL_GS_BASE       0xC0000102
+#define MSR_TSC_AUX              0xC0000103
+#define MSR_STAR                 0xC0000081
+#define MSR_SFMASK               0xC0000084
+#define MSR_IA32_TSC             0x10
+#define MSR_IA32_TSC_ADJUST      0x3B
 
 #define FEATURE_CONTROL_LOCK        (1u << 0)
 #define FEATURE_CONTROL_VMX_IN_SMX  (1u << 1)
@@ -22,10 +28,13 @@
 #define CR0_NE (1ull << 5)
 #define CR0_PG (1ull << 31)
 #define CR4_PAE  (1ull << 5)
+#define CR4_LA57 (1ull << 12)
+#define CR4_OSXSAVE (1ull << 18)
 #define CR4_VMXE (1ull << 13)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_DF (1ull << 10)
 
 struct cpuid_regs {
     uint32_t eax, ebx, ecx, edx;

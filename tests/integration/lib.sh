@@ -71,3 +71,38 @@ relay_guest_tap() {
 }
 
 done_testing() { echo "1..$T_N"; [ $T_FAILED = 0 ]; }
+
+# kut_case NAME FLAT "CONFIG LINES" ARGS: boots one kvm-unit-tests kernel
+# (x86/FLAT from scripts/kut-build.sh) as the guest, with an environment
+# module saying NR_CPUS=1 as QEMU's runner gives it, and turns its output
+# into TAP: one test per PASS/FAIL/SKIP line (SKIP -> "ok ... # SKIP",
+# never a pass), one for its SUMMARY, one for the hypervisor's final line.
+# TAP and serial log: build/tap/kut-NAME.tap and .log.
+kut_case() {
+  local name=$1 flat=$2 extra=$3 args=$4 kutdir env=$BUILD/scenarios/kut-env
+  kutdir=$("$ROOT/scripts/kut-build.sh") || { echo "Bail out! kvm-unit-tests did not build"; exit 1; }
+  printf 'NR_CPUS=1\nMEMSIZE=%s\n' 64 > "$env"
+  boot "kut-$name" bochs "guest = $flat
+cmdline = $args
+ram_mb = 64
+module = kut-env
+$extra" "$kutdir/x86/$flat:$flat" "$env:kut-env"
+  local tap=$TAPDIR/kut-$name.tap
+  sed -n 's/^guest: //p' <<<"$LOG" > "$tap.out"
+  local n=0 line
+  : > "$tap"
+  while IFS= read -r line; do
+    case "$line" in
+      PASS:*) n=$((n + 1)); echo "ok $n - ${line#PASS: }" >> "$tap"; ok 0 "kut-$name: ${line#PASS: }" ;;
+      FAIL:*) n=$((n + 1)); echo "not ok $n - ${line#FAIL: }" >> "$tap"; ok 1 "kut-$name: ${line#FAIL: }" ;;
+      SKIP:*) n=$((n + 1)); echo "ok $n - ${line#SKIP: } # SKIP" >> "$tap"
+              T_N=$((T_N + 1)); echo "ok $T_N - kut-$name: ${line#SKIP: } # SKIP" ;;
+    esac
+  done < "$tap.out"
+  echo "1..$n" >> "$tap"
+  local summary
+  summary=$(grep -m1 '^SUMMARY:' "$tap.out")
+  [ -n "$summary" ] && ! grep -q 'unexpected failures' <<<"${summary/ 0 unexpected failures/}"
+  ok $? "kut-$name: ${summary:-no SUMMARY line}" "see $TAPDIR/kut-$name.log"
+  check_log '^hv: guest exited status=0$' "kut-$name: the test kernel exits with status 0" "kut-$name"
+}

@@ -178,6 +178,29 @@ static void test_host_timer(void **s)
     expect_error("guest = a.elf\nhost_timer = hpet\n", "host_timer: 'hpet' is not auto or lapic");
 }
 
+static void test_modules_in_order(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = k.elf\nmodule = env.txt\nmodule = initrd.img  a=1 b=2\n"), 0);
+    assert_int_equal(cfg.nmodules, 2);
+    assert_string_equal(cfg.module[0].path, "env.txt");
+    assert_string_equal(cfg.module[0].args, "env.txt");
+    assert_string_equal(cfg.module[1].path, "initrd.img");
+    assert_string_equal(cfg.module[1].args, "initrd.img  a=1 b=2");
+    assert_int_equal(parse("guest = k.elf\n"), 0);
+    assert_int_equal(cfg.nmodules, 0);
+}
+
+static void test_module_errors(void **s)
+{
+    (void)s;
+    expect_error("guest = k\nmodule =\n", "line 2: module: empty path");
+    char text[1024] = "guest = k\n";
+    for (int i = 0; i <= CONFIG_MODULES_MAX; i++)
+        strcat(text, "module = m\n");
+    expect_error(text, "line 6: module: more than 4 modules");
+}
+
 static void test_missing_key(void **s)
 {
     (void)s;
@@ -221,6 +244,8 @@ int main(void)
         cmocka_unit_test(test_apicv_switch),
         cmocka_unit_test(test_bare_switch),
         cmocka_unit_test(test_selftest),
+        cmocka_unit_test(test_modules_in_order),
+        cmocka_unit_test(test_module_errors),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_level_names),
         cmocka_unit_test(test_small_error_buffer_is_terminated),

@@ -239,6 +239,53 @@ static void test_info_ram_too_small(void **s)
     assert_int_equal(mb_build_info(ram, 1u << 20, ""), 0);
 }
 
+static void test_modules_placed_in_order(void **s)
+{
+    (void)s;
+    memset(ram, 0, RAM_SIZE);
+    uint32_t at = mb_build_info(ram, RAM_SIZE, "k");
+    static const uint8_t env[] = "NR_CPUS=1\n";
+    static uint8_t big[5000];
+    memset(big, 0x5a, sizeof(big));
+    struct mb_module_src m[2] = { { env, sizeof(env) - 1, "env" }, { big, sizeof(big), "big x=1" } };
+    char err[128];
+    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x123456, m, 2, err, sizeof(err)), 0);
+    struct mb_info mbi;
+    memcpy(&mbi, ram + at, sizeof(mbi));
+    assert_true(mbi.flags & MB_INFO_MODS);
+    assert_int_equal(mbi.mods_count, 2);
+    struct mb_module mod[2];
+    memcpy(mod, ram + mbi.mods_addr, sizeof(mod));
+    assert_int_equal(mod[0].mod_start, 0x124000);          /* page-aligned after the kernel */
+    assert_int_equal(mod[0].mod_end - mod[0].mod_start, sizeof(env) - 1);
+    assert_memory_equal(ram + mod[0].mod_start, env, sizeof(env) - 1);
+    assert_string_equal((char *)ram + mod[0].string, "env");
+    assert_int_equal(mod[1].mod_start % 4096, 0);
+    assert_true(mod[1].mod_start > mod[0].string);
+    assert_int_equal(mod[1].mod_end - mod[1].mod_start, sizeof(big));
+    assert_int_equal(ram[mod[1].mod_end - 1], 0x5a);
+    assert_string_equal((char *)ram + mod[1].string, "big x=1");
+    /* the list does not overlap the memory map or the structure */
+    assert_true(mbi.mods_addr >= at + sizeof(mbi) && mbi.mods_addr + 2 * 16 <= mbi.mmap_addr);
+}
+
+static void test_module_too_big_writes_nothing(void **s)
+{
+    (void)s;
+    memset(ram, 0, RAM_SIZE);
+    uint32_t at = mb_build_info(ram, RAM_SIZE, "k");
+    static uint8_t one[16] = { 1 };
+    struct mb_module_src m[2] = { { one, sizeof(one), "one" }, { one, RAM_SIZE, "huge" } };
+    char err[160];
+    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x200000, m, 2, err, sizeof(err)), -1);
+    if (!strstr(err, "module 2 ('huge'"))
+        fail_msg("error '%s'", err);
+    assert_int_equal(ram[0x200000], 0);
+    struct mb_info mbi;
+    memcpy(&mbi, ram + at, sizeof(mbi));
+    assert_false(mbi.flags & MB_INFO_MODS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +307,8 @@ int main(void)
         cmocka_unit_test(test_info_structure),
         cmocka_unit_test(test_info_long_cmdline_truncated),
         cmocka_unit_test(test_info_ram_too_small),
+        cmocka_unit_test(test_modules_placed_in_order),
+        cmocka_unit_test(test_module_too_big_writes_nothing),
     };
     return cmocka_run_group_tests_name("multiboot", tests, setup, teardown);
 }

@@ -1006,7 +1006,48 @@ static void test_timer_rearm_and_stop(void **s)
     assert_int_equal(l.timer_fired, 0);
 }
 
-static void test_timer_mode_switch_disarms(void **s)
+/* With x2APIC hidden from the guest, EXTD is a reserved bit (#GP). */
+static void test_x2apic_hidden(void **s)
+{
+    (void)s;
+    setup();
+    l.no_x2apic = 1;
+    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE,
+                                      VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), -1);
+    assert_int_equal(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD, 0);
+    l.no_x2apic = 0;
+    to_x2apic();
+}
+
+/* CR8 reaches TPR in every mode, the APIC disabled too. */
+static void test_tpr_in_every_mode(void **s)
+{
+    (void)s;
+    setup();
+    vlapic_set_tpr(&l, 0x50);
+    assert_int_equal(rd(LAPIC_TPR), 0x50);
+    to_x2apic();
+    vlapic_set_tpr(&l, 0x60);
+    assert_int_equal(rdmsr(0x808), 0x60);
+    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, 0), 0); /* disabled */
+    vlapic_set_tpr(&l, 0xf0);
+    assert_int_equal(vlapic_get_tpr(&l), 0xf0);
+}
+
+/* x2APIC SELF_IPI: bits 31:8 reserved. */
+static void test_self_ipi_reserved_bits(void **s)
+{
+    (void)s;
+    setup();
+    to_x2apic();
+    assert_int_equal(vlapic_msr_write(&l, 0x83F, 0x100), -1);
+    assert_int_equal(vlapic_msr_write(&l, 0x83F, 0x40), 0);
+    assert_int_equal(vlapic_highest_irr(&l), 0x40);
+}
+
+/* One-shot <-> periodic keeps the count running (the periodic mode then
+ * reloads at 0); a switch into TSC-deadline mode disarms it. */
+static void test_timer_mode_switch(void **s)
 {
     (void)s;
     setup();
@@ -1015,12 +1056,26 @@ static void test_timer_mode_switch_disarms(void **s)
     wr(LAPIC_TIMER_ICR, 10);
     wr(LAPIC_LVT_TIMER, 0x41);                  /* same mode: still armed */
     assert_int_equal(vlapic_update_timer(&l), 100);
-    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x40);
+    f.now = 40;
+    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x40);     /* to periodic, part-way */
+    assert_int_equal(rd(LAPIC_TIMER_CCR), 6);   /* still counting down */
+    assert_int_equal(vlapic_update_timer(&l), 100);
+    f.now = 130;
+    assert_int_equal(vlapic_update_timer(&l), 200); /* fired, and reloaded */
+    assert_int_equal(l.timer_fired, 1);
+    assert_int_equal(rd(LAPIC_TIMER_CCR), 7);
+    wr(LAPIC_LVT_TIMER, 0x40);                  /* back to one-shot: ends at 200 */
+    f.now = 250;
+    assert_int_equal(vlapic_update_timer(&l), 0);
+    assert_int_equal(l.timer_fired, 2);
+    assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
+    wr(LAPIC_TIMER_ICR, 10);
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x40);     /* to TSC-deadline: disarmed */
     assert_int_equal(vlapic_update_timer(&l), 0);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
     f.now = 1000;
     vlapic_update_timer(&l);
-    assert_int_equal(l.timer_fired, 0);
+    assert_int_equal(l.timer_fired, 2);
 }
 
 static void test_timer_tsc_deadline(void **s)
@@ -1152,7 +1207,10 @@ int main(void)
         cmocka_unit_test(test_timer_divide_values),
         cmocka_unit_test(test_timer_dcr_rebase),
         cmocka_unit_test(test_timer_rearm_and_stop),
-        cmocka_unit_test(test_timer_mode_switch_disarms),
+        cmocka_unit_test(test_timer_mode_switch),
+        cmocka_unit_test(test_x2apic_hidden),
+        cmocka_unit_test(test_tpr_in_every_mode),
+        cmocka_unit_test(test_self_ipi_reserved_bits),
         cmocka_unit_test(test_timer_tsc_deadline),
         cmocka_unit_test(test_timer_illegal_vector),
         cmocka_unit_test(test_timer_x2apic_msrs),

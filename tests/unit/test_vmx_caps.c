@@ -67,7 +67,8 @@ static void test_bochs_controls(void **s)
     assert_true(c.proc & PROC_SECONDARY);
     /* TRUE_PROCBASED lets CR3 exiting go: the guest owns CR3 under EPT. */
     assert_false(c.proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING));
-    assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID);
+    assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP);
+    assert_true(c.proc & PROC_TSC_OFFSET);        /* guest writes to IA32_TSC become an offset */
     assert_true(c.vpid);
     assert_true(c.apicv);                 /* Bochs offers every APIC virtualization control */
     assert_true(c.exit & EXIT_ACK_INTR);
@@ -99,7 +100,7 @@ static void test_real_cpu_controls(void **s)
     (void)s;
     struct vmx_controls c;
     assert_int_equal(vmx_choose_controls(&real_cpu, &c, err, sizeof(err)), 0);
-    assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID);
+    assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP);
     assert_false(c.apicv);                /* no APIC-access virtualization on this CPU */
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
     assert_false(c.pin & PIN_PREEMPTION_TIMER);    /* not offered by this CPU: dropped */

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# kvm-unit-tests, the KVM project's x86 test kernels, booted as our guest in
+# Bochs-VMX: built once into the cache by scripts/kut-build.sh from the
+# pinned snapshot (never copied into this tree), each run with the options
+# of its x86/unittests.cfg entry, on the APIC-virtualization path and on
+# the software path (apicv = off). `make kut T=<name>` runs one.
+#   KUT_TESTS="name ..." chooses the entries (default: $KUT_DEFAULT below).
+. "$(dirname "$0")/lib.sh"
+KUT_DEFAULT="ioapic eventinj xapic x2apic msr tsc tsc_adjust"
+for t in ${KUT_TESTS:-$KUT_DEFAULT}; do
+  # entry -> kernel, extra config lines, command line
+  case $t in
+    ioapic) flat=ioapic.flat; extra=""; args="" ;;
+    eventinj) flat=eventinj.flat; extra=""; args="" ;;
+    xapic) flat=apic.flat; extra="cpuid_hide = x2apic"; args="" ;;   # -cpu qemu64,-x2apic
+    x2apic) flat=apic.flat; extra=""; args="" ;;
+    msr) flat=msr.flat; extra=""; args="" ;;
+    tsc) flat=tsc.flat; extra=""; args="" ;;
+    tsc_adjust) flat=tsc_adjust.flat; extra=""; args="" ;;
+    dummy) flat=dummy.flat; extra=""; args="" ;;
+    *) echo "Bail out! unknown kvm-unit-tests entry '$t'"; exit 1 ;;
+  esac
+  kut_case "$t" "$flat" "$extra" "$args"
+  kut_case "$t-soft" "$flat" "apicv = off
+$extra" "$args"
+done
+done_testing

@@ -1,0 +1,60 @@
+/* What CPUID tells the guest. Pure C (host-tested): the VMX side passes in
+ * the host's answer and the VM's facts, and gets the guest's answer.
+ *
+ * The rule: a feature bit reaches the guest only if it is in the table of
+ * cpuid.c, which names for each feature the MSRs that come with it, and
+ * the hypervisor emulates (or passes through) every one of them. A bit not
+ * in the table is clear, whatever the host has, so a guest never finds an
+ * advertised feature whose MSR faults or whose instruction #UDs. Leaves
+ * that describe hardware we do not give the guest (thermal and power,
+ * the PMU, Intel PT, SGX, RDT) read as zeros. */
+#ifndef VMX_CPUID_H
+#define VMX_CPUID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cpuid_out {
+    uint32_t eax, ebx, ecx, edx;
+};
+
+/* The VM's side of the answer. */
+struct cpuid_vm {
+    uint32_t version;         /* leaf 0x40000001 EAX: the hypervisor's version */
+    uint64_t tsc_hz;          /* leaves 0x15/0x16 and 0x40000010 */
+    uint64_t lapic_timer_hz;
+    int apic_enabled;         /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
+    int rdtscp;               /* the "enable RDTSCP" control is on */
+    int osxsave;              /* the guest's CR4.OSXSAVE */
+    uint32_t hide[4];         /* config `cpuid_hide`: leaf 1 ECX, EDX, leaf 7 EBX, ECX bits to clear */
+};
+
+enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
+
+/* One advertised feature and the MSRs that come with it (0-terminated). */
+struct cpuid_feature {
+    uint32_t leaf, subleaf;
+    enum cpuid_reg reg;
+    uint8_t bit;
+    const char *name;
+    uint32_t msrs[4];
+};
+
+/* The table, for tests and for documentation. */
+extern const struct cpuid_feature cpuid_features[];
+extern const size_t cpuid_nfeatures;
+
+#define TINYHV_CPUID_MAX_LEAF 0x40000010u
+#define CPUID_1_ECX_X2APIC (1u << 21)
+
+/* r holds the host's answer for (leaf, subleaf) on entry, the guest's on
+ * return. */
+void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t subleaf, struct cpuid_out *r);
+
+/* For config `cpuid_hide = name ...`: sets the feature's bit in vm->hide.
+ * Returns 0, or -1 for a name the table does not have. */
+int cpuid_hide_feature(struct cpuid_vm *vm, const char *name, size_t len);
+/* The same for a space-separated list; -1 with the unknown name in err. */
+int cpuid_hide_list(struct cpuid_vm *vm, const char *list, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,96 @@
+/* The VMX side of the guest memory layer (gmem.c): the vCPU's paging and
+ * segment state read from the VMCS, and the fault a walk found turned into
+ * an exception for the guest. */
+#include "vcpu_mem.h"
+
+#include "../arch/x86/cpu.h"
+#include "inject.h"
+#include "vmcs.h"
+
+#define CS_AR_L (1u << 13)
+#define CS_AR_DB (1u << 14)
+#define AR_DPL(ar) (((ar) >> 5) & 3u)
+
+/* A control register as the guest sees it: the bits we own from the read
+ * shadow, the rest from the register itself. */
+static uint64_t guest_cr(enum vmcs_field reg, enum vmcs_field shadow, enum vmcs_field mask)
+{
+    uint64_t owned = vmread(mask);
+    return (vmread(reg) & ~owned) | (vmread(shadow) & owned);
+}
+
+uint64_t vcpu_cr0(void) { return guest_cr(GUEST_CR0, CR0_READ_SHADOW, CR0_GUEST_HOST_MASK); }
+uint64_t vcpu_cr4(void) { return guest_cr(GUEST_CR4, CR4_READ_SHADOW, CR4_GUEST_HOST_MASK); }
+
+void vcpu_mem_view(const struct vm *vm, struct gmem_view *v)
+{
+    v->ram = vm->ram;
+    v->ram_size = vm->ram_size;
+    v->cr0 = vcpu_cr0();
+    v->cr3 = vmread(GUEST_CR3);
+    v->cr4 = vcpu_cr4();
+    v->efer = vmread(GUEST_EFER);
+    v->rflags = vmread(GUEST_RFLAGS);
+    v->cpl = AR_DPL((uint32_t)vmread(GUEST_SS_AR));
+    v->maxphyaddr = vm->maxphyaddr;
+}
+
+int vcpu_long64(const struct gmem_view *v)
+{
+    if (vcpu_code_size() != 64)
+        return 0;
+    return (v->cr4 & CR4_LA57) ? GMEM_LONG64_LA57 : GMEM_LONG64;
+}
+
+void vcpu_mem_seg(enum gmem_segreg seg, struct gmem_seg *s)
+{
+    /* ES, CS, SS, DS, FS, GS: consecutive VMCS fields, two encodings apart. */
+    s->base = vmread((enum vmcs_field)(GUEST_ES_BASE + 2 * seg));
+    s->limit = (uint32_t)vmread((enum vmcs_field)(GUEST_ES_LIMIT + 2 * seg));
+    s->ar = (uint32_t)vmread((enum vmcs_field)(GUEST_ES_AR + 2 * seg));
+}
+
+unsigned vcpu_code_size(void)
+{
+    uint32_t ar = (uint32_t)vmread(GUEST_CS_AR);
+    if ((ar & CS_AR_L) && (vmread(GUEST_EFER) & EFER_LMA))
+        return 64;
+    return (ar & CS_AR_DB) ? 32 : 16;
+}
+
+int vcpu_fetch_insn(const struct vm *vm, uint8_t *buf, unsigned *avail, struct gmem_fault *f)
+{
+    struct gmem_view v;
+    struct gmem_seg cs;
+    uint64_t linear;
+    unsigned code = vcpu_code_size();
+    vcpu_mem_view(vm, &v);
+    vcpu_mem_seg(SEG_CS, &cs);
+    int rc = gmem_seg_linear(SEG_CS, &cs, vcpu_long64(&v), code / 8, vmread(GUEST_RIP), 1, GMEM_FETCH,
+                             &linear, f);
+    if (rc)
+        return rc;
+    /* Up to the end of the page first: the bytes after it may be on a page
+     * that faults, and a short instruction does not need them. */
+    unsigned first = (unsigned)(0x1000 - (linear & 0xfff));
+    if (first > *avail)
+        first = *avail;
+    rc = gmem_read(&v, linear, buf, first, GMEM_FETCH, f);
+    if (rc || first == *avail)
+        return rc;
+    struct gmem_fault later;
+    if (gmem_read(&v, linear + first, buf + first, *avail - first, GMEM_FETCH, &later) == GMEM_OK)
+        return GMEM_OK;
+    *f = later; /* given to the caller in case the instruction turns out to need those bytes */
+    *avail = first;
+    return GMEM_OK;
+}
+
+void vcpu_inject_fault(struct vm *vm, const struct gmem_fault *f)
+{
+    /* CR2 is not part of the VMCS: the guest's CR2 is the CPU's while it
+     * runs, and nothing in the hypervisor changes it before the entry. */
+    if (f->vector == PF_VECTOR)
+        write_cr2(f->cr2);
+    vcpu_queue_exception(&vm->vcpu, f->vector, f->has_error, f->error);
+}

@@ -1,0 +1,29 @@
+/* The VMX side of the guest memory layer: gmem.c walks, this file feeds it
+ * the vCPU's state from the VMCS and delivers the faults it finds. */
+#ifndef VMX_VCPU_MEM_H
+#define VMX_VCPU_MEM_H
+
+#include "gmem.h"
+#include "vm.h"
+
+/* CR0 and CR4 as the guest sees them (our bits from the read shadows). */
+uint64_t vcpu_cr0(void);
+uint64_t vcpu_cr4(void);
+/* The paging state of the vCPU now. */
+void vcpu_mem_view(const struct vm *vm, struct gmem_view *v);
+/* A segment register as the VMCS holds it. */
+void vcpu_mem_seg(enum gmem_segreg seg, struct gmem_seg *s);
+/* The code size of the current instruction: 16, 32 or 64. */
+unsigned vcpu_code_size(void);
+/* For gmem_seg_linear: 0 outside 64-bit mode, else GMEM_LONG64 or
+ * GMEM_LONG64_LA57 as CR4.LA57 says. */
+int vcpu_long64(const struct gmem_view *v);
+/* Reads up to *avail bytes of the instruction at CS:RIP. Returns GMEM_OK
+ * with *avail lowered when only the bytes up to a page end could be read
+ * (then *f holds the fault the rest gave, for when the instruction needs
+ * them), or the result of a failed first read. */
+int vcpu_fetch_insn(const struct vm *vm, uint8_t *buf, unsigned *avail, struct gmem_fault *f);
+/* Makes the guest take the fault a walk found (#PF with CR2, #GP, #SS). */
+void vcpu_inject_fault(struct vm *vm, const struct gmem_fault *f);
+
+#endif

@@ -11,7 +11,8 @@
  *   vlapic_pending reports nothing while it is software-disabled. IRR/ISR
  *   contents are kept.
  * - INIT and SIPI (ICR or message) go to ops.init_sipi whatever the
- *   destination: there is one vCPU, the recorder decides. An xAPIC "INIT
+ *   destination, with whether this vCPU is among the targets: there is one
+ *   vCPU, the recorder decides. An xAPIC "INIT
  *   level de-assert" (level 0, trigger level) is ignored.
  * - A write to the divide configuration while the one-shot/periodic timer
  *   runs restarts the count from the initial count with the new divider.
@@ -376,7 +377,7 @@ int vlapic_accept(struct vlapic *l, uint8_t vector, uint8_t mode, int level)
     case DM_INIT:
     case DM_SIPI:
         if (l->ops.init_sipi)
-            l->ops.init_sipi(l->ops.ctx, mode == DM_SIPI, vector);
+            l->ops.init_sipi(l->ops.ctx, mode == DM_SIPI, vector, 1);
         break;
     case DM_EXTINT:
         /* The vPIC supplies the vector at the INTA cycle; remember that a
@@ -496,14 +497,28 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t dest)
     unsigned dm = (lo >> 8) & 7, shorthand = (lo >> 18) & 3;
     int self;
 
+    switch (shorthand) {
+    case 0:
+        self = dest_match(l, dest, (lo >> 11) & 1);
+        break;
+    case 1:             /* self */
+    case 2:             /* all including self */
+        self = 1;
+        break;
+    default:            /* all excluding self: nobody else here */
+        self = 0;
+        break;
+    }
     switch (dm) {
     case DM_INIT:
         if (apic_mode(l) == MODE_XAPIC && !(lo & ICR_LEVEL) && (lo & ICR_TRIGGER))
             return;     /* INIT level de-assert: only synchronizes arbitration IDs */
         /* fall through */
     case DM_SIPI:
+        /* Reported whoever it is for: the recorder says what became of an
+         * INIT or SIPI to other CPUs (there are none) or to this one. */
         if (l->ops.init_sipi)
-            l->ops.init_sipi(l->ops.ctx, dm == DM_SIPI, vec);
+            l->ops.init_sipi(l->ops.ctx, dm == DM_SIPI, vec, self);
         return;
     case DM_FIXED:
     case DM_LOWEST:
@@ -516,18 +531,6 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t dest)
         break;
     default:
         return;         /* SMI, reserved */
-    }
-    switch (shorthand) {
-    case 0:
-        self = dest_match(l, dest, (lo >> 11) & 1);
-        break;
-    case 1:             /* self */
-    case 2:             /* all including self */
-        self = 1;
-        break;
-    default:            /* all excluding self: nobody else here */
-        self = 0;
-        break;
     }
     if (self)
         vlapic_accept(l, vec, dm == DM_NMI ? DM_NMI : DM_FIXED, 0);

@@ -40,7 +40,7 @@ struct vlapic_ops {
     int (*extint_pending)(void *ctx);
     uint8_t (*extint_ack)(void *ctx);
     /* INIT or SIPI sent with the ICR (recorded; there is one vCPU). */
-    void (*init_sipi)(void *ctx, int sipi, uint8_t vector);
+    void (*init_sipi)(void *ctx, int sipi, uint8_t vector, int to_self); /* to_self 0: only to other CPUs */
     void *ctx;
 };
 

@@ -90,11 +90,24 @@ trap 'rm -rf "$work"' EXIT
 # The source: Debian's source package (bochs 3.0 is in trixie; a private
 # deb-src list keeps the machine's apt configuration untouched), else a local
 # copy with the same checksum ($BOCHS_TARBALL, the cache, ../shared/vendor).
+# The Debian archive this machine's own apt sources name (a local mirror
+# included), so that a machine behind a mirror never needs the internet's;
+# deb.debian.org when none is found (an Ubuntu machine, say).
+debian_mirror() {
+  local uri
+  uri=$( { grep -hsE '^[[:space:]]*URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
+           grep -hsE '^[[:space:]]*deb(-src)?[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+             sed -E 's/\[[^]]*\]//' | awk '{print $2}'; } |
+         grep -E '/debian/?$' | head -1)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
 fetch_from_registry() {
-  local apt="$work/apt"
+  local apt="$work/apt" mirror
+  mirror=$(debian_mirror)
+  echo "deps: Debian archive: $mirror (from this machine's apt sources)"
   mkdir -p "$apt/parts" "$apt/lists/partial"
-  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    > "$apt/parts/bochs-src.sources"
+  printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "${mirror%/}" > "$apt/parts/bochs-src.sources"
   local opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$apt/parts"
               -o Dir::State::Lists="$apt/lists" -o APT::Sandbox::User=root)
   apt-get "${opts[@]}" update >"$work/apt.log" 2>&1 || return 1

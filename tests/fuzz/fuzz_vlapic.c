@@ -46,10 +46,10 @@ static void f_broadcast(void *ctx, uint8_t v)
 static int f_extint_pending(void *ctx) { return ((struct fuzz *)ctx)->extint; }
 static uint8_t f_extint_ack(void *ctx) { return (uint8_t)(((struct fuzz *)ctx)->extint = 0) + 0x20; }
 
-static void f_init_sipi(void *ctx, int sipi, uint8_t v)
+static void f_init_sipi(void *ctx, int sipi, uint8_t v, int to_self)
 {
     (void)v;
-    if (sipi != 0 && sipi != 1)
+    if ((sipi != 0 && sipi != 1) || (to_self != 0 && to_self != 1))
         __builtin_trap();
     ((struct fuzz *)ctx)->calls++;
 }

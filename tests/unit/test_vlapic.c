@@ -27,7 +27,7 @@ struct fake {
     int extint_pending;
     uint8_t extint_vec;
     int nextint_ack;
-    int ninit, nsipi;
+    int ninit, nsipi, init_to_self;
     uint8_t sipi_vec;
     int kicks;
 };
@@ -73,10 +73,11 @@ static uint8_t fake_extint_ack(void *ctx)
     return x->extint_vec;
 }
 
-static void fake_init_sipi(void *ctx, int sipi, uint8_t v)
+static void fake_init_sipi(void *ctx, int sipi, uint8_t v, int to_self)
 {
     struct fake *x = ctx;
 
+    x->init_to_self = to_self;
     if (sipi) {
         x->nsipi++;
         x->sipi_vec = v;
@@ -782,9 +783,18 @@ static void test_init_sipi(void **s)
     assert_int_equal(f.ninit, 1);
     wr(LAPIC_ICR_LO, (3u << 18) | (1u << 15) | (5u << 8));      /* de-assert */
     assert_int_equal(f.ninit, 1);
+    assert_int_equal(f.init_to_self, 0);                        /* all excluding self */
     wr(LAPIC_ICR_LO, (3u << 18) | (6u << 8) | 0x9A);
     assert_int_equal(f.nsipi, 1);
     assert_int_equal(f.sipi_vec, 0x9A);
+    assert_int_equal(f.init_to_self, 0);
+    wr(LAPIC_ICR_LO, (2u << 18) | (1u << 14) | (5u << 8));      /* all including self */
+    assert_int_equal(f.ninit, 2);
+    assert_int_equal(f.init_to_self, 1);
+    wr(LAPIC_ICR_HI, 0x07u << 24);                              /* another APIC ID */
+    wr(LAPIC_ICR_LO, (1u << 14) | (5u << 8));
+    assert_int_equal(f.ninit, 3);
+    assert_int_equal(f.init_to_self, 0);
     assert_int_equal(vlapic_pending(&l), -1);
 }
 

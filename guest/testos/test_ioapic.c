@@ -158,6 +158,8 @@ static int t_extint_through_pin0(char *why)
     spin_irq(0x30, 2, ms_ticks(QUIET_MS));   /* a second copy would come in this window */
     CHECK(irqlog.count[0x30] == 1, "ExtINT delivered %u times (once through INTR, once through pin 0?)",
           irqlog.count[0x30]);
+    CHECK(irqlog.n == 1, "%u interrupts for one ExtINT (a second INTA answers the spurious 0x%x)",
+          irqlog.n, irqlog.order[1]);
     ioapic_route(0, MASKED, 0);
     return 0;
 }

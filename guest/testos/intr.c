@@ -101,6 +101,19 @@ void irqlog_reset(void)
     irqlog.n = 0;
 }
 
+static void storm_quiet(uint32_t vector)
+{
+    kprintf("# interrupt storm: vector 0x%x arrived %u times; masking every source\n", vector,
+            irqlog.count[vector]);
+    outb(0x21, 0xff);
+    outb(0xA1, 0xff);
+    for (unsigned pin = 0; pin < 24; pin++)
+        ioapic_write(0x10 + 2 * pin, 0x10000);
+    lapic_write(0x320, 0x10000);             /* LAPIC timer LVT masked */
+    lapic_write(0x80, 0xF0);                 /* TPR: hold every fixed vector (legacy_reset lowers it) */
+    com1_thre_irq_off();
+}
+
 void irq_record(uint32_t vector, uint32_t eip);
 void irq_record(uint32_t vector, uint32_t eip)
 {
@@ -112,6 +125,8 @@ void irq_record(uint32_t vector, uint32_t eip)
     irqlog.n++;
     if (irq_hook[vector])
         irq_hook[vector](vector);
+    if (irqlog.count[vector] == IRQ_STORM)
+        storm_quiet(vector);
     if (lapic_auto_eoi && vector >= 16 && lapic_in_service(vector))
         lapic_eoi();
 }

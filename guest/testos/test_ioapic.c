@@ -99,13 +99,13 @@ static int t_level_remote_irr_eoi(char *why)
     ioapic_route(4, 0x44 | LEVEL, 0);
     com1_thre_irq_on();
     CHECK(wait_irq(0x44, 1, ms_ticks(20)), "level IRQ 4 not delivered");
-    CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR clear while in service");
     /* Evidence: the handler's LAPIC EOI happened (the broadcast it would
      * have sent is suppressed) while the line stays high (the IOAPIC EOI
      * below re-delivers). */
     CHECK(!lapic_in_service(0x44), "0x44 still in service: the handler's LAPIC EOI did not happen");
     spin_irq(0x44, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x44] == 1, "re-delivered %u times before EOI", irqlog.count[0x44]);
+    CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR clear while in service");
     EOI_REG = 0x44;                          /* line still high: delivered again */
     CHECK(wait_irq(0x44, 2, ms_ticks(20)), "EOI with the line asserted did not re-deliver");
     com1_thre_irq_ack();                          /* line drops */

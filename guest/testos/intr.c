@@ -101,8 +101,12 @@ void irqlog_reset(void)
     irqlog.n = 0;
 }
 
+volatile uint32_t irq_storms, irq_storm_vector;
+
 static void storm_quiet(uint32_t vector)
 {
+    irq_storms++;
+    irq_storm_vector = vector;
     kprintf("# interrupt storm: vector 0x%x arrived %u times; masking every source\n", vector,
             irqlog.count[vector]);
     outb(0x21, 0xff);

@@ -138,7 +138,8 @@ static void format(struct sink *s, const char *f, va_list ap)
                 tmp[n++] = '-';
         } else {
             emit(s, '%');
-            emit(s, *f);
+            if (*f != '%')
+                emit(s, *f);
             continue;
         }
         for (int k = n; k < width; k++)

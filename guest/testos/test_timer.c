@@ -189,8 +189,8 @@ static int t_mode_switch_disarms(char *why)
     lapic_write(0x380, count);
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control one-shot never fired");
     CHECK(irqlog.last_tsc[VT] >= armed + timer_to_tsc(count),
-          "an interrupt %u TSC ticks after the old deadline, before the one-shot's expiry: "
-          "the TSC deadline fired after the mode switch", (uint32_t)(irqlog.last_tsc[VT] - old_deadline));
+          "interrupt %u ticks after the old deadline, before the one-shot's expiry: the deadline "
+          "fired after the mode switch", (uint32_t)(irqlog.last_tsc[VT] - old_deadline));
     spin_irq(VT, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VT] == 1, "%u interrupts after the mode switch, expected the one-shot's", irqlog.count[VT]);
 
@@ -204,8 +204,8 @@ static int t_mode_switch_disarms(char *why)
     CHECK(safe_wrmsr(MSR_TSC_DEADLINE, deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control TSC deadline never fired");
     CHECK(irqlog.last_tsc[VT] >= deadline,
-          "an interrupt %u TSC ticks after the initial count was written, before the armed deadline: "
-          "the initial count or the disarmed deadline fired", (uint32_t)(irqlog.last_tsc[VT] - start));
+          "interrupt %u ticks after the count write, before the new deadline: the count or the "
+          "disarmed deadline fired", (uint32_t)(irqlog.last_tsc[VT] - start));
     spin_irq(VT, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VT] == 1, "%u interrupts in TSC-deadline mode, expected the deadline's", irqlog.count[VT]);
     timer_stop();

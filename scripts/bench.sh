@@ -22,6 +22,11 @@ run_path() { # NAME CONFIG-LINE
 run_path hw 'apicv = auto'
 run_path sw 'apicv = off'
 run_path bare 'bare = on'
+# Each run took the path its column names (run.sh's status 0 already says
+# the guest's checks passed).
+grep -qE '^hv: APIC: software path \(apicv = off\)' "$B/sw.txt" || { echo "bench: the sw run did not take the software APIC path (see $B/sw.log)" >&2; exit 1; }
+grep -qE '^hv: bare: jumping to the guest at 0x[0-9a-f]+ without VMX$' "$B/bare.txt" || { echo "bench: the bare run did not start the guest without VMX (see $B/bare.log)" >&2; exit 1; }
+! grep -q '^vmx: VMXON done' "$B/bare.txt" || { echo "bench: the bare run turned VMX on (see $B/bare.log)" >&2; exit 1; }
 grep -q 'APIC: hardware virtualization' "$B/hw.txt" || echo "bench: note: this CPU has no APIC virtualization; the 'hardware-assisted' column is the software path"
 
 val() { grep -E "^(guest: )?# bench" "$B/$1.txt" | sed -n "s/.*$2=\([0-9]*\).*/\1/p" | head -1; }

@@ -5,11 +5,17 @@ struct irq_log irqlog;
 volatile int lapic_auto_eoi = 1;
 volatile int lapic_x2apic;
 
+/* In x2APIC mode the register helpers ignore whether the MSR access
+ * faulted, on purpose: a faulting read returns 0 and a faulting write
+ * changes nothing, like a reserved xAPIC offset, and every caller goes on
+ * to check the register's value or effect (the vector arrives, the count
+ * runs), which a fault leaves wrong. The x2apic group checks the MSR
+ * accesses themselves. */
 uint32_t lapic_read(uint32_t off)
 {
     if (lapic_x2apic) {
         uint64_t v = 0;
-        safe_rdmsr(0x800 + (off >> 4), &v);
+        (void)safe_rdmsr(0x800 + (off >> 4), &v);
         return (uint32_t)v;
     }
     return *(volatile uint32_t *)(LAPIC_BASE + off);
@@ -18,7 +24,7 @@ uint32_t lapic_read(uint32_t off)
 void lapic_write(uint32_t off, uint32_t v)
 {
     if (lapic_x2apic)
-        safe_wrmsr(0x800 + (off >> 4), v);
+        (void)safe_wrmsr(0x800 + (off >> 4), v);
     else
         *(volatile uint32_t *)(LAPIC_BASE + off) = v;
 }
@@ -36,7 +42,7 @@ int lapic_in_irr(uint32_t vector)
 void lapic_self_ipi(uint8_t vector)
 {
     if (lapic_x2apic) {
-        safe_wrmsr(0x83F, vector);
+        (void)safe_wrmsr(0x83F, vector);   /* ignored: see lapic_read */
         return;
     }
     lapic_write(0x310, 0);
@@ -72,8 +78,15 @@ static void lapic_back_to_xapic(void)
 {
     uint64_t base;
     if (safe_rdmsr(MSR_APIC_BASE, &base) == 0 && (base & APIC_BASE_EXTD)) {
-        safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EXTD | APIC_BASE_EN));
-        safe_wrmsr(MSR_APIC_BASE, (base & ~(uint64_t)APIC_BASE_EXTD) | APIC_BASE_EN);
+        /* Should either step fault, every later test would talk to an
+         * absent xAPIC page: stop the run, saying why. */
+        if (safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EXTD | APIC_BASE_EN)) ||
+            safe_wrmsr(MSR_APIC_BASE, (base & ~(uint64_t)APIC_BASE_EXTD) | APIC_BASE_EN)) {
+            kprintf("Bail out! leaving x2APIC mode faulted (IA32_APIC_BASE 0x%llx)\n", base);
+            outb(DEBUG_EXIT_PORT, 3);
+            for (;;)
+                __asm__ volatile("cli; hlt");
+        }
     }
     lapic_x2apic = 0;
 }
@@ -88,6 +101,23 @@ void irqlog_reset(void)
     irqlog.n = 0;
 }
 
+volatile uint32_t irq_storms, irq_storm_vector;
+
+static void storm_quiet(uint32_t vector)
+{
+    irq_storms++;
+    irq_storm_vector = vector;
+    kprintf("# interrupt storm: vector 0x%x arrived %u times; masking every source\n", vector,
+            irqlog.count[vector]);
+    outb(0x21, 0xff);
+    outb(0xA1, 0xff);
+    for (unsigned pin = 0; pin < 24; pin++)
+        ioapic_write(0x10 + 2 * pin, 0x10000);
+    lapic_write(0x320, 0x10000);             /* LAPIC timer LVT masked */
+    lapic_write(0x80, 0xF0);                 /* TPR: hold every fixed vector (legacy_reset lowers it) */
+    com1_thre_irq_off();
+}
+
 void irq_record(uint32_t vector, uint32_t eip);
 void irq_record(uint32_t vector, uint32_t eip)
 {
@@ -99,6 +129,8 @@ void irq_record(uint32_t vector, uint32_t eip)
     irqlog.n++;
     if (irq_hook[vector])
         irq_hook[vector](vector);
+    if (irqlog.count[vector] == IRQ_STORM)
+        storm_quiet(vector);
     if (lapic_auto_eoi && vector >= 16 && lapic_in_service(vector))
         lapic_eoi();
 }
@@ -157,6 +189,21 @@ int spin_irq(uint32_t vector, uint32_t count, uint64_t max_ticks)
     return irqlog.count[vector] >= count;
 }
 
+int wait_until(int (*cond)(uint32_t arg), uint32_t arg, uint64_t max_ticks)
+{
+    uint64_t start = rdtsc();
+    while (!cond(arg) && rdtsc() - start <= max_ticks)
+        ;
+    return cond(arg);
+}
+
+int control_ipi(uint8_t vector)
+{
+    uint32_t before = irqlog.count[vector];
+    lapic_self_ipi(vector);
+    return wait_irq(vector, before + 1, ms_ticks(20));
+}
+
 void pic_setup(uint8_t master_base, uint8_t slave_base, int auto_eoi)
 {
     uint8_t icw4 = auto_eoi ? 0x03 : 0x01;
@@ -193,11 +240,22 @@ uint8_t pic_read_isr(int slave)
     return v;
 }
 
+int pic_irr_bit(uint32_t irq)
+{
+    return (pic_read_irr(irq >= 8) >> (irq & 7)) & 1;
+}
+
 void pit_program(unsigned channel, unsigned mode, uint16_t count)
 {
     outb(0x43, (uint8_t)(channel << 6 | 0x30 | mode << 1)); /* LSB then MSB */
     outb((uint16_t)(0x40 + channel), (uint8_t)count);
     outb((uint16_t)(0x40 + channel), (uint8_t)(count >> 8));
+}
+
+int pit_out(uint32_t channel)
+{
+    outb(0x43, (uint8_t)(0xE0 | 2u << channel));   /* read-back: status only */
+    return (inb((uint16_t)(0x40 + channel)) >> 7) & 1;
 }
 
 uint32_t ioapic_read(uint32_t reg)
@@ -240,7 +298,10 @@ void legacy_reset(int auto_eoi)
     lapic_back_to_xapic();
     lapic_write(0x320, 0x10000);             /* timer: masked, stopped */
     lapic_write(0x380, 0);
-    safe_wrmsr(MSR_TSC_DEADLINE, 0);
+    /* Ignored: the LVT write above left TSC-deadline mode, where the MSR
+     * drops writes; a CPU without TSC-deadline (a bare run) faults, with
+     * nothing to disarm. */
+    (void)safe_wrmsr(MSR_TSC_DEADLINE, 0);
     lapic_write(0xF0, 0x11FF);               /* SVR: enabled, EOI broadcast suppressed for the cleanup */
     for (int i = 0; i < 256 && lapic_read(0xA0) & 0xF0; i++)  /* PPR: something in service */
         lapic_eoi();

@@ -138,7 +138,8 @@ static void format(struct sink *s, const char *f, va_list ap)
                 tmp[n++] = '-';
         } else {
             emit(s, '%');
-            emit(s, *f);
+            if (*f != '%')
+                emit(s, *f);
             continue;
         }
         for (int k = n; k < width; k++)
@@ -250,8 +251,12 @@ int safe_rdmsr(uint32_t msr, uint64_t *val)
     trap_arm(2);
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     trap_disarm();
+    if (last_trap.taken) {
+        *val = 0;          /* not whatever EDX:EAX held when the RDMSR faulted */
+        return -1;
+    }
     *val = (uint64_t)hi << 32 | lo;
-    return last_trap.taken ? -1 : 0;
+    return 0;
 }
 
 int safe_wrmsr(uint32_t msr, uint64_t val)

@@ -90,7 +90,15 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
             char why[WHY_MAX];
             why[0] = 0;
             const struct test_case *t = &run[g]->cases[i];
+            uint32_t storms = irq_storms;
             int bad = t->fn(why);
+            if (irq_storms != storms) {
+                char own[WHY_MAX];
+                memcpy(own, why, WHY_MAX);
+                ksnprintf(why, WHY_MAX, "interrupt storm (vector 0x%x), all sources masked; %s",
+                          irq_storm_vector, bad ? own : "the test's own checks passed");
+                bad = 1;
+            }
             n++;
             if (bad) {
                 failed++;

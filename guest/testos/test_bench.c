@@ -1,7 +1,10 @@
 /* Group "bench": measurements for `make bench`, printed as "# bench k=v"
  * lines; the hypervisor prints its exit statistics for each phase
- * (HC_STATS_PRINT with the phase number). Each test still checks that the
- * phase ran. */
+ * (HC_STATS_PRINT with the phase number). Each test also checks that its
+ * numbers are plausible: the timer runs at the programmed rate, deadlines
+ * never fire early and are served within a millisecond, a CPUID round trip
+ * takes at least one TSC tick (at least a VM exit's worth under the
+ * hypervisor) and less than a millisecond. */
 #include "testos.h"
 
 #define HC_STATS_RESET 3
@@ -17,13 +20,20 @@ static void stats(uint32_t nr, uint32_t arg)
 }
 
 static volatile uint32_t ticks;
-static void hook_tick(uint32_t v) { (void)v; ticks++; }
+static volatile uint64_t last_tick_tsc;   /* TSC of tick number TICKS */
+static void hook_tick(uint32_t v)
+{
+    (void)v;
+    if (++ticks == TICKS)
+        last_tick_tsc = rdtsc();
+}
 
 /* Phase 1: 1000 LAPIC timer interrupts at 1 kHz while the guest spins. */
 static int t_timer_interrupts(char *why)
 {
     legacy_reset(0);
     ticks = 0;
+    last_tick_tsc = 0;
     /* Rates first: on a bare machine measuring them reprograms the timer. */
     uint32_t count = (uint32_t)lapic_timer_khz();
     uint64_t limit = ms_ticks(4 * TICKS);
@@ -33,6 +43,7 @@ static int t_timer_interrupts(char *why)
     stats(HC_STATS_RESET, 0);
     lapic_write(0x380, count);
     uint64_t t = rdtsc();
+    uint32_t programmed = lapic_read(0x380);
     sti();
     while (ticks < TICKS && rdtsc() - t < limit)
         ;
@@ -41,7 +52,15 @@ static int t_timer_interrupts(char *why)
     stats(HC_STATS_PRINT, 1);
     irq_hook[VT] = 0;
     kprintf("# bench timer_interrupts=%u\n", ticks);
+    CHECK(count != 0, "LAPIC timer rate 0 kHz");
+    CHECK(programmed == count, "initial count reads %u, programmed %u", programmed, count);
     CHECK(ticks >= TICKS, "only %u timer interrupts", ticks);
+    CHECK(ticks <= TICKS + 1, "%u timer interrupts for %u periods", ticks, TICKS);
+    /* TICKS periods of `count` at lapic_timer_khz() is TICKS ms: within 5%. */
+    uint64_t took = last_tick_tsc - t, want = ms_ticks(TICKS);
+    uint64_t diff = report_rate("periodic timer: 1000 periods", took, want);
+    CHECK(diff * 20 <= want, "%u periods of 1 ms took %u TSC ticks, expected %u (more than 5%% off)",
+          TICKS, (uint32_t)took, (uint32_t)want);
     return 0;
 }
 
@@ -56,17 +75,20 @@ static int t_deadline_latency(char *why)
     for (unsigned i = 0; i < 200; i++) {
         uint64_t deadline = rdtsc() + ahead;
         uint32_t before = irqlog.count[VT];
-        safe_wrmsr(MSR_TSC_DEADLINE, deadline);
+        CHECK(safe_wrmsr(MSR_TSC_DEADLINE, deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
         sti();
         while (irqlog.count[VT] == before && rdtsc() < deadline + limit)
             ;
         cli();
         CHECK(irqlog.count[VT] > before, "deadline %u never fired", i);
+        CHECK(irqlog.last_tsc[VT] >= deadline, "deadline %u fired %u TSC ticks early", i,
+              (uint32_t)(deadline - irqlog.last_tsc[VT]));
         lat[i] = (uint32_t)(irqlog.last_tsc[VT] - deadline);
     }
     stats(HC_STATS_PRINT, 2);
     sort_u32(lat, 200);
     kprintf("# bench deadline_to_isr_median=%u deadline_to_isr_p99=%u\n", lat[100], lat[197]);
+    CHECK(lat[197] < ms_ticks(1), "p99 deadline-to-ISR latency %u TSC ticks, over 1 ms", lat[197]);
     return 0;
 }
 
@@ -78,10 +100,14 @@ static int t_cpuid(char *why)
     uint64_t t = rdtsc();
     for (unsigned i = 0; i < 1000; i++)
         cpuid(0, 0, r);
-    uint64_t took = rdtsc() - t;
+    uint64_t took = rdtsc() - t, each = div64(took, 1000);
     stats(HC_STATS_PRINT, 3);
-    kprintf("# bench cpuid_ticks=%u\n", (uint32_t)div64(took, 1000));
-    CHECK(took > 0, "no time passed");
+    kprintf("# bench cpuid_ticks=%u\n", (uint32_t)each);
+    /* Each CPUID exits to the hypervisor: a VM exit and entry are far more
+     * than 50 TSC ticks anywhere (a CPUID alone is tens of cycles). */
+    uint64_t least = hv_present() ? 50 : 1;
+    CHECK(each >= least && each < ms_ticks(1), "a CPUID round trip took %u TSC ticks, expected %u to %u",
+          (uint32_t)each, (uint32_t)least, (uint32_t)ms_ticks(1));
     return 0;
 }
 

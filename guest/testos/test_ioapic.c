@@ -52,8 +52,12 @@ static int t_edge_irq0_on_pin2(char *why)
     ioapic_route(2, 0x41, 0);                 /* vector 0x41, fixed, edge, high */
     pit_fire_oneshot();
     CHECK(wait_irq(0x41, 1, ms_ticks(20)), "PIT IRQ 0 did not arrive through pin 2");
+    /* A second delivery, or one through the 8259, would come in the
+     * window; the masked 8259 saw the same edge (IRR latched). */
+    spin_irq(0x20, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x41] == 1, "delivered %u times", irqlog.count[0x41]);
     CHECK(irqlog.count[0x20] == 0, "the masked 8259 delivered too");
+    CHECK(pic_irr_bit(0), "the 8259 did not latch the IRQ 0 edge (IRR 0x%x)", pic_read_irr(0));
     return 0;
 }
 
@@ -61,18 +65,25 @@ static int t_masked_pin_silent(char *why)
 {
     reset();
     ioapic_route(2, 0x41 | MASKED, 0);
-    pit_fire_oneshot();
+    pit_program(0, 0, 200);                   /* ~170 us one-shot */
     sti();
-    for (volatile int i = 0; i < 1000; i++)
-        ;
-    cli();
+    /* Evidence: the edge reached the chipset (the masked 8259 on the same
+     * line latched it); then the window, with IF=1 throughout. */
+    int fired = wait_until(pic_irr_bit, 0, ms_ticks(20));
+    spin_irq(0x41, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x41] == 0, "a masked pin delivered");
+    CHECK(fired, "the PIT's IRQ 0 edge was never seen latched in the masked 8259 (IRR 0x%x)",
+          pic_read_irr(0));
     ioapic_route(2, 0x41, 0);                 /* an edge seen while masked is lost */
-    sti();
-    for (volatile int i = 0; i < 1000; i++)
-        ;
-    cli();
+    CHECK((ioapic_read(0x10 + 4) & (MASKED | 0xff)) == 0x41, "pin 2 reads 0x%x after unmasking",
+          ioapic_read(0x10 + 4));
+    spin_irq(0x41, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x41] == 0, "a masked edge was delivered after unmasking");
+    /* Control route: the same source, now unmasked, delivers - once. */
+    pit_program(0, 0, 200);
+    CHECK(wait_irq(0x41, 1, ms_ticks(20)), "the unmasked pin did not deliver the next PIT edge");
+    spin_irq(0x41, 2, ms_ticks(QUIET_MS));
+    CHECK(irqlog.count[0x41] == 1, "delivered %u times for one edge after unmasking", irqlog.count[0x41]);
     return 0;
 }
 
@@ -88,22 +99,21 @@ static int t_level_remote_irr_eoi(char *why)
     ioapic_route(4, 0x44 | LEVEL, 0);
     com1_thre_irq_on();
     CHECK(wait_irq(0x44, 1, ms_ticks(20)), "level IRQ 4 not delivered");
-    CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR clear while in service");
-    sti();
-    for (volatile int i = 0; i < 2000; i++)
-        ;
-    cli();
+    /* Evidence: the handler's LAPIC EOI happened (the broadcast it would
+     * have sent is suppressed) while the line stays high (the IOAPIC EOI
+     * below re-delivers). */
+    CHECK(!lapic_in_service(0x44), "0x44 still in service: the handler's LAPIC EOI did not happen");
+    spin_irq(0x44, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x44] == 1, "re-delivered %u times before EOI", irqlog.count[0x44]);
+    CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR clear while in service");
     EOI_REG = 0x44;                          /* line still high: delivered again */
     CHECK(wait_irq(0x44, 2, ms_ticks(20)), "EOI with the line asserted did not re-deliver");
     com1_thre_irq_ack();                          /* line drops */
     EOI_REG = 0x44;
-    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR still set after EOI");
-    sti();
-    for (volatile int i = 0; i < 2000; i++)
-        ;
-    cli();
+    spin_irq(0x44, 3, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x44] == 2, "delivered %u times, expected 2", irqlog.count[0x44]);
+    /* Evidence: the EOI reached the pin (remote IRR clear). */
+    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR still set after EOI");
     return 0;
 }
 
@@ -113,7 +123,11 @@ static int t_unmask_asserted_level(char *why)
     suppress_eoi_broadcast();
     ioapic_route(4, 0x45 | LEVEL | MASKED, 0);
     com1_thre_irq_on();
-    CHECK(irqlog.count[0x45] == 0, "masked");
+    /* Evidence: the line is up (the masked 8259 latched it); the window
+     * has IF=1. */
+    CHECK(pic_irr_bit(4), "IRQ 4 never rose (8259 IRR 0x%x)", pic_read_irr(0));
+    spin_irq(0x45, 1, ms_ticks(QUIET_MS));
+    CHECK(irqlog.count[0x45] == 0, "a masked level pin delivered while its line was asserted");
     ioapic_route(4, 0x45 | LEVEL, 0);        /* unmasking an asserted level line delivers */
     CHECK(wait_irq(0x45, 1, ms_ticks(20)), "unmasking an asserted level pin did not deliver");
     com1_thre_irq_off();
@@ -143,8 +157,11 @@ static int t_extint_through_pin0(char *why)
     ioapic_route(0, 0x700, 0);                /* pin 0: ExtINT */
     pit_fire_oneshot();
     CHECK(wait_irq(0x30, 1, ms_ticks(20)), "the PIC's vector 0x30 did not arrive");
+    spin_irq(0x30, 2, ms_ticks(QUIET_MS));   /* a second copy would come in this window */
     CHECK(irqlog.count[0x30] == 1, "ExtINT delivered %u times (once through INTR, once through pin 0?)",
           irqlog.count[0x30]);
+    CHECK(irqlog.n == 1, "%u interrupts for one ExtINT (a second INTA answers the spurious 0x%x)",
+          irqlog.n, irqlog.order[1]);
     ioapic_route(0, MASKED, 0);
     return 0;
 }
@@ -159,14 +176,18 @@ static int t_polarity_low(char *why)
     ioapic_route(4, 0x46 | LEVEL | 0x2000u | MASKED, 0);
     com1_thre_irq_on();                            /* electrically high: idle */
     ioapic_route(4, 0x46 | LEVEL | 0x2000u, 0);
-    spin_irq(0x46, 1, ms_ticks(2));
+    /* Evidence: the line is electrically high (the 8259 latched it). */
+    CHECK(pic_irr_bit(4), "IRQ 4 never went high (8259 IRR 0x%x)", pic_read_irr(0));
+    spin_irq(0x46, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x46] == 0, "active-low pin delivered while its line was high");
     com1_thre_irq_ack();                           /* electrically low: asserted */
     CHECK(wait_irq(0x46, 1, ms_ticks(20)), "active-low pin did not deliver when its line went low");
     outb(COM1, '\n');                         /* THR empty again: line high, idle */
     EOI_REG = 0x46;
-    spin_irq(0x46, 2, ms_ticks(2));
+    spin_irq(0x46, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x46] == 1, "delivered %u times after the line went idle", irqlog.count[0x46]);
+    /* Evidence: the EOI reached the pin (remote IRR clear). */
+    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR still set after EOI");
     ioapic_route(4, MASKED, 0);
     com1_thre_irq_off();
     return 0;

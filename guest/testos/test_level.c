@@ -45,9 +45,12 @@ static int t_redelivery_while_asserted(char *why)
     irq_hook[VL] = hook_level;
     com1_thre_irq_on();
     wait_irq(VL, 3, ms_ticks(20));
-    spin_irq(VL, 4, ms_ticks(2));
+    spin_irq(VL, 4, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL] == 3, "delivered %u times, expected 3 (2 re-deliveries, none after)",
           irqlog.count[VL]);
+    /* Evidence: the last EOI reached the IOAPIC (remote IRR clear), so a
+     * line still seen as asserted would have been sent again. */
+    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR left set: the last EOI never reached the IOAPIC");
     return 0;
 }
 
@@ -58,8 +61,9 @@ static int t_deasserted_no_redelivery(char *why)
     irq_hook[VL] = hook_level;
     com1_thre_irq_on();
     wait_irq(VL, 1, ms_ticks(20));
-    spin_irq(VL, 2, ms_ticks(2));
+    spin_irq(VL, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL] == 1, "delivered %u times after the line dropped", irqlog.count[VL]);
+    /* Evidence: the EOI reached the IOAPIC (remote IRR clear). */
     CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR left set");
     return 0;
 }
@@ -70,7 +74,10 @@ static int t_suppressed_broadcast(char *why)
     lapic_write(0xF0, 0x11FF);               /* suppress EOI broadcast */
     com1_thre_irq_on();
     wait_irq(VL, 1, ms_ticks(20));           /* the automatic LAPIC EOI does not reach the IOAPIC */
-    spin_irq(VL, 2, ms_ticks(2));
+    /* Evidence: that LAPIC EOI happened (ISR clear); the line stays high
+     * (the directed EOI below re-delivers). */
+    CHECK(!lapic_in_service(VL), "vector 0x%x still in service: the LAPIC EOI did not happen", VL);
+    spin_irq(VL, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL] == 1, "delivered %u times with the broadcast suppressed", irqlog.count[VL]);
     CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR cleared without a broadcast");
     *(volatile uint32_t *)(IOAPIC_BASE + 0x40) = VL;   /* directed EOI: line still high */
@@ -100,7 +107,9 @@ static int t_masked_while_pending(char *why)
     setup();
     ioapic_route(4, VL | LEVEL | 0x10000u, 0);
     com1_thre_irq_on();
-    spin_irq(VL, 1, ms_ticks(2));
+    /* Evidence: the line is up (the masked 8259 latched it). */
+    CHECK(pic_irr_bit(4), "IRQ 4 never rose (8259 IRR 0x%x)", pic_read_irr(0));
+    spin_irq(VL, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL] == 0, "a masked level pin delivered");
     eois_left = 1;
     irq_hook[VL] = hook_level;
@@ -127,9 +136,12 @@ static int t_pit_mode0_level(char *why)
     irq_hook[0x59] = hook_pit;
     pit_program(0, 0, 100);
     CHECK(wait_irq(0x59, 3, ms_ticks(20)), "held PIT output delivered only %u times", irqlog.count[0x59]);
-    uint32_t n = irqlog.count[0x59];
-    spin_irq(0x59, n + 1, ms_ticks(2));
-    CHECK(irqlog.count[0x59] == n, "still delivered after OUT dropped");
+    spin_irq(0x59, 4, ms_ticks(QUIET_MS));
+    CHECK(irqlog.count[0x59] == 3, "delivered %u times: still delivered after OUT dropped", irqlog.count[0x59]);
+    /* Evidence: OUT is low (read-back status) and the last EOI reached the
+     * IOAPIC (remote IRR clear), so a held line would have been sent again. */
+    CHECK(!pit_out(0), "PIT OUT still high after the new control word");
+    CHECK(!(ioapic_read(0x10 + 4) & REMOTE_IRR), "remote IRR left set: the last EOI never reached the IOAPIC");
     ioapic_route(2, 0x10000, 0);
     return 0;
 }
@@ -144,11 +156,13 @@ static int t_ppr_blocks_same_class(char *why)
     wait_irq(VL, 1, ms_ticks(20));
     com1_thre_irq_ack();
     lapic_self_ipi(VL - 1);
-    spin_irq(VL - 1, 1, ms_ticks(2));
+    spin_irq(VL - 1, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL - 1] == 0, "a same-class vector passed the one in service");
+    /* Evidence: the IPI did arrive and waits in IRR. */
+    CHECK(lapic_in_irr(VL - 1), "vector 0x%x not pending in IRR: the self-IPI never arrived", VL - 1);
     lapic_eoi();
     lapic_auto_eoi = 1;
-    spin_irq(VL - 1, 1, ms_ticks(2));
+    spin_irq(VL - 1, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL - 1] == 1, "the waiting vector did not follow the EOI");
     return 0;
 }

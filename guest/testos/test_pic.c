@@ -26,9 +26,7 @@ static int t_masked_edge_latches_irr(char *why)
     reset();
     pit_fire_oneshot();
     CHECK(pic_read_irr(0) & 1, "IRR 0x%x: the masked IRQ 0 edge was not latched", pic_read_irr(0));
-    sti();
-    __asm__ volatile("nop; nop");
-    cli();
+    spin_irq(V(0), 1, ms_ticks(QUIET_MS));   /* the latched request, IF=1 */
     CHECK(irqlog.count[V(0)] == 0, "a masked IRQ was delivered");
     return 0;
 }
@@ -135,12 +133,13 @@ static int t_level_redelivery_elcr(char *why)
     com1_thre_irq_on();
     outb(0x21, 0xef);
     wait_irq(V(4), 3, ms_ticks(20));
-    sti();
-    for (volatile int i = 0; i < 2000; i++)
-        ;
-    cli();
+    spin_irq(V(4), 4, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[V(4)] == 3, "IRQ 4 delivered %u times, expected 3 (re-delivery while the "
           "line stays high, none after)", irqlog.count[V(4)]);
+    /* Evidence: the third handler's EOI happened (ISR clear) after its
+     * source let go (the level IRR follows the line: clear). */
+    CHECK(pic_read_isr(0) == 0, "ISR 0x%x: the third EOI did not happen", pic_read_isr(0));
+    CHECK(!pic_irr_bit(4), "IRR 0x%x: the level request did not drop with its line", pic_read_irr(0));
     return 0;
 }
 

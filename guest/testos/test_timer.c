@@ -16,7 +16,16 @@ static void timer_stop(void)
 {
     lapic_write(0x320, LVT_MASKED | VT);
     lapic_write(0x380, 0);
-    safe_wrmsr(MSR_TSC_DEADLINE, 0);
+    /* Result ignored: outside TSC-deadline mode the write is dropped
+     * anyway (the LVT above left that mode); the group checks the MSR's
+     * own accesses where it arms a deadline. */
+    (void)safe_wrmsr(MSR_TSC_DEADLINE, 0);
+}
+
+static int timer_expired(uint32_t unused)
+{
+    (void)unused;
+    return lapic_read(0x390) == 0;
 }
 
 static int t_rates_reported(char *why)
@@ -94,7 +103,7 @@ static int t_tsc_deadline_latency(char *why)
         lat[i] = (uint32_t)(irqlog.last_tsc[VT] - deadline);
     }
     uint64_t v = 1;
-    safe_rdmsr(MSR_TSC_DEADLINE, &v);
+    CHECK(safe_rdmsr(MSR_TSC_DEADLINE, &v) == 0, "RDMSR IA32_TSC_DEADLINE faulted");
     CHECK(v == 0, "IA32_TSC_DEADLINE reads 0x%llx after expiry, expected 0", v);
     sort_u32(lat, 100);
     kprintf("# TSC-deadline to ISR latency: median %u, p99 %u TSC ticks\n", lat[50], lat[98]);
@@ -115,8 +124,13 @@ static int t_masked_timer_counts(char *why)
     uint32_t b = lapic_read(0x390);
     CHECK(b < a, "a masked timer does not count (%u then %u)", a, b);
     lapic_write(0x380, 1000);                               /* expires at once, silently */
-    spin_irq(VT, 1, ms_ticks(2));
+    /* Evidence: the count ran out (current count 0), then the window;
+     * IF=1 throughout. */
+    sti();
+    int expired = wait_until(timer_expired, 0, ms_ticks(20));
+    spin_irq(VT, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VT] == 0, "a masked timer interrupted");
+    CHECK(expired, "the masked timer's count never ran out (current count %u)", lapic_read(0x390));
     timer_stop();
     return 0;
 }
@@ -159,18 +173,41 @@ static int t_rearm_by_writing_count(char *why)
     return 0;
 }
 
+/* Each negative here has a control: a timer of the other kind, on the same
+ * vector, armed to expire after the one that must stay silent would have;
+ * the first interrupt must be the control's, and the only one. */
 static int t_mode_switch_disarms(char *why)
 {
     legacy_reset(0);
+    lapic_write(0x3E0, DIV_1);
     lapic_write(0x320, LVT_TSC_DEADLINE | VT);
-    safe_wrmsr(MSR_TSC_DEADLINE, rdtsc() + ms_ticks(1));
+    uint64_t old_deadline = rdtsc() + ms_ticks(1);
+    CHECK(safe_wrmsr(MSR_TSC_DEADLINE, old_deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
     lapic_write(0x320, VT);                                 /* one-shot: the deadline is gone */
-    spin_irq(VT, 1, ms_ticks(3));
-    CHECK(irqlog.count[VT] == 0, "the TSC deadline fired after the mode switch");
+    uint32_t count = (uint32_t)(lapic_timer_khz() * 2);     /* 2 ms: after the old deadline */
+    uint64_t armed = rdtsc();
+    lapic_write(0x380, count);
+    CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control one-shot never fired");
+    CHECK(irqlog.last_tsc[VT] >= armed + timer_to_tsc(count),
+          "interrupt %u ticks after the old deadline, before the one-shot's expiry: the deadline "
+          "fired after the mode switch", (uint32_t)(irqlog.last_tsc[VT] - old_deadline));
+    spin_irq(VT, 2, ms_ticks(QUIET_MS));
+    CHECK(irqlog.count[VT] == 1, "%u interrupts after the mode switch, expected the one-shot's", irqlog.count[VT]);
+
+    /* Back to TSC-deadline mode: the old deadline (long past) stays gone,
+     * and an initial count (1000 counts: about 5 us) arms nothing. */
+    irqlog_reset();
     lapic_write(0x320, LVT_TSC_DEADLINE | VT);
+    uint64_t start = rdtsc();
     lapic_write(0x380, 1000);                               /* ignored in TSC-deadline mode */
-    spin_irq(VT, 1, ms_ticks(2));
-    CHECK(irqlog.count[VT] == 0, "initial count armed a timer in TSC-deadline mode");
+    uint64_t deadline = start + ms_ticks(2);
+    CHECK(safe_wrmsr(MSR_TSC_DEADLINE, deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
+    CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control TSC deadline never fired");
+    CHECK(irqlog.last_tsc[VT] >= deadline,
+          "interrupt %u ticks after the count write, before the new deadline: the count or the "
+          "disarmed deadline fired", (uint32_t)(irqlog.last_tsc[VT] - start));
+    spin_irq(VT, 2, ms_ticks(QUIET_MS));
+    CHECK(irqlog.count[VT] == 1, "%u interrupts in TSC-deadline mode, expected the deadline's", irqlog.count[VT]);
     timer_stop();
     return 0;
 }

@@ -4,12 +4,21 @@
 
 #define X2(off) (0x800u + ((off) >> 4))
 
+/* rd() reads an MSR for a check; the first one that faults is remembered,
+ * and every test that uses rd() ends with RD_CHECKED(): its values were
+ * real reads, not what a faulting RDMSR left in EDX:EAX. */
+static uint32_t rd_faulted;
 static uint64_t rd(uint32_t msr)
 {
     uint64_t v = 0;
-    safe_rdmsr(msr, &v);
+    if (safe_rdmsr(msr, &v) != 0) {
+        if (!rd_faulted)
+            rd_faulted = msr;
+        v = 0;
+    }
     return v;
 }
+#define RD_CHECKED() CHECK(!rd_faulted, "RDMSR 0x%x faulted", rd_faulted)
 
 static int enter_x2apic(void)
 {
@@ -27,22 +36,26 @@ static int t_enable(char *why)
     CHECK(r[2] & (1u << 21), "CPUID.1:ECX.x2APIC clear");
     CHECK(enter_x2apic() == 0, "enabling x2APIC mode faulted");
     lapic_x2apic = 1;                          /* helpers now use the MSRs */
+    rd_faulted = 0;
     CHECK(rd(MSR_APIC_BASE) & APIC_BASE_EXTD, "EXTD did not stick");
     CHECK(rd(X2(0x20)) == 0, "x2APIC ID %u, expected 0", (uint32_t)rd(X2(0x20)));
     CHECK((rd(X2(0x30)) & 0xff) >= 0x10, "version 0x%x", (uint32_t)rd(X2(0x30)));
     CHECK(rd(X2(0xD0)) == 0x1, "logical ID 0x%x, expected cluster 0 bit 0", (uint32_t)rd(X2(0xD0)));
     CHECK(*(volatile uint32_t *)(LAPIC_BASE + 0x30) == 0xffffffffu,
           "the xAPIC page still answers in x2APIC mode");
+    RD_CHECKED();
     return 0;
 }
 
 static int t_invalid_transitions(char *why)
 {
+    rd_faulted = 0;
     uint64_t base = rd(MSR_APIC_BASE);
     CHECK(base & APIC_BASE_EXTD, "not in x2APIC mode");
     CHECK(safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)APIC_BASE_EXTD) == -1 && last_trap.vector == 13,
           "x2APIC -> xAPIC allowed (must #GP)");
     CHECK(rd(MSR_APIC_BASE) & APIC_BASE_EXTD, "the refused transition changed the mode");
+    RD_CHECKED();
     return 0;
 }
 
@@ -67,15 +80,20 @@ static int t_icr_msr(char *why)
 static int t_tpr_ppr(char *why)
 {
     irqlog_reset();
+    rd_faulted = 0;
     CHECK(safe_wrmsr(X2(0x80), 0x50) == 0, "TPR write faulted");
     CHECK(rd(X2(0x80)) == 0x50 && rd(X2(0xA0)) == 0x50, "TPR 0x%x PPR 0x%x", (uint32_t)rd(X2(0x80)),
           (uint32_t)rd(X2(0xA0)));
-    safe_wrmsr(0x83F, 0x45);
-    spin_irq(0x45, 1, ms_ticks(2));
+    CHECK(safe_wrmsr(0x83F, 0x45) == 0, "SELF IPI MSR write faulted");
+    spin_irq(0x45, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x45] == 0, "vector 0x45 passed TPR 0x50");
-    safe_wrmsr(X2(0x80), 0);
-    spin_irq(0x45, 1, ms_ticks(2));
+    /* Evidence: the IPI did arrive and waits in IRR. */
+    CHECK(rd(X2(0x200 + (0x45 / 32) * 16)) & (1u << (0x45 % 32)),
+          "vector 0x45 not pending in IRR: the self-IPI never arrived");
+    CHECK(safe_wrmsr(X2(0x80), 0) == 0, "TPR write faulted");
+    spin_irq(0x45, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x45] == 1, "vector 0x45 not delivered after TPR 0");
+    RD_CHECKED();
     return 0;
 }
 
@@ -94,18 +112,22 @@ static int t_gp_cases(char *why)
 static int t_timer_over_msrs(char *why)
 {
     irqlog_reset();
-    safe_wrmsr(X2(0x3E0), 0x0B);
-    safe_wrmsr(X2(0x320), 0x71);
-    safe_wrmsr(X2(0x380), (uint32_t)lapic_timer_khz());     /* 1 ms one-shot */
+    rd_faulted = 0;
+    CHECK(safe_wrmsr(X2(0x3E0), 0x0B) == 0, "divide configuration write faulted");
+    CHECK(safe_wrmsr(X2(0x320), 0x71) == 0, "LVT timer write faulted");
+    CHECK(safe_wrmsr(X2(0x380), (uint32_t)lapic_timer_khz()) == 0, "initial count write faulted"); /* 1 ms */
     CHECK(rd(X2(0x390)) != 0, "current count 0 right after arming");
     CHECK(wait_irq(0x71, 1, ms_ticks(20)), "x2APIC timer never fired");
-    safe_wrmsr(X2(0x320), 0x10000);
+    CHECK(safe_wrmsr(X2(0x320), 0x10000) == 0, "LVT timer write faulted");
+    RD_CHECKED();
     return 0;
 }
 
 static int t_back_to_xapic(char *why)
 {
+    rd_faulted = 0;
     uint64_t base = rd(MSR_APIC_BASE);
+    RD_CHECKED();
     CHECK(safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EXTD | APIC_BASE_EN)) == 0,
           "x2APIC -> disabled faulted");
     lapic_x2apic = 0;

@@ -115,6 +115,14 @@ static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
 
 /* ---- interrupts (vectors >= 32) ---- */
 #define IRQ_LOG_MAX 64
+/* A vector that arrives this often since irqlog_reset() is a storm (an
+ * interrupt that comes back after every EOI, say a level line nobody
+ * drops): the handler masks every source the tests use, so the guest does
+ * not livelock, and counts it in irq_storms; a test during which a storm
+ * happened fails, whatever its own checks say. No test expects more than
+ * about a thousand of one vector. */
+#define IRQ_STORM 20000
+extern volatile uint32_t irq_storms, irq_storm_vector;
 struct irq_log {
     volatile uint32_t count[256];
     volatile uint32_t order[IRQ_LOG_MAX];  /* vectors in arrival order */
@@ -139,6 +147,23 @@ int hv_present(void);
  * wake up. */
 int spin_irq(uint32_t vector, uint32_t count, uint64_t max_ticks);
 
+/* ---- evidence for negative checks ----
+ * "X did not happen" is only evidence when the same run shows that the
+ * event which would have caused X did happen: a control route that does
+ * deliver, the device's own status, or a deadline in guest time (TSC) long
+ * against the event's period. Never a bare number of loop iterations. */
+/* Spins, with IF as it is, until cond(arg) holds or max_ticks TSC ticks
+ * passed; returns whether cond(arg) holds. */
+int wait_until(int (*cond)(uint32_t arg), uint32_t arg, uint64_t max_ticks);
+/* The window of a negative check, opened once its evidence is in. */
+#define QUIET_MS 2
+/* A control route: a self-IPI at `vector`, waited for with IF=1 (20 ms of
+ * guest time at most); returns 1 if it arrived. The LAPIC delivers the
+ * highest pending vector first, so once it has arrived no vector above it
+ * is left pending: one that should have stayed silent would have come
+ * first. */
+int control_ipi(uint8_t vector);
+
 /* ---- the legacy PIC, PIT and IOAPIC, as a guest programs them ---- */
 #define PIC_MASTER_BASE 0x20
 #define PIC_SLAVE_BASE  0x28
@@ -146,7 +171,12 @@ void pic_setup(uint8_t master_base, uint8_t slave_base, int auto_eoi);
 void pic_eoi(unsigned irq);
 uint8_t pic_read_irr(int slave);
 uint8_t pic_read_isr(int slave);
+/* One bit of the 8259s' IRR (irq 0-15): evidence that the line rose (the
+ * masked 8259 sees the same ISA line as the IOAPIC and latches its edge). */
+int pic_irr_bit(uint32_t irq);
 void pit_program(unsigned channel, unsigned mode, uint16_t count);
+/* A PIT channel's OUT pin, from a read-back status (bit 7). */
+int pit_out(uint32_t channel);
 /* TSC ticks in n milliseconds. */
 uint64_t ms_ticks(unsigned ms);
 /* Programs PIT channel 0 for a ~170 us one-shot (IRQ 0) and waits 2 ms. */

@@ -21,6 +21,9 @@ ram_mb = 32
 apicv = off"
 guest_tap inject-soft
 relay_guest_tap inject-soft
+check_log '^hv: APIC: software path \(apicv = off\)' "inject-soft: the software APIC path is in use" inject-soft
+check_log '^hv: guest exited status=0$' "inject-soft: run ends with status 0" inject-soft
+check_no_vmfail
 # The same timer-driven groups with virtual deadlines on the physical LAPIC
 # timer instead of the VMX-preemption timer (the path for CPUs without it).
 for group in pit inject; do
@@ -32,5 +35,6 @@ host_timer = lapic"
   relay_guest_tap "$group-lapic"
   check_log '^hv: virtual timer deadlines: physical LAPIC timer' "$group-lapic: the LAPIC timer path is in use" "$group-lapic"
   check_log '^hv: guest exited status=0$' "$group-lapic: run ends with status 0" "$group-lapic"
+  check_no_vmfail
 done
 done_testing

@@ -27,4 +27,5 @@ for step in "${expect[@]}"; do
 done
 [ -z "$missing" ]; ok $? "trace chain of one tick, in order" "missing or out of order: '$missing'"
 grep -qE '^irq: trace tsc=[0-9]+ ' <<<"$chain"; ok $? "trace lines carry the TSC"
+check_log '^hv: guest exited status=0$' "run ends with status 0" trace
 done_testing

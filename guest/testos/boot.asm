@@ -21,6 +21,7 @@ gdt:
     dq 0
     dq 0x00CF9A000000FFFF        ; 0x08: flat 32-bit code
     dq 0x00CF92000000FFFF        ; 0x10: flat data
+    dq 0x00AF9A000000FFFF        ; 0x18: 64-bit code (longmode.asm's excursions)
 gdt_end:
 gdt_ptr:
     dw gdt_end - gdt - 1

@@ -8,7 +8,8 @@
  * string I/O across a page boundary; a third linear page is left
  * not-present, for a fault part-way through a REP. The hypervisor's
  * pc-testdev read-back register (port 0xE0) and fw_cfg (0x510/0x511) are
- * the ports. */
+ * the ports. The last test goes to 64-bit mode (longmode.asm) with 4-level
+ * tables (2 MiB and 1 GiB pages) for 8-byte accesses and REX forms. */
 #include "testos.h"
 
 #define CR0_PG 0x80000000u
@@ -226,6 +227,61 @@ static int t_rep_outs_faults_partway(char *why)
     return 0;
 }
 
+/* ---- 64-bit mode (longmode.asm) ---- */
+
+void lm_call(uint32_t pml4, void (*routine64)(void));
+void lm_mmio_routine(void);
+uint64_t lm_results[5];
+
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd_low[512] __attribute__((aligned(4096)));
+static uint64_t pd_alias[512] __attribute__((aligned(4096)));
+static uint64_t pt_alias[512] __attribute__((aligned(4096)));
+
+/* 4-level tables: 2 MiB pages for the first 64 MiB, one 1 GiB page for
+ * 3-4 GiB (the APIC area, uncached), and the same 4 KiB window at ALIAS. */
+static uint32_t long_mode_tables(void)
+{
+    memset(pml4, 0, sizeof(pml4));
+    memset(pdpt, 0, sizeof(pdpt));
+    memset(pd_low, 0, sizeof(pd_low));
+    memset(pd_alias, 0, sizeof(pd_alias));
+    memset(pt_alias, 0, sizeof(pt_alias));
+    pml4[0] = (uint32_t)(uintptr_t)pdpt | PTE_W | PTE_P;
+    pdpt[0] = (uint32_t)(uintptr_t)pd_low | PTE_W | PTE_P;
+    pdpt[1] = (uint32_t)(uintptr_t)pd_alias | PTE_W | PTE_P;
+    pdpt[3] = 0xC0000000ull | PDE_PS | PTE_PCD | PTE_W | PTE_P;
+    for (uint32_t i = 0; i < 32; i++)
+        pd_low[i] = ((uint64_t)i << 21) | PDE_PS | PTE_W | PTE_P;
+    pd_alias[0] = (uint32_t)(uintptr_t)pt_alias | PTE_W | PTE_P;
+    pt_alias[0] = IOAPIC_BASE | PTE_PCD | PTE_W | PTE_P;
+    pt_alias[1] = LAPIC_BASE | PTE_PCD | PTE_W | PTE_P;
+    return (uint32_t)(uintptr_t)pml4;
+}
+
+static int t_long_mode_8byte(char *why)
+{
+    legacy_reset(0);
+    uint32_t ver = ioapic_read(1);
+    uint32_t after = *(volatile uint32_t *)(IOAPIC_BASE + 0x14);
+    uint32_t lver = lapic_read(0x30);
+    memset(lm_results, 0xee, sizeof(lm_results));
+    lm_call(long_mode_tables(), lm_mmio_routine);
+    uint32_t tpr = lapic_read(0x80), sel = *(volatile uint32_t *)IOAPIC_BASE;
+    CHECK((uint32_t)lm_results[0] == ver && (uint32_t)(lm_results[0] >> 32) == after,
+          "8-byte IOWIN load 0x%x%08x, expected 0x%x%08x", (uint32_t)(lm_results[0] >> 32),
+          (uint32_t)lm_results[0], after, ver);
+    CHECK(lm_results[1] == lver, "r10d <- LAPIC version 0x%x, expected 0x%x", (uint32_t)lm_results[1], lver);
+    CHECK(lm_results[2] == 0x30, "TPR after an 8-byte OR 0x%x%08x, expected 0x30",
+          (uint32_t)(lm_results[2] >> 32), (uint32_t)lm_results[2]);
+    CHECK(lm_results[3] == lver, "SIB load 0x%x, expected 0x%x", (uint32_t)lm_results[3], lver);
+    CHECK(lm_results[4] == 0x40, "byte load after a word store 0x%x, expected 0x40",
+          (uint32_t)lm_results[4]);
+    CHECK(tpr == 0 && sel == 0, "TPR 0x%x and IOREGSEL 0x%x after the routine, expected 0", tpr, sel);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "IOAPIC through a second mapping: byte, word, dword, movzx, movsx", t_ioapic_through_alias },
     { "IOAPIC redirection entry changed by AND/OR/XOR/ADD/SUB, CMP/TEST flags", t_ioapic_alu_rmw },
@@ -233,5 +289,6 @@ static const struct test_case cases[] = {
     { "rep insb across a page boundary (fw_cfg signature)", t_rep_ins_across_pages },
     { "rep outsw with DF=1 across a page boundary", t_rep_outs_backwards },
     { "rep outsb into a not-present page: #PF, CR2, ESI/ECX part-way", t_rep_outs_faults_partway },
+    { "64-bit mode, 4-level paging: 8-byte, REX, SIB and 8-byte OR on both APICs", t_long_mode_8byte },
 };
 const struct test_group group_paging = { "paging", cases, sizeof(cases) / sizeof(cases[0]) };

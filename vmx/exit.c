@@ -778,6 +778,13 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     case EXIT_SIPI: handle_sipi(vm); break;
     case EXIT_CPUID: handle_cpuid(vm); break;
     case EXIT_XSETBV: handle_xsetbv(vm); break;
+    case EXIT_INVD:
+        /* INVD always exits. Dropping caches without writing them back
+         * could lose data the hypervisor owns: do what KVM does, a
+         * write-back and invalidate. */
+        __asm__ volatile("wbinvd" ::: "memory");
+        skip_instruction(&vm->vcpu);
+        break;
     case EXIT_HLT: handle_hlt(vm); break;
     case EXIT_VMCALL: handle_vmcall(vm); break;
     case EXIT_CR_ACCESS: handle_cr_access(vm); break;

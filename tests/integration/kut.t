@@ -3,12 +3,16 @@
 # Bochs-VMX: built once into the cache by scripts/kut-build.sh from the
 # pinned snapshot (never copied into this tree), each run with the options
 # of its x86/unittests.cfg entry, on the APIC-virtualization path and on
-# the software path (apicv = off). `make kut T=<name>` runs one.
+# the software path (apicv = off). `make kut T=<name>` runs one. The
+# benchmarks (vmexit_cpuid, vmexit_vmcall, ..., tscdeadline_latency) run
+# only when named: they belong to `make bench`.
 #   KUT_TESTS="name ..." chooses the entries (default: $KUT_DEFAULT below).
 . "$(dirname "$0")/lib.sh"
 KUT_DEFAULT="ioapic eventinj xapic x2apic msr tsc tsc_adjust"
 for t in ${KUT_TESTS:-$KUT_DEFAULT}; do
-  # entry -> kernel, extra config lines, command line
+  # entry -> kernel, extra config lines, command line (and, for the
+  # benchmarks, the result line to expect instead of a SUMMARY)
+  bench=""
   case $t in
     ioapic) flat=ioapic.flat; extra=""; args="" ;;
     eventinj) flat=eventinj.flat; extra=""; args="" ;;
@@ -17,11 +21,12 @@ for t in ${KUT_TESTS:-$KUT_DEFAULT}; do
     msr) flat=msr.flat; extra=""; args="" ;;
     tsc) flat=tsc.flat; extra=""; args="" ;;
     tsc_adjust) flat=tsc_adjust.flat; extra=""; args="" ;;
-    dummy) flat=dummy.flat; extra=""; args="" ;;
+    vmexit_*) flat=vmexit.flat; extra=""; args=${t#vmexit_}; bench="^$args [0-9]+$" ;; # cpuid, vmcall, ...
+    tscdeadline_latency) flat=tscdeadline_latency.flat; extra=""; args="200000 1000" ;;
     *) echo "Bail out! unknown kvm-unit-tests entry '$t'"; exit 1 ;;
   esac
-  kut_case "$t" "$flat" "$extra" "$args"
+  kut_case "$t" "$flat" "$extra" "$args" "$bench"
   kut_case "$t-soft" "$flat" "apicv = off
-$extra" "$args"
+$extra" "$args" "$bench"
 done
 done_testing

@@ -110,6 +110,7 @@ void hv_main(struct boot_info *bi)
     } else {
         log_info("hv", "virtual timer deadlines: VMX-preemption timer");
     }
+    cpuid_vm_init(&vm->cpuid);
     vm->cpuid.version = TINYHV_VERSION;
     vm->cpuid.tsc_hz = vm->tsc_hz;
     vm->cpuid.rdtscp = (vm->ctl.proc2 & PROC2_RDTSCP) != 0;

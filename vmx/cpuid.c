@@ -141,14 +141,29 @@ static uint32_t *reg_of(struct cpuid_out *r, enum cpuid_reg reg)
     }
 }
 
-/* Keeps only the table's bits of one feature register. */
-static void allow_only(uint32_t leaf, enum cpuid_reg reg, struct cpuid_out *r)
+/* The feature registers the table filters, in vm->allow's order. */
+static const struct { uint32_t leaf; enum cpuid_reg reg; } filtered[7] = {
+    { L1, CPUID_ECX }, { L1, CPUID_EDX }, { L7, CPUID_EBX }, { L7, CPUID_ECX },
+    { L7, CPUID_EDX }, { LX, CPUID_ECX }, { LX, CPUID_EDX },
+};
+
+void cpuid_vm_init(struct cpuid_vm *vm)
 {
-    uint32_t allowed = 0;
-    for (size_t i = 0; i < cpuid_nfeatures; i++)
-        if (cpuid_features[i].leaf == leaf && cpuid_features[i].reg == reg)
-            allowed |= 1u << cpuid_features[i].bit;
-    *reg_of(r, reg) &= allowed;
+    for (unsigned k = 0; k < 7; k++) {
+        vm->allow[k] = 0;
+        for (size_t i = 0; i < cpuid_nfeatures; i++)
+            if (cpuid_features[i].leaf == filtered[k].leaf && cpuid_features[i].reg == filtered[k].reg)
+                vm->allow[k] |= 1u << cpuid_features[i].bit;
+    }
+}
+
+/* Keeps only the table's bits of one feature register. */
+static void allow_only(const struct cpuid_vm *vm, uint32_t leaf, enum cpuid_reg reg,
+                       struct cpuid_out *r)
+{
+    for (unsigned k = 0; k < 7; k++)
+        if (filtered[k].leaf == leaf && filtered[k].reg == reg)
+            *reg_of(r, reg) &= vm->allow[k];
 }
 
 static void set_bit(uint32_t *v, unsigned bit, int on)
@@ -175,8 +190,8 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
     }
     switch (leaf) {
     case 1:
-        allow_only(L1, CPUID_ECX, r);
-        allow_only(L1, CPUID_EDX, r);
+        allow_only(vm, L1, CPUID_ECX, r);
+        allow_only(vm, L1, CPUID_EDX, r);
         set_bit(&r->ecx, 21, 1);               /* x2APIC: the vLAPIC has it */
         set_bit(&r->ecx, 24, 1);               /* TSC-deadline timer: likewise */
         set_bit(&r->ecx, 31, 1);               /* running under a hypervisor */
@@ -193,9 +208,9 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
     case 7:
         if (sub == 0) {
             r->eax = 0;                        /* only subleaf 0 */
-            allow_only(L7, CPUID_EBX, r);
-            allow_only(L7, CPUID_ECX, r);
-            allow_only(L7, CPUID_EDX, r);
+            allow_only(vm, L7, CPUID_EBX, r);
+            allow_only(vm, L7, CPUID_ECX, r);
+            allow_only(vm, L7, CPUID_EDX, r);
             set_bit(&r->ecx, 22, vm->rdtscp && (r->ecx & (1u << 22)));
             r->ebx &= ~vm->hide[2];
             r->ecx &= ~vm->hide[3];
@@ -235,8 +250,8 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         break;
     case LX:
         r->ebx = 0; /* reserved on Intel */
-        allow_only(LX, CPUID_ECX, r);
-        allow_only(LX, CPUID_EDX, r);
+        allow_only(vm, LX, CPUID_ECX, r);
+        allow_only(vm, LX, CPUID_EDX, r);
         set_bit(&r->edx, 27, vm->rdtscp && (r->edx & (1u << 27)));
         break;
     default:

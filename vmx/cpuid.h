@@ -27,6 +27,7 @@ struct cpuid_vm {
     int rdtscp;               /* the "enable RDTSCP" control is on */
     int osxsave;              /* the guest's CR4.OSXSAVE */
     uint32_t hide[4];         /* config `cpuid_hide`: leaf 1 ECX, EDX, leaf 7 EBX, ECX bits to clear */
+    uint32_t allow[7];        /* the table's bits per feature register (cpuid_vm_init) */
 };
 
 enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
@@ -46,6 +47,9 @@ extern const size_t cpuid_nfeatures;
 
 #define TINYHV_CPUID_MAX_LEAF 0x40000010u
 #define CPUID_1_ECX_X2APIC (1u << 21)
+
+/* Fills vm->allow from the table, once per VM (CPUID exits are hot). */
+void cpuid_vm_init(struct cpuid_vm *vm);
 
 /* r holds the host's answer for (leaf, subleaf) on entry, the guest's on
  * return. */

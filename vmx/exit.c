@@ -80,11 +80,12 @@ static void handle_cpuid(struct vm *vm)
     struct cpuid_regs host;
     cpuid(leaf, sub, &host);
     struct cpuid_out r = { host.eax, host.ebx, host.ecx, host.edx };
-    struct cpuid_vm facts = vm->cpuid;
-    facts.apic_enabled = (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
-    facts.osxsave = (vcpu_cr4() & CR4_OSXSAVE) != 0;
-    facts.lapic_timer_hz = vm->vcpu.lapic.timer_hz;
-    cpuid_guest(&facts, leaf, sub, &r);
+    if (leaf == 1) { /* the bits that follow the guest's state */
+        vm->cpuid.apic_enabled = (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
+        vm->cpuid.osxsave = (vcpu_cr4() & CR4_OSXSAVE) != 0;
+    }
+    vm->cpuid.lapic_timer_hz = vm->vcpu.lapic.timer_hz;
+    cpuid_guest(&vm->cpuid, leaf, sub, &r);
     g[RAX] = r.eax;
     g[RBX] = r.ebx;
     g[RCX] = r.ecx;

@@ -19,6 +19,7 @@ static struct cpuid_vm vm_facts(void)
     v.apic_enabled = 1;
     v.rdtscp = 1;
     v.version = 0x100;
+    cpuid_vm_init(&v);
     return v;
 }
 

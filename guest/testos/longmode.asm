@@ -72,8 +72,9 @@ bits 32
 
 ; The paging group's 64-bit routine: the IOAPIC and LAPIC through their
 ; second mapping (IOAPIC at 0x40000000, LAPIC at 0x40001000), with 8-byte
-; loads and stores, REX registers, SIB and an 8-byte read-modify-write.
-; Results go to lm_results[0..5].
+; loads and stores, REX registers, SIB and an 8-byte read-modify-write;
+; then REP OUTSB with 64-bit addresses and an FS override. Results go to
+; lm_results[0..7].
 bits 64
 global lm_mmio_routine
 extern lm_results
@@ -98,7 +99,31 @@ lm_mmio_routine:
     mov [lm_results + 32], rax
     mov dword [r9 + 0x80], 0
     mov qword [rbx], 0                  ; IOREGSEL back to 0
+    ; String I/O with 64-bit addresses and an FS override: FS base points
+    ; 0x100 below lm_fs_bytes, RSI = 0x100; four bytes to pc-testdev's
+    ; read-back port, which keeps the last.
+    mov ecx, 0xC0000100                 ; IA32_FS_BASE
+    mov eax, lm_fs_bytes - 0x100
+    xor edx, edx
+    wrmsr
+    mov esi, 0x100
+    mov ecx, 4
+    mov edx, 0xE0
+    cld
+    db 0x64                             ; FS:
+    rep outsb
+    mov [lm_results + 40], rsi
+    mov [lm_results + 48], rcx
+    in eax, dx
+    mov [lm_results + 56], rax
+    mov ecx, 0xC0000100
+    xor eax, eax
+    xor edx, edx
+    wrmsr                               ; FS base back to 0
     pop rbx
     ret
+
+section .data
+lm_fs_bytes: db 0x11, 0x22, 0x33, 0x44
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -231,7 +231,7 @@ static int t_rep_outs_faults_partway(char *why)
 
 void lm_call(uint32_t pml4, void (*routine64)(void));
 void lm_mmio_routine(void);
-uint64_t lm_results[5];
+uint64_t lm_results[8];
 
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
@@ -279,6 +279,10 @@ static int t_long_mode_8byte(char *why)
     CHECK(lm_results[4] == 0x40, "byte load after a word store 0x%x, expected 0x40",
           (uint32_t)lm_results[4]);
     CHECK(tpr == 0 && sel == 0, "TPR 0x%x and IOREGSEL 0x%x after the routine, expected 0", tpr, sel);
+    CHECK(lm_results[5] == 0x104 && lm_results[6] == 0, "fs rep outsb left RSI 0x%x RCX %u, "
+          "expected 0x104 and 0", (uint32_t)lm_results[5], (uint32_t)lm_results[6]);
+    CHECK((lm_results[7] & 0xff) == 0x44, "fs rep outsb sent 0x%x last, expected 0x44 (FS base "
+          "ignored?)", (uint32_t)lm_results[7] & 0xff);
     return 0;
 }
 
@@ -289,6 +293,7 @@ static const struct test_case cases[] = {
     { "rep insb across a page boundary (fw_cfg signature)", t_rep_ins_across_pages },
     { "rep outsw with DF=1 across a page boundary", t_rep_outs_backwards },
     { "rep outsb into a not-present page: #PF, CR2, ESI/ECX part-way", t_rep_outs_faults_partway },
-    { "64-bit mode, 4-level paging: 8-byte, REX, SIB and 8-byte OR on both APICs", t_long_mode_8byte },
+    { "64-bit mode, 4-level paging: 8-byte, REX, SIB, 8-byte OR on both APICs; FS: rep outsb",
+      t_long_mode_8byte },
 };
 const struct test_group group_paging = { "paging", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -138,8 +138,8 @@ void hv_main(struct boot_info *bi)
     if (vm->com1_bytes)
         log_info("hv", "COM1 input: %llu bytes passed to the guest", (unsigned long long)vm->com1_bytes);
     if (vm->state == VM_EXITED)
-        log_info("hv", "guest exited status=%u", vm->exit_status);
+        log_status("hv", "guest exited status=%u", vm->exit_status);
     else
-        log_info("hv", "guest stopped: %s", vm->stop_reason);
+        log_status("hv", "guest stopped: %s", vm->stop_reason);
     platform_poweroff();
 }

@@ -134,6 +134,7 @@ void hv_main(struct boot_info *bi)
     vm_run(vm);
     vuart_flush(&vm->com1);
 
+    guest_events_print_suppressed(vm);
     vm_print_stats(vm);
     if (vm->com1_bytes)
         log_info("hv", "COM1 input: %llu bytes passed to the guest", (unsigned long long)vm->com1_bytes);

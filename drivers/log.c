@@ -30,13 +30,17 @@ static void log_vline(enum log_level level, const char *src, const char *fmt, va
         console_sink(line);
 }
 
+void log_vmsg(enum log_level level, const char *src, const char *fmt, va_list ap)
+{
+    if (log_enabled(level))
+        log_vline(level, src, fmt, ap);
+}
+
 void log_msg(enum log_level level, const char *src, const char *fmt, ...)
 {
     va_list ap;
-    if (!log_enabled(level))
-        return;
     va_start(ap, fmt);
-    log_vline(level, src, fmt, ap);
+    log_vmsg(level, src, fmt, ap);
     va_end(ap);
 }
 

@@ -120,13 +120,9 @@ static void handle_xsetbv(struct vm *vm)
 
 static void io_unclaimed(struct vm *vm, uint16_t port, int in, unsigned size)
 {
-    uint8_t bit = (uint8_t)(1u << (port & 7));
-    if (!(vm->io_logged[port >> 3] & bit)) {
-        vm->io_logged[port >> 3] |= bit;
-        log_warn("vmx", "guest %s port 0x%04x (%u byte%s) is not emulated: %s (reported once per port)",
-                 in ? "read from" : "write to", port, size, size > 1 ? "s" : "",
-                 in ? "reads return all ones" : "writes are dropped");
-    }
+    guest_event(vm, GUEST_UNCLAIMED_PORT, "vmx", "guest %s port 0x%04x (%u byte%s) is not emulated: %s",
+                in ? "read from" : "write to", port, size, size > 1 ? "s" : "",
+                in ? "reads return all ones" : "writes are dropped");
 }
 
 /* One port access of size bytes: *val is what an OUT writes, and receives
@@ -325,7 +321,8 @@ static uint64_t guest_tsc(const struct vm *vm)
 static int tsc_shift(struct vm *vm, uint64_t delta)
 {
     if (!(vm->ctl.proc & PROC_TSC_OFFSET)) {
-        log_warn("vmx", "guest TSC write refused: this CPU has no TSC offsetting");
+        guest_event(vm, GUEST_TSC_WRITE_REFUSED, "vmx",
+                    "guest TSC write refused: this CPU has no TSC offsetting");
         return -1;
     }
     vm->vcpu.tsc_offset += delta;
@@ -449,11 +446,12 @@ static void handle_msr(struct vm *vm, int write)
 
     if (rc) {
         if (write)
-            log_warn("vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or refused value; injecting #GP "
-                     "(RIP=0x%llx)", msr, (unsigned long long)val, (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or "
+                        "refused value; injecting #GP (RIP=0x%llx)", msr, (unsigned long long)val,
+                        (unsigned long long)vmread(GUEST_RIP));
         else
-            log_warn("vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP (RIP=0x%llx)", msr,
-                     (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP "
+                        "(RIP=0x%llx)", msr, (unsigned long long)vmread(GUEST_RIP));
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
@@ -602,7 +600,8 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = 0;
         break;
     default:
-        log_warn("vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
+        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "unknown hypercall %llu",
+                    (unsigned long long)g[RAX]);
         g[RAX] = HC_UNKNOWN_RESULT;
         break;
     }
@@ -708,15 +707,15 @@ static void handle_init(struct vm *vm)
         vm_stop(vm, "INIT signal received and the wait-for-SIPI activity state is not supported");
         return;
     }
-    log_info("vmx", "INIT signal: the vCPU waits for a start-up IPI");
+    guest_event(vm, GUEST_INIT_SIPI, "vmx", "INIT signal: the vCPU waits for a start-up IPI");
     vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
 }
 
 static void handle_sipi(struct vm *vm)
 {
     unsigned vector = (unsigned)vmread(EXIT_QUALIFICATION) & 0xff;
-    log_info("vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real mode at 0x%x", vector,
-             vector << 12);
+    guest_event(vm, GUEST_INIT_SIPI, "vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real "
+                "mode at 0x%x", vector, vector << 12);
     static const enum vmcs_field segs[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL,
                                             GUEST_FS_SEL, GUEST_GS_SEL };
     for (unsigned i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {

@@ -62,13 +62,13 @@ static uint8_t lapic_extint_ack(void *ctx)
 
 static void lapic_init_sipi(void *ctx, int sipi, uint8_t vector, int to_self)
 {
-    (void)ctx;
+    struct vm *vm = ctx;
     if (to_self)
-        log_warn("irq", "guest sent itself %s (vector 0x%02x): one vCPU, ignored",
-                 sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent itself %s (vector 0x%02x): one vCPU, "
+                    "ignored", sipi ? "a SIPI" : "INIT", vector);
     else
-        log_info("irq", "guest sent %s (vector 0x%02x) to other CPUs: there are none (one vCPU)",
-                 sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent %s (vector 0x%02x) to other CPUs: there "
+                    "are none (one vCPU)", sipi ? "a SIPI" : "INIT", vector);
 }
 
 /* One structured line per step of an interrupt's path:

@@ -10,6 +10,7 @@
 #include "../irq/irq.h"
 #include "../irq/vlapic.h"
 #include "cpuid.h"
+#include "guest_events.h"
 #include "vmsr.h"
 #include "vmx_caps.h"
 
@@ -78,7 +79,7 @@ struct vm {
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
-    uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */
+    struct guest_event_counts guest_events; /* rate-limited diagnostics (guest_events.h) */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;
     uint32_t exit_status;    /* value written to the debug-exit port */

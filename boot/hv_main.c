@@ -116,6 +116,7 @@ void hv_main(struct boot_info *bi)
     if (cpuid_hide_list(&vm->cpuid, bi->cfg.cpuid_hide, err, sizeof(err)))
         platform_fatal(err);
     vm->trace = bi->cfg.trace;
+    vm->test_hooks = bi->cfg.test_hooks;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
     log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
              "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "

@@ -563,6 +563,13 @@ unsupported:
 static void handle_vmcall(struct vm *vm)
 {
     uint64_t *g = vm->vcpu.regs.gpr;
+    if (hc_is_test_hook(g[RAX]) && !vm->test_hooks) {
+        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "test hypercall %llu refused: test_hooks = off",
+                    (unsigned long long)g[RAX]);
+        g[RAX] = HC_UNKNOWN_RESULT;
+        skip_instruction(&vm->vcpu);
+        return;
+    }
     switch (g[RAX]) {
     case HC_VERSION: g[RAX] = TINYHV_VERSION; break;
     case HC_TEST_UNMAP: {

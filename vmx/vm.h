@@ -72,6 +72,7 @@ struct vm {
     uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
     int trace;               /* interrupt trace on the log */
     int apicv;               /* APIC virtualization available and wanted */
+    int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
     unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */

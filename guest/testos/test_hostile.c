@@ -40,9 +40,26 @@ static int t_msr_scan(char *why)
     return 0;
 }
 
+/* Without "test_hooks = on" the test hypercalls are unknown hypercalls,
+ * while an ordinary one (the version) still answers. */
+static int t_test_hooks_off(char *why)
+{
+    CHECK(hypercall(HC_VERSION, 0) == 0x000100u, "the version hypercall does not answer");
+    uint32_t r = hypercall(HC_TEST_UNMAP, 0x400000);
+    CHECK(r == HC_UNKNOWN_RESULT, "HC_TEST_UNMAP returned 0x%x, expected 0x%x (unknown)", r,
+          HC_UNKNOWN_RESULT);
+    static const uint32_t others[] = { HC_TEST_REINJECTED, HC_STATS_RESET, HC_STATS_PRINT };
+    for (unsigned i = 0; i < 3; i++) {
+        r = hypercall(others[i], 0);
+        CHECK(r == HC_UNKNOWN_RESULT, "test hypercall %u returned 0x%x, expected unknown", others[i], r);
+    }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "port_scan: IN of all 65,536 ports in three widths", t_port_scan },
     { "msr_scan: RDMSR and WRMSR of 10,000 unknown MSRs #GP", t_msr_scan },
+    { "test_hooks: the test hypercalls are unknown without test_hooks = on", t_test_hooks_off },
 };
 
 const struct test_group group_hostile = { "hostile", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -37,4 +37,21 @@ check_log '^hv: +unknown-MSR accesses +20000, 19990 suppressed$' \
   "MSR scan: the exit statistics count every unknown-MSR access" hostile-msrs
 n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 [ "$n" = 10 ]; ok $? "MSR scan: only the first 10 unknown-MSR accesses are logged" "$n lines"
+# The cheap cases, on both APIC paths.
+for path in auto off; do
+  name=hostile-$path
+  boot "$name" bochs "guest = testos.elf
+cmdline = hostile only=test_hooks ram_mb=32
+ram_mb = 32
+apicv = $path"
+  guest_tap "$name"
+  relay_guest_tap "$name"
+  if [ $path = off ]; then want='^hv: APIC: software path \(apicv = off\)'; else want='^hv: APIC: hardware virtualization'; fi
+  check_log "$want" "$name: the APIC path asked for is in use" "$name"
+  check_log '^vmx: warning: test hypercall 1 refused: test_hooks = off$' \
+    "$name: HC_TEST_UNMAP without test_hooks is refused, in words" "$name"
+  ! log_has '^hv: stats '; ok $? "$name: HC_STATS_PRINT printed nothing without test_hooks"
+  check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
+  check_no_vmfail
+done
 done_testing

@@ -467,7 +467,9 @@ static void handle_msr(struct vm *vm, int write)
 static void guest_write_cr0(struct vm *vm, uint64_t val)
 {
     const struct vmx_caps *c = vm->caps;
-    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE))) {
+    /* What MOV to CR0 itself refuses with #GP: bits 63:32, PG without PE,
+     * NW without CD. */
+    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
@@ -621,20 +623,22 @@ static void handle_vmcall(struct vm *vm)
 static void handle_hlt(struct vm *vm)
 {
     skip_instruction(&vm->vcpu);
-    if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
-        vm_stop(vm, "guest executed HLT with interrupts disabled: it can never wake up");
-        return;
-    }
+    /* With IF=0 only an NMI wakes the CPU, and it can come from a virtual
+     * timer (an LVT in NMI mode) or a device through the IOAPIC: wait for
+     * one as long as anything could bring it. */
+    int intr_wakes = (vmread(GUEST_RFLAGS) & RFLAGS_IF) != 0;
     /* Wait with the CPU halted: the LAPIC timer (at the next virtual
      * deadline) or COM1's interrupt wakes it; the host IDT just ends the
      * interrupt, the loop does the work. Without a LAPIC timer, spin. */
-    while (!vm_intr_pending(vm) && !vm_nmi_pending(vm)) {
+    while (!(intr_wakes && vm_intr_pending(vm)) && !vm_nmi_pending(vm)) {
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
-        if (vm_intr_pending(vm))
+        if ((intr_wakes && vm_intr_pending(vm)) || vm_nmi_pending(vm))
             break;
         if (!deadline && !vm_can_receive(vm)) {
-            vm_stop(vm, "guest halted with no timer armed and no device that could wake it");
+            vm_stop(vm, intr_wakes ? "guest halted with no timer armed and no device that could wake it"
+                                   : "guest executed HLT with interrupts disabled and nothing that could "
+                                     "bring an NMI: it can never wake up");
             return;
         }
         if (vm->lapic_timer_hz) {
@@ -646,6 +650,15 @@ static void handle_hlt(struct vm *vm)
     }
     if (vm->ctl.pin & PIN_PREEMPTION_TIMER)
         lapic_timer_arm(0);
+}
+
+/* VMX instructions other than VMCALL (our hypercall): there is no nested
+ * VMX, and CPUID hides it, so the guest gets what a CPU without VMX gives. */
+static void handle_vmx_instruction(struct vm *vm, uint32_t reason)
+{
+    guest_event(vm, GUEST_VMX_INSTRUCTION, "vmx", "guest executed %s: no nested VMX; injecting #UD "
+                "(RIP=0x%llx)", exit_reason_name(reason), (unsigned long long)vmread(GUEST_RIP));
+    vcpu_queue_exception(&vm->vcpu, UD_VECTOR, 0, 0);
 }
 
 static void handle_ept_violation(struct vm *vm)
@@ -787,10 +800,24 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     case EXIT_INVD:
         /* INVD always exits. Dropping caches without writing them back
          * could lose data the hypervisor owns: do what KVM does, a
-         * write-back and invalidate. */
+         * write-back and invalidate. WBINVD and WBNOINVD exit only where
+         * a CPU forces WBINVD exiting; they get the same. */
+    case EXIT_WBINVD:
         __asm__ volatile("wbinvd" ::: "memory");
         skip_instruction(&vm->vcpu);
         break;
+    case EXIT_VMCLEAR:
+    case EXIT_VMLAUNCH:
+    case EXIT_VMPTRLD:
+    case EXIT_VMPTRST:
+    case EXIT_VMREAD:
+    case EXIT_VMRESUME:
+    case EXIT_VMWRITE:
+    case EXIT_VMXOFF:
+    case EXIT_VMXON:
+    case EXIT_INVEPT:
+    case EXIT_INVVPID:
+    case EXIT_VMFUNC: handle_vmx_instruction(vm, reason); break;
     case EXIT_HLT: handle_hlt(vm); break;
     case EXIT_VMCALL: handle_vmcall(vm); break;
     case EXIT_CR_ACCESS: handle_cr_access(vm); break;

@@ -56,10 +56,78 @@ static int t_test_hooks_off(char *why)
     return 0;
 }
 
+/* VMX instructions (VMCALL is the hypercall): #UD, as on a CPU without
+ * VMX, which is what CPUID says this one is. Each runs from a buffer with
+ * EBX pointing at a zeroed quadword (the memory operand) and EAX = 1 (the
+ * INVEPT/INVVPID type); the #UD resumes at the RET after it. */
+static int t_vmx_instructions(char *why)
+{
+    static const struct { const char *name; uint8_t len, bytes[5]; } insns[] = {
+        { "VMXON", 4, { 0xf3, 0x0f, 0xc7, 0x33 } },   { "VMXOFF", 3, { 0x0f, 0x01, 0xc4 } },
+        { "VMCLEAR", 4, { 0x66, 0x0f, 0xc7, 0x33 } }, { "VMPTRLD", 3, { 0x0f, 0xc7, 0x33 } },
+        { "VMPTRST", 3, { 0x0f, 0xc7, 0x3b } },       { "VMREAD", 3, { 0x0f, 0x78, 0xc3 } },
+        { "VMWRITE", 3, { 0x0f, 0x79, 0xc3 } },       { "VMLAUNCH", 3, { 0x0f, 0x01, 0xc2 } },
+        { "VMRESUME", 3, { 0x0f, 0x01, 0xc3 } },      { "INVEPT", 5, { 0x66, 0x0f, 0x38, 0x80, 0x03 } },
+        { "INVVPID", 5, { 0x66, 0x0f, 0x38, 0x81, 0x03 } }, { "VMFUNC", 3, { 0x0f, 0x01, 0xd4 } },
+    };
+    static uint8_t code[8] __attribute__((aligned(8)));
+    static uint64_t operand;
+    for (unsigned i = 0; i < sizeof(insns) / sizeof(insns[0]); i++) {
+        memcpy(code, insns[i].bytes, insns[i].len);
+        code[insns[i].len] = 0xc3; /* ret */
+        operand = 0;
+        trap_arm(insns[i].len);
+        __asm__ volatile("call *%0" ::"r"(code), "a"(1), "b"(&operand) : "ecx", "edx", "memory", "cc");
+        trap_disarm();
+        CHECK(last_trap.taken == 1 && last_trap.vector == 6, "%s: %s vector %u", insns[i].name,
+              last_trap.taken ? "exception" : "no exception,", last_trap.vector);
+    }
+    return 0;
+}
+
+static inline uint32_t read_cr0(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+
+/* MOV to CR0 with NW=1 and CD=0 is #GP, also when the same write changes a
+ * bit the hypervisor owns (NE) and so exits. */
+static int t_cr0_nw_without_cd(char *why)
+{
+    uint32_t cr0 = read_cr0(), bad = (cr0 ^ (1u << 5)) | (1u << 29);
+    CHECK(!(cr0 & (1u << 30)), "CR0 0x%x has CD set already", cr0);
+    trap_arm(3);
+    __asm__ volatile("mov %0, %%cr0" ::"r"(bad) : "memory");
+    trap_disarm();
+    CHECK(last_trap.taken == 1 && last_trap.vector == 13, "CR0 = 0x%x (NW without CD, NE flipped): %s %u",
+          bad, last_trap.taken ? "vector" : "no #GP, vector", last_trap.vector);
+    CHECK(read_cr0() == cr0, "CR0 0x%x after the refused write, was 0x%x", read_cr0(), cr0);
+    return 0;
+}
+
+/* CLI; HLT with the PIT's line routed as an NMI (IOAPIC pin 2, delivery
+ * mode NMI) and a one-shot on its way: the NMI wakes the CPU, as on
+ * hardware, the handler runs and execution goes on after the HLT. */
+static int t_cli_hlt_wakes_on_nmi(char *why)
+{
+    legacy_reset(0);
+    ioapic_route(2, 4u << 8, 0);                   /* edge, NMI, to APIC ID 0 */
+    pit_program(0, 0, 1193);                       /* about 1 ms */
+    __asm__ volatile("cli; hlt" ::: "memory");
+    ioapic_route(2, 1u << 16, 0);                  /* masked again */
+    CHECK(irqlog.count[2] == 1, "%u NMIs after CLI; HLT (expected the PIT's one)", irqlog.count[2]);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "port_scan: IN of all 65,536 ports in three widths", t_port_scan },
     { "msr_scan: RDMSR and WRMSR of 10,000 unknown MSRs #GP", t_msr_scan },
     { "test_hooks: the test hypercalls are unknown without test_hooks = on", t_test_hooks_off },
+    { "vmx_ud: VMXON, VMREAD, INVEPT and the other VMX instructions are #UD", t_vmx_instructions },
+    { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
+    { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
 };
 
 const struct test_group group_hostile = { "hostile", cases, sizeof(cases) / sizeof(cases[0]) };

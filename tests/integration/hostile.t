@@ -41,7 +41,7 @@ n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 for path in auto off; do
   name=hostile-$path
   boot "$name" bochs "guest = testos.elf
-cmdline = hostile only=test_hooks ram_mb=32
+cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi ram_mb=32
 ram_mb = 32
 apicv = $path"
   guest_tap "$name"
@@ -51,6 +51,8 @@ apicv = $path"
   check_log '^vmx: warning: test hypercall 1 refused: test_hooks = off$' \
     "$name: HC_TEST_UNMAP without test_hooks is refused, in words" "$name"
   ! log_has '^hv: stats '; ok $? "$name: HC_STATS_PRINT printed nothing without test_hooks"
+  check_log '^vmx: warning: guest executed VMXOFF: no nested VMX; injecting #UD' \
+    "$name: a VMX instruction is answered with #UD, in words" "$name"
   check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
   check_no_vmfail
 done

@@ -278,8 +278,9 @@ static int apicv_sync_controls(struct vm *vm)
             ept_unmap_page(vm->eptp, v->apic_access_gpa);
         v->apic_access_gpa = 0;
         if (page && ept_map_page(vm->eptp, page, v->apic_access_page)) {
-            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (it is guest RAM): "
-                     "software path from now on", (unsigned long long)page);
+            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (%s): software path "
+                     "from now on", (unsigned long long)page,
+                     page < vm->ram_size ? "it is guest RAM" : "no page left for its EPT table");
             vm->apicv = 0;
             return apicv_sync_controls(vm);
         }

@@ -41,7 +41,7 @@ n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 for path in auto off; do
   name=hostile-$path
   boot "$name" bochs "guest = testos.elf
-cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi ram_mb=32
+cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi,apic_moves ram_mb=32
 ram_mb = 32
 apicv = $path"
   guest_tap "$name"
@@ -53,6 +53,10 @@ apicv = $path"
   ! log_has '^hv: stats '; ok $? "$name: HC_STATS_PRINT printed nothing without test_hooks"
   check_log '^vmx: warning: guest executed VMXOFF: no nested VMX; injecting #UD' \
     "$name: a VMX instruction is answered with #UD, in words" "$name"
+  # apic_moves: every move maps the APIC-access page somewhere new; the
+  # page tables that took must come back, or APIC virtualization ends.
+  ! log_has 'APIC-access page'; ok $? "$name: 2,000 APIC base moves left APIC virtualization as it was" \
+    "$(grep 'APIC-access page' <<<"$LOG")"
   check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
   check_no_vmfail
 done

@@ -87,7 +87,7 @@ run: deps all
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
-               test_fwcfg test_cpuid
+               test_fwcfg test_cpuid test_guest_events
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c arch/x86/fmt.c
@@ -103,6 +103,7 @@ UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
 UNIT_DEPS_test_cpuid     := vmx/cpuid.c vmx/vmsr.c arch/x86/fmt.c
+UNIT_DEPS_test_guest_events := vmx/guest_events.c drivers/log.c arch/x86/fmt.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
 .SECONDEXPANSION:

@@ -17,6 +17,9 @@
  *                            the LAPIC timer | lapic: always the LAPIC timer)
  *   cpuid_hide = x2apic     (CPUID features of leaves 1 and 7 the guest must not
  *                            see, by Linux's names, like QEMU's -cpu ...,-x2apic)
+ *   test_hooks = off        (on: the test hypercalls HC_TEST_UNMAP,
+ *                            HC_TEST_REINJECTED, HC_STATS_RESET and
+ *                            HC_STATS_PRINT answer; off: they are unknown)
  *   module    = env.txt A=1 (a Multiboot module: the file, loaded after the
  *                            kernel, and its string "env.txt A=1"; repeatable,
  *                            up to CONFIG_MODULES_MAX, kept in order)
@@ -61,6 +64,12 @@ static int key_is(const char *k, size_t kn, const char *name)
     return strlen(name) == kn && memcmp(k, name, kn) == 0;
 }
 
+/* "on" -> 1, "off" -> 0; anything else -1. */
+static int on_off(const char *v, size_t vn)
+{
+    return key_is(v, vn, "on") ? 1 : key_is(v, vn, "off") ? 0 : -1;
+}
+
 static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
 {
     if (vn >= cap)
@@ -70,14 +79,34 @@ static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
     return 0;
 }
 
+/* Each key, as a bit of the keys seen so far (a key may be given once). */
+enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
+       SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
+       SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512, SEEN_TEST_HOOKS = 1024 };
+
+/* The on/off keys: is the key one of them? Then its bit and its flag. */
+static int on_off_key(const char *k, size_t kn, struct hv_config *cfg, unsigned *bit, int **flag)
+{
+    const struct { const char *key; unsigned bit; int *flag; } keys[] = {
+        { "trace", SEEN_TRACE, &cfg->trace },
+        { "bare", SEEN_BARE, &cfg->bare },
+        { "test_hooks", SEEN_TEST_HOOKS, &cfg->test_hooks },
+    };
+    for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (key_is(k, kn, keys[i].key)) {
+            *bit = keys[i].bit;
+            *flag = keys[i].flag;
+            return 1;
+        }
+    return 0;
+}
+
 int config_parse(const char *text, size_t len, struct hv_config *cfg,
                  char *err, size_t errlen)
 {
-    enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
-           SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
-           SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512 };
     unsigned seen = 0;
     unsigned lineno = 0;
+    int *flag;
     size_t pos = 0;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -161,23 +190,16 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             if (!found)
                 FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace",
                      lineno, (int)vn, v);
-        } else if (key_is(line, kn, "trace")) {
-            bit = SEEN_TRACE;
-            if (key_is(v, vn, "on"))
-                cfg->trace = 1;
-            else if (!key_is(v, vn, "off"))
-                FAIL("line %u: trace: '%.*s' is not on or off", lineno, (int)vn, v);
+        } else if (on_off_key(line, kn, cfg, &bit, &flag)) {
+            int on = on_off(v, vn);
+            if (on < 0)
+                FAIL("line %u: %.*s: '%.*s' is not on or off", lineno, (int)kn, line, (int)vn, v);
+            *flag = on;
         } else if (key_is(line, kn, "hv_selftest")) {
             bit = SEEN_SELFTEST;
             if (!key_is(v, vn, "exception"))
                 FAIL("line %u: hv_selftest: '%.*s' is not 'exception'", lineno, (int)vn, v);
             cfg->selftest_exception = 1;
-        } else if (key_is(line, kn, "bare")) {
-            bit = SEEN_BARE;
-            if (key_is(v, vn, "on"))
-                cfg->bare = 1;
-            else if (!key_is(v, vn, "off"))
-                FAIL("line %u: bare: '%.*s' is not on or off", lineno, (int)vn, v);
         } else if (key_is(line, kn, "apicv")) {
             bit = SEEN_APICV;
             if (key_is(v, vn, "off"))
@@ -216,7 +238,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             cfg->nmodules++;
         } else {
             FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
-                 "apicv, host_timer, bare, hv_selftest, module, cpuid_hide)",
+                 "apicv, host_timer, bare, hv_selftest, test_hooks, module, cpuid_hide)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

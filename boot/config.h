@@ -37,6 +37,7 @@ struct hv_config {
     unsigned nmodules;
     int lapic_timer;                  /* 1: virtual deadlines on the LAPIC timer even
                                        * where the VMX-preemption timer exists */
+    int test_hooks;                   /* 1: the test hypercalls answer (vmx/exit.h) */
 };
 
 /* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with

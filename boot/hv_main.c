@@ -117,6 +117,7 @@ void hv_main(struct boot_info *bi)
     if (cpuid_hide_list(&vm->cpuid, bi->cfg.cpuid_hide, err, sizeof(err)))
         platform_fatal(err);
     vm->trace = bi->cfg.trace;
+    vm->test_hooks = bi->cfg.test_hooks;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
     log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
              "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "
@@ -135,12 +136,13 @@ void hv_main(struct boot_info *bi)
     vm_run(vm);
     vuart_flush(&vm->com1);
 
+    guest_events_print_suppressed(vm);
     vm_print_stats(vm);
     if (vm->com1_bytes)
         log_info("hv", "COM1 input: %llu bytes passed to the guest", (unsigned long long)vm->com1_bytes);
     if (vm->state == VM_EXITED)
-        log_info("hv", "guest exited status=%u", vm->exit_status);
+        log_status("hv", "guest exited status=%u", vm->exit_status);
     else
-        log_info("hv", "guest stopped: %s", vm->stop_reason);
+        log_status("hv", "guest stopped: %s", vm->stop_reason);
     platform_poweroff();
 }

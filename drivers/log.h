@@ -5,6 +5,8 @@
 #ifndef DRIVERS_LOG_H
 #define DRIVERS_LOG_H
 
+#include <stdarg.h>
+
 #include "../boot/config.h"
 
 void log_set_level(enum log_level level);
@@ -14,6 +16,10 @@ int log_enabled(enum log_level level);
 void log_set_console(void (*sink)(const char *line));
 void log_msg(enum log_level level, const char *src, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void log_vmsg(enum log_level level, const char *src, const char *fmt, va_list ap);
+/* A line printed at every log level, untagged like an info line: the
+ * run's final status, which is always the last line of the log. */
+void log_status(const char *src, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(src, ...) log_msg(LOG_ERROR, src, __VA_ARGS__)
 #define log_warn(src, ...)  log_msg(LOG_WARN, src, __VA_ARGS__)

@@ -12,7 +12,7 @@ mkdir -p "$B"
 EMU=${EMU:-bochs}
 
 run_path() { # NAME CONFIG-LINE
-  printf 'guest = testos.elf\ncmdline = bench ram_mb=32\nram_mb = 32\n%s\n' "$2" > "$B/$1.cfg"
+  printf 'guest = testos.elf\ncmdline = bench ram_mb=32\nram_mb = 32\ntest_hooks = on\n%s\n' "$2" > "$B/$1.cfg"
   "$ROOT/scripts/mkdisk.sh" "$B/$1.img" "$B/$1.cfg" || exit 1
   "$ROOT/scripts/run.sh" --quiet --emu "$EMU" --serial "$B/$1.log" "$B/$1.img" > "$B/$1.run.out" 2>&1
   local rc=$?

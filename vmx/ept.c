@@ -91,6 +91,14 @@ int ept_map_page(uint64_t eptp, uint64_t gpa, uint64_t hpa)
     return 0;
 }
 
+static int table_empty(const uint64_t *t)
+{
+    for (unsigned i = 0; i < 512; i++)
+        if (t[i])
+            return 0;
+    return 1;
+}
+
 void ept_unmap_page(uint64_t eptp, uint64_t gpa)
 {
     uint64_t *pml4 = (uint64_t *)(uintptr_t)(eptp & ~0xfffull);
@@ -98,10 +106,27 @@ void ept_unmap_page(uint64_t eptp, uint64_t gpa)
     if (gpa >= 512 * GiB || !pdpt[gpa / GiB])
         return;
     uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[gpa / GiB] & ~0xfffull);
-    uint64_t pde = pd[(gpa % GiB) / MiB2];
-    if (!pde || (pde & EPT_LARGE))
+    uint64_t *pde = &pd[(gpa % GiB) / MiB2];
+    if (!*pde || (*pde & EPT_LARGE))
         return;
-    uint64_t *pt = (uint64_t *)(uintptr_t)(pde & ~0xfffull);
+    uint64_t *pt = (uint64_t *)(uintptr_t)(*pde & ~0xfffull);
     pt[(gpa >> 12) & 511] = 0;
+    /* The tables that only this page needed go back to the pool (a guest
+     * moving its APIC base around would otherwise drain it). Tables that
+     * map guest RAM always hold a 2 MiB entry, so they stay. */
+    uint64_t *freed_pt = 0, *freed_pd = 0;
+    if (table_empty(pt)) {
+        *pde = 0;
+        freed_pt = pt;
+        if (table_empty(pd)) {
+            pdpt[gpa / GiB] = 0;
+            freed_pd = pd;
+        }
+    }
     invept_all(eptp);
+    /* Only after INVEPT: no cached walk may still lead through them. */
+    if (freed_pt)
+        page_release(freed_pt);
+    if (freed_pd)
+        page_release(freed_pd);
 }

@@ -121,13 +121,9 @@ static void handle_xsetbv(struct vm *vm)
 
 static void io_unclaimed(struct vm *vm, uint16_t port, int in, unsigned size)
 {
-    uint8_t bit = (uint8_t)(1u << (port & 7));
-    if (!(vm->io_logged[port >> 3] & bit)) {
-        vm->io_logged[port >> 3] |= bit;
-        log_warn("vmx", "guest %s port 0x%04x (%u byte%s) is not emulated: %s (reported once per port)",
-                 in ? "read from" : "write to", port, size, size > 1 ? "s" : "",
-                 in ? "reads return all ones" : "writes are dropped");
-    }
+    guest_event(vm, GUEST_UNCLAIMED_PORT, "vmx", "guest %s port 0x%04x (%u byte%s) is not emulated: %s",
+                in ? "read from" : "write to", port, size, size > 1 ? "s" : "",
+                in ? "reads return all ones" : "writes are dropped");
 }
 
 /* One port access of size bytes: *val is what an OUT writes, and receives
@@ -326,7 +322,8 @@ static uint64_t guest_tsc(const struct vm *vm)
 static int tsc_shift(struct vm *vm, uint64_t delta)
 {
     if (!(vm->ctl.proc & PROC_TSC_OFFSET)) {
-        log_warn("vmx", "guest TSC write refused: this CPU has no TSC offsetting");
+        guest_event(vm, GUEST_TSC_WRITE_REFUSED, "vmx",
+                    "guest TSC write refused: this CPU has no TSC offsetting");
         return -1;
     }
     vm->vcpu.tsc_offset += delta;
@@ -450,11 +447,12 @@ static void handle_msr(struct vm *vm, int write)
 
     if (rc) {
         if (write)
-            log_warn("vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or refused value; injecting #GP "
-                     "(RIP=0x%llx)", msr, (unsigned long long)val, (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or "
+                        "refused value; injecting #GP (RIP=0x%llx)", msr, (unsigned long long)val,
+                        (unsigned long long)vmread(GUEST_RIP));
         else
-            log_warn("vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP (RIP=0x%llx)", msr,
-                     (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP "
+                        "(RIP=0x%llx)", msr, (unsigned long long)vmread(GUEST_RIP));
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
@@ -470,7 +468,9 @@ static void handle_msr(struct vm *vm, int write)
 static void guest_write_cr0(struct vm *vm, uint64_t val)
 {
     const struct vmx_caps *c = vm->caps;
-    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE))) {
+    /* What MOV to CR0 itself refuses with #GP: bits 63:32, PG without PE,
+     * NW without CD. */
+    if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
@@ -566,6 +566,13 @@ unsupported:
 static void handle_vmcall(struct vm *vm)
 {
     uint64_t *g = vm->vcpu.regs.gpr;
+    if (hc_is_test_hook(g[RAX]) && !vm->test_hooks) {
+        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "test hypercall %llu refused: test_hooks = off",
+                    (unsigned long long)g[RAX]);
+        g[RAX] = HC_UNKNOWN_RESULT;
+        skip_instruction(&vm->vcpu);
+        return;
+    }
     switch (g[RAX]) {
     case HC_VERSION: g[RAX] = TINYHV_VERSION; break;
     case HC_TEST_UNMAP: {
@@ -603,7 +610,8 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = 0;
         break;
     default:
-        log_warn("vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
+        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "unknown hypercall %llu",
+                    (unsigned long long)g[RAX]);
         g[RAX] = HC_UNKNOWN_RESULT;
         break;
     }
@@ -616,20 +624,22 @@ static void handle_vmcall(struct vm *vm)
 static void handle_hlt(struct vm *vm)
 {
     skip_instruction(&vm->vcpu);
-    if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
-        vm_stop(vm, "guest executed HLT with interrupts disabled: it can never wake up");
-        return;
-    }
+    /* With IF=0 only an NMI wakes the CPU, and it can come from a virtual
+     * timer (an LVT in NMI mode) or a device through the IOAPIC: wait for
+     * one as long as anything could bring it. */
+    int intr_wakes = (vmread(GUEST_RFLAGS) & RFLAGS_IF) != 0;
     /* Wait with the CPU halted: the LAPIC timer (at the next virtual
      * deadline) or COM1's interrupt wakes it; the host IDT just ends the
      * interrupt, the loop does the work. Without a LAPIC timer, spin. */
-    while (!vm_intr_pending(vm) && !vm_nmi_pending(vm)) {
+    while (!(intr_wakes && vm_intr_pending(vm)) && !vm_nmi_pending(vm)) {
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
-        if (vm_intr_pending(vm))
+        if ((intr_wakes && vm_intr_pending(vm)) || vm_nmi_pending(vm))
             break;
         if (!deadline && !vm_can_receive(vm)) {
-            vm_stop(vm, "guest halted with no timer armed and no device that could wake it");
+            vm_stop(vm, intr_wakes ? "guest halted with no timer armed and no device that could wake it"
+                                   : "guest executed HLT with interrupts disabled and nothing that could "
+                                     "bring an NMI: it can never wake up");
             return;
         }
         if (vm->lapic_timer_hz) {
@@ -641,6 +651,15 @@ static void handle_hlt(struct vm *vm)
     }
     if (vm->ctl.pin & PIN_PREEMPTION_TIMER)
         lapic_timer_arm(0);
+}
+
+/* VMX instructions other than VMCALL (our hypercall): there is no nested
+ * VMX, and CPUID hides it, so the guest gets what a CPU without VMX gives. */
+static void handle_vmx_instruction(struct vm *vm, uint32_t reason)
+{
+    guest_event(vm, GUEST_VMX_INSTRUCTION, "vmx", "guest executed %s: no nested VMX; injecting #UD "
+                "(RIP=0x%llx)", exit_reason_name(reason), (unsigned long long)vmread(GUEST_RIP));
+    vcpu_queue_exception(&vm->vcpu, UD_VECTOR, 0, 0);
 }
 
 static void handle_ept_violation(struct vm *vm)
@@ -709,15 +728,15 @@ static void handle_init(struct vm *vm)
         vm_stop(vm, "INIT signal received and the wait-for-SIPI activity state is not supported");
         return;
     }
-    log_info("vmx", "INIT signal: the vCPU waits for a start-up IPI");
+    guest_event(vm, GUEST_INIT_SIPI, "vmx", "INIT signal: the vCPU waits for a start-up IPI");
     vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
 }
 
 static void handle_sipi(struct vm *vm)
 {
     unsigned vector = (unsigned)vmread(EXIT_QUALIFICATION) & 0xff;
-    log_info("vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real mode at 0x%x", vector,
-             vector << 12);
+    guest_event(vm, GUEST_INIT_SIPI, "vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real "
+                "mode at 0x%x", vector, vector << 12);
     static const enum vmcs_field segs[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL,
                                             GUEST_FS_SEL, GUEST_GS_SEL };
     for (unsigned i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
@@ -782,10 +801,24 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     case EXIT_INVD:
         /* INVD always exits. Dropping caches without writing them back
          * could lose data the hypervisor owns: do what KVM does, a
-         * write-back and invalidate. */
+         * write-back and invalidate. WBINVD and WBNOINVD exit only where
+         * a CPU forces WBINVD exiting; they get the same. */
+    case EXIT_WBINVD:
         __asm__ volatile("wbinvd" ::: "memory");
         skip_instruction(&vm->vcpu);
         break;
+    case EXIT_VMCLEAR:
+    case EXIT_VMLAUNCH:
+    case EXIT_VMPTRLD:
+    case EXIT_VMPTRST:
+    case EXIT_VMREAD:
+    case EXIT_VMRESUME:
+    case EXIT_VMWRITE:
+    case EXIT_VMXOFF:
+    case EXIT_VMXON:
+    case EXIT_INVEPT:
+    case EXIT_INVVPID:
+    case EXIT_VMFUNC: handle_vmx_instruction(vm, reason); break;
     case EXIT_HLT: handle_hlt(vm); break;
     case EXIT_VMCALL: handle_vmcall(vm); break;
     case EXIT_CR_ACCESS: handle_cr_access(vm); break;

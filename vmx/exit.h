@@ -6,19 +6,21 @@
 
 #define TINYHV_VERSION 0x000100u     /* 0.1.0, returned by the version hypercall */
 #define HC_VERSION 0                 /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */
-/* Test hypercalls, used by testos's "inject" group. They only affect the
- * calling guest's own RAM:
+/* Test hypercalls, used by testos's "inject" group. They answer only with
+ * `test_hooks = on` in the config (otherwise they are unknown hypercalls),
+ * and only affect the calling guest's own RAM:
  *  HC_TEST_UNMAP (EBX = gpa): unmap the 2 MiB page of guest RAM holding gpa
  *    until the guest next touches it (then it is mapped back);
  *  HC_TEST_REINJECTED: EAX <- how many events were re-injected because an
  *    exit interrupted their delivery. */
 #define HC_TEST_UNMAP 1
 #define HC_TEST_REINJECTED 2
-/* Benchmark hypercalls: HC_STATS_RESET zeroes the exit statistics;
+/* Benchmark hypercalls (test hooks too): HC_STATS_RESET zeroes the exit statistics;
  * HC_STATS_PRINT (EBX = a label number) prints them as "hv: stats <label>"
  * lines, so a guest can measure one phase of its run. */
 #define HC_STATS_RESET 3
 #define HC_STATS_PRINT 4
+static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && nr <= HC_STATS_PRINT; }
 #define KVM_HC_SEND_IPI 10           /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */
 #define HC_UNKNOWN_RESULT ((uint64_t)-1)
 #define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */

@@ -62,13 +62,13 @@ static uint8_t lapic_extint_ack(void *ctx)
 
 static void lapic_init_sipi(void *ctx, int sipi, uint8_t vector, int to_self)
 {
-    (void)ctx;
+    struct vm *vm = ctx;
     if (to_self)
-        log_warn("irq", "guest sent itself %s (vector 0x%02x): one vCPU, ignored",
-                 sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent itself %s (vector 0x%02x): one vCPU, "
+                    "ignored", sipi ? "a SIPI" : "INIT", vector);
     else
-        log_info("irq", "guest sent %s (vector 0x%02x) to other CPUs: there are none (one vCPU)",
-                 sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent %s (vector 0x%02x) to other CPUs: there "
+                    "are none (one vCPU)", sipi ? "a SIPI" : "INIT", vector);
 }
 
 /* One structured line per step of an interrupt's path:
@@ -278,8 +278,9 @@ static int apicv_sync_controls(struct vm *vm)
             ept_unmap_page(vm->eptp, v->apic_access_gpa);
         v->apic_access_gpa = 0;
         if (page && ept_map_page(vm->eptp, page, v->apic_access_page)) {
-            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (it is guest RAM): "
-                     "software path from now on", (unsigned long long)page);
+            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (%s): software path "
+                     "from now on", (unsigned long long)page,
+                     page < vm->ram_size ? "it is guest RAM" : "no page left for its EPT table");
             vm->apicv = 0;
             return apicv_sync_controls(vm);
         }

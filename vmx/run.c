@@ -147,6 +147,7 @@ void vm_print_stats(const struct vm *vm)
                  (unsigned long long)(s->ticks / s->count));
     }
     log_info("hv", "  %-32s %10llu", "total", (unsigned long long)total);
+    guest_events_print_stats(vm);
 }
 
 void vm_print_stats_lines(const struct vm *vm, unsigned label)

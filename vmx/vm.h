@@ -10,6 +10,7 @@
 #include "../irq/irq.h"
 #include "../irq/vlapic.h"
 #include "cpuid.h"
+#include "guest_events.h"
 #include "vmsr.h"
 #include "vmx_caps.h"
 
@@ -71,6 +72,7 @@ struct vm {
     uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
     int trace;               /* interrupt trace on the log */
     int apicv;               /* APIC virtualization available and wanted */
+    int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
     unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */
@@ -78,7 +80,7 @@ struct vm {
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
-    uint8_t io_logged[65536 / 8]; /* unclaimed ports already reported */
+    struct guest_event_counts guest_events; /* rate-limited diagnostics (guest_events.h) */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;
     uint32_t exit_status;    /* value written to the debug-exit port */

@@ -26,6 +26,8 @@
 #define CR0_PE (1ull << 0)
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
 #define CR4_PAE  (1ull << 5)
 #define CR4_LA57 (1ull << 12)

@@ -3,6 +3,10 @@
 #include <string.h>
 
 static uint64_t pool_next, pool_end;
+/* Single pages given back (page_release), each holding the address of the
+ * next: page_alloc takes these first. */
+static void *released;
+static uint64_t nreleased;
 
 void pages_init(uint64_t base, uint64_t count)
 {
@@ -20,6 +24,22 @@ void *pages_alloc(uint64_t n)
     return p;
 }
 
-void *page_alloc(void) { return pages_alloc(1); }
+void *page_alloc(void)
+{
+    if (!released)
+        return pages_alloc(1);
+    void *p = released;
+    released = *(void **)p;
+    nreleased--;
+    memset(p, 0, PAGE_SIZE);
+    return p;
+}
 
-uint64_t pages_free(void) { return (pool_end - pool_next) / PAGE_SIZE; }
+void page_release(void *p)
+{
+    *(void **)p = released;
+    released = p;
+    nreleased++;
+}
+
+uint64_t pages_free(void) { return (pool_end - pool_next) / PAGE_SIZE + nreleased; }

@@ -9,7 +9,8 @@ static const struct test_group *const groups[] = { &group_base, &group_eptstop, 
                                                    &group_pit, &group_ioapic, &group_inject,
                                                    &group_trace, &group_chaos, &group_serial_irq,
                                                    &group_mmiostop, &group_lapic, &group_timer,
-                                                   &group_x2apic, &group_level, &group_bench, &group_paging };
+                                                   &group_x2apic, &group_level, &group_bench, &group_paging,
+                                                   &group_hostile };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static __attribute__((noreturn)) void finish(uint8_t status)
@@ -26,6 +27,26 @@ static __attribute__((noreturn)) void finish(uint8_t status)
     }
     for (;;)
         __asm__ volatile("cli; hlt");
+}
+
+/* "only=a,b": run only the cases whose names start with "a:" or "b:". */
+static const char *only;
+
+static int selected(const struct test_case *t)
+{
+    if (!only)
+        return 1;
+    for (const char *w = only; *w && *w != ' ';) {
+        size_t n = 0;
+        while (w[n] && w[n] != ',' && w[n] != ' ')
+            n++;
+        if (n && !strncmp(t->name, w, n) && t->name[n] == ':')
+            return 1;
+        w += n;
+        if (*w == ',')
+            w++;
+    }
+    return 0;
 }
 
 static uint32_t parse_uint(const char *s)
@@ -62,6 +83,10 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
             boot.ram_mb_expected = parse_uint(w + 7);
             continue;
         }
+        if (n > 5 && !strncmp(w, "only=", 5)) {
+            only = w + 5;
+            continue;
+        }
         unsigned g;
         for (g = 0; g < NGROUPS; g++)
             if (strlen(groups[g]->name) == n && !strncmp(groups[g]->name, w, n))
@@ -81,7 +106,8 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
     }
 
     for (unsigned g = 0; g < nrun; g++)
-        total += run[g]->count;
+        for (unsigned i = 0; i < run[g]->count; i++)
+            total += (unsigned)selected(&run[g]->cases[i]);
     kprintf("1..%u\n", total);
 
     unsigned n = 0, failed = 0;
@@ -90,6 +116,8 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
             char why[WHY_MAX];
             why[0] = 0;
             const struct test_case *t = &run[g]->cases[i];
+            if (!selected(t))
+                continue;
             uint32_t storms = irq_storms;
             int bad = t->fn(why);
             if (irq_storms != storms) {

@@ -7,8 +7,6 @@
  * hypervisor) and less than a millisecond. */
 #include "testos.h"
 
-#define HC_STATS_RESET 3
-#define HC_STATS_PRINT 4
 #define VT 0x70
 #define TICKS 1000
 

@@ -4,10 +4,13 @@
 # interrupt-controller register. Each group boots on its own; its TAP is
 # kept in build/tap/<group>.tap.
 . "$(dirname "$0")/lib.sh"
+# The inject group calls the test hypercalls (HC_TEST_UNMAP, ...).
+hooks() { [ "$1" = inject ] && echo "test_hooks = on"; }
 for group in pic pit ioapic inject chaos; do
   boot "$group" bochs "guest = testos.elf
 cmdline = $group ram_mb=32
-ram_mb = 32"
+ram_mb = 32
+$(hooks $group)"
   guest_tap "$group"
   relay_guest_tap "$group"
   check_log '^hv: guest exited status=0$' "$group: run ends with status 0" "$group"
@@ -18,7 +21,8 @@ done
 boot "inject-soft" bochs "guest = testos.elf
 cmdline = inject ram_mb=32
 ram_mb = 32
-apicv = off"
+apicv = off
+test_hooks = on"
 guest_tap inject-soft
 relay_guest_tap inject-soft
 check_log '^hv: APIC: software path \(apicv = off\)' "inject-soft: the software APIC path is in use" inject-soft
@@ -30,7 +34,8 @@ for group in pit inject; do
   boot "$group-lapic" bochs "guest = testos.elf
 cmdline = $group ram_mb=32
 ram_mb = 32
-host_timer = lapic"
+host_timer = lapic
+$(hooks $group)"
   guest_tap "$group-lapic"
   relay_guest_tap "$group-lapic"
   check_log '^hv: virtual timer deadlines: physical LAPIC timer' "$group-lapic: the LAPIC timer path is in use" "$group-lapic"

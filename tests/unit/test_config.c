@@ -160,6 +160,19 @@ static void test_bare_switch(void **s)
     expect_error("guest = a.elf\nbare = 1\n", "bare: '1' is not on or off");
 }
 
+static void test_test_hooks(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\n"), 0);
+    assert_int_equal(cfg.test_hooks, 0);
+    assert_int_equal(parse("guest = a.elf\ntest_hooks = on\n"), 0);
+    assert_int_equal(cfg.test_hooks, 1);
+    assert_int_equal(parse("guest = a.elf\ntest_hooks = off\n"), 0);
+    assert_int_equal(cfg.test_hooks, 0);
+    expect_error("guest = a.elf\ntest_hooks = yes\n", "line 2: test_hooks: 'yes' is not on or off");
+    expect_error("guest = a.elf\ntest_hooks = on\ntest_hooks = on\n", "line 3: 'test_hooks' given twice");
+}
+
 static void test_selftest(void **s)
 {
     (void)s;
@@ -244,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_apicv_switch),
         cmocka_unit_test(test_bare_switch),
         cmocka_unit_test(test_selftest),
+        cmocka_unit_test(test_test_hooks),
         cmocka_unit_test(test_modules_in_order),
         cmocka_unit_test(test_module_errors),
         cmocka_unit_test(test_missing_key),

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# testos group "hostile": a guest that does, as often as it likes, what makes
+# the hypervisor log a line. The lines are rate-limited (the first 10 of a
+# kind, then one "N more ... suppressed" line at the end, and every kind's
+# count in the exit statistics), so a scan of every port or of 10,000
+# unknown MSRs finishes in well under 30 s at the default log level.
+. "$(dirname "$0")/lib.sh"
+
+# scan NAME CASE: one timed run of one case; sets SCAN_S (wall seconds).
+scan() {
+  local start=$SECONDS
+  boot "$1" bochs "guest = testos.elf
+cmdline = hostile only=$2 ram_mb=32
+ram_mb = 32"
+  SCAN_S=$((SECONDS - start))
+  guest_tap "$1"
+  relay_guest_tap "$1"
+  check_log '^hv: guest exited status=0$' "$1: run ends with status 0" "$1"
+  [ "$SCAN_S" -lt 30 ]; ok $? "$1: the run took ${SCAN_S} s, under 30 s" "see $TAPDIR/$1.log"
+  echo "# $1: ${SCAN_S} s wall"
+}
+
+scan hostile-ports port_scan
+# Every port but the few that devices claim (PIC, PIT, COM1, fw_cfg, ...).
+count=$(sed -n 's/^hv: \+unclaimed port accesses \+\([0-9]*\), \([0-9]*\) suppressed$/\1/p' <<<"$LOG")
+[ -n "$count" ] && [ "$count" -gt 196000 ] && [ "$count" -le 196608 ]
+ok $? "port scan: the exit statistics count every unclaimed access (${count:-none})" "see $TAPDIR/hostile-ports.log"
+check_log "^vmx: warning: $((${count:-10} - 10)) more unclaimed port accesses suppressed\$" \
+  "port scan: one summary line for the suppressed port lines" hostile-ports
+n=$(grep -c 'is not emulated' <<<"$LOG")
+[ "$n" = 10 ]; ok $? "port scan: only the first 10 unclaimed accesses are logged" "$n lines"
+
+scan hostile-msrs msr_scan
+check_log '^vmx: warning: 19990 more unknown-MSR accesses suppressed$' \
+  "MSR scan: one summary line for the suppressed MSR lines" hostile-msrs
+check_log '^hv: +unknown-MSR accesses +20000, 19990 suppressed$' \
+  "MSR scan: the exit statistics count every unknown-MSR access" hostile-msrs
+n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
+[ "$n" = 10 ]; ok $? "MSR scan: only the first 10 unknown-MSR accesses are logged" "$n lines"
+# The cheap cases, on both APIC paths.
+for path in auto off; do
+  name=hostile-$path
+  boot "$name" bochs "guest = testos.elf
+cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi,apic_moves ram_mb=32
+ram_mb = 32
+apicv = $path"
+  guest_tap "$name"
+  relay_guest_tap "$name"
+  if [ $path = off ]; then want='^hv: APIC: software path \(apicv = off\)'; else want='^hv: APIC: hardware virtualization'; fi
+  check_log "$want" "$name: the APIC path asked for is in use" "$name"
+  check_log '^vmx: warning: test hypercall 1 refused: test_hooks = off$' \
+    "$name: HC_TEST_UNMAP without test_hooks is refused, in words" "$name"
+  ! log_has '^hv: stats '; ok $? "$name: HC_STATS_PRINT printed nothing without test_hooks"
+  check_log '^vmx: warning: guest executed VMXOFF: no nested VMX; injecting #UD' \
+    "$name: a VMX instruction is answered with #UD, in words" "$name"
+  # apic_moves: every move maps the APIC-access page somewhere new; the
+  # page tables that took must come back, or APIC virtualization ends.
+  ! log_has 'APIC-access page'; ok $? "$name: 2,000 APIC base moves left APIC virtualization as it was" \
+    "$(grep 'APIC-access page' <<<"$LOG")"
+  check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
+  check_no_vmfail
+done
+done_testing

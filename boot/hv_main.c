@@ -94,6 +94,8 @@ void hv_main(struct boot_info *bi)
     struct cpuid_regs r;
     cpuid(0x80000008, 0, &r);
     vm->maxphyaddr = r.eax & 0xff;
+    cpuid(7, 0, &r);
+    vm->linear_bits = (r.ecx & (1u << 16)) ? 57 : 48;
     vm->tsc_hz = tsc_calibrate_pit();
     if (!vm->tsc_hz)
         platform_fatal("TSC calibration failed: the PIT's channel 2 never reached terminal count");

@@ -305,8 +305,7 @@ static int is_lapic_msr(uint32_t msr)
  * canonical for the CPU's linear-address width. */
 static int canonical(const struct vm *vm, uint64_t a)
 {
-    unsigned bits = (vcpu_cr4() & CR4_LA57) ? 57 : 48;
-    (void)vm;
+    unsigned bits = vm->linear_bits;
     int64_t s = (int64_t)(a << (64 - bits)) >> (64 - bits);
     return (uint64_t)s == a;
 }

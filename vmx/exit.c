@@ -236,8 +236,10 @@ static void handle_string_io(struct vm *vm, uint64_t q, uint16_t port, int in, u
                                  in ? GMEM_WRITE : 0, &linear, &f);
         if (rc == GMEM_OK) {
             if (in) {
-                /* The CPU reads the port before it writes memory; a fault on
-                 * the write loses that element's input (as on hardware). */
+                /* The port is read only once the element's first byte
+                 * translates; an element that runs into a faulting page
+                 * loses its input, as on hardware (the CPU reads the port,
+                 * then faults on the store). */
                 rc = gmem_translate(&view, linear, GMEM_WRITE, &(uint64_t){ 0 }, &f);
                 if (rc == GMEM_OK) {
                     port_access(vm, port, 1, size, &val);

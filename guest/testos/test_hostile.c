@@ -144,6 +144,26 @@ static int t_apic_base_moves(char *why)
     return 0;
 }
 
+/* An expected stop, so the last thing its run does: the IDT moved into
+ * the IOAPIC page (LIDT), then a self-IPI of vector 0x40 taken by a guest
+ * executing a load from RAM. Delivering it, the CPU reads the gate at
+ * IOAPIC + 0x200: that access is the CPU's, not the load's, and must stop
+ * the VM ("MMIO during event delivery"), never be emulated as the load. */
+static int t_idt_in_mmio(char *why)
+{
+    static volatile uint32_t ram = 0x600d;
+    static const struct { uint16_t limit; uint32_t base; } __attribute__((packed))
+        idtr = { 256 * 8 - 1, IOAPIC_BASE };
+    uint32_t v;
+    legacy_reset(0);
+    kprintf("# IDT at 0x%x (the IOAPIC page); self-IPI 0x40, then a load with IF=1\n", IOAPIC_BASE);
+    __asm__ volatile("lidt %0" ::"m"(idtr));
+    lapic_self_ipi(0x40);
+    __asm__ volatile("sti; nop; movl (%1), %0; cli" : "=a"(v) : "b"(&ram) : "memory");
+    kprintf("# the guest went on after the interrupt (EAX=0x%x)\n", v);
+    FAILF("the interrupt was delivered through an IDT in MMIO");
+}
+
 static const struct test_case cases[] = {
     { "port_scan: IN of all 65,536 ports in three widths", t_port_scan },
     { "msr_scan: RDMSR and WRMSR of 10,000 unknown MSRs #GP", t_msr_scan },
@@ -152,6 +172,7 @@ static const struct test_case cases[] = {
     { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
+    { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },
 };
 
 const struct test_group group_hostile = { "hostile", cases, sizeof(cases) / sizeof(cases[0]) };

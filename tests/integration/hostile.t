@@ -60,4 +60,22 @@ apicv = $path"
   check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
   check_no_vmfail
 done
+
+# Expected stops, one per run: an interrupt delivered through an IDT that
+# the guest put in the IOAPIC page. The CPU's own read of the gate must
+# stop the VM, naming the vector and the address, never be emulated as the
+# load at RIP.
+for path in auto off; do
+  name=hostile-idt-$path
+  boot "$name" bochs "guest = testos.elf
+cmdline = hostile only=idt_mmio ram_mb=32
+ram_mb = 32
+apicv = $path"
+  check_log '^guest: # IDT at 0xfec00000 \(the IOAPIC page\)' "$name: the guest moved its IDT" "$name"
+  check_log '^hv: guest stopped: MMIO during event delivery: vector 0x40 \(external interrupt\) at guest-physical 0xfec00200 \(IOAPIC\), RIP 0x[0-9a-f]+$' \
+    "$name: the VM stopped with the reason, the vector and the address" "$name"
+  ! log_has '^guest: # the guest went on'; ok $? "$name: the guest did not go on" "$(grep 'went on' <<<"$LOG")"
+  [ "$RC" = 1 ]; ok $? "$name: run.sh returns 1 for a stopped VM" "rc=$RC"
+  check_no_vmfail
+done
 done_testing

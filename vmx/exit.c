@@ -630,8 +630,14 @@ static void handle_hlt(struct vm *vm)
     int intr_wakes = (vmread(GUEST_RFLAGS) & RFLAGS_IF) != 0;
     /* Wait with the CPU halted: the LAPIC timer (at the next virtual
      * deadline) or COM1's interrupt wakes it; the host IDT just ends the
-     * interrupt, the loop does the work. Without a LAPIC timer, spin. */
+     * interrupt, the loop does the work. Without a LAPIC timer, spin.
+     * Time halted is the guest's own (it counts towards the hold of a
+     * timer that fired, vm_update_timers). */
+    uint64_t since = rdtsc();
     while (!(intr_wakes && vm_intr_pending(vm)) && !vm_nmi_pending(vm)) {
+        uint64_t now = rdtsc();
+        vm->vcpu.guest_time += now - since;
+        since = now;
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
         if ((intr_wakes && vm_intr_pending(vm)) || vm_nmi_pending(vm))

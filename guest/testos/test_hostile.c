@@ -144,6 +144,47 @@ static int t_apic_base_moves(char *why)
     return 0;
 }
 
+/* The PIT at its fastest (mode 2, count 1: 1.19 MHz), unmasked, and a
+ * handler that EOIs at the PIC (an exit each time): between two ticks the
+ * guest must retire time of its own (the hypervisor's minimum gap, 50 us,
+ * counts from where the guest resumes), so the main loop runs dozens of
+ * iterations per interrupt (none in most gaps when the gap counted from VM
+ * entry, which one exit outlasts), and the guest reaches its end. */
+#define STORM_TICKS 200u
+#define STORM_LOOPS_PER_TICK 100u
+static volatile uint32_t storm_ticks;
+
+static void storm_eoi(uint32_t vector)
+{
+    (void)vector;
+    storm_ticks++;
+    outb(0x20, 0x20);
+}
+
+static int t_pit_storm(char *why)
+{
+    legacy_reset(0);
+    storm_ticks = 0;
+    irq_hook[PIC_MASTER_BASE] = storm_eoi;
+    pit_program(0, 2, 1);
+    outb(0x21, 0xfe);                              /* IRQ 0 only */
+    uint32_t loops = 0;
+    uint64_t t0 = rdtsc(), limit = ms_ticks(2000);
+    sti();
+    while (storm_ticks < STORM_TICKS && rdtsc() - t0 < limit)
+        loops++;
+    cli();
+    outb(0x21, 0xff);
+    outb(0x43, 0x30);                              /* channel 0 stopped */
+    irq_hook[PIC_MASTER_BASE] = 0;
+    uint32_t ticks = storm_ticks;
+    kprintf("# pit_storm: %u main-loop iterations, %u PIT interrupts\n", loops, ticks);
+    CHECK(ticks >= STORM_TICKS, "only %u PIT interrupts in 2 s of guest time", ticks);
+    CHECK(loops >= STORM_LOOPS_PER_TICK * ticks, "%u main-loop iterations for %u interrupts: the "
+          "guest hardly runs between ticks", loops, ticks);
+    return 0;
+}
+
 /* An expected stop, so the last thing its run does: the IDT moved into
  * the IOAPIC page (LIDT), then a self-IPI of vector 0x40 taken by a guest
  * executing a load from RAM. Delivering it, the CPU reads the gate at
@@ -172,6 +213,7 @@ static const struct test_case cases[] = {
     { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
+    { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },
     { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },
 };
 

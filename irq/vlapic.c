@@ -323,6 +323,11 @@ uint64_t vlapic_timer_next(const struct vlapic *l)
     return l->timer_period ? l->timer_deadline : 0;
 }
 
+int vlapic_timer_can_interrupt(const struct vlapic *l)
+{
+    return vlapic_timer_next(l) && !(l->regs[REG(LAPIC_LVT_TIMER)] & LVT_MASKED);
+}
+
 uint64_t vlapic_update_timer(struct vlapic *l)
 {
     uint64_t now = host_now(l), p, rem;

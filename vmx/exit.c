@@ -642,8 +642,9 @@ static void handle_hlt(struct vm *vm)
         vm_poll_devices(vm);
         if ((intr_wakes && vm_intr_pending(vm)) || vm_nmi_pending(vm))
             break;
-        if (!deadline && !vm_can_receive(vm)) {
-            vm_stop(vm, intr_wakes ? "guest halted with no timer armed and no device that could wake it"
+        if (!vm_timer_can_wake(vm) && !vm_can_receive(vm)) {
+            vm_stop(vm, intr_wakes ? "guest halted with nothing that can wake it: no timer armed "
+                                     "with its interrupt unmasked, no device that could interrupt"
                                    : "guest executed HLT with interrupts disabled and nothing that could "
                                      "bring an NMI: it can never wake up");
             return;

@@ -171,6 +171,12 @@ static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64
     return 1;
 }
 
+int vm_timer_can_wake(const struct vm *vm)
+{
+    return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic);
+}
+
 uint64_t vm_update_timers(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;

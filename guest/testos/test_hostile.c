@@ -185,6 +185,21 @@ static int t_pit_storm(char *why)
     return 0;
 }
 
+/* An expected stop: STI; HLT with every interrupt source masked (the PIT
+ * counting in mode 2 but masked at the PIC and the IOAPIC, the LAPIC
+ * timer masked, COM1's interrupt off, no NMI route). Nothing can wake the
+ * guest, so the VM must stop at once with the reason, not wait for ever
+ * on the masked PIT's deadlines. */
+static int t_hlt_all_masked(char *why)
+{
+    legacy_reset(0);                               /* PIC, IOAPIC, LAPIC timer: masked */
+    pit_program(0, 2, 1193);                       /* counting, about 1 kHz */
+    kprintf("# STI; HLT with every interrupt source masked\n");
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    kprintf("# the guest woke up\n");
+    FAILF("woke up from HLT with every source masked");
+}
+
 /* An expected stop, so the last thing its run does: the IDT moved into
  * the IOAPIC page (LIDT), then a self-IPI of vector 0x40 taken by a guest
  * executing a load from RAM. Delivering it, the CPU reads the gate at
@@ -214,6 +229,7 @@ static const struct test_case cases[] = {
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
     { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },
+    { "hlt_masked: STI; HLT with every source masked stops the VM", t_hlt_all_masked },
     { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },
 };
 

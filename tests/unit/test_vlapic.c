@@ -901,6 +901,13 @@ static void test_timer_next_peeks(void **s)
     wr(LAPIC_LVT_TIMER, (2u << 17) | 0x70);                /* TSC deadline */
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 5000), 0);
     assert_int_equal(vlapic_timer_next(&l), 5000);
+    assert_true(vlapic_timer_can_interrupt(&l));
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x10070);             /* masked: counts, cannot interrupt */
+    vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 6000);
+    assert_int_equal(vlapic_timer_next(&l), 6000);
+    assert_false(vlapic_timer_can_interrupt(&l));
+    vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 0);
+    assert_false(vlapic_timer_can_interrupt(&l));          /* not counting */
 }
 
 static void test_timer_current_count(void **s)

@@ -65,6 +65,10 @@ void irq_source_free(struct irq_chipset *c, int source);
 enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int level);
 /* Replaces the routing entries of one GSI (n <= IRQ_MAX_ROUTES). Returns 0 or -1. */
 int irq_set_routes(struct irq_chipset *c, unsigned gsi, const struct irq_route *r, unsigned n);
+/* Is any routing entry of the GSI unmasked (a PIC pin and, for the slave,
+ * the cascade; an IOAPIC pin; an MSI)? If not, asserting it interrupts
+ * nobody. */
+int irq_gsi_unmasked(const struct irq_chipset *c, unsigned gsi);
 /* After any change to the vPIC (port writes, acknowledge), so its INTR
  * output reaches IOAPIC pin 0. */
 void irq_pic_output_changed(struct irq_chipset *c);

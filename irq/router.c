@@ -88,6 +88,20 @@ static int pic_pin_masked(const struct vpic *p, unsigned pin)
     return ((p->chip[1].imr >> (pin - 8)) & 1) || ((m->imr >> 2) & 1);
 }
 
+int irq_gsi_unmasked(const struct irq_chipset *c, unsigned gsi)
+{
+    if (gsi >= IRQ_NR_GSI)
+        return 0;
+    for (unsigned i = 0; i < c->nroutes[gsi]; i++) {
+        const struct irq_route *r = &c->routes[gsi][i];
+        if (r->kind == IRQ_ROUTE_MSI ||
+            (r->kind == IRQ_ROUTE_PIC && !pic_pin_masked(&c->pic, r->pin)) ||
+            (r->kind == IRQ_ROUTE_IOAPIC && !(c->ioapic.redtbl[r->pin] & IOREDTBL_MASKED)))
+            return 1;
+    }
+    return 0;
+}
+
 /* An MSI: address 0xFEE0_0000 | dest << 12 | dest-mode << 2; data: vector,
  * delivery mode in bits 10:8, trigger in bit 15. Edge messages only fire on
  * assertion. */
@@ -117,22 +131,19 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
     if (was == now)
         return IRQ_COALESCED; /* another source already holds the line, or no change */
 
-    int delivered = 0, unmasked = 0;
+    int delivered = 0, unmasked = irq_gsi_unmasked(c, gsi);
     for (unsigned i = 0; i < c->nroutes[gsi]; i++) {
         const struct irq_route *r = &c->routes[gsi][i];
         switch (r->kind) {
         case IRQ_ROUTE_PIC:
-            unmasked |= !pic_pin_masked(&c->pic, r->pin);
             if (vpic_set_irq(&c->pic, r->pin, now) && !pic_pin_masked(&c->pic, r->pin))
                 delivered = 1;
             irq_pic_output_changed(c);
             break;
         case IRQ_ROUTE_IOAPIC:
-            unmasked |= !(c->ioapic.redtbl[r->pin] & IOREDTBL_MASKED);
             delivered |= vioapic_set_irq(&c->ioapic, r->pin, now);
             break;
         case IRQ_ROUTE_MSI:
-            unmasked = 1;
             if (now)
                 delivered |= deliver_msi(c, r);
             break;

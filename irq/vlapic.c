@@ -314,6 +314,20 @@ static uint32_t current_count(const struct vlapic *l)
     return icr - (uint32_t)(rem / timer_divisor(l));
 }
 
+uint64_t vlapic_timer_next(const struct vlapic *l)
+{
+    if (apic_mode(l) == MODE_DISABLED)
+        return 0;
+    if (timer_mode(l) == TIMER_DEADLINE)
+        return l->tsc_deadline;
+    return l->timer_period ? l->timer_deadline : 0;
+}
+
+int vlapic_timer_can_interrupt(const struct vlapic *l)
+{
+    return vlapic_timer_next(l) && !(l->regs[REG(LAPIC_LVT_TIMER)] & LVT_MASKED);
+}
+
 uint64_t vlapic_update_timer(struct vlapic *l)
 {
     uint64_t now = host_now(l), p, rem;

@@ -121,5 +121,10 @@ void vlapic_bios_virtual_wire(struct vlapic *l);
  * suppresses the interrupt). Periodic mode re-arms from the previous
  * deadline, not from now (no drift). Returns the next deadline or 0. */
 uint64_t vlapic_update_timer(struct vlapic *l);
+/* The deadline (TSC) at which vlapic_update_timer would next fire the
+ * timer, or 0 if it is not counting; changes nothing. */
+uint64_t vlapic_timer_next(const struct vlapic *l);
+/* Counting with its LVT unmasked: its expiry will bring an interrupt. */
+int vlapic_timer_can_interrupt(const struct vlapic *l);
 
 #endif

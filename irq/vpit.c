@@ -523,6 +523,11 @@ static void irq0_pulse(struct vpit *p, uint64_t dropped)
                    dropped > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dropped, 0);
 }
 
+uint64_t vpit_next_deadline(const struct vpit *p)
+{
+    return p && p->ch[0].running ? p->ch[0].next_irq : 0;
+}
+
 uint64_t vpit_update(struct vpit *p)
 {
     struct vpit_channel *c;

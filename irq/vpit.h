@@ -63,5 +63,8 @@ int vpit_port_write(struct vpit *p, uint16_t port, uint8_t val);
 /* Brings channel 0 up to the host's now: raises IRQ 0 (a pulse: level 1
  * then 0) for an expired deadline. Returns the next deadline (TSC) or 0. */
 uint64_t vpit_update(struct vpit *p);
+/* The deadline (TSC) at which vpit_update would next raise IRQ 0, or 0;
+ * changes nothing. */
+uint64_t vpit_next_deadline(const struct vpit *p);
 
 #endif

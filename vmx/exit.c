@@ -631,14 +631,21 @@ static void handle_hlt(struct vm *vm)
     int intr_wakes = (vmread(GUEST_RFLAGS) & RFLAGS_IF) != 0;
     /* Wait with the CPU halted: the LAPIC timer (at the next virtual
      * deadline) or COM1's interrupt wakes it; the host IDT just ends the
-     * interrupt, the loop does the work. Without a LAPIC timer, spin. */
+     * interrupt, the loop does the work. Without a LAPIC timer, spin.
+     * Time halted is the guest's own (it counts towards the hold of a
+     * timer that fired, vm_update_timers). */
+    uint64_t since = rdtsc();
     while (!(intr_wakes && vm_intr_pending(vm)) && !vm_nmi_pending(vm)) {
+        uint64_t now = rdtsc();
+        vm->vcpu.guest_time += now - since;
+        since = now;
         uint64_t deadline = vm_update_timers(vm);
         vm_poll_devices(vm);
         if ((intr_wakes && vm_intr_pending(vm)) || vm_nmi_pending(vm))
             break;
-        if (!deadline && !vm_can_receive(vm)) {
-            vm_stop(vm, intr_wakes ? "guest halted with no timer armed and no device that could wake it"
+        if (!vm_timer_can_wake(vm) && !vm_can_receive(vm)) {
+            vm_stop(vm, intr_wakes ? "guest halted with nothing that can wake it: no timer armed "
+                                     "with its interrupt unmasked, no device that could interrupt"
                                    : "guest executed HLT with interrupts disabled and nothing that could "
                                      "bring an NMI: it can never wake up");
             return;
@@ -692,7 +699,9 @@ static void handle_apic_access(struct vm *vm)
     uint64_t q = vmread(EXIT_QUALIFICATION);
     unsigned type = (unsigned)(q >> 12) & 0xf;
     uint64_t gpa = (vm->vcpu.lapic.apic_base & ~0xfffull) + (q & 0xfff);
-    if (type > 1) {
+    /* Types 3 and 10 are accesses during event delivery: mmio_handle
+     * names those (IDT-vectoring information is valid). */
+    if (type > 1 && !(vmread(IDT_VECTORING_INFO) & INTR_INFO_VALID)) {
         vm_stop(vm, "APIC access of type %u (not a linear read or write) at offset 0x%llx", type,
                 (unsigned long long)(q & 0xfff));
         vm_dump_guest(vm);

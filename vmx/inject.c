@@ -148,9 +148,51 @@ int vm_nmi_pending(const struct vm *vm)
     return vm->vcpu.lapic.nmi_pending;
 }
 
+/* Guaranteed progress: a virtual timer that fired fires again only after
+ * the guest has had TIMER_MIN_GAP of its own time (running or halted, not
+ * the hypervisor's) since it resumed; periods missed meanwhile coalesce
+ * into one tick, which the models count. Counting the gap from VM entry
+ * instead would let a guest whose every tick costs an exit (a PIT at count
+ * 1, an EOI per tick) spend all its time in its handler. */
+static uint64_t timer_min_gap(const struct vm *vm)
+{
+    return vm->tsc_hz / 20000; /* 50 us */
+}
+
+/* While a timer whose own next deadline is next is held (hold not yet
+ * reached by guest time): its deadline becomes the later of next and the
+ * host TSC at which the hold ends, and it returns 1. */
+static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64_t *deadline)
+{
+    if (!next || v->guest_time >= hold)
+        return 0;
+    uint64_t end = rdtsc() + (hold - v->guest_time);
+    *deadline = next > end ? next : end;
+    return 1;
+}
+
+int vm_timer_can_wake(const struct vm *vm)
+{
+    return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic);
+}
+
 uint64_t vm_update_timers(struct vm *vm)
 {
-    uint64_t a = vpit_update(&vm->irq.pit), b = vlapic_update_timer(&vm->vcpu.lapic);
+    struct vcpu *v = &vm->vcpu;
+    uint64_t a, b;
+    if (!timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a)) {
+        uint64_t before = vm->irq.pit.ticks_delivered;
+        a = vpit_update(&vm->irq.pit);
+        if (vm->irq.pit.ticks_delivered != before)
+            v->pit_hold = v->guest_time + timer_min_gap(vm);
+    }
+    if (!timer_held(v, v->lapic_timer_hold, vlapic_timer_next(&v->lapic), &b)) {
+        uint64_t before = v->lapic.timer_fired;
+        b = vlapic_update_timer(&v->lapic);
+        if (v->lapic.timer_fired != before)
+            v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
+    }
     return !a ? b : !b ? a : a < b ? a : b;
 }
 
@@ -209,10 +251,12 @@ static int inject_nmi_if_possible(struct vm *vm)
  * (an external-interrupt exit). */
 static void arm_host_timer(struct vm *vm, uint64_t deadline)
 {
-    /* Virtual timers fire at most every 50 us of guest time: a guest that
-     * programs the PIT to 1 MHz gets coalesced ticks, not an exit storm
-     * that leaves it no time to run. */
-    uint64_t now = rdtsc(), min_gap = vm->tsc_hz / 20000;
+    /* How often a timer may fire is vm_update_timers' business (counted
+     * in guest time). The host timer is also never armed closer to entry
+     * than that gap: with the physical LAPIC timer armed for a deadline
+     * right at entry, Bochs delivered a pending virtual interrupt to a
+     * guest with IF=0 (inject group, host_timer = lapic). */
+    uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
     if (deadline && deadline < now + min_gap)
         deadline = now + min_gap;
     if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {

@@ -25,5 +25,9 @@ int vm_intr_pending(const struct vm *vm);
 int vm_nmi_pending(const struct vm *vm);
 /* Brings virtual timers up to date; returns the next deadline (TSC) or 0. */
 uint64_t vm_update_timers(struct vm *vm);
+/* Can an armed virtual timer still interrupt the vCPU (the vPIT with a
+ * route of IRQ 0 unmasked, the vLAPIC timer with its LVT unmasked)? A
+ * timer counting behind its masks cannot wake a halted guest. */
+int vm_timer_can_wake(const struct vm *vm);
 
 #endif

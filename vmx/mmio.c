@@ -180,6 +180,27 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
         return 0;
     }
 
+    /* The access was the CPU's own, delivering an event (the guest's IDT,
+     * GDT or the stack for the interrupt frame lies in MMIO), not the
+     * instruction at RIP's: there is nothing to emulate. KVM stops too. */
+    uint32_t vectoring = (uint32_t)vmread(IDT_VECTORING_INFO);
+    if (vectoring & INTR_INFO_VALID) {
+        static const char *const types[8] = { "external interrupt", "type 1", "NMI",
+                                              "hardware exception", "software interrupt",
+                                              "privileged software exception",
+                                              "software exception", "type 7" };
+        const char *type = types[(vectoring & INTR_TYPE_MASK) >> 8];
+        log_error("vmx", "MMIO during event delivery: delivering vector 0x%02x (%s), the CPU "
+                  "touched guest-physical 0x%llx (%s); the guest's IDT, GDT or interrupt stack "
+                  "is in MMIO; stopping the VM", vectoring & 0xff, type,
+                  (unsigned long long)gpa, dev->name);
+        vm_dump_guest(vm);
+        vm_stop(vm, "MMIO during event delivery: vector 0x%02x (%s) at guest-physical 0x%llx "
+                "(%s), RIP 0x%llx", vectoring & 0xff, type, (unsigned long long)gpa, dev->name,
+                (unsigned long long)vmread(GUEST_RIP));
+        return 1;
+    }
+
     uint64_t rip = vmread(GUEST_RIP);
     uint8_t bytes[DECODE_MAX_LEN];
     unsigned avail = DECODE_MAX_LEN;

@@ -102,8 +102,10 @@ void vm_run(struct vm *vm)
     vm->state = VM_RUNNING;
     while (vm->state == VM_RUNNING) {
         vm_prepare_entry(vm);
+        uint64_t t_entry = rdtsc();
         int rc = vmx_enter(&v->regs, v->launched);
         uint64_t t_exit = rdtsc();
+        v->guest_time += t_exit - t_entry;
         if (rc) {
             report_vmfail(vm, rc);
             break;

@@ -52,6 +52,11 @@ struct vcpu {
      * after the CPU stored the new value, but the model must see the old. */
     uint32_t lapic_shadow[64];
     uint64_t eoi_exit_bitmap[4]; /* as last written to the VMCS */
+    /* Guest time: TSC ticks the vCPU spent in VMX non-root operation or
+     * halted, i.e. the time it had for itself. A virtual timer that fired
+     * is held until the guest time reaches its hold (vm_update_timers). */
+    uint64_t guest_time;
+    uint64_t pit_hold, lapic_timer_hold;
     void *vmcs;
 };
 

@@ -144,6 +144,82 @@ static int t_apic_base_moves(char *why)
     return 0;
 }
 
+/* The PIT at its fastest (mode 2, count 1: 1.19 MHz), unmasked, and a
+ * handler that EOIs at the PIC (an exit each time): between two ticks the
+ * guest must retire time of its own (the hypervisor's minimum gap, 50 us,
+ * counts from where the guest resumes), so the main loop runs dozens of
+ * iterations per interrupt (none in most gaps when the gap counted from VM
+ * entry, which one exit outlasts), and the guest reaches its end. */
+#define STORM_TICKS 200u
+#define STORM_LOOPS_PER_TICK 100u
+static volatile uint32_t storm_ticks;
+
+static void storm_eoi(uint32_t vector)
+{
+    (void)vector;
+    storm_ticks++;
+    outb(0x20, 0x20);
+}
+
+static int t_pit_storm(char *why)
+{
+    legacy_reset(0);
+    storm_ticks = 0;
+    irq_hook[PIC_MASTER_BASE] = storm_eoi;
+    pit_program(0, 2, 1);
+    outb(0x21, 0xfe);                              /* IRQ 0 only */
+    uint32_t loops = 0;
+    uint64_t t0 = rdtsc(), limit = ms_ticks(2000);
+    sti();
+    while (storm_ticks < STORM_TICKS && rdtsc() - t0 < limit)
+        loops++;
+    cli();
+    outb(0x21, 0xff);
+    outb(0x43, 0x30);                              /* channel 0 stopped */
+    irq_hook[PIC_MASTER_BASE] = 0;
+    uint32_t ticks = storm_ticks;
+    kprintf("# pit_storm: %u main-loop iterations, %u PIT interrupts\n", loops, ticks);
+    CHECK(ticks >= STORM_TICKS, "only %u PIT interrupts in 2 s of guest time", ticks);
+    CHECK(loops >= STORM_LOOPS_PER_TICK * ticks, "%u main-loop iterations for %u interrupts: the "
+          "guest hardly runs between ticks", loops, ticks);
+    return 0;
+}
+
+/* An expected stop: STI; HLT with every interrupt source masked (the PIT
+ * counting in mode 2 but masked at the PIC and the IOAPIC, the LAPIC
+ * timer masked, COM1's interrupt off, no NMI route). Nothing can wake the
+ * guest, so the VM must stop at once with the reason, not wait for ever
+ * on the masked PIT's deadlines. */
+static int t_hlt_all_masked(char *why)
+{
+    legacy_reset(0);                               /* PIC, IOAPIC, LAPIC timer: masked */
+    pit_program(0, 2, 1193);                       /* counting, about 1 kHz */
+    kprintf("# STI; HLT with every interrupt source masked\n");
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    kprintf("# the guest woke up\n");
+    FAILF("woke up from HLT with every source masked");
+}
+
+/* An expected stop, so the last thing its run does: the IDT moved into
+ * the IOAPIC page (LIDT), then a self-IPI of vector 0x40 taken by a guest
+ * executing a load from RAM. Delivering it, the CPU reads the gate at
+ * IOAPIC + 0x200: that access is the CPU's, not the load's, and must stop
+ * the VM ("MMIO during event delivery"), never be emulated as the load. */
+static int t_idt_in_mmio(char *why)
+{
+    static volatile uint32_t ram = 0x600d;
+    static const struct { uint16_t limit; uint32_t base; } __attribute__((packed))
+        idtr = { 256 * 8 - 1, IOAPIC_BASE };
+    uint32_t v;
+    legacy_reset(0);
+    kprintf("# IDT at 0x%x (the IOAPIC page); self-IPI 0x40, then a load with IF=1\n", IOAPIC_BASE);
+    __asm__ volatile("lidt %0" ::"m"(idtr));
+    lapic_self_ipi(0x40);
+    __asm__ volatile("sti; nop; movl (%1), %0; cli" : "=a"(v) : "b"(&ram) : "memory");
+    kprintf("# the guest went on after the interrupt (EAX=0x%x)\n", v);
+    FAILF("the interrupt was delivered through an IDT in MMIO");
+}
+
 static const struct test_case cases[] = {
     { "port_scan: IN of all 65,536 ports in three widths", t_port_scan },
     { "msr_scan: RDMSR and WRMSR of 10,000 unknown MSRs #GP", t_msr_scan },
@@ -152,6 +228,9 @@ static const struct test_case cases[] = {
     { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
+    { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },
+    { "hlt_masked: STI; HLT with every source masked stops the VM", t_hlt_all_masked },
+    { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },
 };
 
 const struct test_group group_hostile = { "hostile", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -41,7 +41,7 @@ n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 for path in auto off; do
   name=hostile-$path
   boot "$name" bochs "guest = testos.elf
-cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi,apic_moves ram_mb=32
+cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi,apic_moves,pit_storm ram_mb=32
 ram_mb = 32
 apicv = $path"
   guest_tap "$name"
@@ -59,5 +59,34 @@ apicv = $path"
     "$(grep 'APIC-access page' <<<"$LOG")"
   check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
   check_no_vmfail
+done
+
+# expect_stop NAME CASE PATH SEEN STOP GONE_ON: one run of a case that must
+# end in a stop: the guest's line SEEN shows it got there, the final line
+# matches STOP, and the guest never printed GONE_ON.
+expect_stop() {
+  local name=$1
+  boot "$name" bochs "guest = testos.elf
+cmdline = hostile only=$2 ram_mb=32
+ram_mb = 32
+apicv = $3"
+  check_log "$4" "$name: the guest got there" "$name"
+  check_log "$5" "$name: the VM stopped with the reason" "$name"
+  ! log_has "$6"; ok $? "$name: the guest did not go on" "$(grep -E "$6" <<<"$LOG")"
+  [ "$RC" = 1 ]; ok $? "$name: run.sh returns 1 for a stopped VM" "rc=$RC"
+  check_no_vmfail
+}
+
+for path in auto off; do
+  # An interrupt delivered through an IDT that the guest put in the IOAPIC
+  # page: the CPU's own read of the gate must stop the VM, naming the
+  # vector and the address, never be emulated as the load at RIP.
+  expect_stop "hostile-idt-$path" idt_mmio $path '^guest: # IDT at 0xfec00000 \(the IOAPIC page\)' \
+    '^hv: guest stopped: MMIO during event delivery: vector 0x40 \(external interrupt\) at guest-physical 0xfec00200 \(IOAPIC\), RIP 0x[0-9a-f]+$' \
+    '^guest: # the guest went on'
+  # STI; HLT with every source masked (a PIT counting behind its masks):
+  # nothing can wake the guest, so the VM stops at once, in words.
+  expect_stop "hostile-hlt-$path" hlt_masked $path '^guest: # STI; HLT with every interrupt source masked$' \
+    '^hv: guest stopped: guest halted with nothing that can wake it' '^guest: # the guest woke up'
 done
 done_testing

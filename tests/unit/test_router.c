@@ -158,6 +158,33 @@ static void test_free_drops_asserted_line(void **s)
     assert_int_equal(c.line[11], 0);
 }
 
+/* irq_gsi_unmasked: IRQ 0 reaches PIC pin 0 and IOAPIC pin 2; either
+ * unmasked is enough; a slave pin needs the cascade (master pin 2) too;
+ * an MSI route is never masked. */
+static void test_gsi_unmasked(void **s)
+{
+    (void)s;
+    pic_init();
+    vpic_port_write(&c.pic, 0x21, 0xff);
+    vpic_port_write(&c.pic, 0xA1, 0xff);
+    assert_false(irq_gsi_unmasked(&c, 0));                 /* IOAPIC pins start masked */
+    vpic_port_write(&c.pic, 0x21, 0xfe);
+    assert_true(irq_gsi_unmasked(&c, 0));
+    vpic_port_write(&c.pic, 0x21, 0xff);
+    ioapic_route(2, 0x30);
+    assert_true(irq_gsi_unmasked(&c, 0));
+    ioapic_route(2, 0x10030);
+    assert_false(irq_gsi_unmasked(&c, 0));
+    vpic_port_write(&c.pic, 0xA1, 0xfe);                   /* IRQ 8, cascade masked */
+    assert_false(irq_gsi_unmasked(&c, 8));
+    vpic_port_write(&c.pic, 0x21, 0xfb);
+    assert_true(irq_gsi_unmasked(&c, 8));
+    struct irq_route msi = { .kind = IRQ_ROUTE_MSI, .msi_addr = 0xfee00000, .msi_data = 0x65 };
+    assert_int_equal(irq_set_routes(&c, 20, &msi, 1), 0);
+    assert_true(irq_gsi_unmasked(&c, 20));
+    assert_false(irq_gsi_unmasked(&c, IRQ_NR_GSI));
+}
+
 static void test_msi_route(void **s)
 {
     (void)s;
@@ -216,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup(test_irq0_reaches_ioapic_pin2, setup),
         cmocka_unit_test_setup(test_pic_path, setup),
         cmocka_unit_test_setup(test_all_masked, setup),
+        cmocka_unit_test_setup(test_gsi_unmasked, setup),
         cmocka_unit_test_setup(test_shared_level_line_is_ored, setup),
         cmocka_unit_test_setup(test_bad_arguments, setup),
         cmocka_unit_test_setup(test_source_allocator, setup),

@@ -877,6 +877,39 @@ static void test_timer_oneshot(void **s)
     assert_int_equal(rd(LAPIC_TIMER_ICR), 100);
 }
 
+/* vlapic_timer_next: the deadline vlapic_update_timer would act on, in
+ * each timer mode, without firing it. */
+static void test_timer_next_peeks(void **s)
+{
+    (void)s;
+    setup();
+    assert_int_equal(vlapic_timer_next(&l), 0);           /* not counting */
+    f.now = 1000;
+    wr(LAPIC_TIMER_DCR, 0xB);
+    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x50);                /* periodic */
+    wr(LAPIC_TIMER_ICR, 10);                              /* 100 ticks */
+    assert_int_equal(vlapic_timer_next(&l), 1100);
+    f.now = 1350;                                         /* overdue */
+    assert_int_equal(vlapic_timer_next(&l), 1100);
+    assert_int_equal(l.timer_fired, 0);
+    assert_int_equal(vlapic_pending(&l), -1);
+    assert_int_equal(vlapic_update_timer(&l), 1400);
+    assert_int_equal(vlapic_timer_next(&l), 1400);
+    take(0x50);
+    wr(LAPIC_TIMER_ICR, 0);                               /* stopped */
+    assert_int_equal(vlapic_timer_next(&l), 0);
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x70);                /* TSC deadline */
+    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 5000), 0);
+    assert_int_equal(vlapic_timer_next(&l), 5000);
+    assert_true(vlapic_timer_can_interrupt(&l));
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x10070);             /* masked: counts, cannot interrupt */
+    vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 6000);
+    assert_int_equal(vlapic_timer_next(&l), 6000);
+    assert_false(vlapic_timer_can_interrupt(&l));
+    vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 0);
+    assert_false(vlapic_timer_can_interrupt(&l));          /* not counting */
+}
+
 static void test_timer_current_count(void **s)
 {
     (void)s;
@@ -1209,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_traces),
         cmocka_unit_test(test_no_host),
         cmocka_unit_test(test_timer_oneshot),
+        cmocka_unit_test(test_timer_next_peeks),
         cmocka_unit_test(test_timer_current_count),
         cmocka_unit_test(test_timer_periodic_count),
         cmocka_unit_test(test_timer_periodic_no_drift),

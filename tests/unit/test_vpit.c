@@ -248,6 +248,28 @@ static void test_mode3_count_steps_by_two(void **s)
     assert_int_equal(read_count16(0), 2);
 }
 
+/* vpit_next_deadline says what vpit_update would act on, and changes
+ * nothing: no pulse, no count, the same deadline afterwards. */
+static void test_next_deadline_peeks(void **s)
+{
+    (void)s;
+    assert_int_equal(vpit_next_deadline(&pit), 0);     /* not programmed */
+    f.now = 7;
+    program(0, 2, 1000);
+    assert_int_equal(vpit_next_deadline(&pit), 7 + 100000);
+    f.now = 7 + 350000;                                /* three periods late */
+    assert_int_equal(vpit_next_deadline(&pit), 7 + 100000);
+    assert_int_equal(f.ncalls, 0);
+    assert_int_equal(pit.ticks_delivered, 0);
+    assert_int_equal(vpit_update(&pit), 7 + 400000);   /* one tick, two dropped */
+    assert_int_equal(vpit_next_deadline(&pit), 7 + 400000);
+    program(0, 0, 100);                                /* one-shot */
+    f.now += 10000;
+    vpit_update(&pit);
+    assert_int_equal(vpit_next_deadline(&pit), 0);     /* fired: nothing armed */
+    assert_int_equal(vpit_next_deadline(NULL), 0);
+}
+
 static void test_mode0_fires_once(void **s)
 {
     (void)s;
@@ -800,6 +822,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_unknown_ports, setup),
+        cmocka_unit_test_setup(test_next_deadline_peeks, setup),
         cmocka_unit_test_setup(test_mode2_exact_rate_1000_periods, setup),
         cmocka_unit_test_setup(test_mode2_inexact_no_drift, setup),
         cmocka_unit_test_setup(test_mode2_count_and_out, setup),

@@ -159,12 +159,12 @@ static uint64_t timer_min_gap(const struct vm *vm)
     return vm->tsc_hz / 20000; /* 50 us */
 }
 
-/* While a timer whose own next deadline is next is held (hold not yet
- * reached by guest time): its deadline becomes the later of next and the
- * host TSC at which the hold ends, and it returns 1. */
+/* For a timer whose hold guest time has not reached yet: if it is armed
+ * (next, its own next deadline, is not 0), its deadline becomes the later
+ * of next and the host TSC at which the hold ends, and it returns 1. */
 static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64_t *deadline)
 {
-    if (!next || v->guest_time >= hold)
+    if (!next)
         return 0;
     uint64_t end = rdtsc() + (hold - v->guest_time);
     *deadline = next > end ? next : end;
@@ -181,13 +181,18 @@ uint64_t vm_update_timers(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint64_t a, b;
-    if (!timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a)) {
+    /* Only a timer in its hold needs its next deadline looked up. */
+    int pit_held = v->guest_time < v->pit_hold &&
+                   timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a);
+    int lapic_held = v->guest_time < v->lapic_timer_hold &&
+                     timer_held(v, v->lapic_timer_hold, vlapic_timer_next(&v->lapic), &b);
+    if (!pit_held) {
         uint64_t before = vm->irq.pit.ticks_delivered;
         a = vpit_update(&vm->irq.pit);
         if (vm->irq.pit.ticks_delivered != before)
             v->pit_hold = v->guest_time + timer_min_gap(vm);
     }
-    if (!timer_held(v, v->lapic_timer_hold, vlapic_timer_next(&v->lapic), &b)) {
+    if (!lapic_held) {
         uint64_t before = v->lapic.timer_fired;
         b = vlapic_update_timer(&v->lapic);
         if (v->lapic.timer_fired != before)

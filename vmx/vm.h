@@ -80,9 +80,9 @@ struct vm {
     int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
-    unsigned maxphyaddr;
+    unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */
     unsigned linear_bits;    /* the CPU's linear-address width (57 with 5-level paging, else 48):
-                              * what WRMSR and VM entry check base addresses against */     /* physical-address width (CPUID 0x80000008), for guest page walks */
+                              * what WRMSR and VM entry check base addresses against */
     uint64_t lapic_timer_hz; /* calibrated physical LAPIC timer (0: unusable) */
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */

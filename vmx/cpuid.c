@@ -259,6 +259,28 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
     }
 }
 
+uint64_t cpuid_cr4_allowed(const struct cpuid_out *leaf1, const struct cpuid_out *leaf7)
+{
+    /* VME PVI TSD DE PSE PAE PGE PCE OSFXSR OSXMMEXCPT */
+    uint64_t ok = 0x7bf;
+    static const struct { uint8_t cr4_bit, leaf7; enum cpuid_reg reg; uint8_t bit; } gated[] = {
+        { 6, 0, CPUID_EDX, 7 },   /* MCE: leaf 1 EDX.MCE */
+        { 11, 1, CPUID_ECX, 2 },  /* UMIP */
+        { 12, 1, CPUID_ECX, 16 }, /* LA57 */
+        { 16, 1, CPUID_EBX, 0 },  /* FSGSBASE */
+        { 17, 0, CPUID_ECX, 17 }, /* PCIDE: leaf 1 ECX.PCID */
+        { 18, 0, CPUID_ECX, 26 }, /* OSXSAVE: leaf 1 ECX.XSAVE */
+        { 20, 1, CPUID_EBX, 7 },  /* SMEP */
+        { 21, 1, CPUID_EBX, 20 }, /* SMAP */
+    };
+    for (unsigned i = 0; i < sizeof(gated) / sizeof(gated[0]); i++) {
+        struct cpuid_out r = gated[i].leaf7 ? *leaf7 : *leaf1;
+        if (*reg_of(&r, gated[i].reg) >> gated[i].bit & 1)
+            ok |= 1ull << gated[i].cr4_bit;
+    }
+    return ok; /* VMXE, SMXE, PKE, CET, PKS, ... never: their features are hidden */
+}
+
 int cpuid_hide_feature(struct cpuid_vm *vm, const char *name, size_t len)
 {
     for (size_t i = 0; i < cpuid_nfeatures; i++) {

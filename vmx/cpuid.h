@@ -55,6 +55,12 @@ void cpuid_vm_init(struct cpuid_vm *vm);
  * return. */
 void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t subleaf, struct cpuid_out *r);
 
+/* The CR4 bits a guest that sees these CPUID answers may set (leaf 1
+ * ECX/EDX, leaf 7 EBX/ECX as cpuid_guest gives them): the architectural
+ * ones every CPU of ours has, and each feature's bit only with the
+ * feature. Everything else is reserved: #GP, as on hardware. */
+uint64_t cpuid_cr4_allowed(const struct cpuid_out *leaf1, const struct cpuid_out *leaf7);
+
 /* For config `cpuid_hide = name ...`: sets the feature's bit in vm->hide.
  * Returns 0, or -1 for a name the table does not have. */
 int cpuid_hide_feature(struct cpuid_vm *vm, const char *name, size_t len);

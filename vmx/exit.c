@@ -73,10 +73,9 @@ static int guest_long_mode(void)
 
 /* ---- CPUID ---- */
 
-static void handle_cpuid(struct vm *vm)
+/* The guest's answer for one leaf: the host's, through cpuid.c. */
+static struct cpuid_out guest_cpuid(struct vm *vm, uint32_t leaf, uint32_t sub)
 {
-    uint64_t *g = vm->vcpu.regs.gpr;
-    uint32_t leaf = (uint32_t)g[RAX], sub = (uint32_t)g[RCX];
     struct cpuid_regs host;
     cpuid(leaf, sub, &host);
     struct cpuid_out r = { host.eax, host.ebx, host.ecx, host.edx };
@@ -86,11 +85,30 @@ static void handle_cpuid(struct vm *vm)
     }
     vm->cpuid.lapic_timer_hz = vm->vcpu.lapic.timer_hz;
     cpuid_guest(&vm->cpuid, leaf, sub, &r);
+    return r;
+}
+
+static void handle_cpuid(struct vm *vm)
+{
+    uint64_t *g = vm->vcpu.regs.gpr;
+    struct cpuid_out r = guest_cpuid(vm, (uint32_t)g[RAX], (uint32_t)g[RCX]);
     g[RAX] = r.eax;
     g[RBX] = r.ebx;
     g[RCX] = r.ecx;
     g[RDX] = r.edx;
     skip_instruction(&vm->vcpu);
+}
+
+uint64_t vm_guest_cr4_allowed(struct vm *vm)
+{
+    /* before the VMCS exists: the guest-state bits of leaf 1 do not matter here */
+    struct cpuid_regs h1, h7;
+    cpuid(1, 0, &h1);
+    cpuid(7, 0, &h7);
+    struct cpuid_out l1 = { h1.eax, h1.ebx, h1.ecx, h1.edx }, l7 = { h7.eax, h7.ebx, h7.ecx, h7.edx };
+    cpuid_guest(&vm->cpuid, 1, 0, &l1);
+    cpuid_guest(&vm->cpuid, 7, 0, &l7);
+    return cpuid_cr4_allowed(&l1, &l7) & vm->caps->cr4_fixed1 & ~(uint64_t)CR4_VMXE;
 }
 
 /* XSETBV (always exits): the guest's XCR0, checked as the CPU checks it
@@ -501,8 +519,15 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
 static void guest_write_cr4(struct vm *vm, uint64_t val)
 {
     const struct vmx_caps *c = vm->caps;
-    /* VMXE is hidden (no nested VMX); bits the CPU cannot set are reserved. */
-    if ((val & CR4_VMXE) || (val & ~c->cr4_fixed1)) {
+    uint64_t old = vcpu_cr4();
+    int lma = (vmread(GUEST_EFER) & EFER_LMA) != 0;
+    /* Reserved for this guest: bits the CPU cannot set, VMXE (no nested
+     * VMX) and the bits of features CPUID hides (SMXE, PKE, CET, MCE, ...).
+     * In IA-32e mode PAE must stay set and LA57 cannot change; PCIDE may
+     * be set only in IA-32e mode with CR3[11:0] = 0 (SDM MOV to CR4). */
+    if ((val & ~vm->cr4_allowed) || (lma && !(val & CR4_PAE)) ||
+        (lma && ((val ^ old) & CR4_LA57)) ||
+        ((val & ~old & CR4_PCIDE) && (!lma || (vmread(GUEST_CR3) & 0xfff)))) {
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }

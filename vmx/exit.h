@@ -38,6 +38,9 @@ void vm_print_stats(const struct vm *vm);
 /* One line per exit reason, "hv: stats <label> <reason number> <count> <ticks>",
  * for scripts. */
 void vm_print_stats_lines(const struct vm *vm, unsigned label);
+/* The CR4 bits this guest may set (the CPU's, less those of features its
+ * CPUID hides); the rest are owned by the hypervisor and refused with #GP. */
+uint64_t vm_guest_cr4_allowed(struct vm *vm);
 /* Prints the guest's registers and key VMCS state. */
 void vm_dump_guest(const struct vm *vm);
 

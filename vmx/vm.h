@@ -80,6 +80,7 @@ struct vm {
     int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
+    uint64_t cr4_allowed;    /* CR4 bits the guest may set (vm_guest_cr4_allowed) */
     unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */
     unsigned linear_bits;    /* the CPU's linear-address width (57 with 5-level paging, else 48):
                               * what WRMSR and VM entry check base addresses against */

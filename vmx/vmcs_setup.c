@@ -92,7 +92,9 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
      * VMXE) are owned by the hypervisor and hidden by the read shadows. */
     uint64_t cr0_shadow = CR0_PE | CR0_ET;
     uint64_t cr0_owned = (caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(CR0_PE | CR0_PG);
-    uint64_t cr4_owned = caps->cr4_fixed0 | ~caps->cr4_fixed1;
+    /* CR4: ours are the bits VMX forces and every bit the guest may not
+     * set (so that setting one exits and gets #GP). */
+    uint64_t cr4_owned = caps->cr4_fixed0 | ~caps->cr4_fixed1 | ~vm->cr4_allowed;
     vmwrite(CR0_GUEST_HOST_MASK, cr0_owned);
     vmwrite(CR0_READ_SHADOW, cr0_shadow);
     vmwrite(GUEST_CR0, vmx_fix_cr0(caps, cr0_shadow, 1));

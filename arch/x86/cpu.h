@@ -31,6 +31,7 @@
 #define CR0_PG (1ull << 31)
 #define CR4_PAE  (1ull << 5)
 #define CR4_LA57 (1ull << 12)
+#define CR4_PCIDE (1ull << 17)
 #define CR4_OSXSAVE (1ull << 18)
 #define CR4_VMXE (1ull << 13)
 #define EFER_LME (1ull << 8)

@@ -107,6 +107,34 @@ static int t_cr0_nw_without_cd(char *why)
     return 0;
 }
 
+/* CR4 bits of features the guest's CPUID does not show are reserved: PKE
+ * (no PKU), SMXE (no SMX), MCE (no machine-check architecture) each get
+ * #GP and leave CR4 as it was; a bit it does have (PGE) still works. */
+static int t_cr4_hidden_features(char *why)
+{
+    static const struct { unsigned bit; const char *name; } hidden[] = {
+        { 22, "PKE" }, { 14, "SMXE" }, { 6, "MCE" },
+    };
+    uint32_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    for (unsigned i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        uint32_t bad = cr4 | (1u << hidden[i].bit), now;
+        trap_arm(3); /* mov %r32, %cr4: 0f 22 /r */
+        __asm__ volatile("mov %0, %%cr4" ::"r"(bad) : "memory");
+        trap_disarm();
+        __asm__ volatile("mov %%cr4, %0" : "=r"(now));
+        CHECK(last_trap.taken == 1 && last_trap.vector == 13, "CR4.%s set: %s %u", hidden[i].name,
+              last_trap.taken ? "vector" : "no #GP, vector", last_trap.vector);
+        CHECK(now == cr4, "CR4 0x%x after the refused %s, was 0x%x", now, hidden[i].name, cr4);
+    }
+    uint32_t pge = cr4 | (1u << 7), now;
+    __asm__ volatile("mov %0, %%cr4" ::"r"(pge) : "memory");
+    __asm__ volatile("mov %%cr4, %0" : "=r"(now));
+    __asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+    CHECK(now == pge, "CR4.PGE: reads 0x%x after writing 0x%x", now, pge);
+    return 0;
+}
+
 /* CLI; HLT with the PIT's line routed as an NMI (IOAPIC pin 2, delivery
  * mode NMI) and a one-shot on its way: the NMI wakes the CPU, as on
  * hardware, the handler runs and execution goes on after the HLT. */
@@ -226,6 +254,7 @@ static const struct test_case cases[] = {
     { "test_hooks: the test hypercalls are unknown without test_hooks = on", t_test_hooks_off },
     { "vmx_ud: VMXON, VMREAD, INVEPT and the other VMX instructions are #UD", t_vmx_instructions },
     { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
+    { "cr4: PKE, SMXE and MCE (features CPUID hides) are #GP; PGE works", t_cr4_hidden_features },
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
     { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },

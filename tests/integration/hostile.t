@@ -41,7 +41,7 @@ n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 for path in auto off; do
   name=hostile-$path
   boot "$name" bochs "guest = testos.elf
-cmdline = hostile only=test_hooks,vmx_ud,cr0,hlt_nmi,apic_moves,pit_storm ram_mb=32
+cmdline = hostile only=test_hooks,vmx_ud,cr0,cr4,hlt_nmi,apic_moves,pit_storm ram_mb=32
 ram_mb = 32
 apicv = $path"
   guest_tap "$name"

@@ -175,6 +175,36 @@ static void test_hide_list(void **s)
     assert_int_equal(cpuid_hide_list(&v, "rdtscp", err, sizeof(err)), -1); /* not leaf 1/7 */
 }
 
+static void test_cr4_follows_cpuid(void **s)
+{
+    (void)s;
+    struct cpuid_vm v = vm_facts();
+    struct cpuid_out l1 = all_ones(), l7 = all_ones();
+    cpuid_guest(&v, 1, 0, &l1);
+    cpuid_guest(&v, 7, 0, &l7);
+    uint64_t ok = cpuid_cr4_allowed(&l1, &l7);
+    assert_true(ok & (1u << 5));            /* PAE */
+    assert_true(ok & (1u << 18));           /* OSXSAVE: XSAVE is shown */
+    assert_true(ok & (1u << 20));           /* SMEP */
+    assert_false(ok & (1u << 6));           /* MCE: hidden */
+    assert_false(ok & (1u << 13));          /* VMXE */
+    assert_false(ok & (1u << 14));          /* SMXE */
+    assert_false(ok & (1u << 22));          /* PKE: PKU hidden */
+    assert_false(ok & (1u << 23));          /* CET */
+    assert_false(ok >> 32);
+    struct cpuid_out none = { 0, 0, 0, 0 };
+    assert_int_equal(cpuid_cr4_allowed(&none, &none), 0x7bf);
+    char err[64];
+    assert_int_equal(cpuid_hide_list(&v, "smep xsave", err, sizeof(err)), 0);
+    l1 = all_ones();
+    l7 = all_ones();
+    cpuid_guest(&v, 1, 0, &l1);
+    cpuid_guest(&v, 7, 0, &l7);
+    ok = cpuid_cr4_allowed(&l1, &l7);
+    assert_false(ok & (1u << 20));
+    assert_false(ok & (1u << 18));
+}
+
 /* ---- vmsr ---- */
 
 static void test_mtrr(void **s)
@@ -242,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_zeroed_leaves),
         cmocka_unit_test(test_hypervisor_leaves),
         cmocka_unit_test(test_hide_list),
+        cmocka_unit_test(test_cr4_follows_cpuid),
         cmocka_unit_test(test_mtrr),
         cmocka_unit_test(test_misc_enable_and_mcg),
         cmocka_unit_test(test_pat),

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../arch/x86/fmt.h"
+#include "../arch/x86/regs.h"
 
 struct cursor {
     const uint8_t *bytes;
@@ -514,12 +515,6 @@ int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio
 
 /* ---- ALU ---- */
 
-#define RFLAGS_CF (1ull << 0)
-#define RFLAGS_PF (1ull << 2)
-#define RFLAGS_AF (1ull << 4)
-#define RFLAGS_ZF (1ull << 6)
-#define RFLAGS_SF (1ull << 7)
-#define RFLAGS_OF (1ull << 11)
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 /* 1 when the low byte of v has an even number of set bits (PF). */

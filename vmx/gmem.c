@@ -16,17 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Control registers, EFER and RFLAGS */
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
+#include "../arch/x86/regs.h"
 
 /* Paging-structure entries (the low bits mean the same in every format) */
 #define PTE_P (1ull << 0)

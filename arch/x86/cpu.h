@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "regs.h"
+
 #define MSR_IA32_FEATURE_CONTROL 0x3A
 #define MSR_IA32_SYSENTER_CS     0x174
 #define MSR_IA32_SYSENTER_ESP    0x175
@@ -23,21 +25,6 @@
 #define FEATURE_CONTROL_VMX_IN_SMX  (1u << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE (1u << 2)
 
-#define CR0_PE (1ull << 0)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE  (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_VMXE (1ull << 13)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_DF (1ull << 10)
 
 struct cpuid_regs {
     uint32_t eax, ebx, ecx, edx;

@@ -15,23 +15,11 @@
 #include <cmocka.h>
 
 #include "../../vmx/gmem.h"
+#include "../../arch/x86/regs.h"
 
 #define RAM_SIZE (8ull << 20)
 #define TABLES_START 0x10000ull /* page tables are allocated from here up */
 #define DATA 0x200000ull        /* 4 KiB data pages from here up */
-
-#define CR0_PE (1ull << 0)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
 
 #define P (1ull << 0)
 #define RW (1ull << 1)

@@ -15,7 +15,7 @@
  *                            off: every APIC access traps, the software path)
  *   host_timer = auto       (auto: VMX-preemption timer where offered, else
  *                            the LAPIC timer | lapic: always the LAPIC timer)
- *   cpuid_hide = x2apic     (CPUID features of leaves 1 and 7 the guest must not
+ *   cpuid_hide = x2apic     (CPUID features of leaves 1, 7 and 0x80000001 the guest must not
  *                            see, by Linux's names, like QEMU's -cpu ...,-x2apic)
  *   test_hooks = off        (on: the test hypercalls HC_TEST_UNMAP,
  *                            HC_TEST_REINJECTED, HC_STATS_RESET and

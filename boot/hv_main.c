@@ -119,6 +119,7 @@ void hv_main(struct boot_info *bi)
     if (cpuid_hide_list(&vm->cpuid, bi->cfg.cpuid_hide, err, sizeof(err)))
         platform_fatal(err);
     vm->cr4_allowed = vm_guest_cr4_allowed(vm);
+    vm->efer_allowed = vm_guest_efer_allowed(vm);
     vm->trace = bi->cfg.trace;
     vm->test_hooks = bi->cfg.test_hooks;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;

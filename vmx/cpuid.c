@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../arch/x86/fmt.h"
+#include "../arch/x86/regs.h"
 
 #define L1 0x1u
 #define L7 0x7u
@@ -166,6 +167,15 @@ static void allow_only(const struct cpuid_vm *vm, uint32_t leaf, enum cpuid_reg 
             *reg_of(r, reg) &= vm->allow[k];
 }
 
+/* Clears the bits config `cpuid_hide` names, in every feature register
+ * of the leaf (last, so that it wins over the bits we force on). */
+static void apply_hide(const struct cpuid_vm *vm, uint32_t leaf, struct cpuid_out *r)
+{
+    for (unsigned k = 0; k < 7; k++)
+        if (filtered[k].leaf == leaf)
+            *reg_of(r, filtered[k].reg) &= ~vm->hide[k];
+}
+
 static void set_bit(uint32_t *v, unsigned bit, int on)
 {
     *v = on ? *v | (1u << bit) : *v & ~(1u << bit);
@@ -197,8 +207,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         set_bit(&r->ecx, 31, 1);               /* running under a hypervisor */
         set_bit(&r->ecx, 27, vm->osxsave && (r->ecx & (1u << 26)));
         set_bit(&r->edx, 9, vm->apic_enabled); /* APIC follows IA32_APIC_BASE.EN */
-        r->ecx &= ~vm->hide[0];
-        r->edx &= ~vm->hide[1];
+        apply_hide(vm, L1, r);
         r->ebx &= 0x0000ffff;                  /* initial APIC ID 0, one logical processor */
         r->ebx |= 1u << 16;
         break;
@@ -212,8 +221,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
             allow_only(vm, L7, CPUID_ECX, r);
             allow_only(vm, L7, CPUID_EDX, r);
             set_bit(&r->ecx, 22, vm->rdtscp && (r->ecx & (1u << 22)));
-            r->ebx &= ~vm->hide[2];
-            r->ecx &= ~vm->hide[3];
+            apply_hide(vm, L7, r);
         } else {
             memset(r, 0, sizeof(*r));
         }
@@ -253,6 +261,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         allow_only(vm, LX, CPUID_ECX, r);
         allow_only(vm, LX, CPUID_EDX, r);
         set_bit(&r->edx, 27, vm->rdtscp && (r->edx & (1u << 27)));
+        apply_hide(vm, LX, r);
         break;
     default:
         break;
@@ -281,17 +290,27 @@ uint64_t cpuid_cr4_allowed(const struct cpuid_out *leaf1, const struct cpuid_out
     return ok; /* VMXE, SMXE, PKE, CET, PKS, ... never: their features are hidden */
 }
 
+uint64_t cpuid_efer_allowed(const struct cpuid_out *ext1)
+{
+    uint64_t ok = 0;
+    if (ext1->edx & (1u << 11))
+        ok |= EFER_SCE;
+    if (ext1->edx & (1u << 29))
+        ok |= EFER_LME | EFER_LMA;
+    if (ext1->edx & (1u << 20))
+        ok |= EFER_NXE;
+    return ok;
+}
+
 int cpuid_hide_feature(struct cpuid_vm *vm, const char *name, size_t len)
 {
     for (size_t i = 0; i < cpuid_nfeatures; i++) {
         const struct cpuid_feature *f = &cpuid_features[i];
         if (strlen(f->name) != len || memcmp(f->name, name, len))
             continue;
-        int slot = f->leaf == L1 ? (f->reg == CPUID_ECX ? 0 : 1)
-                 : f->leaf == L7 && f->reg != CPUID_EDX ? (f->reg == CPUID_EBX ? 2 : 3) : -1;
-        if (slot < 0)
-            return -1;
-        vm->hide[slot] |= 1u << f->bit;
+        for (unsigned k = 0; k < 7; k++)
+            if (filtered[k].leaf == f->leaf && filtered[k].reg == f->reg)
+                vm->hide[k] |= 1u << f->bit;
         return 0;
     }
     return -1;
@@ -306,8 +325,8 @@ int cpuid_hide_list(struct cpuid_vm *vm, const char *list, char *err, size_t err
         while (*p && *p != ' ' && *p != '\t' && *p != ',')
             p++;
         if (p > w && cpuid_hide_feature(vm, w, (size_t)(p - w))) {
-            fmt_snprintf(err, errlen, "cpuid_hide: '%.*s' is not a feature of leaf 1 or 7 that "
-                         "the guest can see", (int)(p - w), w);
+            fmt_snprintf(err, errlen, "cpuid_hide: '%.*s' is not a CPUID feature the guest "
+                         "can see (the table in vmx/cpuid.c names them)", (int)(p - w), w);
             return -1;
         }
     }

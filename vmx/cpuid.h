@@ -26,7 +26,7 @@ struct cpuid_vm {
     int apic_enabled;         /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
     int rdtscp;               /* the "enable RDTSCP" control is on */
     int osxsave;              /* the guest's CR4.OSXSAVE */
-    uint32_t hide[4];         /* config `cpuid_hide`: leaf 1 ECX, EDX, leaf 7 EBX, ECX bits to clear */
+    uint32_t hide[7];         /* config `cpuid_hide`: bits to clear, in allow's order */
     uint32_t allow[7];        /* the table's bits per feature register (cpuid_vm_init) */
 };
 
@@ -60,6 +60,11 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t subleaf, str
  * ones every CPU of ours has, and each feature's bit only with the
  * feature. Everything else is reserved: #GP, as on hardware. */
 uint64_t cpuid_cr4_allowed(const struct cpuid_out *leaf1, const struct cpuid_out *leaf7);
+
+/* The EFER bits a guest that sees this leaf 0x80000001 may set: SCE with
+ * SYSCALL, LME (and LMA, which WRMSR ignores) with long mode, NXE with NX.
+ * Everything else is reserved: #GP. */
+uint64_t cpuid_efer_allowed(const struct cpuid_out *ext1);
 
 /* For config `cpuid_hide = name ...`: sets the feature's bit in vm->hide.
  * Returns 0, or -1 for a name the table does not have. */

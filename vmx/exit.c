@@ -99,16 +99,27 @@ static void handle_cpuid(struct vm *vm)
     skip_instruction(&vm->vcpu);
 }
 
+/* The guest's CPUID answer for one leaf, outside a CPUID exit. */
+static struct cpuid_out guest_cpuid_leaf(const struct vm *vm, uint32_t leaf)
+{
+    struct cpuid_regs h;
+    cpuid(leaf, 0, &h);
+    struct cpuid_out r = { h.eax, h.ebx, h.ecx, h.edx };
+    cpuid_guest(&vm->cpuid, leaf, 0, &r);
+    return r;
+}
+
 uint64_t vm_guest_cr4_allowed(struct vm *vm)
 {
     /* before the VMCS exists: the guest-state bits of leaf 1 do not matter here */
-    struct cpuid_regs h1, h7;
-    cpuid(1, 0, &h1);
-    cpuid(7, 0, &h7);
-    struct cpuid_out l1 = { h1.eax, h1.ebx, h1.ecx, h1.edx }, l7 = { h7.eax, h7.ebx, h7.ecx, h7.edx };
-    cpuid_guest(&vm->cpuid, 1, 0, &l1);
-    cpuid_guest(&vm->cpuid, 7, 0, &l7);
+    struct cpuid_out l1 = guest_cpuid_leaf(vm, 1), l7 = guest_cpuid_leaf(vm, 7);
     return cpuid_cr4_allowed(&l1, &l7) & vm->caps->cr4_fixed1 & ~(uint64_t)CR4_VMXE;
+}
+
+uint64_t vm_guest_efer_allowed(struct vm *vm)
+{
+    struct cpuid_out ext1 = guest_cpuid_leaf(vm, 0x80000001u);
+    return cpuid_efer_allowed(&ext1);
 }
 
 /* XSETBV (always exits): the guest's XCR0, checked as the CPU checks it
@@ -437,14 +448,13 @@ static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
         vmwrite(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP : GUEST_SYSENTER_EIP, val);
         return 0;
     case MSR_IA32_EFER: {
-        uint64_t writable = 1u << 0 | EFER_LME | 1u << 11; /* SCE, LME, NXE */
+        /* As WRMSR checks it: bits of features CPUID hides are reserved
+         * (#GP); LMA is the CPU's (the written value is ignored); LME may
+         * not change while paging is on. */
         uint64_t old = vmread(GUEST_EFER);
-        if (val & ~(writable | EFER_LMA))
+        if ((val & ~vm->efer_allowed) || (((val ^ old) & EFER_LME) && (vmread(GUEST_CR0) & CR0_PG)))
             return -1;
-        /* LMA is the CPU's; LME may not change while paging is on. */
-        if (((val ^ old) & EFER_LME) && (vmread(GUEST_CR0) & CR0_PG))
-            return -1;
-        vmwrite(GUEST_EFER, (val & writable) | (old & EFER_LMA));
+        vmwrite(GUEST_EFER, (val & ~EFER_LMA) | (old & EFER_LMA));
         return 0;
     }
     case MSR_FS_BASE:

@@ -41,6 +41,8 @@ void vm_print_stats_lines(const struct vm *vm, unsigned label);
 /* The CR4 bits this guest may set (the CPU's, less those of features its
  * CPUID hides); the rest are owned by the hypervisor and refused with #GP. */
 uint64_t vm_guest_cr4_allowed(struct vm *vm);
+/* The EFER bits this guest may set (those of the features its CPUID shows). */
+uint64_t vm_guest_efer_allowed(struct vm *vm);
 /* Prints the guest's registers and key VMCS state. */
 void vm_dump_guest(const struct vm *vm);
 

@@ -81,6 +81,7 @@ struct vm {
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
     uint64_t cr4_allowed;    /* CR4 bits the guest may set (vm_guest_cr4_allowed) */
+    uint64_t efer_allowed;   /* EFER bits the guest may set (vm_guest_efer_allowed) */
     unsigned maxphyaddr;     /* physical-address width (CPUID 0x80000008), for guest page walks */
     unsigned linear_bits;    /* the CPU's linear-address width (57 with 5-level paging, else 48):
                               * what WRMSR and VM entry check base addresses against */

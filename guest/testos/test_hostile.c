@@ -135,6 +135,45 @@ static int t_cr4_hidden_features(char *why)
     return 0;
 }
 
+/* WRMSR to EFER as hardware checks it: SCE and NXE only where CPUID
+ * 0x80000001 shows SYSCALL and NX (hostile.t also runs this with
+ * `cpuid_hide = nx syscall`), reserved bits #GP, and LMA, the CPU's own,
+ * ignored. Each refused write leaves EFER as it was. */
+static int t_efer_follows_cpuid(char *why)
+{
+    enum { EFER = 0xC0000080u };
+    static const struct { unsigned bit, cpuid_bit; const char *name; } bits[] = {
+        { 0, 11, "SCE" }, { 11, 20, "NXE" }, { 1, 99, "bit 1 (reserved)" },
+        { 12, 99, "bit 12 (reserved)" }, { 15, 99, "bit 15 (reserved)" },
+    };
+    uint32_t r[4];
+    uint64_t efer, now;
+    cpuid(0x80000001u, 0, r);
+    CHECK(safe_rdmsr(EFER, &efer) == 0, "RDMSR EFER faulted");
+    for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        int shown = bits[i].cpuid_bit < 32 && (r[3] >> bits[i].cpuid_bit & 1);
+        int rc = safe_wrmsr(EFER, efer | 1ull << bits[i].bit);
+        unsigned vector = last_trap.vector;
+        CHECK(safe_rdmsr(EFER, &now) == 0, "RDMSR EFER faulted");
+        if (shown) {
+            CHECK(rc == 0 && now == (efer | 1ull << bits[i].bit), "EFER.%s (CPUID shows it): WRMSR %s, "
+                  "reads 0x%llx", bits[i].name, rc ? "#GP" : "ok", (unsigned long long)now);
+            CHECK(safe_wrmsr(EFER, efer) == 0, "WRMSR EFER back to 0x%llx faulted", (unsigned long long)efer);
+        } else {
+            CHECK(rc == -1 && vector == 13, "EFER.%s (CPUID hides it or reserved): %s %u", bits[i].name,
+                  rc ? "vector" : "no #GP, vector", vector);
+            CHECK(now == efer, "EFER 0x%llx after the refused %s, was 0x%llx", (unsigned long long)now,
+                  bits[i].name, (unsigned long long)efer);
+        }
+        kprintf("# EFER.%s: %s\n", bits[i].name, shown ? "shown, accepted" : "#GP");
+    }
+    /* LMA (bit 10) is read-only: the write is accepted and has no effect. */
+    CHECK(safe_wrmsr(EFER, efer | 1ull << 10) == 0, "WRMSR EFER with LMA set: #GP");
+    CHECK(safe_rdmsr(EFER, &now) == 0 && now == efer, "EFER 0x%llx after writing LMA, was 0x%llx",
+          (unsigned long long)now, (unsigned long long)efer);
+    return 0;
+}
+
 /* CLI; HLT with the PIT's line routed as an NMI (IOAPIC pin 2, delivery
  * mode NMI) and a one-shot on its way: the NMI wakes the CPU, as on
  * hardware, the handler runs and execution goes on after the HLT. */
@@ -255,6 +294,7 @@ static const struct test_case cases[] = {
     { "vmx_ud: VMXON, VMREAD, INVEPT and the other VMX instructions are #UD", t_vmx_instructions },
     { "cr0: NW without CD is #GP when the write exits", t_cr0_nw_without_cd },
     { "cr4: PKE, SMXE and MCE (features CPUID hides) are #GP; PGE works", t_cr4_hidden_features },
+    { "efer: EFER's SCE and NXE follow CPUID, reserved bits #GP, LMA ignored", t_efer_follows_cpuid },
     { "hlt_nmi: CLI; HLT wakes on an NMI from the PIT through the IOAPIC", t_cli_hlt_wakes_on_nmi },
     { "apic_moves: IA32_APIC_BASE moved to 2,000 regions and back, the APIC still works", t_apic_base_moves },
     { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },

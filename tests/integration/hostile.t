@@ -89,4 +89,20 @@ for path in auto off; do
   expect_stop "hostile-hlt-$path" hlt_masked $path '^guest: # STI; HLT with every interrupt source masked$' \
     '^hv: guest stopped: guest halted with nothing that can wake it' '^guest: # the guest woke up'
 done
+# EFER follows the guest's CPUID: as Bochs shows it, and with NX and
+# SYSCALL hidden, where SCE and NXE must be #GP (they were accepted).
+for hide in "" "nx syscall"; do
+  name=hostile-efer${hide:+-hidden}
+  boot "$name" bochs "guest = testos.elf
+cmdline = hostile only=efer ram_mb=32
+ram_mb = 32${hide:+
+cpuid_hide = $hide}"
+  guest_tap "$name"
+  relay_guest_tap "$name"
+  if [ -n "$hide" ]; then
+    check_log '^guest: # EFER.SCE: #GP$' "$name: EFER.SCE is #GP with SYSCALL hidden" "$name"
+    check_log '^guest: # EFER.NXE: #GP$' "$name: EFER.NXE is #GP with NX hidden" "$name"
+  fi
+  check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
+done
 done_testing

@@ -172,7 +172,31 @@ static void test_hide_list(void **s)
     assert_int_equal(cpuid_hide_list(&v, "x2apic bogus", err, sizeof(err)), -1);
     if (!strstr(err, "'bogus'"))
         fail_msg("error '%s'", err);
-    assert_int_equal(cpuid_hide_list(&v, "rdtscp", err, sizeof(err)), -1); /* not leaf 1/7 */
+    assert_int_equal(cpuid_hide_list(&v, "rdtscp nx", err, sizeof(err)), 0); /* leaf 0x80000001 */
+    struct cpuid_out x = all_ones();
+    cpuid_guest(&v, 0x80000001u, 0, &x);
+    assert_false(x.edx & (1u << 27));
+    assert_false(x.edx & (1u << 20));
+    assert_true(x.edx & (1u << 29));
+    assert_int_equal(cpuid_hide_list(&v, "vmx", err, sizeof(err)), -1); /* not in the table */
+}
+
+static void test_efer_follows_cpuid(void **s)
+{
+    (void)s;
+    struct cpuid_vm v = vm_facts();
+    struct cpuid_out x = all_ones();
+    cpuid_guest(&v, 0x80000001u, 0, &x);
+    assert_int_equal(cpuid_efer_allowed(&x), 1u << 0 | 1u << 8 | 1u << 10 | 1u << 11);
+    char err[64];
+    assert_int_equal(cpuid_hide_list(&v, "nx syscall", err, sizeof(err)), 0);
+    x = all_ones();
+    cpuid_guest(&v, 0x80000001u, 0, &x);
+    assert_int_equal(cpuid_efer_allowed(&x), 1u << 8 | 1u << 10); /* LME, LMA */
+    assert_int_equal(cpuid_hide_list(&v, "lm", err, sizeof(err)), 0);
+    x = all_ones();
+    cpuid_guest(&v, 0x80000001u, 0, &x);
+    assert_int_equal(cpuid_efer_allowed(&x), 0);
 }
 
 static void test_cr4_follows_cpuid(void **s)
@@ -272,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_zeroed_leaves),
         cmocka_unit_test(test_hypervisor_leaves),
         cmocka_unit_test(test_hide_list),
+        cmocka_unit_test(test_efer_follows_cpuid),
         cmocka_unit_test(test_cr4_follows_cpuid),
         cmocka_unit_test(test_mtrr),
         cmocka_unit_test(test_misc_enable_and_mcg),

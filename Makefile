@@ -90,7 +90,7 @@ UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_
                test_fwcfg test_cpuid test_guest_events
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
-UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c arch/x86/fmt.c
+UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c
 UNIT_DEPS_test_fmt       := arch/x86/fmt.c
 UNIT_DEPS_test_vuart     := drivers/vuart.c

@@ -492,6 +492,9 @@ static void handle_msr(struct vm *vm, int write)
     skip_instruction(&vm->vcpu);
 }
 
+static void handle_rdmsr(struct vm *vm) { handle_msr(vm, 0); }
+static void handle_wrmsr(struct vm *vm) { handle_msr(vm, 1); }
+
 /* ---- Control registers ---- */
 
 static void guest_write_cr0(struct vm *vm, uint64_t val)
@@ -698,8 +701,9 @@ static void handle_hlt(struct vm *vm)
 
 /* VMX instructions other than VMCALL (our hypercall): there is no nested
  * VMX, and CPUID hides it, so the guest gets what a CPU without VMX gives. */
-static void handle_vmx_instruction(struct vm *vm, uint32_t reason)
+static void handle_vmx_instruction(struct vm *vm)
 {
+    uint32_t reason = (uint32_t)vmread(EXIT_REASON) & 0xffff;
     guest_event(vm, GUEST_VMX_INSTRUCTION, "vmx", "guest executed %s: no nested VMX; injecting #UD "
                 "(RIP=0x%llx)", exit_reason_name(reason), (unsigned long long)vmread(GUEST_RIP));
     vcpu_queue_exception(&vm->vcpu, UD_VECTOR, 0, 0);
@@ -812,6 +816,7 @@ static void handle_external_interrupt(struct vm *vm)
     vm_physical_interrupt(vm, (uint8_t)(info & 0xff)); /* acknowledged on exit */
 }
 
+/* The exception bitmap is 0, so only an NMI (NMI exiting is on) exits here. */
 static void handle_exception_or_nmi(struct vm *vm)
 {
     uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
@@ -819,69 +824,115 @@ static void handle_exception_or_nmi(struct vm *vm)
         log_warn("vmx", "physical NMI while the guest ran (ignored)");
         return;
     }
-    vm_stop(vm, "unexpected guest exception exit, vector %u", info & 0xff);
+    vm_stop(vm, "guest exception exit, vector %u, which the exception bitmap (0) makes impossible: "
+            "a CPU or hypervisor bug", info & 0xff);
     vm_dump_guest(vm);
+}
+
+static void handle_triple_fault(struct vm *vm)
+{
+    log_error("vmx", "guest triple fault: stopping the VM");
+    vm_dump_guest(vm);
+    vm_stop(vm, "triple fault at RIP 0x%llx", (unsigned long long)vmread(GUEST_RIP));
+}
+
+/* INVD always exits. Dropping caches without writing them back could lose
+ * data the hypervisor owns: do what KVM does, a write-back and invalidate.
+ * WBINVD and WBNOINVD exit only where a CPU forces WBINVD exiting; they
+ * get the same. */
+static void handle_invd_wbinvd(struct vm *vm)
+{
+    __asm__ volatile("wbinvd" ::: "memory");
+    skip_instruction(&vm->vcpu);
+}
+
+/* Interrupt and NMI windows, the VMX-preemption timer (a virtual deadline):
+ * the pre-entry routine updates the timers and injects what is due. */
+static void handle_nothing_more(struct vm *vm) { (void)vm; }
+
+/* Until task switches are emulated: a stop that says so. */
+static void handle_task_switch(struct vm *vm)
+{
+    vm_dump_guest(vm);
+    vm_stop(vm, "task switch (exit qualification 0x%llx) not emulated",
+            (unsigned long long)vmread(EXIT_QUALIFICATION));
+}
+
+static void handle_ept_misconfig(struct vm *vm)
+{
+    log_error("vmx", "EPT misconfiguration at guest-physical 0x%llx (a hypervisor bug)",
+              (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
+    vm_dump_guest(vm);
+    vm_stop(vm, "EPT misconfiguration");
+}
+
+/* One handler for every exit reason our controls allow; vm_check_exit_handlers
+ * proves at VMCS setup that no allowed reason is missing. */
+static void (*const exit_handlers[EXIT_REASON_MAX])(struct vm *vm) = {
+    [EXIT_EXCEPTION_NMI] = handle_exception_or_nmi,
+    [EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+    [EXIT_TRIPLE_FAULT] = handle_triple_fault,
+    [EXIT_INIT] = handle_init,
+    [EXIT_SIPI] = handle_sipi,
+    [EXIT_INTERRUPT_WINDOW] = handle_nothing_more,
+    [EXIT_NMI_WINDOW] = handle_nothing_more,
+    [9] = handle_task_switch,
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_INVD] = handle_invd_wbinvd,
+    [EXIT_VMCALL] = handle_vmcall,
+    [EXIT_VMCLEAR] = handle_vmx_instruction,
+    [EXIT_VMLAUNCH] = handle_vmx_instruction,
+    [EXIT_VMPTRLD] = handle_vmx_instruction,
+    [EXIT_VMPTRST] = handle_vmx_instruction,
+    [EXIT_VMREAD] = handle_vmx_instruction,
+    [EXIT_VMRESUME] = handle_vmx_instruction,
+    [EXIT_VMWRITE] = handle_vmx_instruction,
+    [EXIT_VMXOFF] = handle_vmx_instruction,
+    [EXIT_VMXON] = handle_vmx_instruction,
+    [EXIT_CR_ACCESS] = handle_cr_access,
+    [EXIT_IO] = handle_io,
+    [EXIT_RDMSR] = handle_rdmsr,
+    [EXIT_WRMSR] = handle_wrmsr,
+    [EXIT_APIC_ACCESS] = handle_apic_access,
+    [EXIT_VIRTUALIZED_EOI] = handle_virtualized_eoi,
+    [EXIT_EPT_VIOLATION] = handle_ept_violation,
+    [EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
+    [EXIT_INVEPT] = handle_vmx_instruction,
+    [EXIT_PREEMPTION_TIMER] = handle_nothing_more,
+    [EXIT_INVVPID] = handle_vmx_instruction,
+    [EXIT_WBINVD] = handle_invd_wbinvd,
+    [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_APIC_WRITE] = handle_apic_write,
+    [EXIT_VMFUNC] = handle_vmx_instruction,
+};
+
+int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *err, size_t errlen)
+{
+    for (uint32_t r = 0; r < EXIT_REASON_MAX; r++)
+        if (!exit_handlers[r] && !exit_reason_impossible(r, pin, proc, proc2)) {
+            fmt_snprintf(err, errlen, "exit reason %u (%s) is possible under these controls "
+                         "(pin 0x%08x proc 0x%08x proc2 0x%08x) and has no handler",
+                         r, exit_reason_name(r), pin, proc, proc2);
+            return -1;
+        }
+    return 0;
 }
 
 void vm_handle_exit(struct vm *vm, uint32_t reason)
 {
-    switch (reason) {
-    case EXIT_EXCEPTION_NMI: handle_exception_or_nmi(vm); break;
-    case EXIT_EXTERNAL_INTERRUPT: handle_external_interrupt(vm); break;
-    case EXIT_TRIPLE_FAULT:
-        log_error("vmx", "guest triple fault: stopping the VM");
-        vm_dump_guest(vm);
-        vm_stop(vm, "triple fault at RIP 0x%llx", (unsigned long long)vmread(GUEST_RIP));
-        break;
-    case EXIT_INTERRUPT_WINDOW: /* the pre-entry routine injects */
-    case EXIT_NMI_WINDOW: break;
-    case EXIT_PREEMPTION_TIMER: break; /* a virtual deadline: the pre-entry routine updates timers */
-    case EXIT_APIC_ACCESS: handle_apic_access(vm); break;
-    case EXIT_APIC_WRITE: handle_apic_write(vm); break;
-    case EXIT_VIRTUALIZED_EOI: handle_virtualized_eoi(vm); break;
-    case EXIT_INIT: handle_init(vm); break;
-    case EXIT_SIPI: handle_sipi(vm); break;
-    case EXIT_CPUID: handle_cpuid(vm); break;
-    case EXIT_XSETBV: handle_xsetbv(vm); break;
-    case EXIT_INVD:
-        /* INVD always exits. Dropping caches without writing them back
-         * could lose data the hypervisor owns: do what KVM does, a
-         * write-back and invalidate. WBINVD and WBNOINVD exit only where
-         * a CPU forces WBINVD exiting; they get the same. */
-    case EXIT_WBINVD:
-        __asm__ volatile("wbinvd" ::: "memory");
-        skip_instruction(&vm->vcpu);
-        break;
-    case EXIT_VMCLEAR:
-    case EXIT_VMLAUNCH:
-    case EXIT_VMPTRLD:
-    case EXIT_VMPTRST:
-    case EXIT_VMREAD:
-    case EXIT_VMRESUME:
-    case EXIT_VMWRITE:
-    case EXIT_VMXOFF:
-    case EXIT_VMXON:
-    case EXIT_INVEPT:
-    case EXIT_INVVPID:
-    case EXIT_VMFUNC: handle_vmx_instruction(vm, reason); break;
-    case EXIT_HLT: handle_hlt(vm); break;
-    case EXIT_VMCALL: handle_vmcall(vm); break;
-    case EXIT_CR_ACCESS: handle_cr_access(vm); break;
-    case EXIT_IO: handle_io(vm); break;
-    case EXIT_RDMSR: handle_msr(vm, 0); break;
-    case EXIT_WRMSR: handle_msr(vm, 1); break;
-    case EXIT_EPT_VIOLATION: handle_ept_violation(vm); break;
-    case EXIT_EPT_MISCONFIG:
-        log_error("vmx", "EPT misconfiguration at guest-physical 0x%llx (a hypervisor bug)",
-                  (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
-        vm_dump_guest(vm);
-        vm_stop(vm, "EPT misconfiguration");
-        break;
-    default:
-        log_error("vmx", "unexpected VM exit: reason %u (%s)", reason, exit_reason_name(reason));
-        vm_dump_guest(vm);
-        vm_stop(vm, "unexpected VM exit %u (%s) at RIP 0x%llx", reason, exit_reason_name(reason),
-                (unsigned long long)vmread(GUEST_RIP));
-        break;
+    if (reason < EXIT_REASON_MAX && exit_handlers[reason]) {
+        exit_handlers[reason](vm);
+        return;
     }
+    const struct vcpu *v = &vm->vcpu;
+    const char *why = exit_reason_impossible(reason, vm->ctl.pin, v->proc_ctl, v->proc2_ctl);
+    log_error("vmx", "VM exit %u (%s) that %s", reason, exit_reason_name(reason),
+              why ? "this VM's controls make impossible: a CPU or hypervisor bug"
+                  : "has no handler although the controls allow it: a hypervisor bug");
+    if (why)
+        log_error("vmx", "  impossible because %s", why);
+    vm_dump_guest(vm);
+    vm_stop(vm, "unexpected VM exit %u (%s) at RIP 0x%llx: %s%s", reason, exit_reason_name(reason),
+            (unsigned long long)vmread(GUEST_RIP), why ? "impossible, " : "no handler", why ? why : "");
 }

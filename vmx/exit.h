@@ -31,6 +31,9 @@ static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && n
 void vm_run(struct vm *vm);
 /* Handles one VM exit (exit.c). */
 void vm_handle_exit(struct vm *vm, uint32_t reason);
+/* 0 if every exit reason these controls allow has a handler; else -1 with
+ * the first one missing in err (VMCS setup refuses to start the VM). */
+int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *err, size_t errlen);
 /* Stops the VM with a reason (printed in the final status line). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the per-exit-reason statistics table. */

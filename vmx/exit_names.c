@@ -1,4 +1,5 @@
 #include "exit_names.h"
+#include "vmx_caps.h"
 
 static const char *const reasons[] = {
     [0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault",
@@ -75,4 +76,76 @@ const char *entry_failure_qualification_name(uint64_t qual)
     case 4: return "invalid VMCS link pointer";
     default: return "unknown qualification";
     }
+}
+
+/* The exit reasons that need a control we may leave off, or that cannot
+ * happen to a guest like ours at all. A reason is possible as soon as one
+ * of its entries' control bits is set; word 0 means no control enables it. */
+enum ctl_word { NEVER, PROC, PROC2 };
+static const struct {
+    uint8_t reason;
+    uint8_t word;
+    uint32_t bit;
+    const char *why;
+} conditional[] = {
+    { 5, NEVER, 0, "SMIs exit only under the dual-monitor treatment of SMM, which is never activated" },
+    { 6, NEVER, 0, "SMIs exit only under the dual-monitor treatment of SMM, which is never activated" },
+    { 11, NEVER, 0, "GETSEC is #UD while CR4.SMXE = 0, and the guest cannot set SMXE (SMX is hidden)" },
+    { 14, PROC, PROC_INVLPG_EXITING, "INVLPG exiting is off" },
+    { 15, PROC, PROC_RDPMC_EXITING, "RDPMC exiting is off" },
+    { 16, PROC, PROC_RDTSC_EXITING, "RDTSC exiting is off" },
+    { 17, NEVER, 0, "RSM outside SMM is #UD, and the guest never runs in SMM" },
+    { 29, PROC, PROC_MOV_DR_EXITING, "MOV-DR exiting is off" },
+    { 33, NEVER, 0, "a VM-entry failure: the run loop reports it, it is never handled as an exit" },
+    { 34, NEVER, 0, "a VM-entry failure: the run loop reports it, it is never handled as an exit" },
+    { 36, PROC, PROC_MWAIT_EXITING, "MWAIT exiting is off" },
+    { 37, PROC, PROC_MTF, "the monitor trap flag is off" },
+    { 39, PROC, PROC_MONITOR_EXITING, "MONITOR exiting is off" },
+    { 40, PROC, PROC_PAUSE_EXITING, "PAUSE exiting and PAUSE-loop exiting are off" },
+    { 40, PROC2, 1u << 10, "PAUSE exiting and PAUSE-loop exiting are off" },
+    { 41, NEVER, 0, "a VM-entry failure: the run loop reports it, it is never handled as an exit" },
+    { 46, PROC2, 1u << 2, "descriptor-table exiting is off" },
+    { 47, PROC2, 1u << 2, "descriptor-table exiting is off" },
+    { 51, PROC, PROC_RDTSC_EXITING, "RDTSCP exits only with RDTSC exiting, which is off" },
+    { 57, PROC2, 1u << 11, "RDRAND exiting is off" },
+    { 58, PROC, PROC_INVLPG_EXITING, "INVPCID exits only with INVLPG exiting, which is off" },
+    { 60, PROC2, 1u << 15, "ENCLS exiting is off" },
+    { 61, PROC2, 1u << 16, "RDSEED exiting is off" },
+    { 62, PROC2, 1u << 17, "the page-modification log is off" },
+    { 63, PROC2, PROC2_XSAVES, "XSAVES/XRSTORS are not enabled (the guest gets #UD)" },
+    { 64, PROC2, PROC2_XSAVES, "XSAVES/XRSTORS are not enabled (the guest gets #UD)" },
+    { 65, PROC2, 1u << 27, "PCONFIG is not enabled" },
+    { 66, PROC2, 1u << 23, "sub-page write permissions are off" },
+    { 67, PROC2, 1u << 26, "user wait and pause are not enabled (the guest gets #UD)" },
+    { 68, PROC2, 1u << 26, "user wait and pause are not enabled (the guest gets #UD)" },
+    { 69, PROC, 1u << 17, "the tertiary controls (LOADIWKEY exiting) are off" },
+    { 70, PROC2, 1u << 28, "ENCLV exiting is off" },
+    { 72, PROC2, 1u << 21, "PASID translation is off" },
+    { 73, PROC2, 1u << 21, "PASID translation is off" },
+    { 74, PROC2, 1u << 30, "bus-lock detection is off" },
+    { 75, PROC2, 1u << 31, "the instruction timeout is off" },
+};
+
+const char *exit_reason_impossible(uint32_t reason, uint32_t pin, uint32_t proc, uint32_t proc2)
+{
+    (void)pin;
+    if (reason >= sizeof(reasons) / sizeof(reasons[0]) || !reasons[reason])
+        return "not an exit reason the SDM defines";
+    if (reason == EXIT_TPR_BELOW_THRESHOLD) {
+        /* Only with a TPR shadow and without virtual-interrupt delivery,
+         * which replaces the TPR threshold. */
+        if (!(proc & PROC_TPR_SHADOW))
+            return "the TPR shadow is off";
+        return (proc2 & PROC2_VIRT_INTR_DELIVERY) ? "virtual-interrupt delivery is on (no TPR threshold)" : 0;
+    }
+    const char *why = 0;
+    for (unsigned i = 0; i < sizeof(conditional) / sizeof(conditional[0]); i++) {
+        if (conditional[i].reason != reason)
+            continue;
+        uint32_t word = conditional[i].word == PROC ? proc : conditional[i].word == PROC2 ? proc2 : 0;
+        if (word & conditional[i].bit)
+            return 0;
+        why = conditional[i].why;
+    }
+    return why;
 }

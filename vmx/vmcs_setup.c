@@ -8,6 +8,7 @@
 #include "../arch/x86/pages.h"
 #include "../drivers/log.h"
 #include "ept.h"
+#include "exit.h"
 #include "vmcs.h"
 #include "vmx.h"
 
@@ -200,6 +201,15 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
     if (vm->ctl.vpid)
         vmwrite(VMCS_VPID, GUEST_VPID);
 
+    /* Every control the run can switch on: the windows, and APIC
+     * virtualization's while the guest's LAPIC allows it. */
+    uint32_t proc_max = vm->ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
+                        (vm->apicv ? PROC_TPR_SHADOW : 0);
+    uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT |
+                                                       PROC2_VIRT_INTR_DELIVERY : 0);
+    if (vm_check_exit_handlers(vm->ctl.pin, proc_max, proc2_max, err, errlen) ||
+        vm_check_exit_handlers(vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, err, errlen))
+        return -1;
     setup_host_state();
     setup_guest_state(vm, entry, mb_info);
     log_info("vmx", "VMCS ready: pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x%s%s",

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../../vmx/exit_names.h"
 #include "../../vmx/vmx_caps.h"
 
 /* Bochs 3.0, cpu model tigerlake (shared/BOCHS.md §1). */
@@ -187,6 +188,44 @@ static void test_fixed_bits(void **s)
     assert_int_equal(vmx_fix_cr4(&bochs_tigerlake, 1ull << 23), 0x2000);      /* unsupported bit dropped */
 }
 
+/* The exit reasons our controls allow (on Bochs and on the real CPU, with
+ * the window exits and APIC virtualization's controls switched on as at
+ * run time) are exactly those exit.c has a handler for; the rest name the
+ * control that keeps them away. */
+static void test_possible_exit_reasons(void **s)
+{
+    (void)s;
+    static const uint8_t handled[] = { 0, 1, 2, 3, 4, 7, 8, 9, 10, 12, 13, 18, 19, 20, 21, 22, 23, 24,
+                                       25, 26, 27, 28, 30, 31, 32, 44, 45, 48, 49, 50, 52, 53, 54,
+                                       55, 56, 59 };
+    const struct vmx_caps *cpus[] = { &bochs_tigerlake, &real_cpu };
+    for (unsigned c = 0; c < 2; c++) {
+        struct vmx_controls ctl;
+        char err[256];
+        assert_int_equal(vmx_choose_controls(cpus[c], &ctl, err, sizeof(err)), 0);
+        uint32_t proc = ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW | (ctl.apicv ? PROC_TPR_SHADOW : 0);
+        uint32_t proc2 = ctl.proc2 | (ctl.apicv ? PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT |
+                                                  PROC2_VIRT_INTR_DELIVERY : 0);
+        for (uint32_t r = 0; r < 80; r++) {
+            int want = 0;
+            for (unsigned i = 0; i < sizeof(handled); i++)
+                want |= handled[i] == r;
+            const char *why = exit_reason_impossible(r, ctl.pin, proc, proc2);
+            if (want != (why == 0))
+                fail_msg("cpu %u, exit reason %u (%s): %s", c, r, exit_reason_name(r), why ? why : "possible");
+        }
+    }
+    /* Switching a control on makes its reasons possible. */
+    assert_non_null(exit_reason_impossible(16, 0, 0, 0));
+    assert_null(exit_reason_impossible(16, 0, PROC_RDTSC_EXITING, 0));
+    assert_null(exit_reason_impossible(51, 0, PROC_RDTSC_EXITING, 0));
+    assert_null(exit_reason_impossible(40, 0, 0, 1u << 10)); /* PAUSE-loop exiting */
+    assert_null(exit_reason_impossible(43, 0, PROC_TPR_SHADOW, 0));
+    assert_non_null(exit_reason_impossible(43, 0, PROC_TPR_SHADOW, PROC2_VIRT_INTR_DELIVERY));
+    assert_string_equal(exit_reason_impossible(35, 0, ~0u, ~0u), "not an exit reason the SDM defines");
+    assert_non_null(exit_reason_impossible(17, 0, ~0u, ~0u)); /* RSM: never */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_window_required),
         cmocka_unit_test(test_check_controls_names_bits),
         cmocka_unit_test(test_fixed_bits),
+        cmocka_unit_test(test_possible_exit_reasons),
     };
     return cmocka_run_group_tests_name("vmx_caps", tests, NULL, NULL);
 }

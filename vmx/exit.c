@@ -521,8 +521,14 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
             efer &= ~EFER_LMA;
             entry &= ~ENTRY_IA32E_GUEST;
         }
+        /* PAE paging begins: its PDPTEs, checked as the CPU checks them */
+        if (vcpu_load_pdptes(vm, val, vcpu_cr4(), efer))
+            return;
         vmwrite(GUEST_EFER, efer);
         vmwrite(ENTRY_CONTROLS, entry);
+    } else if (((val ^ old) & (CR0_CD | CR0_NW)) &&
+               vcpu_load_pdptes(vm, val, vcpu_cr4(), efer)) {
+        return; /* the CPU reloads the PDPTEs when CD or NW changes too */
     }
     vmwrite(CR0_READ_SHADOW, val);
     vmwrite(GUEST_CR0, vmx_fix_cr0(c, val, 1));
@@ -544,6 +550,10 @@ static void guest_write_cr4(struct vm *vm, uint64_t val)
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
+    /* A change of PAE, PGE, PSE or SMEP reloads PAE paging's PDPTEs. */
+    if (((val ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)) &&
+        vcpu_load_pdptes(vm, vcpu_cr0(), val, vmread(GUEST_EFER)))
+        return;
     vmwrite(CR4_READ_SHADOW, val);
     vmwrite(GUEST_CR4, vmx_fix_cr4(c, val));
     skip_instruction(&vm->vcpu);
@@ -563,8 +573,13 @@ static void handle_cr_access(struct vm *vm)
             guest_write_cr0(vm, val);
         else if (cr == 4)
             guest_write_cr4(vm, val);
-        else if (cr == 3) {
+        else if (cr == 3) { /* only where a CPU forces CR3-load exiting */
+            uint64_t old = vmread(GUEST_CR3);
             vmwrite(GUEST_CR3, val);
+            if (vcpu_load_pdptes(vm, vcpu_cr0(), vcpu_cr4(), vmread(GUEST_EFER))) {
+                vmwrite(GUEST_CR3, old); /* #GP: CR3 stays as it was */
+                return;
+            }
             skip_instruction(&vm->vcpu);
         } else if (cr == 8) {
             /* CR8 is the vLAPIC's TPR[7:4]; it must never reach the real TPR. */

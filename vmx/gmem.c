@@ -264,6 +264,23 @@ static int pae_pdpte(const struct gmem_view *v, const struct req *r, uint64_t *t
     return GMEM_OK;
 }
 
+int gmem_pae_pdptes(const struct gmem_view *v, uint64_t pdpte[4], struct gmem_fault *f)
+{
+    uint64_t base = v->cr3 & 0xFFFFFFE0ull, rsvd = bits(63, maxphyaddr(v)) | PAE_PDPTE_RSVD_LOW;
+    *f = (struct gmem_fault){ 0 };
+    for (unsigned i = 0; i < 4; i++) {
+        int rc = read_entry(v, base + 8 * i, 8, &pdpte[i], f);
+        if (rc != GMEM_OK)
+            return rc;
+        if ((pdpte[i] & PTE_P) && (pdpte[i] & rsvd)) {
+            f->vector = 13;
+            f->has_error = 1;
+            return GMEM_FAULT;
+        }
+    }
+    return GMEM_OK;
+}
+
 /* Reserved bits of an 8-byte entry at the level that translates bits
  * shift+8..shift of the address; leaf: it maps a page (SDM tables 4-8 to
  * 4-11 for PAE, 4-15 to 4-20 for 4-level; 5-level adds the PML5E). */

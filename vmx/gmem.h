@@ -103,6 +103,12 @@ int gmem_write(const struct gmem_view *v, uint64_t linear, const void *buf, size
 int gmem_write_access(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len,
                       unsigned access, struct gmem_fault *f);
 
+/* PAE paging's four PDPTEs, read from the 32-byte table at CR3 bits 31:5
+ * as MOV to CR0, CR3 or CR4 loads them (SDM 4.4.1): GMEM_FAULT with
+ * #GP(0) if a present one has a reserved bit set, GMEM_NOT_RAM if the
+ * table is not in guest RAM (*f says where). */
+int gmem_pae_pdptes(const struct gmem_view *v, uint64_t pdpte[4], struct gmem_fault *f);
+
 /* Segment registers in the SDM's encoding (instruction information field). */
 enum gmem_segreg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
 

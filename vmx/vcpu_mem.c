@@ -94,3 +94,27 @@ void vcpu_inject_fault(struct vm *vm, const struct gmem_fault *f)
         write_cr2(f->cr2);
     vcpu_queue_exception(&vm->vcpu, f->vector, f->has_error, f->error);
 }
+
+int vcpu_load_pdptes(struct vm *vm, uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+    if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
+        return 0; /* not PAE paging: the PDPTE fields are not used */
+    struct gmem_view v;
+    vcpu_mem_view(vm, &v);
+    v.cr0 = cr0;
+    v.cr4 = cr4;
+    v.efer = efer;
+    uint64_t pdpte[4];
+    struct gmem_fault f;
+    int rc = gmem_pae_pdptes(&v, pdpte, &f);
+    if (rc != GMEM_OK) {
+        /* A table outside RAM reads as all ones on a PC: present, with
+         * reserved bits set, so #GP(0) as well. */
+        f = (struct gmem_fault){ .vector = GP_VECTOR, .has_error = 1 };
+        vcpu_inject_fault(vm, &f);
+        return -1;
+    }
+    for (unsigned i = 0; i < 4; i++)
+        vmwrite((enum vmcs_field)(GUEST_PDPTE0 + 2 * i), pdpte[i]);
+    return 0;
+}

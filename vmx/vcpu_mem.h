@@ -23,6 +23,13 @@ int vcpu_long64(const struct gmem_view *v);
  * (then *f holds the fault the rest gave, for when the instruction needs
  * them), or the result of a failed first read. */
 int vcpu_fetch_insn(const struct vm *vm, uint8_t *buf, unsigned *avail, struct gmem_fault *f);
+/* With EPT, VM entry takes PAE paging's PDPTEs from the VMCS, so an
+ * emulated MOV to CR0/CR3/CR4 that loads them on hardware must put them
+ * there: if cr0/cr4/efer (the values the instruction is about to set) mean
+ * PAE paging, reads the four from the guest's CR3 into the VMCS. Returns
+ * -1 after queueing #GP(0) for the guest when one has a reserved bit (the
+ * CPU's answer), and then the caller must change nothing. */
+int vcpu_load_pdptes(struct vm *vm, uint64_t cr0, uint64_t cr4, uint64_t efer);
 /* Makes the guest take the fault a walk found (#PF with CR2, #GP, #SS). */
 void vcpu_inject_fault(struct vm *vm, const struct gmem_fault *f);
 

@@ -15,6 +15,7 @@
 
 #define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
+#define CR4_PGE (1ull << 7)
 #define CR4_LA57 (1ull << 12)
 #define CR4_VMXE (1ull << 13)
 #define CR4_PCIDE (1ull << 17)

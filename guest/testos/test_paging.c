@@ -286,6 +286,58 @@ static int t_long_mode_8byte(char *why)
     return 0;
 }
 
+/* PAE paging (2 MiB pages) turned on by a MOV to CR0 that also flips NE,
+ * a bit the hypervisor owns, so that the write exits and is emulated: with
+ * EPT, VM entry takes the PDPTEs from the VMCS, so the emulation must load
+ * them from CR3 as the CPU would (else the next fetch finds no mapping).
+ * A present PDPTE with a reserved bit makes the same MOV #GP, emulated or
+ * executed by the CPU itself (without the NE flip). */
+static uint64_t pae_pdpt[4] __attribute__((aligned(32)));
+static uint64_t pae_pd[2][512] __attribute__((aligned(4096))); /* 0-1 GiB, 3-4 GiB */
+#define CR0_NE 0x20u
+#define CR4_PAE 0x20u
+
+static int t_pae_pdptes(char *why)
+{
+    memset(pae_pd, 0, sizeof(pae_pd));
+    for (uint32_t i = 0; i < 32; i++)
+        pae_pd[0][i] = (i << 21) | PDE_PS | PTE_W | PTE_P;
+    pae_pd[1][(IOAPIC_BASE >> 21) & 511] = (IOAPIC_BASE & ~0x1fffffu) | PDE_PS | PTE_PCD | PTE_W | PTE_P;
+    pae_pd[1][(LAPIC_BASE >> 21) & 511] = (LAPIC_BASE & ~0x1fffffu) | PDE_PS | PTE_PCD | PTE_W | PTE_P;
+    pae_pdpt[0] = (uint32_t)(uintptr_t)pae_pd[0] | PTE_P;
+    pae_pdpt[1] = pae_pdpt[2] = 0;
+    pae_pdpt[3] = (uint32_t)(uintptr_t)pae_pd[1] | PTE_P;
+    uint32_t cr0 = read_cr0(), cr4 = read_cr4();
+    CHECK(!(cr0 & CR0_PG), "paging already on (CR0 0x%x)", cr0);
+    write_cr4(cr4 | CR4_PAE);
+    write_cr3((uint32_t)(uintptr_t)pae_pdpt);
+    write_cr0((cr0 ^ CR0_NE) | CR0_PG); /* exits: NE is the hypervisor's */
+    uint32_t on = read_cr0(), version = MMIO32(LAPIC_BASE + 0x30) & 0xff;
+    write_cr0(cr0);
+    write_cr4(cr4);
+    CHECK(on & CR0_PG, "CR0 0x%x after turning PAE paging on", on);
+    CHECK(version >= 0x10, "LAPIC version 0x%x read through PAE paging", version);
+
+    static const struct { uint32_t flip; const char *how; } ways[] = {
+        { CR0_NE, "emulated (NE flipped)" }, { 0, "executed by the CPU" },
+    };
+    for (unsigned w = 0; w < 2; w++) {
+        pae_pdpt[1] = (uint32_t)(uintptr_t)pae_pd[0] | PTE_W | PTE_P; /* R/W is reserved in a PDPTE */
+        write_cr4(cr4 | CR4_PAE);
+        trap_arm(3); /* mov %r32, %cr0: 0f 22 /r */
+        write_cr0((cr0 ^ ways[w].flip) | CR0_PG);
+        trap_disarm();
+        uint32_t now = read_cr0();
+        write_cr0(cr0);
+        write_cr4(cr4);
+        pae_pdpt[1] = 0;
+        CHECK(last_trap.taken == 1 && last_trap.vector == 13, "PDPTE with R/W set, MOV to CR0 %s: %s %u",
+              ways[w].how, last_trap.taken ? "vector" : "no #GP, vector", last_trap.vector);
+        CHECK(!(now & CR0_PG), "paging on (CR0 0x%x) after the refused MOV to CR0 %s", now, ways[w].how);
+    }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "IOAPIC through a second mapping: byte, word, dword, movzx, movsx", t_ioapic_through_alias },
     { "IOAPIC redirection entry changed by AND/OR/XOR/ADD/SUB, CMP/TEST flags", t_ioapic_alu_rmw },
@@ -293,6 +345,8 @@ static const struct test_case cases[] = {
     { "rep insb across a page boundary (fw_cfg signature)", t_rep_ins_across_pages },
     { "rep outsw with DF=1 across a page boundary", t_rep_outs_backwards },
     { "rep outsb into a not-present page: #PF, CR2, ESI/ECX part-way", t_rep_outs_faults_partway },
+    { "PAE paging turned on by an emulated MOV to CR0: PDPTEs loaded, a reserved bit in one is #GP",
+      t_pae_pdptes },
     { "64-bit mode, 4-level paging: 8-byte, REX, SIB, 8-byte OR on both APICs; FS: rep outsb",
       t_long_mode_8byte },
 };

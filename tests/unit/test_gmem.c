@@ -477,6 +477,37 @@ static void test_pae_2m_reserved_bits(void **s)
     expect_pf(0x00200000, 0, PF_P | PF_RSVD);
 }
 
+/* The PDPTEs MOV to CR0/CR4 loads: all four, from CR3 bits 31:5; a
+ * present one with a reserved bit is #GP(0), a not-present one may hold
+ * anything; a table outside RAM is GMEM_NOT_RAM. */
+static void test_pae_pdptes_load(void **s)
+{
+    (void)s;
+    mode_pae();
+    struct map m = map64(0xC0001000, DATA, 12); /* fills PDPTE 3 */
+    uint64_t p[4];
+    struct gmem_fault f;
+    assert_int_equal(gmem_pae_pdptes(&v, p, &f), GMEM_OK);
+    assert_int_equal(p[3], ent(&m, 0));
+    assert_int_equal(p[0] | p[1] | p[2], 0);
+    uint64_t *pdpt = (uint64_t *)(ram + (v.cr3 & 0xFFFFFFE0u));
+    pdpt[1] = 0xdeadbeef0ull; /* not present: ignored */
+    assert_int_equal(gmem_pae_pdptes(&v, p, &f), GMEM_OK);
+    assert_int_equal(p[1], 0xdeadbeef0ull);
+    static const uint64_t rsvd[] = { RW, US, PS, 1ull << 8, 1ull << 52, XD };
+    for (unsigned i = 0; i < sizeof(rsvd) / sizeof(rsvd[0]); i++) {
+        pdpt[2] = 0x5000 | P | rsvd[i];
+        assert_int_equal(gmem_pae_pdptes(&v, p, &f), GMEM_FAULT);
+        assert_int_equal(f.vector, 13);
+        assert_int_equal(f.error, 0);
+    }
+    pdpt[2] = 0x5000 | P | PWT | PCD | (7ull << 9);
+    assert_int_equal(gmem_pae_pdptes(&v, p, &f), GMEM_OK);
+    v.cr3 = v.ram_size; /* the table lies past the end of RAM */
+    assert_int_equal(gmem_pae_pdptes(&v, p, &f), GMEM_NOT_RAM);
+    assert_int_equal(f.gpa, v.ram_size);
+}
+
 /* PAE reserves PDE/PTE bits 62:MAXPHYADDR; 4-level ignores 62:52. */
 static void test_pae_high_bits_reserved(void **s)
 {
@@ -1293,6 +1324,7 @@ int main(void)
         T(test_pae_pdpte_reserved_bits),
         T(test_pae_2m_reserved_bits),
         T(test_pae_high_bits_reserved),
+        T(test_pae_pdptes_load),
         T(test_4level_4k),
         T(test_4level_2m),
         T(test_4level_1g),

@@ -6,7 +6,7 @@
 #   make unit     host unit tests only
 #   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
 #   make kut T=x  one kvm-unit-tests entry (ioapic, eventinj, xapic, msr, tsc, ...) on both APIC paths
-#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300)
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), a line each (scripts/fuzz.sh)
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
 
 BUILD     := build
@@ -129,12 +129,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^
 fuzz: deps-packages $(FUZZ_BINS)
-	@for f in $(FUZZ_TARGETS); do \
-	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-	  echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds/$$f || exit 1; \
-	done
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 bench: deps all
 	scripts/bench.sh

@@ -507,7 +507,12 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
         return;
     }
     uint64_t efer = vmread(GUEST_EFER);
-    uint64_t old = vmread(CR0_READ_SHADOW);
+    uint64_t old = vcpu_cr0(); /* PG is the guest's: the read shadow may hold an old one */
+    /* Clearing PG is #GP in 64-bit code and while CR4.PCIDE = 1. */
+    if ((old & ~val & CR0_PG) && (vcpu_code_size() == 64 || (vcpu_cr4() & CR4_PCIDE))) {
+        vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
+        return;
+    }
     if ((val ^ old) & CR0_PG) {
         uint32_t entry = (uint32_t)vmread(ENTRY_CONTROLS);
         if ((val & CR0_PG) && (efer & EFER_LME)) {

@@ -67,7 +67,8 @@ const char *strstr_(const char *h, const char *n)
     return 0;
 }
 
-/* Formatter: %s %c %d %u %x (32-bit), %llx (64-bit hex), width and '0'. */
+/* Formatter: %s %c %d %u %x (32-bit), %llx (64-bit hex), width, '0' and
+ * '-' (left-justified %s). */
 struct sink {
     char *buf;
     size_t cap, len;
@@ -95,7 +96,11 @@ static void format(struct sink *s, const char *f, va_list ap)
         }
         f++;
         char pad = ' ';
-        int width = 0, ll = 0;
+        int width = 0, ll = 0, left = 0;
+        if (*f == '-') {
+            left = 1;
+            f++;
+        }
         if (*f == '0')
             pad = *f++;
         while (*f >= '0' && *f <= '9')
@@ -108,10 +113,13 @@ static void format(struct sink *s, const char *f, va_list ap)
         int n = 0;
         if (*f == 's') {
             const char *str = va_arg(ap, const char *);
-            for (int k = (int)strlen(str); k < width; k++)
+            int k = (int)strlen(str);
+            for (; !left && k < width; k++)
                 emit(s, ' ');
             while (*str)
                 emit(s, *str++);
+            for (; left && k < width; k++)
+                emit(s, ' ');
             continue;
         }
         if (*f == 'c') {

@@ -579,12 +579,8 @@ static void handle_cr_access(struct vm *vm)
         else if (cr == 4)
             guest_write_cr4(vm, val);
         else if (cr == 3) { /* only where a CPU forces CR3-load exiting */
-            uint64_t old = vmread(GUEST_CR3);
-            vmwrite(GUEST_CR3, val);
-            if (vcpu_load_pdptes(vm, vcpu_cr0(), vcpu_cr4(), vmread(GUEST_EFER))) {
-                vmwrite(GUEST_CR3, old); /* #GP: CR3 stays as it was */
-                return;
-            }
+            if (vcpu_load_cr3(vm, val))
+                return; /* #GP: CR3 stays as it was */
             skip_instruction(&vm->vcpu);
         } else if (cr == 8) {
             /* CR8 is the vLAPIC's TPR[7:4]; it must never reach the real TPR. */

@@ -118,3 +118,27 @@ int vcpu_load_pdptes(struct vm *vm, uint64_t cr0, uint64_t cr4, uint64_t efer)
         vmwrite((enum vmcs_field)(GUEST_PDPTE0 + 2 * i), pdpte[i]);
     return 0;
 }
+
+/* INVVPID of the guest's VPID: single-context where the CPU has it
+ * (IA32_VMX_EPT_VPID_CAP bit 41), else all contexts (bit 42). Without VPID
+ * every VM entry and exit flushes already. */
+static void flush_guest_tlb(const struct vm *vm)
+{
+    if (!vm->ctl.vpid)
+        return;
+    struct { uint64_t vpid, linear; } desc = { vmread(VMCS_VPID), 0 };
+    uint64_t type = (vm->caps->ept_vpid >> 41) & 1 ? 1 : 2;
+    __asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+int vcpu_load_cr3(struct vm *vm, uint64_t cr3)
+{
+    uint64_t old = vmread(GUEST_CR3);
+    vmwrite(GUEST_CR3, cr3);
+    if (vcpu_load_pdptes(vm, vcpu_cr0(), vcpu_cr4(), vmread(GUEST_EFER))) {
+        vmwrite(GUEST_CR3, old);
+        return -1;
+    }
+    flush_guest_tlb(vm);
+    return 0;
+}

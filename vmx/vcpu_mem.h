@@ -30,6 +30,11 @@ int vcpu_fetch_insn(const struct vm *vm, uint8_t *buf, unsigned *avail, struct g
  * -1 after queueing #GP(0) for the guest when one has a reserved bit (the
  * CPU's answer), and then the caller must change nothing. */
 int vcpu_load_pdptes(struct vm *vm, uint64_t cr0, uint64_t cr4, uint64_t efer);
+/* Loads the guest's CR3 as MOV to CR3 does (an emulated one, or a task
+ * switch): with PAE paging its PDPTEs too (vcpu_load_pdptes; on #GP CR3
+ * stays as it was and -1 is returned), and the guest's cached
+ * translations are flushed, which a VM entry does not do when VPID is on. */
+int vcpu_load_cr3(struct vm *vm, uint64_t cr3);
 /* Makes the guest take the fault a walk found (#PF with CR2, #GP, #SS). */
 void vcpu_inject_fault(struct vm *vm, const struct gmem_fault *f);
 

@@ -32,7 +32,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
              drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
-             vmx/run.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
+             vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 

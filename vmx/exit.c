@@ -14,6 +14,7 @@
 #include "devices.h"
 #include "inject.h"
 #include "mmio.h"
+#include "task_switch.h"
 #include "vcpu_mem.h"
 #include "cpuid.h"
 #include "vmsr.h"
@@ -62,8 +63,8 @@ static void skip_instruction(struct vcpu *v)
     vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
     /* The emulated instruction ends any STI / MOV-SS interrupt shadow. */
     uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
-    if (intr & 3)
-        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ull);
+    if (intr & INTERRUPTIBILITY_STI_MOVSS)
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
 }
 
 static int guest_long_mode(void)
@@ -866,14 +867,6 @@ static void handle_invd_wbinvd(struct vm *vm)
  * the pre-entry routine updates the timers and injects what is due. */
 static void handle_nothing_more(struct vm *vm) { (void)vm; }
 
-/* Until task switches are emulated: a stop that says so. */
-static void handle_task_switch(struct vm *vm)
-{
-    vm_dump_guest(vm);
-    vm_stop(vm, "task switch (exit qualification 0x%llx) not emulated",
-            (unsigned long long)vmread(EXIT_QUALIFICATION));
-}
-
 static void handle_ept_misconfig(struct vm *vm)
 {
     log_error("vmx", "EPT misconfiguration at guest-physical 0x%llx (a hypervisor bug)",
@@ -892,7 +885,7 @@ static void (*const exit_handlers[EXIT_REASON_MAX])(struct vm *vm) = {
     [EXIT_SIPI] = handle_sipi,
     [EXIT_INTERRUPT_WINDOW] = handle_nothing_more,
     [EXIT_NMI_WINDOW] = handle_nothing_more,
-    [9] = handle_task_switch,
+    [EXIT_TASK_SWITCH] = vm_task_switch,
     [EXIT_CPUID] = handle_cpuid,
     [EXIT_HLT] = handle_hlt,
     [EXIT_INVD] = handle_invd_wbinvd,

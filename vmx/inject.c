@@ -13,8 +13,6 @@
 #include "vmcs.h"
 
 #define VMCS_PREEMPTION_TIMER 0x482E
-#define INTERRUPTIBILITY_STI_MOVSS 3u
-#define INTERRUPTIBILITY_NMI 8u
 
 /* ---- the irq_host interface ---- */
 

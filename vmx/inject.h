@@ -18,6 +18,9 @@ void vm_prepare_entry(struct vm *vm);
 void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error);
 #define PF_VECTOR 14
 #define GP_VECTOR 13
+#define SS_VECTOR 12
+#define NP_VECTOR 11
+#define TS_VECTOR 10
 #define UD_VECTOR 6
 
 /* Is an external interrupt (or an NMI) waiting for the vCPU? */

@@ -117,7 +117,10 @@ void vm_run(struct vm *vm)
             break;
         }
         reason &= 0xffff;
-        requeue_idt_vectoring(vm);
+        /* A task switch through a task gate is the event's delivery:
+         * vm_task_switch completes it, so it is not delivered again. */
+        if (reason != EXIT_TASK_SWITCH)
+            requeue_idt_vectoring(vm);
         vm_handle_exit(vm, reason);
         struct exit_stat *s = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
         s->count++;

@@ -67,6 +67,12 @@ enum vmcs_field {
 #define INTR_TYPE_SW_EXCEPTION (6u << 8)
 #define INTR_TYPE_MASK      (7u << 8)
 
+/* Guest interruptibility state: blocking by STI and by MOV SS (the
+ * one-instruction shadows), blocking by NMI (virtual-NMI blocking with
+ * virtual NMIs). */
+#define INTERRUPTIBILITY_STI_MOVSS 3u
+#define INTERRUPTIBILITY_NMI 8u
+
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
 #define ACTIVITY_WAIT_SIPI 3

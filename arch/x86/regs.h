@@ -6,6 +6,7 @@
 #define ARCH_X86_REGS_H
 
 #define CR0_PE (1ull << 0)
+#define CR0_TS (1ull << 3)
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)
 #define CR0_WP (1ull << 16)
@@ -36,6 +37,9 @@
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
 #define RFLAGS_OF (1ull << 11)
+#define RFLAGS_NT (1ull << 14)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
 #define RFLAGS_AC (1ull << 18)
 
 #endif

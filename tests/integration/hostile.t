@@ -41,7 +41,7 @@ n=$(grep -cE '^vmx: warning: guest (RD|WR)MSR' <<<"$LOG")
 for path in auto off; do
   name=hostile-$path
   boot "$name" bochs "guest = testos.elf
-cmdline = hostile only=test_hooks,vmx_ud,cr0,cr4,hlt_nmi,apic_moves,pit_storm ram_mb=32
+cmdline = hostile only=test_hooks,vmx_ud,cr0,cr4,hlt_nmi,apic_moves,pit_storm,task_switch,task_switch_pae ram_mb=32
 ram_mb = 32
 apicv = $path"
   guest_tap "$name"
@@ -57,6 +57,10 @@ apicv = $path"
   # page tables that took must come back, or APIC virtualization ends.
   ! log_has 'APIC-access page'; ok $? "$name: 2,000 APIC base moves left APIC virtualization as it was" \
     "$(grep 'APIC-access page' <<<"$LOG")"
+  # task_switch: every task switch exits (reason 9) and is emulated.
+  ! log_has 'unexpected VM exit|task switch.*not emulated'
+  ok $? "$name: no unexpected VM exit, no task switch left unemulated" \
+    "$(grep -E 'unexpected VM exit|task switch.*not emulated' <<<"$LOG")"
   check_log '^hv: guest exited status=0$' "$name: run ends with status 0" "$name"
   check_no_vmfail
 done

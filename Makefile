@@ -30,7 +30,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
-             drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/uart.c drivers/vuart.c \
+             drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
@@ -87,7 +87,7 @@ run: deps all
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
-               test_fwcfg test_cpuid test_guest_events
+               test_fwcfg test_cpuid test_guest_events test_trace_ring
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
@@ -104,6 +104,7 @@ UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
 UNIT_DEPS_test_cpuid     := vmx/cpuid.c vmx/vmsr.c arch/x86/fmt.c
 UNIT_DEPS_test_guest_events := vmx/guest_events.c drivers/log.c arch/x86/fmt.c
+UNIT_DEPS_test_trace_ring := drivers/trace_ring.c arch/x86/fmt.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
 .SECONDEXPANSION:

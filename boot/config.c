@@ -5,7 +5,8 @@
  *   cmdline   = base
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
- *   trace     = off         (on | off: the interrupt trace, DESIGN §6)
+ *   trace     = off         (on: the interrupt trace into a binary ring, dumped at the end;
+ *                            text: one log line per step; off; DESIGN §6)
  *   hv_selftest = exception (test hook: the hypervisor executes UD2 after it
  *                            took the machine, to show its exception dump)
  *   bare      = off         (on: no VMX at all: the guest runs on the machine
@@ -88,7 +89,6 @@ enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRAC
 static int on_off_key(const char *k, size_t kn, struct hv_config *cfg, unsigned *bit, int **flag)
 {
     const struct { const char *key; unsigned bit; int *flag; } keys[] = {
-        { "trace", SEEN_TRACE, &cfg->trace },
         { "bare", SEEN_BARE, &cfg->bare },
         { "test_hooks", SEEN_TEST_HOOKS, &cfg->test_hooks },
     };
@@ -190,6 +190,12 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             if (!found)
                 FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace",
                      lineno, (int)vn, v);
+        } else if (key_is(line, kn, "trace")) {
+            bit = SEEN_TRACE;
+            if (key_is(v, vn, "text"))
+                cfg->trace = TRACE_TEXT;
+            else if ((cfg->trace = on_off(v, vn)) < 0)
+                FAIL("line %u: trace: '%.*s' is not on, off or text", lineno, (int)vn, v);
         } else if (on_off_key(line, kn, cfg, &bit, &flag)) {
             int on = on_off(v, vn);
             if (on < 0)

@@ -21,13 +21,16 @@ struct hv_module {
 };
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+/* `trace =`: off; on (a binary ring in memory, dumped once at the end of
+ * the run); text (one log line per step, for short debugging runs). */
+enum { TRACE_OFF, TRACE_RING, TRACE_TEXT };
 
 struct hv_config {
     char guest[CONFIG_PATH_MAX];      /* guest image, relative to the config's folder or absolute */
     char cmdline[CONFIG_CMDLINE_MAX]; /* passed to the guest through Multiboot */
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
-    int trace;                        /* interrupt trace lines on the log */
+    int trace;                        /* TRACE_OFF, TRACE_RING or TRACE_TEXT */
     int selftest_exception;           /* test hook: fault in the hypervisor on purpose */
     int bare;                         /* run the guest without VMX (a baseline) */
     int no_apicv;                     /* 1: the software APIC path even where the CPU

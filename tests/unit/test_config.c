@@ -138,8 +138,11 @@ static void test_trace_switch(void **s)
     assert_int_equal(parse("guest = a.elf\n"), 0);
     assert_int_equal(cfg.trace, 0);
     assert_int_equal(parse("guest = a.elf\ntrace = on\n"), 0);
-    assert_int_equal(cfg.trace, 1);
-    expect_error("guest = a.elf\ntrace = yes\n", "trace: 'yes' is not on or off");
+    assert_int_equal(cfg.trace, TRACE_RING);
+    assert_int_equal(parse("guest = a.elf\ntrace = text\n"), 0);
+    assert_int_equal(cfg.trace, TRACE_TEXT);
+    expect_error("guest = a.elf\ntrace = yes\n", "trace: 'yes' is not on, off or text");
+    expect_error("guest = a.elf\ntrace = on\ntrace = off\n", "'trace' given twice");
 }
 
 static void test_apicv_switch(void **s)

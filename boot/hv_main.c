@@ -5,6 +5,7 @@
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/lapic.h"
+#include "../arch/x86/pages.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/pic.h"
 #include "../arch/x86/tsc.h"
@@ -121,6 +122,15 @@ void hv_main(struct boot_info *bi)
     vm->cr4_allowed = vm_guest_cr4_allowed(vm);
     vm->efer_allowed = vm_guest_efer_allowed(vm);
     vm->trace = bi->cfg.trace;
+    trace_ring_init(&vm->trace_ring, NULL, 0);
+    if (vm->trace == TRACE_RING) {
+        /* 8192 records of 32 bytes: 64 pages, about 1,000 interrupts' paths */
+        struct trace_rec *rec = pages_alloc(8192 * sizeof(struct trace_rec) / 4096);
+        if (!rec)
+            platform_fatal("out of pages for the trace ring (trace = on)");
+        trace_ring_init(&vm->trace_ring, rec, 8192);
+        log_info("hv", "trace: interrupt trace into a ring of 8192 events, dumped at the end");
+    }
     vm->test_hooks = bi->cfg.test_hooks;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
     log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
@@ -139,6 +149,7 @@ void hv_main(struct boot_info *bi)
              bi->guest_entry, bi->guest_mb_info, (unsigned long long)(vm->ram_size >> 20));
     vm_run(vm);
     vuart_flush(&vm->com1);
+    vm_trace_dump(vm);
 
     guest_events_print_suppressed(vm);
     vm_print_stats(vm);

@@ -21,6 +21,14 @@ enum irq_trace_event {
     TRACE_LAPIC_ACCEPT,    /* a = vector, b = delivery mode, c = level-triggered */
     TRACE_INJECT,          /* a = vector, b = VM-entry interruption type, c = 0 */
     TRACE_EOI,             /* a = vector, b = 0, c = 0 */
+    TRACE_LAPIC_TIMER,     /* the vLAPIC timer expired: a = LVT vector, b = mode (0 one-shot,
+                            * 1 periodic, 2 TSC-deadline), c = 1 if the LVT is masked */
+    TRACE_VID,             /* virtual-interrupt delivery armed: a = RVI, b = SVI, c = 0 */
+    TRACE_GUEST_MARK,      /* the guest's own mark (hypercall HC_TRACE_MARK): a = kind
+                            * (1 ISR entry, 2 EOI done, 3 a phase begins, 4 it ends),
+                            * b = vector or phase number, c = the guest's TSC, low 32 bits */
+    TRACE_TSC_OFFSET,      /* the guest moved its TSC: a, b = the change, low and high 32 bits */
+    TRACE_EVENTS           /* the number of events */
 };
 
 struct irq_host {
@@ -37,13 +45,23 @@ struct irq_host {
                    uint8_t level_trig);
     /* May be NULL. */
     void (*trace)(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c);
+    /* A source event: a line raised through irq_set (its GSI), or the
+     * vLAPIC timer expiring (IRQ_SOURCE_LAPIC_TIMER). May be NULL. */
+    void (*source)(void *ctx, uint32_t gsi);
 };
+#define IRQ_SOURCE_LAPIC_TIMER 0xffu
 
 static inline void irq_host_trace(const struct irq_host *h, enum irq_trace_event ev,
                                   uint32_t a, uint32_t b, uint32_t c)
 {
     if (h && h->trace)
         h->trace(h->ctx, ev, a, b, c);
+}
+
+static inline void irq_host_source(const struct irq_host *h, uint32_t gsi)
+{
+    if (h && h->source)
+        h->source(h->ctx, gsi);
 }
 
 #endif

@@ -122,6 +122,8 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
         return IRQ_ERROR;
 
     irq_host_trace(c->host, TRACE_IRQ_SET, (uint32_t)source, gsi, level ? 1 : 0);
+    if (level)
+        irq_host_source(c->host, gsi);
     uint32_t before = c->line[gsi];
     if (level)
         c->line[gsi] |= 1u << source;

@@ -291,6 +291,8 @@ static void timer_fire(struct vlapic *l)
     uint32_t lvt = l->regs[REG(LAPIC_LVT_TIMER)];
 
     l->timer_fired++;
+    irq_host_trace(l->host, TRACE_LAPIC_TIMER, lvt & 0xFF, (lvt >> 17) & 3, (lvt & LVT_MASKED) != 0);
+    irq_host_source(l->host, IRQ_SOURCE_LAPIC_TIMER);
     /* A masked LVT only suppresses the interrupt. Illegal vectors set ESR
      * bit 6 through vlapic_accept. */
     if (!(lvt & LVT_MASKED))

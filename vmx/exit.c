@@ -359,6 +359,7 @@ static int tsc_shift(struct vm *vm, uint64_t delta)
     }
     vm->vcpu.tsc_offset += delta;
     vmwrite(TSC_OFFSET, vm->vcpu.tsc_offset);
+    irq_host_trace(&vm->irq_host, TRACE_TSC_OFFSET, (uint32_t)delta, (uint32_t)(delta >> 32), 0);
     return 0;
 }
 
@@ -661,6 +662,24 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = n;
         break;
     }
+    case HC_IRQ_STAMP: {
+        uint64_t exits = 0;
+        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
+            exits += vm->stats[r].count;
+        g[RAX] = (uint32_t)exits;
+        g[RBX] = (uint32_t)vm->source_tsc;
+        g[RCX] = vm->source_gsi;
+        break;
+    }
+    case HC_TRACE_MARK:
+        if (vm->trace == TRACE_RING) {
+            irq_host_trace(&vm->irq_host, TRACE_GUEST_MARK, (uint32_t)(g[RBX] >> 8) & 0xff,
+                           (uint32_t)g[RBX] & 0xff, (uint32_t)g[RCX]);
+            g[RAX] = 0;
+        } else {
+            g[RAX] = 1;
+        }
+        break;
     case HC_STATS_PRINT:
         vm_print_stats_lines(vm, (unsigned)g[RBX]);
         g[RAX] = 0;

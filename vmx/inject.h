@@ -32,5 +32,8 @@ uint64_t vm_update_timers(struct vm *vm);
  * route of IRQ 0 unmasked, the vLAPIC timer with its LVT unmasked)? A
  * timer counting behind its masks cannot wake a halted guest. */
 int vm_timer_can_wake(const struct vm *vm);
+/* With `trace = on`: times one traced event, then dumps the trace ring on
+ * port 0xE9 and says on the log how many events it kept and dropped. */
+void vm_trace_dump(struct vm *vm);
 
 #endif

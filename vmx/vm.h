@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../drivers/fwcfg.h"
+#include "../drivers/trace_ring.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
 #include "../irq/vlapic.h"
@@ -75,7 +76,12 @@ struct vm {
     struct fwcfg fwcfg;      /* QEMU's fw_cfg items on ports 0x510/0x511 */
     int testdev_source;      /* irq source id of pc-testdev's IRQ-line ports */
     uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
-    int trace;               /* interrupt trace on the log */
+    int trace;               /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
+    struct trace_ring trace_ring;
+    /* The last source event (a line raised through irq_set, or the vLAPIC
+     * timer expiring): guest TSC and GSI, for HC_IRQ_STAMP. */
+    uint64_t source_tsc;
+    uint32_t source_gsi;     /* IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer */
     int apicv;               /* APIC virtualization available and wanted */
     int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */

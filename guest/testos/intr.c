@@ -118,12 +118,40 @@ static void storm_quiet(uint32_t vector)
     com1_thre_irq_off();
 }
 
+volatile int trace_marks;
+volatile uint32_t trace_marks_sent;
+
+static void trace_mark_at(uint32_t kind, uint32_t arg, uint64_t tsc)
+{
+    uint32_t ret;
+    if (!trace_marks)
+        return;
+    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(kind << 8 | (arg & 0xff)),
+                     "c"((uint32_t)tsc) : "memory");
+    trace_marks_sent++;
+}
+
+void trace_mark(uint32_t kind, uint32_t arg) { trace_mark_at(kind, arg, rdtsc()); }
+
+int trace_marks_on(void)
+{
+    uint32_t ret;
+    if (!hv_present())
+        return 0;
+    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(MARK_PHASE_BEGIN << 8),
+                     "c"((uint32_t)rdtsc()) : "memory");
+    trace_marks = ret == 0;
+    return trace_marks;
+}
+
 void irq_record(uint32_t vector, uint32_t eip);
 void irq_record(uint32_t vector, uint32_t eip)
 {
+    uint64_t now = rdtsc();   /* the handler's entry, before the mark's own VMCALL */
+    trace_mark_at(MARK_ISR, vector, now);
     irqlog.count[vector]++;
     irqlog.last_eip[vector] = eip;
-    irqlog.last_tsc[vector] = rdtsc();
+    irqlog.last_tsc[vector] = now;
     if (irqlog.n < IRQ_LOG_MAX)
         irqlog.order[irqlog.n] = vector;
     irqlog.n++;
@@ -133,6 +161,7 @@ void irq_record(uint32_t vector, uint32_t eip)
         storm_quiet(vector);
     if (lapic_auto_eoi && vector >= 16 && lapic_in_service(vector))
         lapic_eoi();
+    trace_mark(MARK_EOI, vector);
 }
 
 int hv_present(void)

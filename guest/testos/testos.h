@@ -100,7 +100,7 @@ struct test_group {
 
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
     group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
-    group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile;
+    group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0
@@ -108,6 +108,9 @@ extern const struct test_group group_base, group_eptstop, group_pic, group_pit, 
 #define HC_TEST_REINJECTED 2   /* returns the number of events re-injected after an exit */
 #define HC_STATS_RESET 3       /* test hooks (test_hooks = on): zero the exit statistics */
 #define HC_STATS_PRINT 4       /*   print them as "hv: stats <EBX>" lines */
+#define HC_IRQ_STAMP 5         /* EAX <- exits so far, EBX <- guest TSC of the last source event, ECX <- its GSI */
+#define HC_TRACE_MARK 6        /* EBX = kind << 8 | arg, ECX = TSC: a mark in the trace (EAX <- 0 if recorded) */
+#define IRQ_SOURCE_LAPIC_TIMER 0xffu
 #define HC_UNKNOWN_RESULT 0xffffffffu
 static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
 {
@@ -115,6 +118,30 @@ static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
     __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(arg) : "memory");
     return ret;
 }
+
+/* What the hypervisor saw last (HC_IRQ_STAMP): VM exits so far (this
+ * VMCALL not counted), the guest TSC (low 32 bits) of the last source event
+ * (a line raised through irq_set, or the vLAPIC timer expiring) and its GSI
+ * (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer). */
+struct irq_stamp {
+    uint32_t exits, source_tsc, gsi;
+};
+static inline void irq_stamp(struct irq_stamp *s)
+{
+    __asm__ volatile("vmcall" : "=a"(s->exits), "=b"(s->source_tsc), "=c"(s->gsi) : "a"(HC_IRQ_STAMP) : "memory");
+}
+/* Marks in the hypervisor's interrupt trace (`trace = on`): the interrupt
+ * handler marks its entry and its EOI once trace_marks_on() found the
+ * trace recording; phases (a tour stop, a test) are marked by their
+ * callers. Each mark is a VMCALL, counted in trace_marks_sent. */
+#define MARK_ISR 1
+#define MARK_EOI 2
+#define MARK_PHASE_BEGIN 3
+#define MARK_PHASE_END 4
+extern volatile int trace_marks;
+extern volatile uint32_t trace_marks_sent;
+int trace_marks_on(void);
+void trace_mark(uint32_t kind, uint32_t arg);
 
 /* ---- interrupts (vectors >= 32) ---- */
 #define IRQ_LOG_MAX 64

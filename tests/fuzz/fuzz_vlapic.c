@@ -27,9 +27,10 @@ static void f_kick(void *ctx) { ((struct fuzz *)ctx)->calls++; }
 
 static void f_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
 {
-    (void)b;
-    (void)c;
-    if (ev != TRACE_LAPIC_ACCEPT && ev != TRACE_EOI)
+    if (ev != TRACE_LAPIC_ACCEPT && ev != TRACE_EOI && ev != TRACE_LAPIC_TIMER)
+        __builtin_trap();
+    /* the timer's expiry: its LVT's vector, mode (two bits) and mask bit */
+    if (ev == TRACE_LAPIC_TIMER && (a > 255 || b > 3 || c > 1))
         __builtin_trap();
     if (ev == TRACE_EOI && (a < 16 || a > 255))
         __builtin_trap();

@@ -15,6 +15,8 @@ struct rec {
     uint8_t vector, mode, dest, logical, level;
     int ntrace;
     enum irq_trace_event first_trace;
+    int nsource;
+    uint32_t source_gsi;
 };
 static struct rec rec;
 static uint64_t now_cb(void *ctx) { return ((struct rec *)ctx)->now; }
@@ -33,7 +35,13 @@ static void trace_cb(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b,
     if (!r->ntrace++)
         r->first_trace = ev;
 }
-static const struct irq_host host = { &rec, now_cb, kick_cb, deliver_cb, trace_cb };
+static void source_cb(void *ctx, uint32_t gsi)
+{
+    struct rec *r = ctx;
+    r->nsource++;
+    r->source_gsi = gsi;
+}
+static const struct irq_host host = { &rec, now_cb, kick_cb, deliver_cb, trace_cb, source_cb };
 static struct irq_chipset c;
 
 static int setup(void **s)
@@ -236,6 +244,21 @@ static void test_result_names(void **s)
     assert_string_equal(irq_result_name(IRQ_ERROR), "error");
 }
 
+/* A line raised is a source event for the host (its latency stamp); a line
+ * lowered, or an irq_set refused, is not. */
+static void test_source_event_on_raise_only(void **s)
+{
+    (void)s;
+    int src = irq_source_alloc(&c);
+    irq_set(&c, src, 9, 1);
+    assert_int_equal(rec.nsource, 1);
+    assert_int_equal(rec.source_gsi, 9);
+    irq_set(&c, src, 9, 0);
+    assert_int_equal(rec.nsource, 1);
+    assert_int_equal(irq_set(&c, src, IRQ_NR_GSI, 1), IRQ_ERROR);
+    assert_int_equal(rec.nsource, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +275,7 @@ int main(void)
         cmocka_unit_test_setup(test_pic_output_drives_ioapic_pin0, setup),
         cmocka_unit_test_setup(test_pit_raises_irq0, setup),
         cmocka_unit_test_setup(test_result_names, setup),
+        cmocka_unit_test_setup(test_source_event_on_raise_only, setup),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }

@@ -57,7 +57,8 @@ static void test_records_in_order(void **s)
     assert_int_equal(trace_ring_dropped(&ring), 0);
     for (unsigned i = 0; i < 5; i++) {
         const struct trace_rec *p = trace_ring_at(&ring, i);
-        assert_int_equal(p->tsc, 1000 + i);
+        assert_int_equal(p->tsc_lo, 1000 + i);
+        assert_int_equal(p->tsc_hi, 0);
         assert_int_equal(p->ev, i % 3);
         assert_int_equal(p->a, i);
         assert_int_equal(p->b, 2 * i);
@@ -74,7 +75,7 @@ static void test_full_ring_drops_the_oldest(void **s)
     assert_int_equal(trace_ring_dropped(&ring), SIZE * 2 + 3);
     /* The newest SIZE records remain, oldest first. */
     for (unsigned i = 0; i < SIZE; i++)
-        assert_int_equal(trace_ring_at(&ring, i)->tsc, 1000 + SIZE * 2 + 3 + i);
+        assert_int_equal(trace_ring_at(&ring, i)->tsc_lo, 1000 + SIZE * 2 + 3 + i);
     guards_intact();
 }
 
@@ -98,13 +99,14 @@ static void test_dump(void **s)
     (void)s;
     static const char *const names[] = { "irq_set", NULL, "inject" };
     put_n(SIZE + 2);
-    trace_ring_dump(&ring, 200000000, names, 3, sink, NULL);
+    trace_put(&ring, 0x123456789abull, 1, 0, 0, 0);   /* the high half of the TSC too */
+    trace_ring_dump(&ring, 200000000, 0x10, names, 3, sink, NULL);
     assert_int_equal(nout, SIZE + 3);
-    assert_string_equal(out[0], "tinyhv-trace begin v1 tsc_hz=200000000 held=8 dropped=2");
+    assert_string_equal(out[0], "tinyhv-trace begin v1 tsc_hz=200000000 tsc_offset=10 held=8 dropped=3");
     assert_string_equal(out[1], "tinyhv-trace names irq_set,ev1,inject");
-    /* record 2 (the oldest kept): tsc 1002, ev 2, a 2, b 4, c 6 */
-    assert_string_equal(out[2], "tinyhv-trace 3ea 2 2 4 6");
-    assert_string_equal(out[SIZE + 1], "tinyhv-trace 3f1 0 9 12 1b");
+    /* record 3 (the oldest kept): tsc 1003, ev 0, a 3, b 6, c 9 */
+    assert_string_equal(out[2], "tinyhv-trace 3eb 0 3 6 9");
+    assert_string_equal(out[SIZE + 1], "tinyhv-trace 123456789ab 1 0 0 0");
     assert_string_equal(out[SIZE + 2], "tinyhv-trace end");
 }
 
@@ -114,7 +116,7 @@ static void test_long_name_list_continues(void **s)
     const char *names[40];
     for (int i = 0; i < 40; i++)
         names[i] = "a_rather_long_event_name";
-    trace_ring_dump(&ring, 1, names, 40, sink, NULL);
+    trace_ring_dump(&ring, 1, 0, names, 40, sink, NULL);
     int cont = 0;
     for (int i = 0; i < nout && i < 64; i++) {
         assert_true(strlen(out[i]) < 160);

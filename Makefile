@@ -1,7 +1,9 @@
 # tinyhv: a bare-metal VT-x hypervisor booted by UEFI.
 #
 #   make          build build/hypervisor.efi, build/testos.elf and build/disk.img
-#   make run      install what is missing, build, boot in the best emulator (EMU=bochs|qemu-kvm|qemu-tcg)
+#   make run      install what is missing, build, boot the interrupt tour in the best emulator
+#                 (EMU=bochs|qemu-kvm|qemu-tcg; GROUP=<testos group> or CFG=<config file> for another run)
+#   make trace    the same with the interrupt trace on: build/trace/<run>.json and .png
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
 #   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
@@ -42,7 +44,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run test unit fuzz bench kut clean
+.PHONY: all deps deps-packages run trace test unit fuzz bench kut clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -79,9 +81,14 @@ $(BUILD)/disk.img: $(BUILD)/hypervisor.efi $(BUILD)/testos.elf scripts/mkdisk.sh
 	scripts/mkdisk.sh $@ tests/configs/demo.cfg
 
 # ---- running ----
-EMU ?=
+EMU   ?=
+GROUP ?= tour
+CFG   ?=
+RUN_ARGS = $(if $(EMU),--emu $(EMU)) $(if $(CFG),--cfg $(CFG),--group $(GROUP))
 run: deps all
-	scripts/run.sh $(if $(EMU),--emu $(EMU)) $(BUILD)/disk.img
+	scripts/demo.sh $(RUN_ARGS)
+trace: deps all
+	scripts/demo.sh --trace $(RUN_ARGS)
 
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer

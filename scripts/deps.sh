@@ -52,6 +52,7 @@ PKGS=(
   "xz-utils:/usr/bin/xz"
   "perl:/usr/bin/prove"
   "binutils:/usr/bin/objcopy"
+  "python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py"   # make trace: the PNG
 )
 
 missing=()

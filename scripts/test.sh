@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mkdir -p build/tap
 log=build/test.log
 units=(build/unit/*)
-CMOCKA_MESSAGE_OUTPUT=TAP prove -v --exec '' "${units[@]}" tests/fuzz/short_runs.t tests/integration/*.t 2>&1 | tee "$log" |
+CMOCKA_MESSAGE_OUTPUT=TAP prove -v --exec '' "${units[@]}" tests/tools/*.t tests/fuzz/short_runs.t tests/integration/*.t 2>&1 | tee "$log" |
   grep -vE '^(ok [0-9]+|# )' # the full TAP is in build/test.log
 rc=${PIPESTATUS[0]}
 passed=$(grep -E '^ok [0-9]+' "$log" | grep -vc '# SKIP')

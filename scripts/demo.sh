@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make run` and `make trace`: boots one run of the hypervisor and shows its
+# serial log; with --trace, turns the interrupt trace into a timeline.
+#
+#   scripts/demo.sh [--trace] [--emu E] [--group G | --cfg FILE]
+#
+# --group G (default tour): testos group G, with tests/configs/demo.cfg's
+# other settings; --cfg FILE: that config as it is (its guest beside it is
+# testos.elf). --trace adds `trace = on`; the dump (Bochs's port 0xE9 output)
+# becomes build/trace/<run>.json (trace-event format, for Perfetto or
+# chrome://tracing) and build/trace/<run>.png (scripts/trace2json.py).
+# The tour's COM1 stop gets a key typed into COM1 (Bochs).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+trace=0; emu=(); group=tour; cfg=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --trace) trace=1; shift ;;
+    --emu) [ -n "$2" ] && emu=(--emu "$2"); shift 2 ;;
+    --group) [ -n "$2" ] && group=$2; shift 2 ;;
+    --cfg) cfg=$2; shift 2 ;;
+    *) echo "demo: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p build/run
+if [ -n "$cfg" ]; then
+  [ -f "$cfg" ] || { echo "demo: no config $cfg" >&2; exit 2; }
+  name=$(basename "$cfg" .cfg)
+  grep -v '^[[:space:]]*trace[[:space:]]*=' "$cfg" > "build/run/$name.cfg"
+else
+  name=$group
+  sed "s/^cmdline *=.*/cmdline   = $group ram_mb=32/" tests/configs/demo.cfg > "build/run/$name.cfg"
+fi
+[ "$trace" = 1 ] && echo "trace     = on" >> "build/run/$name.cfg"
+scripts/mkdisk.sh "build/run/$name.img" "build/run/$name.cfg" || exit 2
+serial=build/run/$name.serial.log
+scripts/run.sh "${emu[@]}" --send 'tour: type a key' 'k' --serial "$serial" "build/run/$name.img"
+rc=$?
+[ "$trace" = 1 ] || exit $rc
+mkdir -p build/trace
+if python3 scripts/trace2json.py "build/run/$name.serial.bochs.out" "build/trace/$name"; then
+  echo "trace: build/trace/$name.json (open in https://ui.perfetto.dev or chrome://tracing)"
+  echo "trace: build/trace/$name.png"
+else
+  echo "trace: no timeline (no 'tinyhv-trace' dump in build/run/$name.serial.bochs.out)" >&2
+  rc=1
+fi
+exit $rc

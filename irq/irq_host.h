@@ -25,7 +25,7 @@ enum irq_trace_event {
                             * 1 periodic, 2 TSC-deadline), c = 1 if the LVT is masked */
     TRACE_VID,             /* virtual-interrupt delivery armed: a = RVI, b = SVI, c = 0 */
     TRACE_GUEST_MARK,      /* the guest's own mark (hypercall HC_TRACE_MARK): a = kind
-                            * (1 ISR entry, 2 EOI done, 3 a phase begins, 4 it ends),
+                            * (1 ISR entry, 2 EOI done, 3 a phase begins, 4 it ends, 5 hello),
                             * b = vector or phase number, c = the guest's TSC, low 32 bits */
     TRACE_TSC_OFFSET,      /* the guest moved its TSC: a, b = the change, low and high 32 bits */
     TRACE_EVENTS           /* the number of events */

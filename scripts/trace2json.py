@@ -43,7 +43,7 @@ ARGS = {
     "lapic_timer": ("vector", "mode", "masked"), "vid": ("vector", "svi"),
     "guest_mark": ("kind", "arg", "guest_tsc"), "tsc_offset": ("delta_lo", "delta_hi"),
 }
-MARK_ISR, MARK_EOI, MARK_BEGIN, MARK_END = 1, 2, 3, 4
+MARK_ISR, MARK_EOI, MARK_BEGIN, MARK_END, MARK_HELLO = 1, 2, 3, 4, 5
 MAX_ROWS = 12
 MASK64 = (1 << 64) - 1
 
@@ -209,6 +209,8 @@ def trace_events(header, events, intrs):
                 out.append({"name": "phase %d" % b, "cat": "guest", "ph": "B" if a == MARK_BEGIN else "E",
                             "ts": t - t0, "pid": 1, "tid": phase_tid, "args": args})
                 continue
+            if a not in (MARK_ISR, MARK_EOI):
+                continue   # the guest's hello: its marks are on
             lane = "guest ISR" if a == MARK_ISR else "EOI"
             n = "guest ISR entry" if a == MARK_ISR else "guest EOI done"
         else:

@@ -28,8 +28,9 @@ static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && n
  *    GSI (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer). testos's tour group
  *    measures exits and latency with it.
  *  HC_TRACE_MARK: EBX = kind << 8 | argument, ECX = the guest's TSC (low 32
- *    bits): a guest mark in the interrupt trace (TRACE_GUEST_MARK); EAX <- 0
- *    when `trace = on` records it, 1 otherwise. */
+ *    bits): a guest mark in the interrupt trace (TRACE_GUEST_MARK; kinds 1
+ *    ISR entry, 2 EOI done, 3 and 4 a phase's begin and end, 5 hello); EAX
+ *    <- 0 when `trace = on` records it, 1 otherwise. */
 #define HC_IRQ_STAMP 5
 #define HC_TRACE_MARK 6
 #define KVM_HC_SEND_IPI 10           /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */

@@ -138,7 +138,7 @@ int trace_marks_on(void)
     uint32_t ret;
     if (!hv_present())
         return 0;
-    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(MARK_PHASE_BEGIN << 8),
+    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(MARK_HELLO << 8),
                      "c"((uint32_t)rdtsc()) : "memory");
     trace_marks = ret == 0;
     return trace_marks;

@@ -138,6 +138,7 @@ static inline void irq_stamp(struct irq_stamp *s)
 #define MARK_EOI 2
 #define MARK_PHASE_BEGIN 3
 #define MARK_PHASE_END 4
+#define MARK_HELLO 5           /* trace_marks_on()'s probe */
 extern volatile int trace_marks;
 extern volatile uint32_t trace_marks_sent;
 int trace_marks_on(void);

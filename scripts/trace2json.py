@@ -209,8 +209,10 @@ def trace_events(header, events, intrs):
                 out.append({"name": "phase %d" % b, "cat": "guest", "ph": "B" if a == MARK_BEGIN else "E",
                             "ts": t - t0, "pid": 1, "tid": phase_tid, "args": args})
                 continue
-            if a not in (MARK_ISR, MARK_EOI):
-                continue   # the guest's hello: its marks are on
+            if a not in (MARK_ISR, MARK_EOI):   # the guest's hello: its marks are on from here
+                out.append({"name": "guest marks on", "cat": "guest", "ph": "i", "s": "t", "ts": t - t0,
+                            "pid": 1, "tid": phase_tid, "args": args})
+                continue
             lane = "guest ISR" if a == MARK_ISR else "EOI"
             n = "guest ISR entry" if a == MARK_ISR else "guest EOI done"
         else:

@@ -45,11 +45,11 @@ struct irq_host {
                    uint8_t level_trig);
     /* May be NULL. */
     void (*trace)(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c);
-    /* A source event: a line raised through irq_set (its GSI), or the
-     * vLAPIC timer expiring (IRQ_SOURCE_LAPIC_TIMER). May be NULL. */
+    /* A source event: a line raised through irq_set (its GSI). May be
+     * NULL. (The host sees the vLAPIC timer expire by itself: timer_fired.) */
     void (*source)(void *ctx, uint32_t gsi);
 };
-#define IRQ_SOURCE_LAPIC_TIMER 0xffu
+#define IRQ_SOURCE_LAPIC_TIMER 0xffu   /* the host's stamp for the vLAPIC timer */
 
 static inline void irq_host_trace(const struct irq_host *h, enum irq_trace_event ev,
                                   uint32_t a, uint32_t b, uint32_t c)

@@ -282,8 +282,10 @@ uint64_t vm_update_timers(struct vm *vm)
     if (!lapic_held) {
         uint64_t before = v->lapic.timer_fired;
         b = vlapic_update_timer(&v->lapic);
-        if (v->lapic.timer_fired != before)
+        if (v->lapic.timer_fired != before) {
             v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
+            host_source(vm, IRQ_SOURCE_LAPIC_TIMER);  /* the latency stamp (HC_IRQ_STAMP) */
+        }
     }
     return !a ? b : !b ? a : a < b ? a : b;
 }
@@ -438,6 +440,12 @@ static int apicv_sync_controls(struct vm *vm)
     return on;
 }
 
+/* Out of the entry path's way: only with the trace on. */
+static __attribute__((noinline, cold)) void trace_vid(struct vm *vm, int irr, int isr)
+{
+    irq_host_trace(&vm->irq_host, TRACE_VID, (uint32_t)irr, (uint32_t)(isr < 0 ? 0 : isr), 0);
+}
+
 /* Virtual-interrupt delivery: RVI = highest IRR, SVI = highest ISR; the CPU
  * delivers when the guest can take it, no injection and no window exit.
  * Level-triggered vectors get an EOI exit (for the IOAPIC's remote IRR)
@@ -452,8 +460,8 @@ static void apicv_sync_state(struct vm *vm)
      * back rather than trusting what we wrote last. */
     if (vmread(GUEST_INTR_STATUS) != status) {
         vmwrite(GUEST_INTR_STATUS, status);
-        if (irr >= 0)
-            irq_host_trace(&vm->irq_host, TRACE_VID, (uint32_t)irr, (uint32_t)(isr < 0 ? 0 : isr), 0);
+        if (__builtin_expect(vm->irq_host.trace != 0, 0) && irr >= 0)
+            trace_vid(vm, irr, isr);
     }
     int suppress = (l->regs[LAPIC_SVR / 4] >> 12) & 1;
     for (unsigned i = 0; i < 4; i++) {

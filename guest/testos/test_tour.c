@@ -20,6 +20,9 @@
 #define VEC_DEADLINE 0x72
 #define VEC_LEVEL 0x58
 #define VEC_COM1 0x54
+#define VEC_TESTDEV 0x5a
+#define TESTDEV_IRQ_PORT 0x2000     /* pc-testdev: port 0x2000 + n drives line n */
+#define TESTDEV_GSI 10
 
 /* One stop: the stamp when the source was armed and the one the handler
  * took first. */
@@ -181,6 +184,21 @@ static int t_nmi(char *why)
     return stop_report(why, "vPIT as NMI", 0, "vIOAPIC pin 2, delivery mode NMI -> NMI injected", 2);
 }
 
+/* pc-testdev (QEMU's test device): a port write raises GSI 10, as a
+ * device would, from the testdev's own irq_set source. */
+static int t_testdev(char *why)
+{
+    legacy_reset(0);
+    irq_hook[VEC_TESTDEV] = hook_seen;
+    ioapic_route(TESTDEV_GSI, VEC_TESTDEV, 0);
+    stop_begin();
+    outb(TESTDEV_IRQ_PORT + TESTDEV_GSI, 1);
+    wait_irq(VEC_TESTDEV, 1, ms_ticks(20));
+    outb(TESTDEV_IRQ_PORT + TESTDEV_GSI, 0);
+    return stop_report(why, "pc-testdev line 10", TESTDEV_GSI,
+                       "port 0x200a write -> irq_set -> vIOAPIC pin 10 (edge)", VEC_TESTDEV);
+}
+
 static char typed[16];
 static volatile unsigned ntyped;
 static void hook_com1(uint32_t v)
@@ -241,6 +259,7 @@ static const struct test_case cases[] = {
     { "the vLAPIC timer, TSC-deadline", t_lapic_deadline },
     { "a level-triggered line: EOI and remote IRR", t_level },
     { "an NMI (vIOAPIC delivery mode NMI)", t_nmi },
+    { "pc-testdev's line 10 through the vIOAPIC", t_testdev },
     { "a byte on COM1 (IRQ 4, a physical interrupt passed through)", t_com1_byte },
     { "summary", t_summary },
 };

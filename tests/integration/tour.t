@@ -2,7 +2,7 @@
 # `make run`'s demo, as make runs it (scripts/demo.sh): testos group tour
 # must show one line per interrupt source (vPIT via vPIC and via vIOAPIC,
 # vLAPIC one-shot, periodic, TSC-deadline, the level line with remote IRR,
-# the NMI, the byte typed on COM1), each with a GSI, a route, a vector, a
+# the NMI, pc-testdev's line 10, the byte typed on COM1), each with a GSI, a route, a vector, a
 # plausible number of exits and latency, then the exit statistics and
 # status 0, within 60 s. Again on the software APIC path (CFG=<file> with
 # apicv = off), and with the trace on (`make trace`): a JSON that loads and
@@ -20,6 +20,7 @@ tour_lines() {
                  'vLAPIC TSC-deadline .*GSI - .*vector 0x72'
                  'COM1 THRE \(level\) .*GSI 4 .*remote IRR 1 in ISR, EOI -> 0 .*vector 0x58'
                  'vPIT as NMI .*GSI 0 .*delivery mode NMI .*vector 0x02'
+                 'pc-testdev line 10 .*GSI 10 .*vIOAPIC pin 10 .*vector 0x5a'
                  'COM1 byte \(physical\) .*GSI 4 .*vUART RX .*vector 0x54')
   local lines
   lines=$(tr -d '\r' < "$log" | grep -E '^guest: # tour: .* vector 0x[0-9a-f]+ +[0-9]+ exits +[0-9]+ ticks$')

@@ -117,6 +117,11 @@ class Interrupt:
     def latency(self):
         return None if self.isr is None else self.isr - self.start
 
+    def delivered(self):
+        """Source event to injection or virtual-interrupt delivery."""
+        t = next((ev[0] for ev in self.steps if ev[1] in ("inject", "vid")), None)
+        return None if t is None else t - self.start
+
 
 def group(events):
     """Follows each interrupt from its source event to its EOI."""
@@ -266,16 +271,21 @@ def draw(intrs, header, path):
     if n:
         axes[n - 1, 0].set_xlabel("guest TSC ticks since the source event", fontsize=7)
     hist = axes[n, 0]
+    # Source event to the guest's ISR mark; a guest that does not mark its
+    # handlers gives source event to injection / delivery instead.
+    marks = any(i.latency() is not None for i in intrs)
     by_src = {}
     for i in intrs:
-        if i.latency() is not None:
-            by_src.setdefault(i.source + (" (NMI)" if i.vector == 2 else ""), []).append(i.latency())
+        lat = i.latency() if marks else i.delivered()
+        if lat is not None:
+            by_src.setdefault(i.source + (" (NMI)" if i.vector == 2 else ""), []).append(lat)
     if by_src:
         hist.hist(list(by_src.values()), bins=20, label=list(by_src.keys()))
         hist.legend(fontsize=6)
     else:
-        hist.text(0.5, 0.5, "no guest ISR marks: no latencies", ha="center", transform=hist.transAxes)
-    hist.set_title("latency, source event to guest ISR, per source", fontsize=8, loc="left")
+        hist.text(0.5, 0.5, "no interrupt reached the guest", ha="center", transform=hist.transAxes)
+    hist.set_title("latency, source event to %s, per source" % ("guest ISR" if marks else
+                   "injection / delivery (the guest marked no ISR)"), fontsize=8, loc="left")
     hist.set_xlabel("guest TSC ticks", fontsize=7)
     hist.set_ylabel("interrupts", fontsize=7)
     hist.tick_params(labelsize=6)

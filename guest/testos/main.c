@@ -68,6 +68,10 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
     boot.mbi = mbi;
     boot.cmdline = (mbi && (mbi->flags & (1u << 2))) ? (const char *)mbi->cmdline : "";
     kprintf("# testos: command line '%s'\n", boot.cmdline);
+    /* With the hypervisor's trace recording (trace = on), every handler
+     * marks its entry and EOI in it (testos.h, trace_mark). */
+    if (trace_marks_on())
+        kprintf("# testos: the interrupt trace records: handlers mark their entry and EOI\n");
 
     /* Words of the command line: group names, and key=value options. */
     for (const char *p = boot.cmdline; *p;) {

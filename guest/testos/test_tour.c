@@ -241,17 +241,8 @@ static int t_summary(char *why)
     return 0;
 }
 
-static int t_marks(char *why)
-{
-    (void)why;
-    phase = 0;
-    if (trace_marks_on())
-        kprintf("# tour: the interrupt trace is on: the handler marks its entry and EOI\n");
-    return 0;
-}
 
 static const struct test_case cases[] = {
-    { "trace marks on when the trace records", t_marks },
     { "the vPIT's IRQ 0 through the vPIC (LAPIC in virtual-wire mode)", t_pit_pic },
     { "the vPIT's IRQ 0 through the vIOAPIC", t_pit_ioapic },
     { "the vLAPIC timer, one-shot", t_lapic_oneshot },

@@ -8,7 +8,6 @@ static void hook_eoi(uint32_t v) { (void)v; outb(0x20, 0x20); }
 
 static int t_one_tick(char *why)
 {
-    trace_marks_on();
     legacy_reset(0);
     irq_hook[PIC_MASTER_BASE] = hook_eoi;
     outb(0x21, 0xfe);

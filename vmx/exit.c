@@ -669,6 +669,7 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = (uint32_t)exits;
         g[RBX] = (uint32_t)vm->source_tsc;
         g[RCX] = vm->source_gsi;
+        g[RDX] = vm->delivered;
         break;
     }
     case HC_TRACE_MARK:

@@ -25,14 +25,18 @@ static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && n
  *  HC_IRQ_STAMP: EAX <- VM exits so far (low 32 bits; this VMCALL not yet
  *    counted), EBX <- guest TSC (low 32 bits) of the last source event (a
  *    line raised through irq_set, or the vLAPIC timer expiring), ECX <- its
- *    GSI (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer). testos's tour group
- *    measures exits and latency with it.
+ *    GSI (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer), EDX <- how the last
+ *    interrupt went to the guest: its vector | HC_DELIVERED_INJECTED (event
+ *    injection at VM entry) or HC_DELIVERED_VID (virtual-interrupt delivery,
+ *    RVI) << 8. testos's tour group measures exits and latency with it.
  *  HC_TRACE_MARK: EBX = kind << 8 | argument, ECX = the guest's TSC (low 32
  *    bits): a guest mark in the interrupt trace (TRACE_GUEST_MARK; kinds 1
  *    ISR entry, 2 EOI done, 3 and 4 a phase's begin and end, 5 hello); EAX
  *    <- 0 when `trace = on` records it, 1 otherwise. */
 #define HC_IRQ_STAMP 5
 #define HC_TRACE_MARK 6
+#define HC_DELIVERED_INJECTED 1
+#define HC_DELIVERED_VID 2
 #define KVM_HC_SEND_IPI 10           /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */
 #define HC_UNKNOWN_RESULT ((uint64_t)-1)
 #define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */

@@ -310,6 +310,7 @@ static void inject_external(struct vm *vm)
         return; /* vanished between the check and the acknowledge */
     vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (uint32_t)vector);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
+    vm->delivered = (uint32_t)vector | HC_DELIVERED_INJECTED << 8;
 }
 
 static void set_windows(struct vm *vm, int intr_window, int nmi_window)
@@ -337,6 +338,7 @@ static int inject_nmi_if_possible(struct vm *vm)
     vm->vcpu.lapic.nmi_pending = 0;
     vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, 2, INTR_TYPE_NMI >> 8, 0);
+    vm->delivered = 2 | HC_DELIVERED_INJECTED << 8;
     return 1;
 }
 
@@ -460,6 +462,8 @@ static void apicv_sync_state(struct vm *vm)
      * back rather than trusting what we wrote last. */
     if (vmread(GUEST_INTR_STATUS) != status) {
         vmwrite(GUEST_INTR_STATUS, status);
+        if (irr >= 0)
+            vm->delivered = (uint32_t)irr | HC_DELIVERED_VID << 8;
         if (__builtin_expect(vm->irq_host.trace != 0, 0) && irr >= 0)
             trace_vid(vm, irr, isr);
     }
@@ -488,6 +492,7 @@ static void inject_extint(struct vm *vm)
         return;
     vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (uint32_t)vector);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
+    vm->delivered = (uint32_t)vector | HC_DELIVERED_INJECTED << 8;
 }
 
 void vm_prepare_entry(struct vm *vm)

@@ -82,6 +82,8 @@ struct vm {
      * timer expiring): guest TSC and GSI, for HC_IRQ_STAMP. */
     uint64_t source_tsc;
     uint32_t source_gsi;     /* IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer */
+    uint32_t delivered;      /* the last interrupt handed to the guest, for HC_IRQ_STAMP:
+                              * vector | HC_DELIVERED_INJECTED or HC_DELIVERED_VID << 8 */
     int apicv;               /* APIC virtualization available and wanted */
     int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
     uint64_t tsc_hz;         /* calibrated TSC frequency */

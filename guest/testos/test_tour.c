@@ -58,13 +58,17 @@ static int stop_report(char *why, const char *source, uint32_t gsi, const char *
     /* The stamp at arming does not count its own VMCALL; the handler's
      * does, and the marks the handler sent are the trace's, not the
      * source's. */
+    CHECK((at_isr.delivered & 0xff) == vector, "%s: the hypervisor last delivered vector 0x%x, not 0x%x",
+          source, at_isr.delivered & 0xff, vector);
+    uint32_t how = at_isr.delivered >> 8;
     uint32_t exits = at_isr.exits - armed.exits - 1 - (marks_isr - marks_armed);
     char g[8];
     if (gsi == IRQ_SOURCE_LAPIC_TIMER)
         ksnprintf(g, sizeof(g), "-");
     else
         ksnprintf(g, sizeof(g), "%u", gsi);
-    kprintf("# tour: %-22s GSI %-2s  %-58s vector 0x%02x %4u exits %7u ticks\n", source, g, route,
+    kprintf("# tour: %-22s GSI %-2s  %-50s %-9s vector 0x%02x %4u exits %7u ticks\n", source, g, route,
+            how == HC_DELIVERED_VID ? "VID (RVI)" : how == HC_DELIVERED_INJECTED ? "injected" : "?",
             vector, exits, isr_tsc - at_isr.source_tsc);
     return 0;
 }
@@ -74,8 +78,8 @@ static void hook_seen(uint32_t v) { stop_seen(v); }
 
 static int t_pit_pic(char *why)
 {
-    kprintf("# tour: %-22s %-7s %-58s %-11s %-10s %s\n", "source", "GSI", "route", "vector",
-            "VM exits", "latency (source event -> handler)");
+    kprintf("# tour: %-22s %-7s %-50s %-9s %-11s %-10s %s\n", "source", "GSI", "route", "delivery",
+            "vector", "VM exits", "latency (source event -> handler)");
     legacy_reset(0);
     irq_hook[PIC_MASTER_BASE] = hook_pic;
     stop_begin();
@@ -83,7 +87,7 @@ static int t_pit_pic(char *why)
     pit_program(0, 0, 200);
     wait_irq(PIC_MASTER_BASE, 1, ms_ticks(20));
     outb(0x21, 0xff);
-    return stop_report(why, "vPIT channel 0", 0, "vPIC IR0 -> vLAPIC LINT0 (ExtINT, virtual wire) -> inject",
+    return stop_report(why, "vPIT channel 0", 0, "vPIC IR0 -> vLAPIC LINT0 (ExtINT, virtual wire)",
                        PIC_MASTER_BASE);
 }
 
@@ -95,7 +99,7 @@ static int t_pit_ioapic(char *why)
     stop_begin();
     pit_program(0, 0, 200);
     wait_irq(VEC_IOAPIC_PIT, 1, ms_ticks(20));
-    return stop_report(why, "vPIT channel 0", 0, "vIOAPIC pin 2 (ISA IRQ 0 override, edge) -> vLAPIC",
+    return stop_report(why, "vPIT channel 0", 0, "vIOAPIC pin 2 (ISA IRQ 0 override) -> vLAPIC",
                        VEC_IOAPIC_PIT);
 }
 
@@ -169,7 +173,7 @@ static int t_level(char *why)
     CHECK(remote_irr_in_isr, "remote IRR was clear in the handler");
     CHECK(!after, "the EOI did not clear remote IRR");
     return stop_report(why, "COM1 THRE (level)", 4,
-                       "vIOAPIC pin 4 level: remote IRR 1 in ISR, EOI -> 0", VEC_LEVEL);
+                       "vIOAPIC pin 4 level: remote IRR 1, EOI -> 0", VEC_LEVEL);
 }
 
 static int t_nmi(char *why)
@@ -181,7 +185,7 @@ static int t_nmi(char *why)
     pit_program(0, 0, 200);
     wait_irq(2, 1, ms_ticks(20));
     ioapic_route(2, 0x10000, 0);
-    return stop_report(why, "vPIT as NMI", 0, "vIOAPIC pin 2, delivery mode NMI -> NMI injected", 2);
+    return stop_report(why, "vPIT as NMI", 0, "vIOAPIC pin 2, delivery mode NMI -> vLAPIC", 2);
 }
 
 /* pc-testdev (QEMU's test device): a port write raises GSI 10, as a
@@ -196,7 +200,7 @@ static int t_testdev(char *why)
     wait_irq(VEC_TESTDEV, 1, ms_ticks(20));
     outb(TESTDEV_IRQ_PORT + TESTDEV_GSI, 0);
     return stop_report(why, "pc-testdev line 10", TESTDEV_GSI,
-                       "port 0x200a write -> irq_set -> vIOAPIC pin 10 (edge)", VEC_TESTDEV);
+                       "port 0x200a -> irq_set -> vIOAPIC pin 10", VEC_TESTDEV);
 }
 
 static char typed[16];
@@ -229,7 +233,7 @@ static int t_com1_byte(char *why)
     outb(COM1 + 1, 0x00);
     CHECK(seen, "no byte arrived on COM1 within 5 s of guest time (make run types one)");
     return stop_report(why, "COM1 byte (physical)", 4,
-                       "host IRQ 4 -> VM exit -> vUART RX -> vIOAPIC pin 4 (edge)", VEC_COM1);
+                       "host IRQ 4 -> exit -> vUART RX -> vIOAPIC pin 4", VEC_COM1);
 }
 
 static int t_summary(char *why)

@@ -111,6 +111,8 @@ extern const struct test_group group_base, group_eptstop, group_pic, group_pit, 
 #define HC_IRQ_STAMP 5         /* EAX <- exits so far, EBX <- guest TSC of the last source event, ECX <- its GSI */
 #define HC_TRACE_MARK 6        /* EBX = kind << 8 | arg, ECX = TSC: a mark in the trace (EAX <- 0 if recorded) */
 #define IRQ_SOURCE_LAPIC_TIMER 0xffu
+#define HC_DELIVERED_INJECTED 1
+#define HC_DELIVERED_VID 2
 #define HC_UNKNOWN_RESULT 0xffffffffu
 static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
 {
@@ -122,13 +124,15 @@ static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
 /* What the hypervisor saw last (HC_IRQ_STAMP): VM exits so far (this
  * VMCALL not counted), the guest TSC (low 32 bits) of the last source event
  * (a line raised through irq_set, or the vLAPIC timer expiring) and its GSI
- * (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer). */
+ * (IRQ_SOURCE_LAPIC_TIMER for the vLAPIC timer), and how the last interrupt
+ * went in: its vector | HC_DELIVERED_INJECTED or HC_DELIVERED_VID << 8. */
 struct irq_stamp {
-    uint32_t exits, source_tsc, gsi;
+    uint32_t exits, source_tsc, gsi, delivered;
 };
 static inline void irq_stamp(struct irq_stamp *s)
 {
-    __asm__ volatile("vmcall" : "=a"(s->exits), "=b"(s->source_tsc), "=c"(s->gsi) : "a"(HC_IRQ_STAMP) : "memory");
+    __asm__ volatile("vmcall" : "=a"(s->exits), "=b"(s->source_tsc), "=c"(s->gsi), "=d"(s->delivered)
+                     : "a"(HC_IRQ_STAMP) : "memory");
 }
 /* Marks in the hypervisor's interrupt trace (`trace = on`): the interrupt
  * handler marks its entry and its EOI once trace_marks_on() found the

@@ -4,7 +4,8 @@
 # vLAPIC one-shot, periodic, TSC-deadline, the level line with remote IRR,
 # the NMI, pc-testdev's line 10, the byte typed on COM1), each with a GSI, a route, a vector, a
 # plausible number of exits and latency, then the exit statistics and
-# status 0, within 60 s. Again on the software APIC path (CFG=<file> with
+# status 0, within 60 s; how each went in (injected, or virtual-interrupt
+# delivery) as the hypervisor says. Again on the software APIC path (CFG=<file> with
 # apicv = off), and with the trace on (`make trace`): a JSON that loads and
 # a PNG.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,7 @@ tour_lines() {
                  'vLAPIC timer 1-shot .*GSI - .*vector 0x70'
                  'vLAPIC timer periodic .*GSI - .*vector 0x71'
                  'vLAPIC TSC-deadline .*GSI - .*vector 0x72'
-                 'COM1 THRE \(level\) .*GSI 4 .*remote IRR 1 in ISR, EOI -> 0 .*vector 0x58'
+                 'COM1 THRE \(level\) .*GSI 4 .*remote IRR 1, EOI -> 0 .*vector 0x58'
                  'vPIT as NMI .*GSI 0 .*delivery mode NMI .*vector 0x02'
                  'pc-testdev line 10 .*GSI 10 .*vIOAPIC pin 10 .*vector 0x5a'
                  'COM1 byte \(physical\) .*GSI 4 .*vUART RX .*vector 0x54')
@@ -57,6 +58,11 @@ tour_run tour 60
 LOG=$(tr -d '\r' < build/run/tour.serial.log)
 log_has "^hv: config: .*cmdline='tour ram_mb=32'$"; ok $? "make run boots group tour (tests/configs/demo.cfg)"
 tour_lines tour build/run/tour.serial.log
+# APIC virtualization: the 8259's ExtINT and the NMI are injected, the rest
+# goes in through RVI
+deliveries=$(grep -oE '(injected|VID \(RVI\)) +vector 0x[0-9a-f]+' <<<"$LOG" | sed -E 's/ +vector / /' | tr '\n' ,)
+[ "$deliveries" = "injected 0x20,VID (RVI) 0x41,VID (RVI) 0x70,VID (RVI) 0x71,VID (RVI) 0x72,VID (RVI) 0x58,injected 0x02,VID (RVI) 0x5a,VID (RVI) 0x54," ]
+ok $? "tour: delivery as the hypervisor reports it: ExtINT and NMI injected, the rest by VID" "$deliveries"
 # exit statistics after the tour, then the status line last
 stats=$(grep -n '^hv: exit statistics' <<<"$LOG" | cut -d: -f1)
 last=$(grep -n '^guest: # tour: .* ticks$' <<<"$LOG" | tail -1 | cut -d: -f1)
@@ -73,6 +79,8 @@ tour_run tour-soft 60 --cfg "$cfg"
 LOG=$(tr -d '\r' < build/run/tour-soft.serial.log)
 log_has '^hv: APIC: software path \(apicv = off\)$'; ok $? "tour-soft: the software APIC path was taken"
 tour_lines tour-soft build/run/tour-soft.serial.log
+! grep -q 'VID (RVI) *vector' <<<"$LOG" && [ "$(grep -c 'injected *vector' <<<"$LOG")" = 9 ]
+ok $? "tour-soft: every interrupt injected (no virtual-interrupt delivery)"
 
 # make trace: the same tour with the trace ring, its JSON and PNG
 rm -f build/trace/tour.json build/trace/tour.png

@@ -90,9 +90,14 @@ static const struct { const char *event, *k[3]; } trace_names[TRACE_EVENTS] = {
     [TRACE_TSC_OFFSET] = { "tsc_offset", { "delta_lo", "delta_hi", 0 } },
 };
 
-/* One structured line per step: "irq: trace tsc=<ticks> <event> <k>=<v> ..." */
-static void trace_text(enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
+/* Every step of an interrupt's path comes to one of the two callbacks
+ * below, picked by `trace =` (vm_irq_init); with `trace = off` none. */
+
+/* trace = text: one structured log line per step,
+ * "irq: trace tsc=<ticks> <event> <k>=<v> ..." */
+static void trace_to_log(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
 {
+    (void)ctx;
     if ((unsigned)ev >= TRACE_EVENTS || !trace_names[ev].event)
         return;
     const uint32_t val[3] = { a, b, c };
@@ -106,9 +111,6 @@ static void trace_text(enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t
     }
     log_info("irq", "%s", line);
 }
-
-/* Every step of an interrupt's path comes to one of the two callbacks
- * below, picked by `trace =` (vm_irq_init); with `trace = off` none. */
 
 /* trace = on: into the ring, in host TSC ticks (the dump gives the guest's
  * offset); a handful of instructions (`make bench` shows the cost). The
@@ -127,16 +129,9 @@ static void trace_to_ring(void *ctx, enum irq_trace_event ev, uint32_t a, uint32
     p->tsc_hi = hi;
 }
 
-/* trace = text: onto the log. */
-static void trace_to_log(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
-{
-    (void)ctx;
-    trace_text(ev, a, b, c);
-}
-
-/* A source raising its line (or the vLAPIC timer expiring) stamps the
- * time, which the guest reads with HC_IRQ_STAMP to measure the latency to
- * its handler. */
+/* A source raising its line through irq_set (or the vLAPIC timer
+ * expiring, seen in vm_update_timers) stamps the time, which the guest reads
+ * with HC_IRQ_STAMP to measure the latency to its handler. */
 static void host_source(void *ctx, uint32_t gsi)
 {
     struct vm *vm = ctx;
@@ -462,10 +457,11 @@ static void apicv_sync_state(struct vm *vm)
      * back rather than trusting what we wrote last. */
     if (vmread(GUEST_INTR_STATUS) != status) {
         vmwrite(GUEST_INTR_STATUS, status);
-        if (irr >= 0)
+        if (irr >= 0) {
             vm->delivered = (uint32_t)irr | HC_DELIVERED_VID << 8;
-        if (__builtin_expect(vm->irq_host.trace != 0, 0) && irr >= 0)
-            trace_vid(vm, irr, isr);
+            if (__builtin_expect(vm->irq_host.trace != 0, 0))
+                trace_vid(vm, irr, isr);
+        }
     }
     int suppress = (l->regs[LAPIC_SVR / 4] >> 12) & 1;
     for (unsigned i = 0; i < 4; i++) {

@@ -224,7 +224,15 @@ void trap_handler(struct trap_frame *f);
 void trap_handler(struct trap_frame *f)
 {
     if ((f->vector >= 32 && f->vector != 0x80) || f->vector == 2) { /* interrupts and NMI */
+        /* The handler may use safe_rdmsr (lapic_read in x2APIC mode):
+         * the interrupted code's armed trap and its record survive it. */
+        struct trap_record saved = last_trap;
+        uint32_t skip = trap_skip;
+        int armed = trap_armed;
         irq_record(f->vector, f->eip);
+        trap_skip = skip;
+        trap_armed = armed;
+        last_trap = saved;
         return;
     }
     last_trap.taken++;

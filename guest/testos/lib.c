@@ -206,6 +206,7 @@ uint64_t report_rate(const char *what, uint64_t measured, uint64_t expected)
 /* ---- traps ---- */
 
 volatile struct trap_record last_trap;
+void (*volatile trap_bail_hook)(void);
 static volatile uint32_t trap_skip;
 static volatile int trap_armed;
 
@@ -243,6 +244,8 @@ void trap_handler(struct trap_frame *f)
      * instruction when a test expects them. */
     if (f->vector < 32 && f->vector != 3 && f->vector != 4 && f->vector != 1) {
         if (!trap_armed) {
+            if (trap_bail_hook)
+                trap_bail_hook();
             kprintf("Bail out! unexpected exception %u, error 0x%x at EIP 0x%x\n", f->vector,
                     f->error, f->eip);
             outb(DEBUG_EXIT_PORT, 3);

@@ -8,7 +8,8 @@
 #   make unit     host unit tests only
 #   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
 #   make kut T=x  one kvm-unit-tests entry (ioapic, eventinj, xapic, msr, tsc, ...) on both APIC paths
-#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), a line each (scripts/fuzz.sh)
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), then the guest-side fuzzer as long
+#   make guest-fuzz  the guest-side fuzzer alone (testos group "fuzz", one Bochs boot per seed) for FUZZ_SECONDS
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
 
 BUILD     := build
@@ -44,7 +45,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run trace test unit fuzz bench kut clean
+.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench kut clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -136,8 +137,15 @@ FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^
-fuzz: deps-packages $(FUZZ_BINS)
+fuzz: deps all $(FUZZ_BINS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+	@echo "fuzz: the guest-side fuzzer for $(FUZZ_SECONDS) s"
+	@scripts/guest-fuzz.sh $(FUZZ_SECONDS)
+
+# Seeds 1, 2, ... each a Bochs boot of testos's "fuzz" group, until
+# FUZZ_SECONDS pass; stops at the first failing seed and names it.
+guest-fuzz: deps all
+	@scripts/guest-fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps all
 	scripts/bench.sh

@@ -143,7 +143,13 @@ static void handle_xsetbv(struct vm *vm)
                              (vcpu_cr4() & CR4_OSXSAVE) != 0, 0);
         return;
     }
+    /* XSETBV is #UD without CR4.OSXSAVE in the CPU that runs it, and the
+     * host's CR4 (HOST_CR4, loaded at every exit) has it clear: set it
+     * for this one instruction. XCR0 keeps the value into the guest. */
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 | CR4_OSXSAVE);
     __asm__ volatile("xsetbv" ::"a"((uint32_t)val), "d"((uint32_t)(val >> 32)), "c"(0));
+    write_cr4(cr4);
     skip_instruction(&vm->vcpu);
 }
 

@@ -92,7 +92,13 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
     /* The guest sees CR0 = PE|ET and CR4 = 0; the bits VMX forces (NE,
      * VMXE) are owned by the hypervisor and hidden by the read shadows. */
     uint64_t cr0_shadow = CR0_PE | CR0_ET;
-    uint64_t cr0_owned = (caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(CR0_PE | CR0_PG);
+    /* CD and NW are ours too: VM entry never loads them from the guest
+     * CR0 field, nor VM exit from the host one (SDM, "Loading Guest
+     * Control Registers" and "Loading Host Control Registers"), so a guest
+     * write that exits would lose them, and one that does not exit would
+     * leave the CPU's caches off for the host too. The guest's values
+     * live in the read shadow, the CPU keeps the host's, as in KVM. */
+    uint64_t cr0_owned = (caps->cr0_fixed0 | ~caps->cr0_fixed1 | CR0_CD | CR0_NW) & ~(CR0_PE | CR0_PG);
     /* CR4: ours are the bits VMX forces and every bit the guest may not
      * set (so that setting one exits and gets #GP). */
     uint64_t cr4_owned = caps->cr4_fixed0 | ~caps->cr4_fixed1 | ~vm->cr4_allowed;

@@ -214,6 +214,7 @@ uint64_t report_rate(const char *what, uint64_t measured, uint64_t expected)
 /* ---- traps ---- */
 
 volatile struct trap_record last_trap;
+void (*volatile trap_bail_hook)(void);
 static volatile uint32_t trap_skip;
 static volatile int trap_armed;
 
@@ -232,7 +233,15 @@ void trap_handler(struct trap_frame *f);
 void trap_handler(struct trap_frame *f)
 {
     if ((f->vector >= 32 && f->vector != 0x80) || f->vector == 2) { /* interrupts and NMI */
+        /* The handler may use safe_rdmsr (lapic_read in x2APIC mode):
+         * the interrupted code's armed trap and its record survive it. */
+        struct trap_record saved = last_trap;
+        uint32_t skip = trap_skip;
+        int armed = trap_armed;
         irq_record(f->vector, f->eip);
+        trap_skip = skip;
+        trap_armed = armed;
+        last_trap = saved;
         return;
     }
     last_trap.taken++;
@@ -243,6 +252,8 @@ void trap_handler(struct trap_frame *f)
      * instruction when a test expects them. */
     if (f->vector < 32 && f->vector != 3 && f->vector != 4 && f->vector != 1) {
         if (!trap_armed) {
+            if (trap_bail_hook)
+                trap_bail_hook();
             kprintf("Bail out! unexpected exception %u, error 0x%x at EIP 0x%x\n", f->vector,
                     f->error, f->eip);
             outb(DEBUG_EXIT_PORT, 3);

@@ -10,7 +10,7 @@ static const struct test_group *const groups[] = { &group_base, &group_eptstop, 
                                                    &group_trace, &group_chaos, &group_serial_irq,
                                                    &group_mmiostop, &group_lapic, &group_timer,
                                                    &group_x2apic, &group_level, &group_bench, &group_paging,
-                                                   &group_hostile, &group_tour };
+                                                   &group_hostile, &group_tour, &group_fuzz };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static __attribute__((noreturn)) void finish(uint8_t status)
@@ -57,6 +57,30 @@ static uint32_t parse_uint(const char *s)
     return v;
 }
 
+/* "key=N" words: decimal numbers into struct boot. */
+static const struct {
+    const char *key;
+    uint32_t *val;
+} number_options[] = {
+    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed },
+    { "bursts=", &boot.fuzz_bursts },     { "seconds=", &boot.fuzz_seconds },
+    { "ops=", &boot.fuzz_ops },           { "verbose=", &boot.fuzz_verbose },
+    { "from=", &boot.fuzz_from },
+};
+#define NOPTIONS (sizeof(number_options) / sizeof(number_options[0]))
+
+static int number_option(const char *w, size_t n)
+{
+    for (unsigned i = 0; i < NOPTIONS; i++) {
+        size_t k = strlen(number_options[i].key);
+        if (n > k && !strncmp(w, number_options[i].key, k)) {
+            *number_options[i].val = parse_uint(w + k);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void kmain(uint32_t magic, const struct mb_info *mbi);
 void kmain(uint32_t magic, const struct mb_info *mbi)
 {
@@ -83,10 +107,8 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
         size_t n = (size_t)(p - w);
         if (!n)
             continue;
-        if (n > 7 && !strncmp(w, "ram_mb=", 7)) {
-            boot.ram_mb_expected = parse_uint(w + 7);
+        if (number_option(w, n))
             continue;
-        }
         if (n > 5 && !strncmp(w, "only=", 5)) {
             only = w + 5;
             continue;

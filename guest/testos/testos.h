@@ -37,6 +37,9 @@ extern volatile struct trap_record last_trap;
  * instruction's start; software interrupts resume normally. */
 void trap_arm(uint32_t skip);
 void trap_disarm(void);
+/* Called (if set) before the run bails out on an exception nobody armed
+ * for: a test says there what it was doing. */
+extern void (*volatile trap_bail_hook)(void);
 
 /* rdmsr/wrmsr that report a fault: return -1 and the vector on #GP etc. */
 int safe_rdmsr(uint32_t msr, uint64_t *val);
@@ -79,6 +82,8 @@ struct boot {
     const struct mb_info *mbi;
     const char *cmdline;
     uint32_t ram_mb_expected;   /* from "ram_mb=N" on the command line, 0 if absent */
+    /* group "fuzz": seed=N bursts=N seconds=N ops=N verbose=N from=N, 0 if absent */
+    uint32_t fuzz_seed, fuzz_bursts, fuzz_seconds, fuzz_ops, fuzz_verbose, fuzz_from;
 };
 extern struct boot boot;
 extern char kernel_start[], kernel_end[];
@@ -100,7 +105,8 @@ struct test_group {
 
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
     group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
-    group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour;
+    group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour,
+    group_fuzz;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0

@@ -115,3 +115,58 @@ $extra" "$kutdir/x86/$flat:$flat" "$env:kut-env"
   fi
   check_log '^hv: guest exited status=0$' "kut-$name: the test kernel exits with status 0" "kut-$name"
 }
+
+# gf_ok STATUS DESCRIPTION [DIAGNOSTIC]: ok() for guest_fuzz_seed, naming
+# the seed and its configuration; every line of the diagnostic a comment;
+# the first failure kept in GF_FAIL.
+gf_ok() {
+  local diag=${3:-}
+  ok "$1" "fuzz seed $GF_SEED ($GF_CONFIG): $2" "${diag%%$'\n'*}"
+  [ "$1" = 0 ] || { [ "$diag" = "${diag#*$'\n'}" ] || sed 's/^/# /' <<<"${diag#*$'\n'}"; }
+  [ "$1" = 0 ] || [ -n "$GF_FAIL" ] || GF_FAIL="check failed: $2${diag:+ (${diag%%$'\n'*})}"
+}
+
+# guest_fuzz_seed SEED BURSTS [CMDLINE_WORDS]: one boot of testos's "fuzz"
+# group (guest/testos/test_fuzz.c) under Bochs-VMX. The seed also picks the
+# configuration, so that a seed number alone replays a run: odd seeds take
+# APIC virtualization, even ones the software path (apicv = off); every
+# third has test_hooks = on (the test hypercalls then do what they do).
+# Emits one TAP test per check, each naming the seed; sets GF_OPS (the
+# operations the guest ran), GF_WALL (seconds), GF_CONFIG (in words) and
+# GF_FAIL (the first failed check, empty if none). Serial log:
+# build/tap/guest-fuzz-SEED.log, the guest's lines in guest-fuzz-SEED.tap.
+guest_fuzz_seed() {
+  local bursts=$2 words=${3:-} path=auto hooks=off name start tap final bad
+  GF_SEED=$1
+  [ $((GF_SEED % 2)) = 0 ] && path=off
+  [ $((GF_SEED % 3)) = 0 ] && hooks=on
+  name=guest-fuzz-$GF_SEED GF_CONFIG="apicv = $path, test_hooks = $hooks" GF_FAIL="" GF_OPS=0
+  start=$SECONDS
+  boot "$name" bochs "guest = testos.elf
+cmdline = fuzz seed=$GF_SEED bursts=$bursts ram_mb=32 $words
+ram_mb = 32
+apicv = $path
+test_hooks = $hooks"
+  GF_WALL=$((SECONDS - start))
+  guest_tap "$name"
+  tap=$TAPDIR/$name.tap
+  GF_OPS=$(sed -n 's/^# fuzz: seed [0-9]* done: [0-9]* bursts, \([0-9]*\) ops.*/\1/p' "$tap")
+  GF_OPS=${GF_OPS:-0}
+  [ "$RC" != 124 ]
+  gf_ok $? "the run ended within ${BOOT_TIMEOUT:-120} s (no hang)" "the guest's last line: $(tail -1 "$tap")"
+  bad=$({ grep -E '^(not ok|Bail out!)' "$tap"
+          grep -E '^# fuzz: (seed [0-9]+ burst [0-9]+: op|  op|unexpected)' "$tap"; } | head -12)
+  bad=${bad:-"the guest reported no result; its last line: $(tail -1 "$tap")"}
+  grep -q '^ok 1 - fuzz: seeded random bursts$' "$tap" && ! grep -qE '^(not ok|Bail out!)' "$tap"
+  gf_ok $? "the guest's checks passed after every burst" "$bad"
+  final=$(grep -E '^hv: (guest exited status=|guest stopped:|error: fatal:)' <<<"$LOG" | tail -1)
+  [ "$final" = "hv: guest exited status=0" ]
+  gf_ok $? "the last status line is 'hv: guest exited status=0'" "${final:-no status line}"
+  bad=$(grep -E 'unexpected VM exit|^[a-z]+: error: ' <<<"$LOG" | head -3)
+  [ -z "$bad" ]
+  gf_ok $? "no unexpected VM exit, hypervisor exception, failed VM entry or other error line" "$bad"
+  bad=""
+  [ -f "$BOCHS_LOG" ] && bad=$(grep -E 'VMFAIL|VMENTER FAIL' "$BOCHS_LOG" | head -3)
+  [ -z "$bad" ]
+  gf_ok $? "Bochs reported no failed VMX check" "$bad"
+}

@@ -763,6 +763,15 @@ static void handle_ept_violation(struct vm *vm)
     }
     if (mmio_handle(vm, gpa, q))
         return;
+    /* The second page of an access that began in a device page (the CPU
+     * checks it first on the APIC-virtualization path): mmio_handle stops
+     * such an access in the same words on the software path. */
+    const char *from = mmio_page_before(vm, gpa);
+    if (from) {
+        vm_stop(vm, "MMIO access runs past the end of the %s page into 0x%llx, RIP 0x%llx", from,
+                (unsigned long long)gpa, (unsigned long long)vmread(GUEST_RIP));
+        return;
+    }
     const char *kind = (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read";
     log_error("vmx", "EPT violation: guest %s at guest-physical 0x%llx, outside guest RAM "
               "[0, 0x%llx), RIP=0x%llx; stopping the VM",

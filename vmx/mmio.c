@@ -163,22 +163,37 @@ static void mmio_execute(struct vm *vm, const struct mmio_dev *dev, uint64_t off
         mmio_write(vm, dev, off, in->size, result);
 }
 
-int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
+/* The device page holding gpa (the IOAPIC's, or the LAPIC's at the
+ * guest's APIC base), with its base; 0 for any other address. */
+static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint64_t *base)
 {
     const struct vlapic *l = &vm->vcpu.lapic;
     uint64_t apic_base = l->apic_base & ~0xfffull;
-    const struct mmio_dev *dev;
-    uint64_t base;
     if (gpa - vm->irq.ioapic.base < VIOAPIC_MMIO_SIZE) {
-        dev = &ioapic_dev;
-        base = vm->irq.ioapic.base;
-    } else if (gpa - apic_base < 0x1000) {
-        int xapic = (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
-        dev = xapic ? &lapic_dev : &absent_dev;
-        base = apic_base;
-    } else {
-        return 0;
+        *base = vm->irq.ioapic.base;
+        return &ioapic_dev;
     }
+    if (gpa - apic_base < 0x1000) {
+        int xapic = (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
+        *base = apic_base;
+        return xapic ? &lapic_dev : &absent_dev;
+    }
+    return 0;
+}
+
+const char *mmio_page_before(const struct vm *vm, uint64_t gpa)
+{
+    uint64_t base;
+    const struct mmio_dev *d = (gpa & 0xfff) == 0 ? device_at(vm, gpa - 1, &base) : 0;
+    return d ? d->name : 0;
+}
+
+int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
+{
+    uint64_t base;
+    const struct mmio_dev *dev = device_at(vm, gpa, &base);
+    if (!dev)
+        return 0;
 
     /* The access was the CPU's own, delivering an event (the guest's IDT,
      * GDT or the stack for the interrupt frame lies in MMIO), not the
@@ -231,6 +246,14 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
         vm_dump_guest(vm);
         vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s; bytes %s)",
                 (unsigned long long)rip, err, hex);
+        return 1;
+    }
+    /* An access that runs past the end of the device's page reaches the
+     * unmapped page after it: stop, as the APIC-virtualization path stops
+     * there (the CPU faults on the second page, handle_ept_violation). */
+    if (gpa - base + in.size > 0x1000) {
+        vm_stop(vm, "MMIO access of %u bytes at 0x%llx runs past the end of the %s page, RIP 0x%llx",
+                in.size, (unsigned long long)gpa, dev->name, (unsigned long long)rip);
         return 1;
     }
     /* A read-modify-write may be reported as either access. */

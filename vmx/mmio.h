@@ -13,5 +13,8 @@
  * emulated device (the access was emulated, or the VM was stopped with the
  * reason), 0 if no device claims it. */
 int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qualification);
+/* For gpa at the start of a page: the name of the device whose page ends
+ * just before it ("LAPIC", "IOAPIC"), else 0. */
+const char *mmio_page_before(const struct vm *vm, uint64_t gpa);
 
 #endif

@@ -287,6 +287,17 @@ static int t_idt_in_mmio(char *why)
     FAILF("the interrupt was delivered through an IDT in MMIO");
 }
 
+/* A 4-byte load at LAPIC + 0xFFE runs past the end of the APIC page into
+ * the next one. Both APIC paths must answer the same way. */
+static int t_apic_page_end(char *why)
+{
+    uint32_t v;
+    kprintf("# a 4-byte load at 0x%x, across the end of the LAPIC page\n", LAPIC_BASE + 0xffe);
+    __asm__ volatile("movl (%1), %0" : "=a"(v) : "b"(LAPIC_BASE + 0xffe) : "memory");
+    kprintf("# the load returned 0x%x\n", v);
+    FAILF("a load across the end of the LAPIC page went on (0x%x)", v);
+}
+
 /* ---- hardware task switches ---- */
 
 /* A 32-bit TSS (SDM Vol. 3 figure 7-2). */
@@ -630,6 +641,7 @@ static const struct test_case cases[] = {
     { "task_switch_pae: the same with PAE paging, task B with its own CR3 and PDPTEs",
       t_task_switch_pae },
     { "hlt_masked: STI; HLT with every source masked stops the VM", t_hlt_all_masked },
+    { "apic_end: a load across the end of the LAPIC page stops the VM", t_apic_page_end },
     { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },
 };
 

@@ -88,6 +88,11 @@ for path in auto off; do
   expect_stop "hostile-idt-$path" idt_mmio $path '^guest: # IDT at 0xfec00000 \(the IOAPIC page\)' \
     '^hv: guest stopped: MMIO during event delivery: vector 0x40 \(external interrupt\) at guest-physical 0xfec00200 \(IOAPIC\), RIP 0x[0-9a-f]+$' \
     '^guest: # the guest went on'
+  # A load across the end of the LAPIC page: the APIC-virtualization path
+  # faults on the page after it, the software path emulated the load and
+  # went on (it returned 0). Both must stop, naming the page.
+  expect_stop "hostile-apic-end-$path" apic_end $path '^guest: # a 4-byte load at 0xfee00ffe' \
+    '^hv: guest stopped: MMIO access .*runs past the end of the LAPIC page' '^guest: # the load returned'
   # STI; HLT with every source masked (a PIT counting behind its masks):
   # nothing can wake the guest, so the VM stops at once, in words.
   expect_stop "hostile-hlt-$path" hlt_masked $path '^guest: # STI; HLT with every interrupt source masked$' \

@@ -45,7 +45,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench kut clean
+.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -149,6 +149,11 @@ guest-fuzz: deps all
 
 bench: deps all
 	scripts/bench.sh
+
+# After a deliberate change of the figures: the new baseline that
+# bench_regression.t (make test) compares with. Commit it with the change.
+bench-baseline: bench
+	python3 tests/bench/check.py --baseline $(BUILD)/bench.json > tests/bench/baseline.json
 
 # One kvm-unit-tests entry on both APIC paths: make kut T=ioapic
 kut: deps all

@@ -71,4 +71,22 @@ traced_med=$(val traced deadline_to_isr_median)
 printf '%-44s %18s\n' "trace = on: one traced event (TSC ticks)" "${trace_cost:--}"
 printf '%-44s %18s\n' "trace = on: deadline -> ISR, median" "${traced_med:--}"
 awk -v c="${trace_cost:-999999}" 'BEGIN { if (c < 30) print "trace = on: " c " ticks per traced event (goal: under 30)"; else print "trace = on: " c " ticks per traced event: ABOVE the goal of 30" }'
-echo "logs: $B/{hw,sw,bare,traced}.log"
+# The same figures for scripts (build/bench.json); bench_regression.t
+# compares them with tests/bench/baseline.json.
+num() { [[ "${1:-}" =~ ^[0-9]+$ ]] && echo "$1" || echo null; }
+cat > "$ROOT/build/bench.json" <<JSON
+{
+  "emulator": "$EMU",
+  "timer_interrupts": $(num "$hw_irqs"),
+  "hw": { "exits_per_1000_timer_interrupts": $(num "$(per_k "$hw_exits" "$hw_irqs")"),
+          "deadline_to_isr_median": $(num "$hw_med"), "deadline_to_isr_p99": $(num "$hw_p99"),
+          "cpuid_round_trip": $(num "$n_cpuid") },
+  "sw": { "exits_per_1000_timer_interrupts": $(num "$(per_k "$sw_exits" "$sw_irqs")"),
+          "deadline_to_isr_median": $(num "$sw_med"), "deadline_to_isr_p99": $(num "$sw_p99"),
+          "cpuid_round_trip": $(num "$sw_cpuid") },
+  "bare": { "deadline_to_isr_median": $(num "$native_med"), "deadline_to_isr_p99": $(num "$native_p99"),
+            "cpuid_round_trip": $(num "$native_cpuid") },
+  "traced": { "ticks_per_traced_event": $(num "$trace_cost"), "deadline_to_isr_median": $(num "$traced_med") }
+}
+JSON
+echo "logs: $B/{hw,sw,bare,traced}.log; figures: build/bench.json"

@@ -34,7 +34,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
              drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
-             vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
+             vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
@@ -95,9 +95,10 @@ trace: deps all
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
-               test_fwcfg test_cpuid test_guest_events test_trace_ring
+               test_fwcfg test_cpuid test_guest_events test_event test_trace_ring
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
+UNIT_DEPS_test_event     := vmx/event.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c
 UNIT_DEPS_test_fmt       := arch/x86/fmt.c

@@ -9,6 +9,7 @@
 #include "../arch/x86/lapic.h"
 #include "../drivers/log.h"
 #include "ept.h"
+#include "event.h"
 #include "exit.h"
 #include "exit_names.h"
 #include "vmcs.h"
@@ -364,11 +365,31 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
 }
 
 /* The event queued by an exit handler (an exception) or by an exit that
- * interrupted a delivery (IDT-vectoring information). */
+ * interrupted a delivery (IDT-vectoring information). A second exception
+ * while a hardware exception is queued combines as the CPU combines them
+ * (exception_merge): the second alone, #DF, or a triple fault, which stops
+ * the VM. Behind another kind of event (an interrupt whose delivery is
+ * retried) it is dropped: that event goes in first, and the exception
+ * recurs when the instruction restarts. */
 void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error)
 {
-    if (v->pending_event)
-        return;
+    if (v->pending_event) {
+        if ((v->pending_event & INTR_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
+            return;
+        unsigned first = v->pending_event & 0xff;
+        switch (exception_merge(first, vector)) {
+        case MERGE_SECOND: break;
+        case MERGE_DOUBLE_FAULT:
+            vector = DF_VECTOR;
+            has_error = 1;
+            error = 0;
+            break;
+        case MERGE_TRIPLE_FAULT:
+            v->pending_event = 0;
+            vm_stop(v->vm, "triple fault: exception %u while delivering a double fault", vector);
+            return;
+        }
+    }
     v->pending_event = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
                        (has_error ? INTR_INFO_HAS_ERROR : 0);
     v->pending_error = error;

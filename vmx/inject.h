@@ -12,11 +12,13 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
  * guest can take it, else asks for an interrupt-window exit, and arms the
  * VMX-preemption timer for the next virtual deadline. */
 void vm_prepare_entry(struct vm *vm);
-/* Queues a hardware exception for the next entry (not if an interrupted
- * event is being re-delivered: that goes first, and ours recurs when the
- * instruction restarts). */
+/* Queues a hardware exception for the next entry. Behind a queued
+ * exception it combines as the CPU does (#DF, or a triple fault that
+ * stops the VM); behind an interrupted event being re-delivered it is
+ * dropped (that goes first, and ours recurs when the instruction restarts). */
 void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error);
 #define PF_VECTOR 14
+#define DF_VECTOR 8
 #define GP_VECTOR 13
 #define SS_VECTOR 12
 #define NP_VECTOR 11

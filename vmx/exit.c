@@ -348,6 +348,16 @@ static int canonical(const struct vm *vm, uint64_t a)
     return (uint64_t)s == a;
 }
 
+/* An MSR kept in a VMCS field that VM entry checks for canonical form
+ * (SYSENTER_ESP/EIP, FS/GS base): refused (#GP) where entry would fail. */
+static int write_canonical(const struct vm *vm, enum vmcs_field field, uint64_t val)
+{
+    if (!canonical(vm, val))
+        return -1;
+    vmwrite(field, val);
+    return 0;
+}
+
 /* The guest's TSC is the host's plus the VMCS TSC offset. */
 static uint64_t guest_tsc(const struct vm *vm)
 {
@@ -448,13 +458,8 @@ static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
         return 0;
     case 0x8B: return 0;
     case MSR_IA32_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val & 0xffffffffull); return 0;
-    case MSR_IA32_SYSENTER_ESP:
-    case MSR_IA32_SYSENTER_EIP:
-        /* VM entry checks these for canonical form: refuse what it would */
-        if (!canonical(vm, val))
-            return -1;
-        vmwrite(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP : GUEST_SYSENTER_EIP, val);
-        return 0;
+    case MSR_IA32_SYSENTER_ESP: return write_canonical(vm, GUEST_SYSENTER_ESP, val);
+    case MSR_IA32_SYSENTER_EIP: return write_canonical(vm, GUEST_SYSENTER_EIP, val);
     case MSR_IA32_EFER: {
         /* As WRMSR checks it: bits of features CPUID hides are reserved
          * (#GP); LMA is the CPU's (the written value is ignored); LME may
@@ -465,12 +470,8 @@ static int msr_write(struct vm *vm, uint32_t msr, uint64_t val)
         vmwrite(GUEST_EFER, (val & ~EFER_LMA) | (old & EFER_LMA));
         return 0;
     }
-    case MSR_FS_BASE:
-    case MSR_GS_BASE:
-        if (!canonical(vm, val))
-            return -1;
-        vmwrite(msr == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE, val);
-        return 0;
+    case MSR_FS_BASE: return write_canonical(vm, GUEST_FS_BASE, val);
+    case MSR_GS_BASE: return write_canonical(vm, GUEST_GS_BASE, val);
     default: return vmsr_write(&v->msrs, msr, val) == VMSR_OK ? 0 : -1;
     }
 }

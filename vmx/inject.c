@@ -416,11 +416,10 @@ static void inject_pending_event(struct vm *vm)
 static int apicv_sync_controls(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    const uint32_t bits2 = PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY;
     int on = vm->apicv && vlapic_xapic_enabled(&v->lapic) &&
              (v->lapic.regs[LAPIC_SVR / 4] & 0x100);
     uint32_t proc = on ? v->proc_ctl | PROC_TPR_SHADOW : v->proc_ctl & ~PROC_TPR_SHADOW;
-    uint32_t proc2 = on ? v->proc2_ctl | bits2 : v->proc2_ctl & ~bits2;
+    uint32_t proc2 = on ? v->proc2_ctl | PROC2_APICV : v->proc2_ctl & ~PROC2_APICV;
     if (proc != v->proc_ctl) {
         v->proc_ctl = proc;
         vmwrite(PROC_CONTROLS, proc);

@@ -211,8 +211,7 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
      * virtualization's while the guest's LAPIC allows it. */
     uint32_t proc_max = vm->ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
                         (vm->apicv ? PROC_TPR_SHADOW : 0);
-    uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT |
-                                                       PROC2_VIRT_INTR_DELIVERY : 0);
+    uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_APICV : 0);
     if (vm_check_exit_handlers(vm->ctl.pin, proc_max, proc2_max, err, errlen) ||
         vm_check_exit_handlers(vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, err, errlen))
         return -1;

@@ -125,11 +125,8 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
      * guest's. */
     out->proc2 &= PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | (uint32_t)caps->proc2;
     out->vpid = (out->proc2 & PROC2_VPID) != 0;
-    {
-        const uint32_t apicv2 = PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY;
-        out->apicv = ((vmx_cap_proc(caps) >> 32) & PROC_TPR_SHADOW) &&
-                     (((caps->proc2 >> 32) & apicv2) == apicv2) && (out->pin & PIN_EXTINT_EXITING);
-    }
+    out->apicv = ((vmx_cap_proc(caps) >> 32) & PROC_TPR_SHADOW) &&
+                 (((caps->proc2 >> 32) & PROC2_APICV) == PROC2_APICV) && (out->pin & PIN_EXTINT_EXITING);
 
     if ((caps->ept_vpid & (EPT_CAP_WALK4 | EPT_CAP_WB)) != (EPT_CAP_WALK4 | EPT_CAP_WB)) {
         fmt_snprintf(err, errlen, "EPT lacks a 4-level walk or write-back paging structures "

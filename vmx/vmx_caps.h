@@ -63,6 +63,8 @@
 #define PROC2_UNRESTRICTED      (1u << 7)
 #define PROC2_APIC_REG_VIRT     (1u << 8)
 #define PROC2_VIRT_INTR_DELIVERY (1u << 9)
+/* The secondary controls of APIC virtualization, switched on together. */
+#define PROC2_APICV (PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY)
 #define PROC2_INVPCID           (1u << 12)
 #define PROC2_XSAVES            (1u << 20)
 /* VM-exit controls */

@@ -204,8 +204,7 @@ static void test_possible_exit_reasons(void **s)
         char err[256];
         assert_int_equal(vmx_choose_controls(cpus[c], &ctl, err, sizeof(err)), 0);
         uint32_t proc = ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW | (ctl.apicv ? PROC_TPR_SHADOW : 0);
-        uint32_t proc2 = ctl.proc2 | (ctl.apicv ? PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT |
-                                                  PROC2_VIRT_INTR_DELIVERY : 0);
+        uint32_t proc2 = ctl.proc2 | (ctl.apicv ? PROC2_APICV : 0);
         for (uint32_t r = 0; r < 80; r++) {
             int want = 0;
             for (unsigned i = 0; i < sizeof(handled); i++)

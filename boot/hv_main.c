@@ -76,7 +76,7 @@ void hv_main(struct boot_info *bi)
     log_info("hv", "own GDT/TSS/IDT and page tables loaded (CR3=0x%llx), firmware interrupts masked",
              (unsigned long long)cr3);
 
-    if (bi->cfg.selftest_exception) {
+    if (bi->cfg.selftest == SELFTEST_EXCEPTION) {
         log_info("hv", "hv_selftest = exception: executing UD2 in the hypervisor");
         __asm__ volatile("mov $0x1234567890abcdef, %%rax; ud2" ::: "rax");
     }
@@ -132,10 +132,14 @@ void hv_main(struct boot_info *bi)
         log_info("hv", "trace: interrupt trace into a ring of 8192 events, dumped at the end");
     }
     vm->test_hooks = bi->cfg.test_hooks;
+    vm->selftest_vm_bug = bi->cfg.selftest == SELFTEST_VM_BUG;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
-    log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
+    vm->x2apicv = vm->apicv && vm->ctl.x2apicv;
+    log_info("hv", "APIC: %s%s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
              "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "
-             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)");
+             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)",
+             !vm->apicv ? "" : vm->x2apicv ? ", in xAPIC and x2APIC mode"
+                                           : ", in xAPIC mode only (no \"virtualize x2APIC mode\")");
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
     fwcfg_init(&vm->fwcfg, vm->ram_size, 1);

@@ -30,6 +30,13 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
     vm->state = VM_STOPPED;
 }
 
+__attribute__((cold, noinline)) void vm_bug(struct vm *vm, const char *cond, const char *file, int line)
+{
+    log_error("vmx", "hypervisor bug: VM_BUG_ON(%s) at %s:%d", cond, file, line);
+    vm_dump_guest(vm);
+    vm_stop(vm, "hypervisor bug: %s (%s:%d)", cond, file, line);
+}
+
 void vm_dump_guest(const struct vm *vm)
 {
     const uint64_t *r = vm->vcpu.regs.gpr;
@@ -647,6 +654,7 @@ static void handle_vmcall(struct vm *vm)
             break;
         }
         vm->test_unmapped = gpa;
+        vm->test_unmapped_nmi = (uint32_t)g[RCX] == HC_TEST_UNMAP_NMI;
         g[RAX] = 0;
         break;
     }
@@ -757,9 +765,16 @@ static void handle_ept_violation(struct vm *vm)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+    /* An IRET that had unblocked NMIs faulted here and will run again:
+     * NMIs stay blocked until it completes (SDM Vol. 3 §28.2.3). */
+    if ((vm->ctl.pin & PIN_VIRTUAL_NMIS) &&
+        event_nmi_reblock((q & INTR_INFO_NMI_UNBLOCKED_BY_IRET) != 0, (uint32_t)vmread(IDT_VECTORING_INFO), 0))
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
     if (vm->test_unmapped != ~0ull && gpa - vm->test_unmapped < (2ull << 20)) {
         ept_set_present(vm->eptp, vm->test_unmapped, 1); /* HC_TEST_UNMAP's page: map it back */
         vm->test_unmapped = ~0ull;
+        if (vm->test_unmapped_nmi) /* an NMI arrives at this very exit */
+            vm->vcpu.lapic.nmi_pending = 1;
         return;
     }
     if (mmio_handle(vm, gpa, q))
@@ -809,6 +824,8 @@ static void handle_apic_write(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint32_t off = (uint32_t)vmread(EXIT_QUALIFICATION) & 0x3f0;
+    /* lapic_shadow holds the registers apic_write_exits() names */
+    VM_BUG_ON(vm, !apic_write_exits(off));
     uint32_t value = v->lapic.regs[off / 4];
     v->lapic.regs[off / 4] = v->lapic_shadow[off / 16]; /* what the model last had */
     vlapic_mmio_write(&v->lapic, off, value);
@@ -964,12 +981,8 @@ int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *er
     return 0;
 }
 
-void vm_handle_exit(struct vm *vm, uint32_t reason)
+static __attribute__((noinline, cold)) void unexpected_exit(struct vm *vm, uint32_t reason)
 {
-    if (reason < EXIT_REASON_MAX && exit_handlers[reason]) {
-        exit_handlers[reason](vm);
-        return;
-    }
     const struct vcpu *v = &vm->vcpu;
     const char *why = exit_reason_impossible(reason, vm->ctl.pin, v->proc_ctl, v->proc2_ctl);
     log_error("vmx", "VM exit %u (%s) that %s", reason, exit_reason_name(reason),
@@ -980,4 +993,12 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     vm_dump_guest(vm);
     vm_stop(vm, "unexpected VM exit %u (%s) at RIP 0x%llx: %s%s", reason, exit_reason_name(reason),
             (unsigned long long)vmread(GUEST_RIP), why ? "impossible, " : "no handler", why ? why : "");
+}
+
+void vm_handle_exit(struct vm *vm, uint32_t reason)
+{
+    if (reason < EXIT_REASON_MAX && exit_handlers[reason])
+        exit_handlers[reason](vm);
+    else
+        unexpected_exit(vm, reason);
 }

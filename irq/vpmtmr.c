@@ -19,8 +19,8 @@ static uint64_t host_now(const struct vpmtmr *p)
     return p->host->now(p->host->ctx);
 }
 
-/* Timer ticks in the TSC interval since base; tsc_hz stays below 2^40, so
- * no product overflows. */
+/* Timer ticks in the TSC interval since base (never more than the TSC
+ * ticks, as tsc_hz >= VPM_HZ). */
 static uint64_t ticks_at(const struct vpmtmr *p, uint64_t now)
 {
     uint64_t e = now > p->base ? now - p->base : 0;
@@ -67,7 +67,7 @@ static void catch_up(struct vpmtmr *p, uint64_t now)
 static void recompute_deadline(struct vpmtmr *p)
 {
     p->next_dl = 0;
-    if ((p->en & VPM_TMR_STS) && !(p->sts & VPM_TMR_STS))
+    if ((p->en & VPM_TMR_STS) && !(p->sts & VPM_TMR_STS) && p->ovf_done + 1 < (1ull << 41))
         p->next_dl = tsc_at_tick(p, (p->ovf_done + 1) << 23);
 }
 
@@ -75,9 +75,8 @@ void vpmtmr_init(struct vpmtmr *p, uint64_t tsc_hz, const struct irq_host *host,
                  void (*sci)(void *ctx, int level), void *sci_ctx)
 {
     memset(p, 0, sizeof(*p));
-    p->tsc_hz = tsc_hz ? tsc_hz : VPM_HZ;
-    if (p->tsc_hz > (1ull << 40))
-        p->tsc_hz = 1ull << 40;
+    /* Kept within [VPM_HZ, 2^40]: no product of the conversions overflows. */
+    p->tsc_hz = tsc_hz < VPM_HZ ? VPM_HZ : tsc_hz > (1ull << 40) ? 1ull << 40 : tsc_hz;
     p->host = host;
     p->sci = sci;
     p->sci_ctx = sci_ctx;
@@ -171,5 +170,7 @@ uint64_t vpmtmr_update(struct vpmtmr *p)
         return p->next_dl;
     catch_up(p, now);
     recompute_deadline(p);
+    if (p->next_dl && p->next_dl <= now)   /* only at the end of the 64-bit TSC */
+        p->next_dl = 0;
     return p->next_dl;
 }

@@ -145,8 +145,8 @@ static unsigned dec_hour(uint8_t b, uint8_t v)
 
 /* ---- the divider chain ---- */
 
-/* Divider clocks since div_base at now (0 before it). tsc_hz stays below
- * 2^48, so no product overflows. */
+/* Divider clocks since div_base at now (0 before it): below 2^59, as
+ * tsc_hz is at least 1 MHz. */
 static uint64_t clocks_at(const struct vrtc *r, uint64_t now)
 {
     uint64_t e = now > r->div_base ? now - r->div_base : 0;
@@ -154,13 +154,14 @@ static uint64_t clocks_at(const struct vrtc *r, uint64_t now)
     return e / r->tsc_hz * TIMEBASE + e % r->tsc_hz * TIMEBASE / r->tsc_hz;
 }
 
-/* The first TSC at which clocks_at() reaches c, or 0 if beyond 2^64. */
-static uint64_t tsc_at_clock(const struct vrtc *r, uint64_t c)
+/* The first TSC at which clocks_at() reaches c seconds (c_secs) plus
+ * c_clocks clocks, or 0 if beyond 2^64. */
+static uint64_t tsc_at(const struct vrtc *r, uint64_t c_secs, uint64_t c_clocks)
 {
-    uint64_t whole = c / TIMEBASE, part = c % TIMEBASE;
+    uint64_t whole = c_secs + c_clocks / TIMEBASE, part = c_clocks % TIMEBASE;
     uint64_t d, frac = (part * r->tsc_hz + TIMEBASE - 1) / TIMEBASE;
 
-    if (whole && r->tsc_hz > NEVER / whole)
+    if (whole < c_secs || (whole && r->tsc_hz > NEVER / whole))
         return 0;
     d = whole * r->tsc_hz;
     if (frac > NEVER - d || d + frac > NEVER - r->div_base)
@@ -339,15 +340,15 @@ static void recompute_deadline(struct vrtc *r)
     if (!r->running || (r->cmos[REG_C] & VRTC_C_IRQF))
         return;
     if ((b & VRTC_B_PIE) && per)
-        earliest(&best, tsc_at_clock(r, (r->periods_done + 1) * per));
+        earliest(&best, tsc_at(r, 0, (r->periods_done + 1) * per));
     if (!(b & VRTC_B_SET)) {
         if (b & VRTC_B_UIE)
-            earliest(&best, tsc_at_clock(r, (r->secs_done + 1) * TIMEBASE));
+            earliest(&best, tsc_at(r, r->secs_done + 1, 0));
         if (b & VRTC_B_AIE) {
             uint64_t a = next_alarm(r, r->offset + r->secs_done);
 
             if (a != NEVER)
-                earliest(&best, tsc_at_clock(r, (a - r->offset) * TIMEBASE));
+                earliest(&best, tsc_at(r, a - r->offset, 0));
         }
     }
     r->next_dl = best;
@@ -529,9 +530,8 @@ void vrtc_init(struct vrtc *r, uint64_t tsc_hz, const struct irq_host *host,
     struct fields f = { 2000, 1, 1, 0, 0, 0 };
 
     memset(r, 0, sizeof(*r));
-    r->tsc_hz = tsc_hz ? tsc_hz : TIMEBASE;
-    if (r->tsc_hz > (1ull << 48))
-        r->tsc_hz = 1ull << 48;
+    /* Kept within [1 MHz, 2^48]: no product of the conversions overflows. */
+    r->tsc_hz = tsc_hz < 1000000 ? 1000000 : tsc_hz > (1ull << 48) ? 1ull << 48 : tsc_hz;
     r->host = host;
     r->raise_irq = raise_irq;
     r->irq_ctx = irq_ctx;
@@ -615,6 +615,7 @@ void vrtc_get_time(struct vrtc *r, struct vrtc_time *t)
     struct fields f;
 
     catch_up(r, host_now(r));
+    recompute_deadline(r);
     if (held(r))
         hold_to_fields(r, &f);
     else

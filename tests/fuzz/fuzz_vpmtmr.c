@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../irq/vpmtmr.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
@@ -27,37 +28,12 @@ static void f_sci(void *ctx, int level)
     f->level = level;
 }
 
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)take8(in) << (8 * i);
-    return v;
-}
-
 static const uint64_t freqs[4] = { 2419200000ull, 200000000, 1, UINT64_MAX };
 static const unsigned sizes[4] = { 1, 2, 4, 3 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = { data, size };
+    struct fuzz_input in = { data, size };
     struct fuzz f;
     struct irq_host host;
     struct vpmtmr p;
@@ -94,11 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == VPM_SLEEP && !(off <= 5 && off + sz > 5 && ((v >> (8 * (5 - off))) & 0x20)))
                 __builtin_trap();
             break;
-        case 2: {
-            uint64_t step = take8(&in) & 1 ? take64(&in) : (uint64_t)take8(&in) << (take8(&in) % 40);
-            f.now = step > UINT64_MAX - f.now ? UINT64_MAX : f.now + step;
+        case 2:
+            fuzz_advance(&f.now, take8(&in) & 1 ? take64(&in) : (uint64_t)take8(&in) << (take8(&in) % 40));
             break;
-        }
         default:
             d = vpmtmr_update(&p);
             if (d && d <= f.now)

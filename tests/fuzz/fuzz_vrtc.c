@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../irq/vrtc.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
@@ -30,36 +31,6 @@ static void f_irq(void *ctx, int level)
     f->rises += level;
 }
 
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)take8(in) << (8 * i);
-    return v;
-}
-
-static void advance(struct fuzz *f, uint64_t d)
-{
-    f->now = d > UINT64_MAX - f->now ? UINT64_MAX : f->now + d;
-}
-
 static const uint64_t freqs[8] = {
     1000000000ull, 200000000, 2419200000ull, 3000000000ull, 32768, 1, 0, UINT64_MAX,
 };
@@ -69,7 +40,7 @@ static const uint8_t regs[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x0A, 0x0B, 0x0C
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = { data, size };
+    struct fuzz_input in = { data, size };
     struct fuzz f;
     struct irq_host host;
     struct vrtc r;
@@ -123,10 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             break;
         case 4:
-            advance(&f, (uint64_t)take8(&in) << (take8(&in) & 63));
+            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
             break;
         case 5:
-            advance(&f, take64(&in));
+            fuzz_advance(&f.now, take64(&in));
             break;
         case 6:
             /* Land exactly on the last deadline (or one tick before). */

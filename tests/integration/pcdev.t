@@ -14,8 +14,7 @@ ram_mb = 32
 apicv = $path"
   guest_tap "$name"
   relay_guest_tap "$name"
-  if [ $path = off ]; then want='^hv: APIC: software path \(apicv = off\)'; else want='^hv: APIC: hardware virtualization'; fi
-  check_log "$want" "$name: the APIC path asked for is in use" "$name"
+  check_apic_path "$name" $path
   # The guest's clock starts at the machine's (Bochs: time0 in the bochsrc)
   # and reads, a few seconds later, the same date and a time a little on.
   host=$(sed -n "s/^hv: guest RTC starts at the machine's \(.*\)$/\1/p" <<<"$LOG")

@@ -112,7 +112,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return !a ? b : !b ? a : a < b ? a : b;
 }
 
-uint64_t vm_pcdev_update_timers(struct vm *vm, uint64_t deadline)
+uint64_t vm_pcdev_timers_due(struct vm *vm, uint64_t deadline)
 {
     return earliest(deadline, earliest(vrtc_update(&vm->rtc), vpmtmr_update(&vm->pm)));
 }

@@ -14,6 +14,7 @@
 #include "../vmx/devices.h"
 #include "../vmx/exit.h"
 #include "../vmx/inject.h"
+#include "../vmx/pcdev.h"
 #include "../vmx/vmx.h"
 #include "../drivers/uart.h"
 #include "boot_info.h"
@@ -144,6 +145,8 @@ void hv_main(struct boot_info *bi)
     vuart_init(&vm->com1, guest_line, NULL, vm);
     fwcfg_init(&vm->fwcfg, vm->ram_size, 1);
     vm_irq_init(vm, VIOAPIC_DEFAULT_BASE);
+    struct vrtc_time rtc_now;
+    vm_pcdev_init(vm, host_rtc_time(&rtc_now) ? NULL : &rtc_now);
     vm->vcpu.lapic.no_x2apic = (vm->cpuid.hide[0] & CPUID_1_ECX_X2APIC) != 0;
     vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
     if (vmcs_setup(vm, bi->guest_entry, bi->guest_mb_info, err, sizeof(err)))

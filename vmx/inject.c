@@ -12,6 +12,7 @@
 #include "event.h"
 #include "exit.h"
 #include "exit_names.h"
+#include "pcdev.h"
 #include "vmcs.h"
 
 #define VMCS_PREEMPTION_TIMER 0x482E
@@ -252,7 +253,7 @@ static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64
 int vm_timer_can_wake(const struct vm *vm)
 {
     return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
-           vlapic_timer_can_interrupt(&vm->vcpu.lapic);
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vm_pcdev_timer_can_wake(vm);
 }
 
 uint64_t vm_update_timers(struct vm *vm)
@@ -278,7 +279,7 @@ uint64_t vm_update_timers(struct vm *vm)
             host_source(vm, IRQ_SOURCE_LAPIC_TIMER);  /* the latency stamp (HC_IRQ_STAMP) */
         }
     }
-    return !a ? b : !b ? a : a < b ? a : b;
+    return vm_pcdev_update_timers(vm, !a ? b : !b ? a : a < b ? a : b);
 }
 
 /* The interrupt the VM would hand the CPU now: with the LAPIC enabled, the

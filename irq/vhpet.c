@@ -256,8 +256,10 @@ static int write_timer(struct vhpet *h, int n, uint64_t reg, uint64_t v, uint64_
         if (!(mask & LOW32))
             return 0;             /* the capability half is read-only */
         nw = v & HPET_TN_WMASK;
-        if (!((VHPET_ROUTE_CAP >> ((nw & HPET_TN_ROUTE_MASK) >> HPET_TN_ROUTE_SHIFT)) & 1)) {
-            /* A route the comparator cannot take reads back unchanged. */
+        if (((nw ^ old) & HPET_TN_ROUTE_MASK) &&
+            !((VHPET_ROUTE_CAP >> ((nw & HPET_TN_ROUTE_MASK) >> HPET_TN_ROUTE_SHIFT)) & 1)) {
+            /* A new route the comparator cannot take reads back unchanged
+             * (the reset value 0 may be written back as it is). */
             nw = (nw & ~HPET_TN_ROUTE_MASK) | (old & HPET_TN_ROUTE_MASK);
             rc = -1;
         }

@@ -208,6 +208,7 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
     vlapic_bios_virtual_wire(&vm->vcpu.lapic);
     vm->uart_source = irq_source_alloc(&vm->irq);
     vm->testdev_source = irq_source_alloc(&vm->irq);
+    vhpet_init(&vm->hpet, &vm->irq, &vm->irq_host, vm->tsc_hz);
     vm->com1.irq = vuart_irq;
 }
 
@@ -257,7 +258,7 @@ static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64
 int vm_timer_can_wake(const struct vm *vm)
 {
     return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
-           vlapic_timer_can_interrupt(&vm->vcpu.lapic);
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vhpet_can_interrupt(&vm->hpet);
 }
 
 uint64_t vm_update_timers(struct vm *vm)
@@ -275,6 +276,17 @@ uint64_t vm_update_timers(struct vm *vm)
         if (vm->irq.pit.ticks_delivered != before)
             v->pit_hold = v->guest_time + timer_min_gap(vm);
     }
+    /* The HPET's comparators, held like the PIT. */
+    uint64_t h;
+    if (!(v->guest_time < v->hpet_hold &&
+          timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))) {
+        uint64_t before = vm->hpet.interrupts;
+        h = vhpet_update(&vm->hpet);
+        if (vm->hpet.interrupts != before)
+            v->hpet_hold = v->guest_time + timer_min_gap(vm);
+    }
+    if (h && (!a || h < a))
+        a = h;
     if (!lapic_held) {
         uint64_t before = v->lapic.timer_fired;
         b = vlapic_update_timer(&v->lapic);

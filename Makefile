@@ -127,10 +127,11 @@ unit: deps-packages $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer, clang): a short run in `make test`, a long one here ----
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode fuzz_gmem
+FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vhpet fuzz_vlapic fuzz_decode fuzz_gmem
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
+FUZZ_DEPS_fuzz_vhpet   := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c

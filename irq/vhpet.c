@@ -12,8 +12,6 @@
 #include <string.h>
 
 #define HPET_MAX_TSC_HZ   100000000000ull     /* 100 GHz: keeps r * VHPET_HZ < 2^64 */
-#define HPET_CAP_LOW      (0x80860000u | 0x8000u /* LEG_RT_CAP */ | 0x2000u /* COUNT_SIZE_CAP */ | \
-                           ((VHPET_TIMERS - 1u) << 8) | 0x01u /* REV_ID */)
 #define HPET_CFG_WMASK    (HPET_CFG_ENABLE | HPET_CFG_LEGACY)
 /* Tn_CONF bits software may write: INT_TYPE, INT_ENB, TYPE, VAL_SET,
  * 32MODE, INT_ROUTE (FSB_EN stays 0: no FSB delivery offered). */
@@ -160,8 +158,11 @@ static void sync_to(struct vhpet *h, uint64_t c)
     for (int n = 0; n < VHPET_TIMERS; n++) {
         struct vhpet_timer *t = &h->t[n];
 
-        /* At most twice: a 32-bit one-shot's wrap, then its match. */
-        while (due(h, t, c)) {
+        /* At most twice: a 32-bit one-shot's wrap, then its match. (A
+         * periodic comparator moves past c at once, unless its distance
+         * from synced wrapped 2^64, which only a counter written to lap
+         * its comparators can bring about; then it catches up later.) */
+        for (int i = 0; i < 2 && due(h, t, c); i++) {
             if (t->wrap) {
                 arm(h, n, t->next);       /* now aim at the match */
             } else if ((t->config & HPET_TN_PERIODIC) && t->period) {
@@ -226,7 +227,7 @@ static int read_reg(struct vhpet *h, uint64_t off, uint64_t *v)
     }
     switch (off) {
     case HPET_CAP:
-        *v = HPET_CAP_LOW | VHPET_PERIOD_FS << 32;
+        *v = VHPET_CAP_ID | VHPET_PERIOD_FS << 32;
         return 0;
     case HPET_CONFIG:
         *v = h->config;
@@ -412,8 +413,8 @@ uint64_t vhpet_next_deadline(const struct vhpet *h)
         if (b > UINT64_MAX - a)
             continue;
         d = tsc_for(h, a + b);
-        if (d > UINT64_MAX - h->base_tsc)
-            continue;
+        if (d == UINT64_MAX || d >= UINT64_MAX - h->base_tsc)
+            continue;             /* beyond the 64-bit TSC: never */
         d += h->base_tsc;
         if (!best || d < best)
             best = d;

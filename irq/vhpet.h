@@ -53,6 +53,10 @@
 #define VHPET_HZ         100000000ull      /* main counter frequency */
 #define VHPET_PERIOD_FS  10000000ull       /* its period in femtoseconds */
 #define VHPET_ROUTE_CAP  0x00ff0104u       /* IOAPIC pins 2, 8, 16-23 */
+/* General capabilities, low half: vendor 8086, LEG_RT_CAP, COUNT_SIZE_CAP,
+ * NUM_TIM_CAP (timers - 1), REV_ID 1; also the ACPI HPET table's event
+ * timer block ID. */
+#define VHPET_CAP_ID     (0x80860000u | 0x8000u | 0x2000u | ((VHPET_TIMERS - 1u) << 8) | 0x01u)
 #define VHPET_MMIO_SIZE  0x400
 
 /* Register offsets and bits (spec 2.3). */

@@ -10,16 +10,12 @@
 #include <string.h>
 
 #include "../../irq/vlapic.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
     int extint;
     uint64_t calls;
-};
-
-struct input {
-    const uint8_t *p;
-    size_t n;
 };
 
 static uint64_t f_now(void *ctx) { return ((struct fuzz *)ctx)->now; }
@@ -55,30 +51,6 @@ static void f_init_sipi(void *ctx, int sipi, uint8_t v, int to_self)
     ((struct fuzz *)ctx)->calls++;
 }
 
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint32_t take32(struct input *in)
-{
-    uint32_t v = 0;
-
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)take8(in) << (8 * i);
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    return take32(in) | ((uint64_t)take32(in) << 32);
-}
 
 static void advance(struct fuzz *f, uint64_t d)
 {

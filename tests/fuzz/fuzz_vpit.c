@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../irq/vpit.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
@@ -44,31 +45,6 @@ static void f_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, 
     if (ev != TRACE_PIT_TICK || a != 0 || c != 0)
         f->bad = 1;
     f->traces++;
-}
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)take8(in) << (8 * i);
-    return v;
 }
 
 static void advance(struct fuzz *f, uint64_t d)

@@ -75,6 +75,17 @@ static uint64_t tn_route(unsigned pin)
     return (uint64_t)pin << HPET_TN_ROUTE_SHIFT;
 }
 
+/* Comparator n routed to IOAPIC pin `pin` (redirection entry low word
+ * iored), Tn_CONF cfg, comparator cmp; the counter started at TSC 0. */
+static void start(int n, unsigned pin, uint32_t iored, uint64_t cfg, uint64_t cmp)
+{
+    route_pin(pin, iored);
+    wr(HPET_TIMER(n), 4, cfg | tn_route(pin));
+    wr(HPET_TIMER(n) + HPET_TN_COMPARATOR, 8, cmp);
+    rec.now = 0;
+    wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
+}
+
 /* Time to the TSC at which the counter has advanced k ticks since t0. */
 static void at_tick(uint64_t t0, uint64_t k)
 {
@@ -310,11 +321,7 @@ static void test_32bit_mode(void **s)
 static void test_level_status(void **s)
 {
     (void)s;
-    route_pin(22, 0x55 | IOREDTBL_LEVEL);
-    wr(HPET_TIMER(2), 4, HPET_TN_INT_ENB | HPET_TN_LEVEL | tn_route(22));
-    wr(HPET_TIMER(2) + HPET_TN_COMPARATOR, 8, 100);
-    rec.now = 0;
-    wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
+    start(2, 22, 0x55 | IOREDTBL_LEVEL, HPET_TN_INT_ENB | HPET_TN_LEVEL, 100);
     at_tick(0, 100);
     vhpet_update(&h);
     assert_int_equal(rec.n, 1);
@@ -355,11 +362,7 @@ static void test_level_status(void **s)
 static void test_edge_no_status(void **s)
 {
     (void)s;
-    route_pin(23, 0x56);
-    wr(HPET_TIMER(1), 4, HPET_TN_INT_ENB | tn_route(23));
-    wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 10);
-    rec.now = 0;
-    wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
+    start(1, 23, 0x56, HPET_TN_INT_ENB, 10);
     at_tick(0, 10);
     vhpet_update(&h);
     assert_int_equal(rec.n, 1);
@@ -484,10 +487,7 @@ static void test_bad_accesses(void **s)
 static void test_can_interrupt(void **s)
 {
     (void)s;
-    wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | tn_route(18));
-    wr(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8, 100);
-    rec.now = 0;
-    wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
+    start(0, 18, IOREDTBL_MASKED, HPET_TN_INT_ENB, 100);
     assert_int_not_equal(vhpet_next_deadline(&h), 0);
     assert_false(vhpet_can_interrupt(&h));                 /* pin 18 masked */
     route_pin(18, 0x40);

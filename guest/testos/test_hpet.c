@@ -228,6 +228,31 @@ static int t_level_status(char *why)
     return 0;
 }
 
+/* 8-byte accesses, as a 64-bit guest makes them (longmode.asm). */
+void lm_hpet_routine(void);
+static int t_8byte(char *why)
+{
+    reset();
+    memset(lm_results, 0xee, sizeof(lm_results));
+    lm_call(long_mode_tables(), lm_hpet_routine);
+    CHECK(lm_results[0] == 0x009896808086A201ull, "8-byte capabilities 0x%x%08x",
+          (uint32_t)(lm_results[0] >> 32), (uint32_t)lm_results[0]);
+    /* (The route earlier cases set is kept by reset.) */
+    CHECK((lm_results[1] & ~(uint64_t)TN_ROUTE(0x1f)) == 0x00ff010400000030ull,
+          "8-byte timer 0 config/caps 0x%x%08x",
+          (uint32_t)(lm_results[1] >> 32), (uint32_t)lm_results[1]);
+    CHECK(lm_results[2] == 0x0000000500000007ull, "8-byte counter store/load gave 0x%x%08x",
+          (uint32_t)(lm_results[2] >> 32), (uint32_t)lm_results[2]);
+    CHECK(counter() == 0x0000000500000007ull, "the counter reads 0x%x%08x with 4-byte loads",
+          hpet_rd(COUNTER + 4), hpet_rd(COUNTER));
+    CHECK(lm_results[3] == 0x000000123456789Aull, "8-byte comparator store/load gave 0x%x%08x",
+          (uint32_t)(lm_results[3] >> 32), (uint32_t)lm_results[3]);
+    CHECK(hpet_rd(TN_CMP(0) + 4) == 0x12, "comparator high half 0x%x", hpet_rd(TN_CMP(0) + 4));
+    CHECK(lm_results[4] == 0, "a misaligned 8-byte load returned 0x%x%08x",
+          (uint32_t)(lm_results[4] >> 32), (uint32_t)lm_results[4]);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "capabilities, timer caps, halted counter, a byte read", t_capabilities },
     { "main counter runs at 100 MHz against the TSC (0.1 %)", t_counter_rate },
@@ -235,6 +260,7 @@ static const struct test_case cases[] = {
     { "periodic comparator (VAL_SET, 32-bit) at its period", t_periodic },
     { "legacy replacement: IRQ 0 and IRQ 8, the PIT cut off", t_legacy_replacement },
     { "level: status bit, remote IRR, write 1 to clear", t_level_status },
+    { "8-byte accesses from 64-bit mode (one load, one store)", t_8byte },
 };
 
 const struct test_group group_hpet = { "hpet", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -8,7 +8,7 @@
  *
  * Time stops at the TSC where the counter would have run 2^63 ticks from
  * the start: beyond that (2,900 years at 100 MHz, reachable here only with
- * a TSC slower than the counter) the model's modular comparisons cannot
+ * a TSC slower than 200 MHz) the model's modular comparisons cannot
  * tell a comparator ahead from one lapped, which the hardware cannot
  * either. */
 #include <stddef.h>
@@ -100,10 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vhpet_init(&h, &c, &host, hz))
         __builtin_trap();
     /* 2^63 counter ticks in TSC ticks (h.tsc_hz is the model's choice). */
-    f.max = h.tsc_hz >= VHPET_HZ ? UINT64_MAX
-                                 : f.now + ((1ull << 63) / VHPET_HZ) * h.tsc_hz;
-    if (f.max < f.now)
-        f.max = UINT64_MAX;
+    {
+        uint64_t secs = (1ull << 63) / VHPET_HZ, span;
+
+        span = h.tsc_hz > UINT64_MAX / secs ? UINT64_MAX : secs * h.tsc_hz;
+        f.max = span > UINT64_MAX - f.now ? UINT64_MAX : f.now + span;
+    }
 
     while (in.n) {
         uint8_t op = take8(&in);

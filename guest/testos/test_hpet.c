@@ -228,6 +228,33 @@ static int t_level_status(char *why)
     return 0;
 }
 
+/* A periodic comparator at the shortest period (1 tick, 10 ns): the
+ * hypervisor holds a comparator that fired until the guest had 50 us of
+ * its own time, as it holds the PIT (hostile group, pit_storm), so the
+ * main loop still runs many iterations per interrupt. */
+static int t_storm(char *why)
+{
+    reset();
+    ioapic_route(23, 0x5e, 0);
+    hpet_wr(TN(2), TN_INT_ENB | TN_PERIODIC | TN_VAL_SET | TN_32BIT | TN_ROUTE(23));
+    hpet_wr(TN_CMP(2), 1);
+    hpet_wr(TN_CMP(2), 1);
+    uint32_t loops = 0;
+    uint64_t t0 = rdtsc(), limit = ms_ticks(2000);
+    hpet_wr(CONFIG, CFG_ENABLE);
+    sti();
+    while (irqlog.count[0x5e] < 200 && rdtsc() - t0 < limit)
+        loops++;
+    cli();
+    hpet_wr(CONFIG, 0);
+    uint32_t ticks = irqlog.count[0x5e];
+    kprintf("# hpet storm: %u main-loop iterations, %u interrupts\n", loops, ticks);
+    CHECK(ticks >= 200, "only %u interrupts in 2 s of guest time", ticks);
+    CHECK(loops >= 100 * ticks, "%u main-loop iterations for %u interrupts: the guest hardly "
+          "runs between them", loops, ticks);
+    return 0;
+}
+
 /* 8-byte accesses, as a 64-bit guest makes them (longmode.asm). */
 void lm_hpet_routine(void);
 static int t_8byte(char *why)
@@ -261,6 +288,7 @@ static const struct test_case cases[] = {
     { "legacy replacement: IRQ 0 and IRQ 8, the PIT cut off", t_legacy_replacement },
     { "level: status bit, remote IRR, write 1 to clear", t_level_status },
     { "8-byte accesses from 64-bit mode (one load, one store)", t_8byte },
+    { "a comparator at a 10 ns period does not starve the guest", t_storm },
 };
 
 const struct test_group group_hpet = { "hpet", cases, sizeof(cases) / sizeof(cases[0]) };

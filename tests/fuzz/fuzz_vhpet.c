@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input in = { data, size };
     struct fuzz f;
-    struct irq_host host;
+    const struct irq_host host = { .ctx = &f, .now = f_now, .deliver = f_deliver };
     static struct irq_chipset c;
     static struct vhpet h;
     uint64_t hz, v, last_read = 0;
@@ -89,10 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t sel;
 
     memset(&f, 0, sizeof(f));
-    memset(&host, 0, sizeof(host));
-    host.ctx = &f;
-    host.now = f_now;
-    host.deliver = f_deliver;
     sel = take8(&in);
     hz = sel & 0x80 ? take64(&in) : freqs[sel & 7];
     f.now = sel & 0x40 ? take64(&in) : 0;

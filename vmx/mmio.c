@@ -205,14 +205,16 @@ static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint6
         *base = vm->irq.ioapic.base;
         return &ioapic_dev;
     }
-    if (gpa - PLATFORM_HPET_BASE < 0x1000) {
-        *base = PLATFORM_HPET_BASE;
-        return &hpet_dev;
-    }
     if (gpa - apic_base < 0x1000) {
         int xapic = (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
         *base = apic_base;
         return xapic ? &lapic_dev : &absent_dev;
+    }
+    /* After the LAPIC: a CPU whose APIC base was moved onto the HPET's
+     * page answers there itself (the lapic group moves it to 0xFED00000). */
+    if (gpa - PLATFORM_HPET_BASE < 0x1000) {
+        *base = PLATFORM_HPET_BASE;
+        return &hpet_dev;
     }
     return 0;
 }

@@ -261,6 +261,22 @@ int vm_timer_can_wake(const struct vm *vm)
            vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vhpet_can_interrupt(&vm->hpet);
 }
 
+/* The HPET's comparators, held like the PIT; out of line, off the path of
+ * an exit while the HPET is halted. */
+static __attribute__((noinline)) uint64_t hpet_update_timers(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint64_t h;
+    if (v->guest_time < v->hpet_hold &&
+        timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))
+        return h;
+    uint64_t before = vm->hpet.interrupts;
+    h = vhpet_update(&vm->hpet);
+    if (vm->hpet.interrupts != before)
+        v->hpet_hold = v->guest_time + timer_min_gap(vm);
+    return h;
+}
+
 uint64_t vm_update_timers(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
@@ -276,17 +292,13 @@ uint64_t vm_update_timers(struct vm *vm)
         if (vm->irq.pit.ticks_delivered != before)
             v->pit_hold = v->guest_time + timer_min_gap(vm);
     }
-    /* The HPET's comparators, held like the PIT. */
-    uint64_t h;
-    if (!(v->guest_time < v->hpet_hold &&
-          timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))) {
-        uint64_t before = vm->hpet.interrupts;
-        h = vhpet_update(&vm->hpet);
-        if (vm->hpet.interrupts != before)
-            v->hpet_hold = v->guest_time + timer_min_gap(vm);
+    /* Nothing to do for the HPET (one test per exit) while its counter is
+     * halted, as it is until a guest uses it. */
+    if (vm->hpet.config & HPET_CFG_ENABLE) {
+        uint64_t h = hpet_update_timers(vm);
+        if (h && (!a || h < a))
+            a = h;
     }
-    if (h && (!a || h < a))
-        a = h;
     if (!lapic_held) {
         uint64_t before = v->lapic.timer_fired;
         b = vlapic_update_timer(&v->lapic);

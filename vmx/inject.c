@@ -208,7 +208,8 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
     vlapic_bios_virtual_wire(&vm->vcpu.lapic);
     vm->uart_source = irq_source_alloc(&vm->irq);
     vm->testdev_source = irq_source_alloc(&vm->irq);
-    vhpet_init(&vm->hpet, &vm->irq, &vm->irq_host, vm->tsc_hz);
+    if (vhpet_init(&vm->hpet, &vm->irq, &vm->irq_host, vm->tsc_hz))
+        log_error("hv", "HPET: no irq source left for its comparators; they will raise nothing");
     vm->com1.irq = vuart_irq;
 }
 

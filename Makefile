@@ -32,7 +32,7 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
 HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
              arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
-             irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
+             irq/router.c irq/vhpet.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
              drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
@@ -94,7 +94,7 @@ trace: deps all
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
-               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
+               test_router test_vpic test_vioapic test_vpit test_vhpet test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
                test_vrtc test_vpmtmr test_pcstub
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
@@ -108,6 +108,7 @@ UNIT_DEPS_test_router    := irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_vpic      := irq/vpic.c
 UNIT_DEPS_test_vioapic   := irq/vioapic.c
 UNIT_DEPS_test_vpit      := irq/vpit.c
+UNIT_DEPS_test_vhpet     := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_vrtc      := irq/vrtc.c
 UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
@@ -135,6 +136,7 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
+FUZZ_DEPS_fuzz_vhpet   := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c

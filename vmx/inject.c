@@ -487,7 +487,12 @@ static int apicv_sync_controls(struct vm *vm)
     int sw_enabled = (v->lapic.regs[LAPIC_SVR / 4] & 0x100) != 0;
     int x2 = vlapic_x2apic_enabled(&v->lapic);
     int on = vm->apicv && sw_enabled && (vlapic_xapic_enabled(&v->lapic) || (x2 && vm->x2apicv));
-    uint32_t proc = on ? v->proc_ctl | PROC_TPR_SHADOW : v->proc_ctl & ~PROC_TPR_SHADOW;
+    /* With the TPR shadow, MOV to and from CR8 are the virtual TPR's
+     * (the vLAPIC's own register): no exit, where the CPU lets them go. */
+    const uint32_t cr8_exits = (PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING) &
+                               ~(uint32_t)vmx_cap_proc(vm->caps);
+    uint32_t proc = on ? (v->proc_ctl | PROC_TPR_SHADOW) & ~cr8_exits
+                       : (v->proc_ctl & ~PROC_TPR_SHADOW) | cr8_exits;
     uint32_t proc2 = v->proc2_ctl & ~(PROC2_APICV | PROC2_X2APICV);
     if (on)
         proc2 |= x2 ? PROC2_X2APICV : PROC2_APICV;

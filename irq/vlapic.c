@@ -165,6 +165,30 @@ static int vec_highest(const struct vlapic *l, uint32_t base)
     return -1;
 }
 
+/* A fixed interrupt into IRR, edge (TMR clear) or level (TMR set). */
+static void post_irr(struct vlapic *l, unsigned v, int level)
+{
+    vec_set(l, LAPIC_IRR, v);
+    if (vec_test(l, LAPIC_TMR, v) != (level != 0)) {
+        l->tmr_changed = 1;
+        if (level)
+            vec_set(l, LAPIC_TMR, v);
+        else
+            vec_clear(l, LAPIC_TMR, v);
+    }
+    if ((int)v > l->posted_irr)
+        l->posted_irr = (int16_t)v;
+}
+
+int vlapic_take_posted(struct vlapic *l, int *tmr_changed)
+{
+    int v = l->posted_irr;
+    *tmr_changed = l->tmr_changed;
+    l->posted_irr = -1;
+    l->tmr_changed = 0;
+    return v;
+}
+
 /* PPR (SDM "Processor Priority Register"): TPR if its class is at least the
  * highest in-service class, else that class with sub-class 0. */
 static uint32_t compute_ppr(const struct vlapic *l)
@@ -193,8 +217,7 @@ static void set_error(struct vlapic *l, uint8_t bits)
         l->esr_pending |= ESR_RECV_ILLEGAL;
         return;
     }
-    vec_set(l, LAPIC_IRR, v);
-    vec_clear(l, LAPIC_TMR, v);
+    post_irr(l, v, 0);
     irq_host_trace(l->host, TRACE_LAPIC_ACCEPT, v, DM_FIXED, 0);
     host_kick(l);
 }
@@ -387,11 +410,7 @@ int vlapic_accept(struct vlapic *l, uint8_t vector, uint8_t mode, int level)
             set_error(l, ESR_RECV_ILLEGAL);
             return 0;
         }
-        vec_set(l, LAPIC_IRR, vector);
-        if (level)
-            vec_set(l, LAPIC_TMR, vector);
-        else
-            vec_clear(l, LAPIC_TMR, vector);
+        post_irr(l, vector, level);
         break;
     case DM_NMI:
         l->nmi_pending = 1;
@@ -586,6 +605,7 @@ void vlapic_init(struct vlapic *l, uint32_t id, uint64_t tsc_hz, uint64_t timer_
 {
     memset(l, 0, sizeof(*l));
     l->initial_id = id;
+    l->posted_irr = -1;
     l->tsc_hz = tsc_hz ? tsc_hz : 1000000000ull;
     l->timer_hz = timer_hz ? timer_hz : l->tsc_hz;
     l->host = host;

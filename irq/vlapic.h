@@ -61,6 +61,11 @@ struct vlapic {
     uint64_t timer_fired;      /* expiries delivered (statistics) */
     uint32_t initial_id;       /* initial APIC ID: xAPIC ID after reset, x2APIC ID */
     uint8_t extint_msg;        /* an ExtINT message (IOAPIC) waits for its INTA cycle */
+    /* Since the last vlapic_take_posted: the highest vector the model put
+     * in IRR (-1: none) and whether a TMR bit changed. With virtual-
+     * interrupt delivery the CPU tracks the rest (RVI, SVI). */
+    int16_t posted_irr;
+    uint8_t tmr_changed;
     const struct irq_host *host;
     struct vlapic_ops ops;
 };
@@ -111,6 +116,9 @@ int vlapic_highest_isr(const struct vlapic *l);
 int vlapic_extint_pending(const struct vlapic *l);
 int vlapic_xapic_enabled(const struct vlapic *l);
 int vlapic_x2apic_enabled(const struct vlapic *l);
+/* What the model posted since the last call (see posted_irr): returns the
+ * highest vector put in IRR or -1, sets *tmr_changed; both start over. */
+int vlapic_take_posted(struct vlapic *l, int *tmr_changed);
 
 /* The state a PC BIOS leaves: software-enabled (SVR 0x1FF), LINT0 in ExtINT
  * mode and LINT1 as NMI ("virtual wire"), so a guest that only knows the

@@ -557,7 +557,39 @@ static void apicv_sync_eoi_exits(struct vm *vm)
 }
 
 /* The arbitration's input (event.h), from the VMCS and the models. */
-static int event_snapshot(struct vm *vm, int apicv, struct event_snapshot *s)
+/* What the VMX side keeps beside the snapshot: the interrupt found (for
+ * the acknowledge), and with virtual-interrupt delivery the CPU's RVI/SVI
+ * as read and whether EOI exits need a look. */
+struct entry_view {
+    int pending;
+    uint16_t intr_status;
+    int eoi_exits_stale;
+};
+
+/* With virtual-interrupt delivery the CPU keeps RVI and SVI as it
+ * delivers and ends interrupts, and the model changes IRR only by
+ * posting (vlapic_take_posted): RVI is the higher of the CPU's and the
+ * posted vector, SVI the CPU's. After a resync (REQ_APICV: the controls
+ * may just have come on) both come from the registers. */
+static void apicv_view(struct vm *vm, int resync, struct event_snapshot *s, struct entry_view *e)
+{
+    struct vlapic *l = &vm->vcpu.lapic;
+    int tmr_changed;
+    int posted = vlapic_take_posted(l, &tmr_changed);
+    e->intr_status = (uint16_t)vmread(GUEST_INTR_STATUS);
+    e->eoi_exits_stale = resync || tmr_changed;
+    if (resync) {
+        s->irr_highest = vlapic_highest_irr(l);
+        s->isr_highest = vlapic_highest_isr(l);
+        return;
+    }
+    int rvi = e->intr_status & 0xff, svi = e->intr_status >> 8;
+    s->irr_highest = rvi && rvi > posted ? rvi : posted;
+    s->isr_highest = svi ? svi : -1;
+}
+
+static void event_snapshot(struct vm *vm, int apicv, int resync, struct event_snapshot *s,
+                           struct entry_view *e)
 {
     int pending = pending_interrupt(vm, apicv);
     struct vcpu *v = &vm->vcpu;
@@ -570,12 +602,13 @@ static int event_snapshot(struct vm *vm, int apicv, struct event_snapshot *s)
     s->nmi_window_exiting = ((vmx_cap_proc(vm->caps) >> 32) & PROC_NMI_WINDOW) != 0;
     s->apicv = apicv;
     s->intr_pending = pending >= 0;
-    s->irr_highest = apicv ? vlapic_highest_irr(&v->lapic) : -1;
-    s->isr_highest = apicv ? vlapic_highest_isr(&v->lapic) : -1;
-    return pending;
+    s->irr_highest = s->isr_highest = -1;
+    e->pending = pending;
+    if (apicv)
+        apicv_view(vm, resync, s, e);
 }
 
-static void event_apply(struct vm *vm, const struct event_snapshot *s, int pending,
+static void event_apply(struct vm *vm, const struct event_snapshot *s, const struct entry_view *e,
                         const struct event_decision *d)
 {
     if (d->interruptibility != s->interruptibility)
@@ -586,7 +619,7 @@ static void event_apply(struct vm *vm, const struct event_snapshot *s, int pendi
     case INJECT_NOTHING: break;
     case INJECT_PENDING: inject_pending_event(vm); break;
     case INJECT_NMI: inject_nmi(vm); break;
-    case INJECT_INTERRUPT: inject_interrupt(vm, pending); break;
+    case INJECT_INTERRUPT: inject_interrupt(vm, e->pending); break;
     }
     int window = d->intr_window;
     if (window == WINDOW_IF_MORE) /* another one behind the injected interrupt? */
@@ -594,9 +627,8 @@ static void event_apply(struct vm *vm, const struct event_snapshot *s, int pendi
     set_windows(vm, window, d->nmi_window);
     if (!s->apicv)
         return;
-    /* Virtual-interrupt delivery: the CPU changes RVI/SVI as it delivers
-     * and ends interrupts, so compare with what it holds now. */
-    if (vmread(GUEST_INTR_STATUS) != d->intr_status) {
+    /* Virtual-interrupt delivery: compared with what the CPU holds now. */
+    if (e->intr_status != d->intr_status) {
         vmwrite(GUEST_INTR_STATUS, d->intr_status);
         if (s->irr_highest >= 0) {
             vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
@@ -604,7 +636,8 @@ static void event_apply(struct vm *vm, const struct event_snapshot *s, int pendi
                 trace_vid(vm, s->irr_highest, s->isr_highest);
         }
     }
-    apicv_sync_eoi_exits(vm);
+    if (e->eoi_exits_stale)
+        apicv_sync_eoi_exits(vm);
 }
 
 /* The work the requests ask for (out of line: most exits ask none). */
@@ -621,9 +654,10 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
         v->apicv_on = apicv_sync_controls(vm);
     if (v->requests & (REQ_EVENT | REQ_APICV)) {
         struct event_snapshot s;
-        int pending = event_snapshot(vm, v->apicv_on, &s);
+        struct entry_view e = { -1, 0, 0 };
+        event_snapshot(vm, v->apicv_on, (v->requests & REQ_APICV) != 0, &s, &e);
         struct event_decision d = event_arbitrate(&s);
-        event_apply(vm, &s, pending, &d);
+        event_apply(vm, &s, &e, &d);
     }
     v->requests = 0;
 }

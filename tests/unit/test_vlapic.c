@@ -826,6 +826,33 @@ static void test_extint_256(void **s)
     assert_int_equal(vlapic_pending(&l), 0x40);
 }
 
+
+/* What virtual-interrupt delivery needs from the model: the highest vector
+ * posted to IRR since the last look, and whether a TMR bit changed. */
+static void test_take_posted(void **s)
+{
+    (void)s;
+    setup();
+    int tmr;
+    assert_int_equal(vlapic_take_posted(&l, &tmr), -1);
+    assert_int_equal(tmr, 0);
+    vlapic_accept(&l, 0x41, 0, 0);
+    vlapic_accept(&l, 0x52, 0, 0);
+    vlapic_accept(&l, 0x30, 0, 0);
+    assert_int_equal(vlapic_take_posted(&l, &tmr), 0x52);
+    assert_int_equal(tmr, 0);                     /* edge after edge: TMR as it was */
+    assert_int_equal(vlapic_take_posted(&l, &tmr), -1);   /* taken */
+    vlapic_accept(&l, 0x60, 0, 1);                /* level: TMR set */
+    assert_int_equal(vlapic_take_posted(&l, &tmr), 0x60);
+    assert_int_equal(tmr, 1);
+    vlapic_accept(&l, 0x60, 0, 1);                /* level again: no change */
+    assert_int_equal(vlapic_take_posted(&l, &tmr), 0x60);
+    assert_int_equal(tmr, 0);
+    vlapic_accept(&l, 0x60, 0, 0);                /* edge now: TMR cleared */
+    vlapic_take_posted(&l, &tmr);
+    assert_int_equal(tmr, 1);
+}
+
 static void test_traces(void **s)
 {
     (void)s;
@@ -1249,6 +1276,7 @@ int main(void)
         cmocka_unit_test(test_icr_logical_cluster),
         cmocka_unit_test(test_init_sipi),
         cmocka_unit_test(test_extint_256),
+        cmocka_unit_test(test_take_posted),
         cmocka_unit_test(test_traces),
         cmocka_unit_test(test_no_host),
         cmocka_unit_test(test_timer_oneshot),

@@ -11,6 +11,7 @@
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), then the guest-side fuzzer as long
 #   make guest-fuzz  the guest-side fuzzer alone (testos group "fuzz", one Bochs boot per seed) for FUZZ_SECONDS
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
+#   make linux    build the Linux guest (bzImage from linux-source-6.1, busybox initramfs) into the cache
 
 BUILD     := build
 DEPS      := scripts/deps.sh
@@ -29,11 +30,11 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
              -mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
              -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
 
-HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
+HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
              arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
-             drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
+             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
@@ -45,7 +46,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut clean
+.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut linux clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -91,13 +92,21 @@ run: deps all
 trace: deps all
 	scripts/demo.sh --trace $(RUN_ARGS)
 
+# ---- the Linux guest: bzImage + busybox initramfs, built once into the cache ----
+linux:
+	scripts/linux-build.sh
+
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
-               test_fwcfg test_cpuid test_guest_events test_event test_trace_ring
+               test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
+               test_bzimage test_acpi_build
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
+UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
+UNIT_DEPS_test_acpi_build := drivers/acpi_build.c drivers/acpi.c boot/vm_desc.c arch/x86/fmt.c \
+                             irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_event     := vmx/event.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c

@@ -149,6 +149,7 @@ int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struc
     bp[BP_E820_ENTRIES] = (uint8_t)n;
     memcpy(bp + BP_E820_TABLE, map, n * sizeof(map[0]));
 
+    out->version = h.version;
     out->entry = (uint32_t)at;
     out->zero_page = BZ_ZERO_PAGE;
     out->kernel_addr = (uint32_t)at;

@@ -100,6 +100,7 @@ struct bz_load_args {
 };
 
 struct bz_loaded {
+    uint16_t version;              /* the boot protocol the kernel speaks */
     uint32_t entry;                /* EIP: startup_32 */
     uint32_t zero_page;            /* ESI */
     uint32_t kernel_addr, kernel_end; /* [addr, addr + init_size) */

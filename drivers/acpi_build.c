@@ -265,7 +265,7 @@ static void fill_fadt(const struct vm_desc *d, uint8_t *t, uint64_t facs, uint64
     gas(t + 116, GAS_IO, 8, 1, d->reset_port);   /* RESET_REG */
     put8(t, 128, d->reset_value);                /* RESET_VALUE */
     put8(t, 131, 0);                 /* FADT minor version */
-    put64(t, 132, facs);             /* X_FIRMWARE_CTRL */
+    put64(t, 132, 0);                /* X_FIRMWARE_CTRL: unused, FIRMWARE_CTRL says (below 4 GiB) */
     put64(t, 140, dsdt);             /* X_DSDT */
     gas(t + 148, GAS_IO, 32, 2, pm);             /* X_PM1a_EVT_BLK */
     gas(t + 172, GAS_IO, 16, 2, pm + 4u);        /* X_PM1a_CNT_BLK */

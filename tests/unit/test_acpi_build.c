@@ -131,7 +131,7 @@ static void test_fadt_fields(void **state)
     assert_int_equal(get32(f, 4), 276);
     assert_int_equal(get32(f, 36), out.addr[ACPI_T_FACS]);
     assert_int_equal(get32(f, 40), out.addr[ACPI_T_DSDT]);
-    assert_int_equal(get64(f, 132), out.addr[ACPI_T_FACS]); /* X_FIRMWARE_CTRL */
+    assert_int_equal(get64(f, 132), 0);                     /* X_FIRMWARE_CTRL: one pointer only */
     assert_int_equal(get64(f, 140), out.addr[ACPI_T_DSDT]); /* X_DSDT */
     assert_int_equal(get16(f, 46), PLATFORM_SCI_GSI);
     assert_int_equal(get32(f, 48), 0);                      /* no SMI_CMD: ACPI mode */

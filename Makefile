@@ -2,7 +2,8 @@
 #
 #   make          build build/hypervisor.efi, build/testos.elf and build/disk.img
 #   make run      install what is missing, build, boot the interrupt tour in the best emulator
-#                 (EMU=bochs|qemu-kvm|qemu-tcg; GROUP=<testos group> or CFG=<config file> for another run)
+#                 (EMU=bochs|qemu-kvm|qemu-tcg; GROUP=<testos group> or CFG=<config file> for another run;
+#                 GUEST=linux: the Linux guest of `make linux`, its shell on the terminal)
 #   make trace    the same with the interrupt trace on: build/trace/<run>.json and .png
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
@@ -86,7 +87,8 @@ $(BUILD)/disk.img: $(BUILD)/hypervisor.efi $(BUILD)/testos.elf scripts/mkdisk.sh
 EMU   ?=
 GROUP ?= tour
 CFG   ?=
-RUN_ARGS = $(if $(EMU),--emu $(EMU)) $(if $(CFG),--cfg $(CFG),--group $(GROUP))
+GUEST ?=
+RUN_ARGS = $(if $(EMU),--emu $(EMU)) $(if $(filter linux,$(GUEST)),--linux,$(if $(CFG),--cfg $(CFG),--group $(GROUP)))
 run: deps all
 	scripts/demo.sh $(RUN_ARGS)
 trace: deps all

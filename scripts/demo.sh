@@ -33,7 +33,7 @@ if [ "$linux" = 1 ]; then
   cp tests/configs/linux.cfg build/run/linux.cfg
   [ "$trace" = 1 ] && echo "trace     = on" >> build/run/linux.cfg
   scripts/mkdisk.sh build/run/linux.img build/run/linux.cfg "$kernel:bzImage" "$initrd:initrd.gz" || exit 2
-  echo "demo: Linux boots in a minute or two of Bochs; type commands after the '/ #' line, 'poweroff' to end"
+  echo "demo: Linux reaches its shell in about 20 s of Bochs here; type commands after the '/ #' line, 'poweroff' to end"
   exec scripts/run.sh "${emu[@]}" --interactive --timeout 86400 --serial build/run/linux.serial.log build/run/linux.img
 fi
 if [ -n "$cfg" ]; then

@@ -137,13 +137,14 @@ unit: deps-packages $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer, clang): a short run in `make test`, a long one here ----
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode fuzz_gmem
+FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode fuzz_gmem fuzz_bzimage
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c
+FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

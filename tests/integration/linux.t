@@ -11,7 +11,9 @@
 # source is here: they run and print ok/not ok, but do not fail the run
 # until the device lands, and become ordinary tests once it has.
 # It runs on the APIC-virtualization path and on the software path
-# (apicv = off); LINUX_APICV=auto or =off runs one of them.
+# (apicv = off); LINUX_APICV=auto or =off runs one of them (and skips the
+# three bad-input boots: a truncated bzImage, too little RAM, initrd = with
+# a Multiboot guest).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -90,6 +92,26 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   init_t=$(grep -oE '^\[ *[0-9.]+\] Run /init' <<<"$G" | grep -oE '[0-9]+\.[0-9]+' | head -1)
   echo "# Linux ($apicv APIC path): /init at ${init_t:-?} s of guest time; the whole run (Bochs start to end) ${wall} s wall"
 }
+
+# Bad input: a clear error and a return to the firmware, never a hang.
+bad_input() {
+  PFX="bad input: "
+  head -c 1000000 "$kernel" > "$BUILD/scenarios/truncated.bzImage"
+  boot linux_truncated bochs "kernel = bzImage" "$BUILD/scenarios/truncated.bzImage:bzImage"
+  check_log "^hv: error: Linux kernel 'bzImage': truncated: the protected-mode kernel should have [0-9]+ bytes" \
+    "a truncated bzImage: clear error" linux_truncated
+  check_log '^hv: error: fatal: cannot load the guest; returning to the firmware' "a truncated bzImage: returns to the firmware" linux_truncated
+  [ "$RC" = 1 ]; ok $? "a truncated bzImage: the run ends by itself, non-zero" "rc=$RC"
+  boot linux_small_ram bochs "kernel = bzImage
+ram_mb = 8" "$kernel:bzImage"
+  check_log "^hv: error: Linux kernel 'bzImage': the kernel needs [0-9]+ KiB .* too small: raise ram_mb" \
+    "a kernel bigger than guest RAM: clear error" linux_small_ram
+  boot linux_initrd_multiboot bochs "guest = testos.elf
+initrd = initrd.gz" "$initrd:initrd.gz"
+  check_log "^hv: error: initrd = is for Linux bzImage guests; 'testos.elf' is not one" \
+    "initrd = with a Multiboot guest: clear error" linux_initrd_multiboot
+}
+[ -n "${LINUX_APICV:-}" ] || bad_input
 
 for apicv in ${LINUX_APICV:-auto off}; do run_path "$apicv"; done
 done_testing

@@ -32,12 +32,12 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
              -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
 
 HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
-             arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
+             arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
-             irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c \
-             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
+             irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
+             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
-             vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
+             vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -103,7 +103,7 @@ UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-fr
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
-               test_bzimage test_acpi_build
+               test_vrtc test_vpmtmr test_pcstub test_bzimage test_acpi_build
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
@@ -119,6 +119,9 @@ UNIT_DEPS_test_vpic      := irq/vpic.c
 UNIT_DEPS_test_vioapic   := irq/vioapic.c
 UNIT_DEPS_test_vpit      := irq/vpit.c
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
+UNIT_DEPS_test_vrtc      := irq/vrtc.c
+UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
+UNIT_DEPS_test_pcstub    := drivers/pcstub.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
@@ -137,13 +140,17 @@ unit: deps-packages $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer, clang): a short run in `make test`, a long one here ----
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-FUZZ_TARGETS := fuzz_vpic fuzz_vioapic fuzz_vpit fuzz_vlapic fuzz_decode fuzz_gmem fuzz_bzimage
+# Every tests/fuzz/fuzz_*.c is a target (tests/fuzz/short_runs.t runs the same set).
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c
+FUZZ_DEPS_fuzz_event   := vmx/event.c
+FUZZ_DEPS_fuzz_vrtc    := irq/vrtc.c
+FUZZ_DEPS_fuzz_vpmtmr  := irq/vpmtmr.c
 FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300

@@ -219,9 +219,12 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             *flag = on;
         } else if (key_is(line, kn, "hv_selftest")) {
             bit = SEEN_SELFTEST;
-            if (!key_is(v, vn, "exception"))
-                FAIL("line %u: hv_selftest: '%.*s' is not 'exception'", lineno, (int)vn, v);
-            cfg->selftest_exception = 1;
+            if (key_is(v, vn, "exception"))
+                cfg->selftest = SELFTEST_EXCEPTION;
+            else if (key_is(v, vn, "vm_bug"))
+                cfg->selftest = SELFTEST_VM_BUG;
+            else
+                FAIL("line %u: hv_selftest: '%.*s' is not exception or vm_bug", lineno, (int)vn, v);
         } else if (key_is(line, kn, "apicv")) {
             bit = SEEN_APICV;
             if (key_is(v, vn, "off"))

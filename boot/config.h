@@ -24,6 +24,7 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 /* `trace =`: off; on (a binary ring in memory, dumped once at the end of
  * the run); text (one log line per step, for short debugging runs). */
 enum { TRACE_OFF, TRACE_RING, TRACE_TEXT };
+enum { SELFTEST_NONE, SELFTEST_EXCEPTION, SELFTEST_VM_BUG };
 
 struct hv_config {
     char guest[CONFIG_PATH_MAX];      /* guest image (`guest =` or `kernel =`), relative to the
@@ -33,7 +34,8 @@ struct hv_config {
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
     int trace;                        /* TRACE_OFF, TRACE_RING or TRACE_TEXT */
-    int selftest_exception;           /* test hook: fault in the hypervisor on purpose */
+    int selftest;                     /* test hook (hv_selftest =): SELFTEST_EXCEPTION faults in the
+                                       * hypervisor, SELFTEST_VM_BUG fails a VM_BUG_ON, on purpose */
     int bare;                         /* run the guest without VMX (a baseline) */
     int no_apicv;                     /* 1: the software APIC path even where the CPU
                                        * offers APIC virtualization */

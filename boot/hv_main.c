@@ -14,6 +14,7 @@
 #include "../vmx/devices.h"
 #include "../vmx/exit.h"
 #include "../vmx/inject.h"
+#include "../vmx/pcdev.h"
 #include "../vmx/vmx.h"
 #include "../drivers/uart.h"
 #include "boot_info.h"
@@ -76,7 +77,7 @@ void hv_main(struct boot_info *bi)
     log_info("hv", "own GDT/TSS/IDT and page tables loaded (CR3=0x%llx), firmware interrupts masked",
              (unsigned long long)cr3);
 
-    if (bi->cfg.selftest_exception) {
+    if (bi->cfg.selftest == SELFTEST_EXCEPTION) {
         log_info("hv", "hv_selftest = exception: executing UD2 in the hypervisor");
         __asm__ volatile("mov $0x1234567890abcdef, %%rax; ud2" ::: "rax");
     }
@@ -132,16 +133,22 @@ void hv_main(struct boot_info *bi)
         log_info("hv", "trace: interrupt trace into a ring of 8192 events, dumped at the end");
     }
     vm->test_hooks = bi->cfg.test_hooks;
+    vm->selftest_vm_bug = bi->cfg.selftest == SELFTEST_VM_BUG;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
-    log_info("hv", "APIC: %s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
+    vm->x2apicv = vm->apicv && vm->ctl.x2apicv;
+    log_info("hv", "APIC: %s%s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
              "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "
-             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)");
+             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)",
+             !vm->apicv ? "" : vm->x2apicv ? ", in xAPIC and x2APIC mode"
+                                           : ", in xAPIC mode only (no \"virtualize x2APIC mode\")");
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
     fwcfg_init(&vm->fwcfg, vm->ram_size, 1);
     /* The vIOAPIC where the VM description (and so the guest's MADT) says. */
     vm_irq_init(vm, bi->desc.ioapic_base);
     vm->irq.ioapic.id = bi->desc.ioapic_id;
+    struct vrtc_time rtc_now;
+    vm_pcdev_init(vm, host_rtc_time(&rtc_now) ? NULL : &rtc_now);
     vm->vcpu.lapic.no_x2apic = (vm->cpuid.hide[0] & CPUID_1_ECX_X2APIC) != 0;
     vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
     if (vmcs_setup(vm, &bi->start, err, sizeof(err)))

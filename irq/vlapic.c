@@ -433,7 +433,12 @@ int vlapic_extint_pending(const struct vlapic *l)
 
 int vlapic_xapic_enabled(const struct vlapic *l)
 {
-    return (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
+    return apic_mode(l) == MODE_XAPIC;
+}
+
+int vlapic_x2apic_enabled(const struct vlapic *l)
+{
+    return apic_mode(l) == MODE_X2APIC;
 }
 
 int vlapic_pending(const struct vlapic *l)
@@ -442,13 +447,14 @@ int vlapic_pending(const struct vlapic *l)
 
     if (apic_mode(l) == MODE_DISABLED || !sw_enabled(l))
         return -1;
+    /* PIC interrupts (ExtINT) bypass the priority scheme and the IRR: the
+     * LAPIC hands them to the CPU first, as KVM does, so that 8259 lines
+     * cannot starve behind fixed vectors (on both APIC paths alike). */
+    if (extint_ready(l) || l->extint_msg)
+        return 256;
     v = vec_highest(l, LAPIC_IRR);
     if (v >= 0 && ((uint32_t)v & 0xF0) > (compute_ppr(l) & 0xF0))
         return v;
-    /* PIC interrupts bypass the priority scheme; report them only when no
-     * fixed vector can be taken. */
-    if (extint_ready(l) || l->extint_msg)
-        return 256;
     return -1;
 }
 

@@ -105,11 +105,12 @@ int vlapic_acknowledge(struct vlapic *l, int vector);
 
 /* For APIC virtualization (RVI, SVI, EOI-exit bitmap): the highest vector
  * in IRR / ISR (-1 if none), whether an ExtINT waits (LINT0 or a message),
- * and whether the LAPIC is enabled in xAPIC mode. */
+ * and whether the LAPIC is enabled in xAPIC or in x2APIC mode. */
 int vlapic_highest_irr(const struct vlapic *l);
 int vlapic_highest_isr(const struct vlapic *l);
 int vlapic_extint_pending(const struct vlapic *l);
 int vlapic_xapic_enabled(const struct vlapic *l);
+int vlapic_x2apic_enabled(const struct vlapic *l);
 
 /* The state a PC BIOS leaves: software-enabled (SVR 0x1FF), LINT0 in ExtINT
  * mode and LINT1 as NMI ("virtual wire"), so a guest that only knows the

@@ -35,7 +35,7 @@ grep -q 'APIC: hardware virtualization' "$B/hw.txt" || echo "bench: note: this C
 val() { grep -E "^(guest: )?# bench" "$B/$1.txt" | sed -n "s/.*$2=\([0-9]*\).*/\1/p" | head -1; }
 # Exits of phase 1 (1000 timer interrupts), without the measurement's own
 # VMCALL and CPUID exits.
-exits() { awk '$1=="hv:" && $2=="stats" && $3==1 && $4!="end" && $4!=10 && $4!=18 {n+=$5} END {print n+0}' "$B/$1.txt"; }
+exits() { awk -v l="${2:-1}" '$1=="hv:" && $2=="stats" && $3==l && $4!="end" && $4!=10 && $4!=18 {n+=$5} END {print n+0}' "$B/$1.txt"; }
 reason() { awk -v r="$2" '$1=="hv:" && $2=="stats" && $3==1 && $4==r {print $5; f=1} END {if (!f) print 0}' "$B/$1.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "x%.1f", a / b; else printf "-" }'; }
 
@@ -48,6 +48,9 @@ hw_med=$(val hw deadline_to_isr_median); hw_p99=$(val hw deadline_to_isr_p99)
 sw_med=$(val sw deadline_to_isr_median); sw_p99=$(val sw deadline_to_isr_p99)
 sw_cpuid=$(val sw cpuid_ticks)
 hw_exits=$(exits hw); sw_exits=$(exits sw)
+# Phase 4: the same 1000 interrupts in x2APIC mode (label 4).
+hw_x2_irqs=$(val hw x2apic_timer_interrupts); sw_x2_irqs=$(val sw x2apic_timer_interrupts)
+hw_x2_exits=$(exits hw 4); sw_x2_exits=$(exits sw 4)
 per_k() { awk -v e="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", e * 1000 / n; else print "-" }'; }
 
 printf '\ntinyhv benchmark (%s; TSC ticks; %s LAPIC timer interrupts at 1 kHz)\n\n' "$EMU" "$hw_irqs"
@@ -59,6 +62,7 @@ for r in 52 1 48 44 45 56 12 7; do
   name=$(awk -v r=$r '$1=="hv:" && $2=="stats" && $4==r {for (i=7;i<=NF;i++) printf "%s%s", $i, (i<NF?" ":""); exit}' "$B/hw.txt" "$B/sw.txt")
   printf '  %-42s %18s %12s %16s\n' "$name" "$(per_k "$h" "$hw_irqs")" "$(per_k "$s" "$sw_irqs")" ""
 done
+printf '%-44s %18s %12s %16s\n' "  the same in x2APIC mode" "$(per_k "$hw_x2_exits" "$hw_x2_irqs")" "$(per_k "$sw_x2_exits" "$sw_x2_irqs")" 0
 printf '%-44s %18s %12s %16s\n' "deadline -> ISR, median (TSC ticks)" "$hw_med" "$sw_med" "${native_med:--}"
 printf '%-44s %18s %12s %16s\n' "deadline -> ISR, p99 (TSC ticks)" "$hw_p99" "$sw_p99" "${native_p99:--}"
 printf '%-44s %18s %12s %16s\n' "CPUID round trip (TSC ticks, with loop)" "$n_cpuid" "$sw_cpuid" "${native_cpuid:--}"
@@ -79,9 +83,11 @@ cat > "$ROOT/build/bench.json" <<JSON
   "emulator": "$EMU",
   "timer_interrupts": $(num "$hw_irqs"),
   "hw": { "exits_per_1000_timer_interrupts": $(num "$(per_k "$hw_exits" "$hw_irqs")"),
+          "exits_per_1000_timer_interrupts_x2apic": $(num "$(per_k "$hw_x2_exits" "$hw_x2_irqs")"),
           "deadline_to_isr_median": $(num "$hw_med"), "deadline_to_isr_p99": $(num "$hw_p99"),
           "cpuid_round_trip": $(num "$n_cpuid") },
   "sw": { "exits_per_1000_timer_interrupts": $(num "$(per_k "$sw_exits" "$sw_irqs")"),
+          "exits_per_1000_timer_interrupts_x2apic": $(num "$(per_k "$sw_x2_exits" "$sw_x2_irqs")"),
           "deadline_to_isr_median": $(num "$sw_med"), "deadline_to_isr_p99": $(num "$sw_p99"),
           "cpuid_round_trip": $(num "$sw_cpuid") },
   "bare": { "deadline_to_isr_median": $(num "$native_med"), "deadline_to_isr_p99": $(num "$native_p99"),

@@ -1,5 +1,7 @@
 #include "event.h"
 
+#include <stddef.h>
+
 #define DF_VECTOR 8
 #define PF_VECTOR 14
 
@@ -24,4 +26,83 @@ enum exception_merge exception_merge(unsigned first, unsigned second)
     if ((a == CONTRIBUTORY && b == CONTRIBUTORY) || (a == PAGE_FAULT && b != BENIGN))
         return MERGE_DOUBLE_FAULT;
     return MERGE_SECOND;
+}
+
+struct pending_event event_from_idt_vectoring(uint32_t info, uint32_t error, uint32_t instr_len)
+{
+    struct pending_event e = { 0, 0, 0 };
+    if (!(info & INTR_INFO_VALID))
+        return e;
+    e.info = info & ~INTR_INFO_NMI_UNBLOCKED_BY_IRET;
+    e.error = (info & INTR_INFO_HAS_ERROR) ? error : 0;
+    uint32_t type = info & INTR_TYPE_MASK;
+    if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
+        type == INTR_TYPE_PRIV_SW_EXCEPTION)
+        e.instr_len = instr_len;
+    return e;
+}
+
+int event_nmi_reblock(int unblocked_by_iret, uint32_t idt_vectoring_info, int double_fault)
+{
+    return unblocked_by_iret && !(idt_vectoring_info & INTR_INFO_VALID) && !double_fault;
+}
+
+struct event_decision event_arbitrate(const struct event_snapshot *s)
+{
+    struct event_decision d = { INJECT_NOTHING, s->interruptibility, WINDOW_CLOSED, 0, 0 };
+    if (s->apicv)
+        d.intr_status = (uint16_t)((s->isr_highest < 0 ? 0 : s->isr_highest) << 8 |
+                                   (s->irr_highest < 0 ? 0 : s->irr_highest));
+    /* Waiting for a SIPI, the CPU takes no event (and VM entry refuses
+     * to inject one); the SIPI exit brings us back. */
+    if (s->activity == ACTIVITY_WAIT_SIPI)
+        return d;
+
+    int shadow = (s->interruptibility & INTERRUPTIBILITY_STI_MOVSS) != 0;
+    int nmi_blocked = s->virtual_nmis && (s->interruptibility & INTERRUPTIBILITY_NMI);
+    int intr_open = s->rflags_if && !shadow;
+    int nmi_window_ok = s->virtual_nmis && s->nmi_window_exiting;
+
+    if (s->pending.info & INTR_INFO_VALID) {
+        /* An interrupted delivery goes in again, an exception goes in
+         * whatever the shadows. VM entry refuses an NMI with blocking by
+         * NMI or MOV SS and an external interrupt with either shadow: the
+         * delivery had begun, so those blockings ended with it. */
+        uint32_t type = s->pending.info & INTR_TYPE_MASK;
+        d.inject = INJECT_PENDING;
+        if (type == INTR_TYPE_NMI)
+            d.interruptibility &= ~(INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI_MOVSS);
+        else if (type == INTR_TYPE_EXTERNAL)
+            d.interruptibility &= ~INTERRUPTIBILITY_STI_MOVSS;
+        d.intr_window = s->intr_pending ? WINDOW_OPEN : WINDOW_CLOSED;
+        d.nmi_window = s->nmi_pending && nmi_window_ok;
+        return d;
+    }
+
+    if (s->nmi_pending) {
+        if (!nmi_blocked && !shadow) {
+            d.inject = INJECT_NMI;
+            d.intr_window = s->intr_pending ? WINDOW_OPEN : WINDOW_CLOSED;
+            return d;
+        }
+        /* NMI-window exiting waits for the end of NMI blocking (the
+         * handler's IRET) and of blocking by MOV SS. Under blocking by STI
+         * alone (IF = 1 then) it may exit at once, on every entry: the
+         * interrupt window waits out the shadow instead. An interrupt the
+         * guest can take meanwhile goes in below. */
+        if (nmi_blocked || (s->interruptibility & INTERRUPTIBILITY_MOVSS))
+            d.nmi_window = nmi_window_ok;
+        else
+            d.intr_window = WINDOW_OPEN;
+    }
+
+    if (s->intr_pending) {
+        if (intr_open) {
+            d.inject = INJECT_INTERRUPT;
+            d.intr_window = WINDOW_IF_MORE;
+        } else {
+            d.intr_window = WINDOW_OPEN;
+        }
+    }
+    return d;
 }

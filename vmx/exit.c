@@ -8,12 +8,14 @@
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
 #include "../arch/x86/lapic.h"
+#include "../boot/platform.h"
 #include "../drivers/log.h"
 #include "ept.h"
 #include "exit_names.h"
 #include "devices.h"
 #include "inject.h"
 #include "mmio.h"
+#include "pcdev.h"
 #include "task_switch.h"
 #include "vcpu_mem.h"
 #include "cpuid.h"
@@ -28,6 +30,13 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
     fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->state = VM_STOPPED;
+}
+
+__attribute__((cold, noinline)) void vm_bug(struct vm *vm, const char *cond, const char *file, int line)
+{
+    log_error("vmx", "hypervisor bug: VM_BUG_ON(%s) at %s:%d", cond, file, line);
+    vm_dump_guest(vm);
+    vm_stop(vm, "hypervisor bug: %s (%s:%d)", cond, file, line);
 }
 
 void vm_dump_guest(const struct vm *vm)
@@ -162,63 +171,132 @@ static void io_unclaimed(struct vm *vm, uint16_t port, int in, unsigned size)
                 in ? "reads return all ones" : "writes are dropped");
 }
 
+/* The devices behind the guest's ports. Each handler takes one access of
+ * size bytes: *v is what an OUT writes, or receives what an IN reads (it
+ * comes in as all ones); it returns 0, or -1 if the device does not take
+ * that access (then it counts as unclaimed). */
+typedef int (*port_fn)(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v);
+
+static int io_com1(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    (void)size;
+    if (in)
+        *v = vuart_read(&vm->com1, port - 0x3F8u);
+    else
+        vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)*v);
+    return 0;
+}
+
+static int io_pic(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    uint8_t b = (uint8_t)*v;
+    if (in) {
+        vpic_port_read(&vm->irq.pic, port, &b);
+        *v = size == 1 ? b : (*v & ~0xffu) | b;
+    } else {
+        vpic_port_write(&vm->irq.pic, port, b);
+    }
+    irq_pic_output_changed(&vm->irq); /* OCW and poll reads change INTR */
+    return 0;
+}
+
+static int io_pit(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    uint8_t b = (uint8_t)*v;
+    if (in) {
+        vpit_port_read(&vm->irq.pit, port, &b);
+        *v = size == 1 ? b : (*v & ~0xffu) | b;
+    } else {
+        vpit_port_write(&vm->irq.pit, port, b);
+    }
+    return 0;
+}
+
+static int io_fwcfg(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    if (port == FWCFG_PORT_SELECTOR && size == 2) {
+        if (!in)
+            fwcfg_select(&vm->fwcfg, (uint16_t)*v);
+        return 0;
+    }
+    if (port == FWCFG_PORT_DATA && size == 1) {
+        if (in)
+            *v = fwcfg_read(&vm->fwcfg);
+        return 0;
+    }
+    return -1;
+}
+
+/* pc-testdev: a write drives one interrupt line from the testdev's own
+ * source, as a device would; reads give 0. */
+static int io_testdev_irq(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    (void)size;
+    if (!in)
+        irq_set(&vm->irq, vm->testdev_source, port - TESTDEV_IRQ_PORT, *v != 0);
+    else
+        *v = 0;
+    return 0;
+}
+
+/* pc-testdev's I/O test register: reads return what was written, at any
+ * width and offset. */
+static int io_testdev_scratch(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
+    unsigned shift = 8 * (port - TESTDEV_SCRATCH_PORT);
+    uint64_t field = (uint64_t)mask << shift;
+    if (in)
+        *v = (uint32_t)((vm->testdev_scratch & field) >> shift);
+    else
+        vm->testdev_scratch = (uint32_t)((vm->testdev_scratch & ~field) | (((uint64_t)*v << shift) & field));
+    return 0;
+}
+
+static int io_debug_exit(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+{
+    (void)port;
+    (void)size;
+    if (in)
+        return -1;
+    vuart_flush(&vm->com1);
+    vm->exit_status = *v;
+    vm->state = VM_EXITED;
+    return 0;
+}
+
+static const struct {
+    uint16_t first, last;
+    port_fn fn;
+} port_devices[] = {
+    { 0x3F8, 0x3FF, io_com1 },
+    { 0x20, 0x21, io_pic }, { 0xA0, 0xA1, io_pic }, { 0x4D0, 0x4D1, io_pic },
+    { 0x40, 0x43, io_pit }, { 0x61, 0x61, io_pit },
+    { FWCFG_PORT_SELECTOR, FWCFG_PORT_DATA, io_fwcfg },
+    { TESTDEV_IRQ_PORT, TESTDEV_IRQ_PORT + IRQ_NR_GSI - 1, io_testdev_irq },
+    { TESTDEV_SCRATCH_PORT, TESTDEV_SCRATCH_PORT + 3, io_testdev_scratch },
+    { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT, io_debug_exit },
+    { PLATFORM_RTC_PORT, PLATFORM_RTC_PORT + 1, vm_io_rtc },
+    { PLATFORM_PM_BASE, PLATFORM_PM_BASE + VPM_BLOCK_LEN - 1, vm_io_pm },
+    { PLATFORM_KBC_DATA, PLATFORM_KBC_DATA, vm_io_pcstub },
+    { PLATFORM_KBC_STATUS, PLATFORM_KBC_STATUS, vm_io_pcstub },
+    { PCSTUB_POST_PORT, PCSTUB_POST_PORT, vm_io_pcstub },
+    { PLATFORM_PCI_CONFIG_ADDR, PLATFORM_PCI_CONFIG_DATA + 3, vm_io_pcstub },
+};
+
 /* One port access of size bytes: *val is what an OUT writes, and receives
  * what an IN reads (all ones from a port nobody claims). */
 static void port_access(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val)
 {
     uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
     uint32_t v = in ? mask : *val & mask;
+    unsigned i, n = sizeof(port_devices) / sizeof(port_devices[0]);
 
-    if (port >= 0x3F8 && port <= 0x3FF) {
-        if (in)
-            v = vuart_read(&vm->com1, port - 0x3F8u);
-        else
-            vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)v);
-    } else if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 ||
-               port == 0x4D1) {
-        uint8_t b = (uint8_t)v;
-        if (in) {
-            vpic_port_read(&vm->irq.pic, port, &b);
-            v = size == 1 ? b : (v & ~0xffu) | b;
-        } else {
-            vpic_port_write(&vm->irq.pic, port, b);
-        }
-        irq_pic_output_changed(&vm->irq); /* OCW and poll reads change INTR */
-    } else if ((port >= 0x40 && port <= 0x43) || port == 0x61) {
-        uint8_t b = (uint8_t)v;
-        if (in) {
-            vpit_port_read(&vm->irq.pit, port, &b);
-            v = size == 1 ? b : (v & ~0xffu) | b;
-        } else {
-            vpit_port_write(&vm->irq.pit, port, b);
-        }
-    } else if (port == FWCFG_PORT_SELECTOR && size == 2) {
-        if (!in)
-            fwcfg_select(&vm->fwcfg, (uint16_t)v);
-    } else if (port == FWCFG_PORT_DATA && size == 1) {
-        if (in)
-            v = fwcfg_read(&vm->fwcfg);
-    } else if (port >= TESTDEV_IRQ_PORT && port < TESTDEV_IRQ_PORT + IRQ_NR_GSI) {
-        /* pc-testdev: a write drives one interrupt line from the testdev's
-         * own source, as a device would; reads give 0. */
-        if (!in)
-            irq_set(&vm->irq, vm->testdev_source, port - TESTDEV_IRQ_PORT, v != 0);
-        else
-            v = 0;
-    } else if (port >= TESTDEV_SCRATCH_PORT && port < TESTDEV_SCRATCH_PORT + 4) {
-        /* pc-testdev's I/O test register: reads return what was written,
-         * at any width and offset. */
-        unsigned shift = 8 * (port - TESTDEV_SCRATCH_PORT);
-        uint64_t field = (uint64_t)mask << shift;
-        if (in)
-            v = (uint32_t)((vm->testdev_scratch & field) >> shift);
-        else
-            vm->testdev_scratch = (uint32_t)((vm->testdev_scratch & ~field) | (((uint64_t)v << shift) & field));
-    } else if (port == DEBUG_EXIT_PORT && !in) {
-        vuart_flush(&vm->com1);
-        vm->exit_status = v;
-        vm->state = VM_EXITED;
-    } else {
+    for (i = 0; i < n; i++)
+        if (port >= port_devices[i].first && port <= port_devices[i].last)
+            break;
+    if (i == n || port_devices[i].fn(vm, port, in, size, &v)) {
+        v = in ? mask : v;
         io_unclaimed(vm, port, in, size);
     }
     if (in)
@@ -647,6 +725,7 @@ static void handle_vmcall(struct vm *vm)
             break;
         }
         vm->test_unmapped = gpa;
+        vm->test_unmapped_nmi = (uint32_t)g[RCX] == HC_TEST_UNMAP_NMI;
         g[RAX] = 0;
         break;
     }
@@ -757,9 +836,16 @@ static void handle_ept_violation(struct vm *vm)
 {
     uint64_t q = vmread(EXIT_QUALIFICATION);
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+    /* An IRET that had unblocked NMIs faulted here and will run again:
+     * NMIs stay blocked until it completes (SDM Vol. 3 §28.2.3). */
+    if ((vm->ctl.pin & PIN_VIRTUAL_NMIS) &&
+        event_nmi_reblock((q & INTR_INFO_NMI_UNBLOCKED_BY_IRET) != 0, (uint32_t)vmread(IDT_VECTORING_INFO), 0))
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
     if (vm->test_unmapped != ~0ull && gpa - vm->test_unmapped < (2ull << 20)) {
         ept_set_present(vm->eptp, vm->test_unmapped, 1); /* HC_TEST_UNMAP's page: map it back */
         vm->test_unmapped = ~0ull;
+        if (vm->test_unmapped_nmi) /* an NMI arrives at this very exit */
+            vm->vcpu.lapic.nmi_pending = 1;
         return;
     }
     if (mmio_handle(vm, gpa, q))
@@ -809,6 +895,8 @@ static void handle_apic_write(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint32_t off = (uint32_t)vmread(EXIT_QUALIFICATION) & 0x3f0;
+    /* lapic_shadow holds the registers apic_write_exits() names */
+    VM_BUG_ON(vm, !apic_write_exits(off));
     uint32_t value = v->lapic.regs[off / 4];
     v->lapic.regs[off / 4] = v->lapic_shadow[off / 16]; /* what the model last had */
     vlapic_mmio_write(&v->lapic, off, value);
@@ -964,12 +1052,8 @@ int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *er
     return 0;
 }
 
-void vm_handle_exit(struct vm *vm, uint32_t reason)
+static __attribute__((noinline, cold)) void unexpected_exit(struct vm *vm, uint32_t reason)
 {
-    if (reason < EXIT_REASON_MAX && exit_handlers[reason]) {
-        exit_handlers[reason](vm);
-        return;
-    }
     const struct vcpu *v = &vm->vcpu;
     const char *why = exit_reason_impossible(reason, vm->ctl.pin, v->proc_ctl, v->proc2_ctl);
     log_error("vmx", "VM exit %u (%s) that %s", reason, exit_reason_name(reason),
@@ -980,4 +1064,12 @@ void vm_handle_exit(struct vm *vm, uint32_t reason)
     vm_dump_guest(vm);
     vm_stop(vm, "unexpected VM exit %u (%s) at RIP 0x%llx: %s%s", reason, exit_reason_name(reason),
             (unsigned long long)vmread(GUEST_RIP), why ? "impossible, " : "no handler", why ? why : "");
+}
+
+void vm_handle_exit(struct vm *vm, uint32_t reason)
+{
+    if (reason < EXIT_REASON_MAX && exit_handlers[reason])
+        exit_handlers[reason](vm);
+    else
+        unexpected_exit(vm, reason);
 }

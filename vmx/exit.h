@@ -10,10 +10,12 @@
  * `test_hooks = on` in the config (otherwise they are unknown hypercalls),
  * and only affect the calling guest's own RAM:
  *  HC_TEST_UNMAP (EBX = gpa): unmap the 2 MiB page of guest RAM holding gpa
- *    until the guest next touches it (then it is mapped back);
+ *    until the guest next touches it (then it is mapped back); with ECX =
+ *    HC_TEST_UNMAP_NMI an NMI arrives at that touch's exit as well;
  *  HC_TEST_REINJECTED: EAX <- how many events were re-injected because an
  *    exit interrupted their delivery. */
 #define HC_TEST_UNMAP 1
+#define HC_TEST_UNMAP_NMI 0x21494d4eu /* "NMI!" */
 #define HC_TEST_REINJECTED 2
 /* Benchmark hypercalls (test hooks too): HC_STATS_RESET zeroes the exit statistics;
  * HC_STATS_PRINT (EBX = a label number) prints them as "hv: stats <label>"
@@ -64,5 +66,15 @@ uint64_t vm_guest_cr4_allowed(struct vm *vm);
 uint64_t vm_guest_efer_allowed(struct vm *vm);
 /* Prints the guest's registers and key VMCS state. */
 void vm_dump_guest(const struct vm *vm);
+
+/* A condition that must not happen (a hypervisor bug): the VM stops with
+ * the condition and its place named and the guest's registers dumped; the
+ * hypervisor lives on, ends the run as after any stop and powers off. */
+#define VM_BUG_ON(vm, cond)                                                   \
+    do {                                                                      \
+        if (__builtin_expect(!!(cond), 0))                                    \
+            vm_bug((vm), #cond, __FILE__, __LINE__);                          \
+    } while (0)
+void vm_bug(struct vm *vm, const char *cond, const char *file, int line);
 
 #endif

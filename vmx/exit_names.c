@@ -149,3 +149,22 @@ const char *exit_reason_impossible(uint32_t reason, uint32_t pin, uint32_t proc,
     }
     return why;
 }
+
+int apic_write_exits(unsigned offset)
+{
+    switch (offset) {
+    case 0x020: /* ID */
+    case 0x0D0: /* LDR */
+    case 0x0E0: /* DFR */
+    case 0x0F0: /* SVR */
+    case 0x280: /* ESR */
+    case 0x2F0: /* LVT CMCI */
+    case 0x300: case 0x310: /* ICR */
+    case 0x320: case 0x330: case 0x340: case 0x350: case 0x360: case 0x370: /* LVTs */
+    case 0x380: /* initial count */
+    case 0x3E0: /* divide configuration */
+        return 1;
+    default:
+        return 0;
+    }
+}

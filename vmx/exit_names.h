@@ -32,4 +32,11 @@ const char *entry_failure_qualification_name(uint64_t qual);
  * impossible too. */
 const char *exit_reason_impossible(uint32_t reason, uint32_t pin, uint32_t proc, uint32_t proc2);
 
+/* With APIC-register virtualization and virtual-interrupt delivery, is a
+ * guest write to this xAPIC register (offset in the APIC page, 16-byte
+ * aligned) stored in the virtual-APIC page and followed by an APIC-write
+ * exit (SDM Vol. 3 §30.4.3.2)? TPR and EOI are virtualized without one,
+ * and the read-only registers give APIC-access exits instead. */
+int apic_write_exits(unsigned offset);
+
 #endif

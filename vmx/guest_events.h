@@ -17,6 +17,7 @@ enum guest_event {
     GUEST_INIT_SIPI,         /* INIT or start-up IPIs (one vCPU) */
     GUEST_TSC_WRITE_REFUSED, /* TSC writes without TSC offsetting */
     GUEST_VMX_INSTRUCTION,   /* VMXON, VMREAD, INVEPT, ...: no nested VMX, #UD */
+    GUEST_SLEEP_REFUSED,     /* PM1a_CNT SLP_EN with a sleep type other than S5 */
     GUEST_EVENT_KINDS
 };
 

@@ -12,6 +12,7 @@
 #include "event.h"
 #include "exit.h"
 #include "exit_names.h"
+#include "pcdev.h"
 #include "vmcs.h"
 
 #define VMCS_PREEMPTION_TIMER 0x482E
@@ -24,9 +25,11 @@ static uint64_t host_now(void *ctx)
     return rdtsc(); /* the guest's TSC is the host's (no offsetting) */
 }
 
+/* A model's pending state changed: the next entry arbitrates again (one
+ * vCPU, and the models run on it: nothing to wake). */
 static void host_kick(void *ctx)
 {
-    (void)ctx; /* one vCPU, evaluated before every entry: nothing to wake */
+    ((struct vm *)ctx)->vcpu.requests |= REQ_EVENT;
 }
 
 static int host_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest,
@@ -218,13 +221,6 @@ static int lapic_enabled(const struct vm *vm)
     return (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
 }
 
-int vm_intr_pending(const struct vm *vm)
-{
-    /* With the LAPIC globally disabled, the vPIC's INTR is the CPU's INTR pin. */
-    if (!lapic_enabled(vm))
-        return vpic_has_interrupt(&vm->irq.pic);
-    return vlapic_pending(&vm->vcpu.lapic) >= 0;
-}
 
 int vm_nmi_pending(const struct vm *vm)
 {
@@ -257,7 +253,7 @@ static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64
 int vm_timer_can_wake(const struct vm *vm)
 {
     return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
-           vlapic_timer_can_interrupt(&vm->vcpu.lapic);
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vm_pcdev_timer_can_wake(vm);
 }
 
 uint64_t vm_update_timers(struct vm *vm)
@@ -283,21 +279,35 @@ uint64_t vm_update_timers(struct vm *vm)
             host_source(vm, IRQ_SOURCE_LAPIC_TIMER);  /* the latency stamp (HC_IRQ_STAMP) */
         }
     }
-    return !a ? b : !b ? a : a < b ? a : b;
+    return vm_pcdev_update_timers(vm, !a ? b : !b ? a : a < b ? a : b);
 }
 
-static int guest_interruptible(void)
+/* The interrupt the VM would hand the CPU now: with the LAPIC enabled, the
+ * vLAPIC's (a vector, or 256 for ExtINT, the 8259 through LINT0; with
+ * virtual-interrupt delivery ExtINT is the only one we inject), else the
+ * vPIC's (256 too), whose INTR is the CPU's pin then. -1 if none. */
+static int pending_interrupt(const struct vm *vm, int apicv)
 {
-    return (vmread(GUEST_RFLAGS) & RFLAGS_IF) &&
-           !(vmread(GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI_MOVSS);
+    const struct vlapic *l = &vm->vcpu.lapic;
+    if (!lapic_enabled(vm))
+        return vpic_has_interrupt(&vm->irq.pic) ? 256 : -1;
+    if (apicv)
+        return vlapic_extint_pending(l) ? 256 : -1;
+    return vlapic_pending(l);
 }
 
-static void inject_external(struct vm *vm)
+int vm_intr_pending(const struct vm *vm)
+{
+    return pending_interrupt(vm, 0) >= 0;
+}
+
+/* Injects what pending_interrupt found: its acknowledge (IRR -> ISR, or
+ * the 8259's INTA cycle) decides the vector. */
+static void inject_interrupt(struct vm *vm, int pending)
 {
     int vector;
     if (lapic_enabled(vm)) {
-        /* IRR -> ISR, or for ExtINT (256) the 8259's INTA cycle. */
-        vector = vlapic_acknowledge(&vm->vcpu.lapic, vlapic_pending(&vm->vcpu.lapic));
+        vector = vlapic_acknowledge(&vm->vcpu.lapic, pending);
     } else {
         vector = vpic_acknowledge(&vm->irq.pic);
         irq_pic_output_changed(&vm->irq);
@@ -309,33 +319,26 @@ static void inject_external(struct vm *vm)
     vm->delivered = (uint32_t)vector | HC_DELIVERED_INJECTED << 8;
 }
 
+static void inject_nmi(struct vm *vm)
+{
+    vm->vcpu.lapic.nmi_pending = 0;
+    vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | NMI_VECTOR);
+    irq_host_trace(&vm->irq_host, TRACE_INJECT, NMI_VECTOR, INTR_TYPE_NMI >> 8, 0);
+    vm->delivered = NMI_VECTOR | HC_DELIVERED_INJECTED << 8;
+}
+
 static void set_windows(struct vm *vm, int intr_window, int nmi_window)
 {
     struct vcpu *v = &vm->vcpu;
     uint32_t want = v->proc_ctl & ~(PROC_INTR_WINDOW | PROC_NMI_WINDOW);
     if (intr_window)
         want |= PROC_INTR_WINDOW;
-    /* NMI-window exiting exists only together with virtual NMIs. */
-    if (nmi_window && (vm->ctl.pin & PIN_VIRTUAL_NMIS) &&
-        ((vmx_cap_proc(vm->caps) >> 32) & PROC_NMI_WINDOW))
+    if (nmi_window)
         want |= PROC_NMI_WINDOW;
     if (want != v->proc_ctl) {
         v->proc_ctl = want;
         vmwrite(PROC_CONTROLS, want);
     }
-}
-
-/* An NMI can go in unless the guest is still in its NMI handler (virtual-NMI
- * blocking until IRET) or in a MOV-SS / STI shadow. */
-static int inject_nmi_if_possible(struct vm *vm)
-{
-    if (vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI_MOVSS | INTERRUPTIBILITY_NMI))
-        return 0;
-    vm->vcpu.lapic.nmi_pending = 0;
-    vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
-    irq_host_trace(&vm->irq_host, TRACE_INJECT, 2, INTR_TYPE_NMI >> 8, 0);
-    vm->delivered = 2 | HC_DELIVERED_INJECTED << 8;
-    return 1;
 }
 
 /* The next virtual deadline interrupts the guest through the VMX-preemption
@@ -348,19 +351,25 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
      * than that gap: with the physical LAPIC timer armed for a deadline
      * right at entry, Bochs delivered a pending virtual interrupt to a
      * guest with IF=0 (inject group, host_timer = lapic). */
-    uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
-    if (deadline && deadline < now + min_gap)
-        deadline = now + min_gap;
+    struct vcpu *v = &vm->vcpu;
     if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
-        lapic_timer_arm(deadline);
+        uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
+        lapic_timer_arm(deadline && deadline < now + min_gap ? now + min_gap : deadline);
         return;
     }
-    unsigned rate = (unsigned)(vm->caps->misc & 0x1f); /* it counts TSC >> rate */
-    uint64_t ticks = 0xffffffffull;
-    if (deadline)
-        ticks = (deadline - now) >> rate;
-    if (ticks > 0xffffffffull)
-        ticks = 0xffffffffull;
+    /* The VMCS field is loaded at every entry and not saved at exit: with
+     * no deadline the value written last (the longest) still holds. */
+    uint32_t ticks = 0xffffffffu;
+    if (deadline) {
+        uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
+        if (deadline < now + min_gap)
+            deadline = now + min_gap;
+        uint64_t t = (deadline - now) >> v->preemption_rate; /* it counts TSC >> rate */
+        ticks = t > 0xffffffffull ? 0xffffffffu : (uint32_t)t;
+    } else if (v->preemption_ticks == ticks) {
+        return;
+    }
+    v->preemption_ticks = ticks;
     vmwrite(VMCS_PREEMPTION_TIMER, ticks);
 }
 
@@ -373,11 +382,12 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
  * recurs when the instruction restarts. */
 void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error)
 {
-    if (v->pending_event) {
-        if ((v->pending_event & INTR_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
+    VM_BUG_ON(v->vm, vector > 31);
+    v->requests |= REQ_EVENT;
+    if (v->pending.info) {
+        if ((v->pending.info & INTR_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
             return;
-        unsigned first = v->pending_event & 0xff;
-        switch (exception_merge(first, vector)) {
+        switch (exception_merge(v->pending.info & 0xff, vector)) {
         case MERGE_SECOND: break;
         case MERGE_DOUBLE_FAULT:
             vector = DF_VECTOR;
@@ -385,49 +395,86 @@ void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32
             error = 0;
             break;
         case MERGE_TRIPLE_FAULT:
-            v->pending_event = 0;
+            v->pending.info = 0;
             vm_stop(v->vm, "triple fault: exception %u while delivering a double fault", vector);
             return;
         }
     }
-    v->pending_event = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
-                       (has_error ? INTR_INFO_HAS_ERROR : 0);
-    v->pending_error = error;
+    v->pending.info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_HAS_ERROR : 0);
+    v->pending.error = error;
+    v->pending.instr_len = 0;
 }
 
 static void inject_pending_event(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    uint32_t e = v->pending_event, type = e & INTR_TYPE_MASK;
+    uint32_t e = v->pending.info, type = e & INTR_TYPE_MASK;
     vmwrite(ENTRY_INTR_INFO, e);
     irq_host_trace(&vm->irq_host, TRACE_INJECT, e & 0xff, type >> 8, 0);
     if (e & INTR_INFO_HAS_ERROR)
-        vmwrite(ENTRY_EXCEPTION_ERROR, v->pending_error);
-    if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_SW_EXCEPTION ||
-        type == INTR_TYPE_PRIV_SW_EXCEPTION)
-        vmwrite(ENTRY_INSTR_LEN, v->pending_instr_len);
-    v->pending_event = 0;
+        vmwrite(ENTRY_EXCEPTION_ERROR, v->pending.error);
+    if (v->pending.instr_len)
+        vmwrite(ENTRY_INSTR_LEN, v->pending.instr_len);
+    v->pending = (struct pending_event){ 0, 0, 0 };
 }
 
-/* APIC virtualization is on while the guest's LAPIC is software-enabled in
- * xAPIC mode. x2APIC accesses and a disabled LAPIC take the software path:
- * the CPU would otherwise deliver virtualized self-IPIs that a disabled
- * LAPIC must drop. */
+/* x2APIC MSRs the CPU virtualizes while "virtualize x2APIC mode" is on
+ * (SDM Vol. 3 §30.5): reads served from the virtual-APIC page where the
+ * model keeps exactly what it would answer (ID, the version, the current
+ * count and ICR are the model's to compute), and the writes of TPR, EOI
+ * and SELF IPI. Every other x2APIC access exits to the model. */
+static int x2apic_read_virtualized(uint32_t msr)
+{
+    return msr == 0x808 || msr == 0x80A || msr == 0x80D || msr == 0x80F ||
+           (msr >= 0x810 && msr <= 0x828) || (msr >= 0x832 && msr <= 0x838) || msr == 0x83E;
+}
+
+static int x2apic_write_virtualized(uint32_t msr)
+{
+    return msr == 0x808 || msr == 0x80B || msr == 0x83F;
+}
+
+/* The MSR bitmap (SDM §25.6.9): read bits of MSRs 0-0x1FFF at byte 0,
+ * write bits at byte 2048. Open only while the CPU virtualizes x2APIC
+ * mode: otherwise a clear bit would reach the physical x2APIC. */
+static void x2apic_msrs_open(struct vm *vm, int open)
+{
+    uint8_t *bm = vm->msr_bitmap;
+    for (uint32_t msr = 0x800; msr <= 0x8FF; msr++) {
+        uint8_t bit = (uint8_t)(1u << (msr & 7));
+        if (x2apic_read_virtualized(msr))
+            bm[msr / 8] = open ? bm[msr / 8] & ~bit : bm[msr / 8] | bit;
+        if (x2apic_write_virtualized(msr))
+            bm[2048 + msr / 8] = open ? bm[2048 + msr / 8] & ~bit : bm[2048 + msr / 8] | bit;
+    }
+    vm->vcpu.x2apic_msrs_open = open;
+}
+
+/* APIC virtualization is on while the guest's LAPIC is software-enabled:
+ * in xAPIC mode through the APIC-access page, in x2APIC mode through the
+ * MSR bitmap where the CPU can ("virtualize x2APIC mode"). A disabled
+ * LAPIC takes the software path: the CPU would otherwise deliver
+ * virtualized self-IPIs that a disabled LAPIC must drop. */
 static int apicv_sync_controls(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    int on = vm->apicv && vlapic_xapic_enabled(&v->lapic) &&
-             (v->lapic.regs[LAPIC_SVR / 4] & 0x100);
+    int sw_enabled = (v->lapic.regs[LAPIC_SVR / 4] & 0x100) != 0;
+    int x2 = vlapic_x2apic_enabled(&v->lapic);
+    int on = vm->apicv && sw_enabled && (vlapic_xapic_enabled(&v->lapic) || (x2 && vm->x2apicv));
     uint32_t proc = on ? v->proc_ctl | PROC_TPR_SHADOW : v->proc_ctl & ~PROC_TPR_SHADOW;
-    uint32_t proc2 = on ? v->proc2_ctl | PROC2_APICV : v->proc2_ctl & ~PROC2_APICV;
+    uint32_t proc2 = v->proc2_ctl & ~(PROC2_APICV | PROC2_X2APICV);
+    if (on)
+        proc2 |= x2 ? PROC2_X2APICV : PROC2_APICV;
     if (proc != v->proc_ctl) {
         v->proc_ctl = proc;
         vmwrite(PROC_CONTROLS, proc);
     }
+    if ((on && x2) != v->x2apic_msrs_open)
+        x2apic_msrs_open(vm, on && x2);
     /* The APIC-access page exists in the EPT only while the CPU
      * virtualizes it, at the guest's current APIC base; otherwise APIC
      * accesses trap as MMIO. */
-    uint64_t page = on ? v->lapic.apic_base & ~0xfffull : 0;
+    uint64_t page = on && !x2 ? v->lapic.apic_base & ~0xfffull : 0;
     if (page != v->apic_access_gpa) {
         if (v->apic_access_gpa)
             ept_unmap_page(vm->eptp, v->apic_access_gpa);
@@ -447,12 +494,10 @@ static int apicv_sync_controls(struct vm *vm)
         vmwrite(PROC2_CONTROLS, proc2);
     }
     if (on) {
-        /* Only registers whose writes end in an APIC-write exit need the
-         * value the model had before the guest ran. */
-        static const uint16_t trap_like[] = { 0x020, 0x0D0, 0x0E0, 0x0F0, 0x280, 0x300, 0x310, 0x320,
-                                              0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3E0 };
-        for (unsigned i = 0; i < sizeof(trap_like) / sizeof(trap_like[0]); i++)
-            v->lapic_shadow[trap_like[i] / 16] = v->lapic.regs[trap_like[i] / 4];
+        /* The registers whose writes end in an APIC-write exit: the
+         * model's values before the guest runs (handle_apic_write). */
+        for (unsigned i = 0; i < v->apic_write_regs; i++)
+            v->lapic_shadow[v->apic_write_reg[i]] = v->lapic.regs[v->apic_write_reg[i] * 4];
     }
     return on;
 }
@@ -463,26 +508,12 @@ static __attribute__((noinline, cold)) void trace_vid(struct vm *vm, int irr, in
     irq_host_trace(&vm->irq_host, TRACE_VID, (uint32_t)irr, (uint32_t)(isr < 0 ? 0 : isr), 0);
 }
 
-/* Virtual-interrupt delivery: RVI = highest IRR, SVI = highest ISR; the CPU
- * delivers when the guest can take it, no injection and no window exit.
- * Level-triggered vectors get an EOI exit (for the IOAPIC's remote IRR)
+/* Level-triggered vectors get an EOI exit (for the IOAPIC's remote IRR)
  * unless the guest suppressed the EOI broadcast. */
-static void apicv_sync_state(struct vm *vm)
+static void apicv_sync_eoi_exits(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     const struct vlapic *l = &v->lapic;
-    int irr = vlapic_highest_irr(l), isr = vlapic_highest_isr(l);
-    uint16_t status = (uint16_t)((isr < 0 ? 0 : isr) << 8 | (irr < 0 ? 0 : irr));
-    /* The CPU changes RVI/SVI as it delivers and ends interrupts: read it
-     * back rather than trusting what we wrote last. */
-    if (vmread(GUEST_INTR_STATUS) != status) {
-        vmwrite(GUEST_INTR_STATUS, status);
-        if (irr >= 0) {
-            vm->delivered = (uint32_t)irr | HC_DELIVERED_VID << 8;
-            if (__builtin_expect(vm->irq_host.trace != 0, 0))
-                trace_vid(vm, irr, isr);
-        }
-    }
     int suppress = (l->regs[LAPIC_SVR / 4] >> 12) & 1;
     for (unsigned i = 0; i < 4; i++) {
         uint64_t tmr = suppress ? 0 : (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i) / 4] |
@@ -494,67 +525,82 @@ static void apicv_sync_state(struct vm *vm)
     }
 }
 
-/* With virtual-interrupt delivery only ExtINT (the 8259 through LINT0) is
- * injected by us. */
-static int extint_pending_apicv(const struct vm *vm)
+/* The arbitration's input (event.h), from the VMCS and the models. */
+static int event_snapshot(struct vm *vm, int apicv, struct event_snapshot *s)
 {
-    return vlapic_extint_pending(&vm->vcpu.lapic);
+    int pending = pending_interrupt(vm, apicv);
+    struct vcpu *v = &vm->vcpu;
+    s->interruptibility = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+    s->activity = (uint32_t)vmread(GUEST_ACTIVITY_STATE);
+    s->rflags_if = (vmread(GUEST_RFLAGS) & RFLAGS_IF) != 0;
+    s->pending = v->pending;
+    s->nmi_pending = vm_nmi_pending(vm);
+    s->virtual_nmis = (vm->ctl.pin & PIN_VIRTUAL_NMIS) != 0;
+    s->nmi_window_exiting = ((vmx_cap_proc(vm->caps) >> 32) & PROC_NMI_WINDOW) != 0;
+    s->apicv = apicv;
+    s->intr_pending = pending >= 0;
+    s->irr_highest = apicv ? vlapic_highest_irr(&v->lapic) : -1;
+    s->isr_highest = apicv ? vlapic_highest_isr(&v->lapic) : -1;
+    return pending;
 }
 
-static void inject_extint(struct vm *vm)
+static void event_apply(struct vm *vm, const struct event_snapshot *s, int pending,
+                        const struct event_decision *d)
 {
-    int vector = vlapic_acknowledge(&vm->vcpu.lapic, 256); /* the 8259's INTA cycle */
-    if (vector < 0)
+    if (d->interruptibility != s->interruptibility)
+        vmwrite(GUEST_INTERRUPTIBILITY, d->interruptibility);
+    VM_BUG_ON(vm, d->inject == INJECT_PENDING && !(vm->vcpu.pending.info & INTR_INFO_VALID));
+    VM_BUG_ON(vm, d->nmi_window && !(vm->ctl.pin & PIN_VIRTUAL_NMIS));
+    switch (d->inject) {
+    case INJECT_NOTHING: break;
+    case INJECT_PENDING: inject_pending_event(vm); break;
+    case INJECT_NMI: inject_nmi(vm); break;
+    case INJECT_INTERRUPT: inject_interrupt(vm, pending); break;
+    }
+    int window = d->intr_window;
+    if (window == WINDOW_IF_MORE) /* another one behind the injected interrupt? */
+        window = pending_interrupt(vm, s->apicv) >= 0;
+    set_windows(vm, window, d->nmi_window);
+    if (!s->apicv)
         return;
-    vmwrite(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (uint32_t)vector);
-    irq_host_trace(&vm->irq_host, TRACE_INJECT, (uint32_t)vector, INTR_TYPE_EXTERNAL >> 8, 0);
-    vm->delivered = (uint32_t)vector | HC_DELIVERED_INJECTED << 8;
+    /* Virtual-interrupt delivery: the CPU changes RVI/SVI as it delivers
+     * and ends interrupts, so compare with what it holds now. */
+    if (vmread(GUEST_INTR_STATUS) != d->intr_status) {
+        vmwrite(GUEST_INTR_STATUS, d->intr_status);
+        if (s->irr_highest >= 0) {
+            vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
+            if (__builtin_expect(vm->irq_host.trace != 0, 0))
+                trace_vid(vm, s->irr_highest, s->isr_highest);
+        }
+    }
+    apicv_sync_eoi_exits(vm);
+}
+
+/* The work the requests ask for (out of line: most exits ask none). */
+static __attribute__((noinline)) void entry_work(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    /* A deadline that passed is a timer request too (an exit came after
+     * it, before the host timer's own exit). */
+    if ((v->requests & REQ_TIMERS) || (v->timer_deadline && rdtsc() >= v->timer_deadline)) {
+        v->requests &= ~REQ_TIMERS;
+        v->timer_deadline = vm_update_timers(vm);
+    }
+    if (v->requests & REQ_APICV)
+        v->apicv_on = apicv_sync_controls(vm);
+    if (v->requests & (REQ_EVENT | REQ_APICV)) {
+        struct event_snapshot s;
+        int pending = event_snapshot(vm, v->apicv_on, &s);
+        struct event_decision d = event_arbitrate(&s);
+        event_apply(vm, &s, pending, &d);
+    }
+    v->requests = 0;
 }
 
 void vm_prepare_entry(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    uint64_t deadline = vm_update_timers(vm);
-    int window = 0, nmi_window = 0;
-
-    if (apicv_sync_controls(vm)) {
-        apicv_sync_state(vm);
-        if (v->pending_event) {
-            inject_pending_event(vm);
-            window = extint_pending_apicv(vm);
-            nmi_window = vm_nmi_pending(vm);
-        } else if (vm_nmi_pending(vm)) {
-            nmi_window = !inject_nmi_if_possible(vm);
-            window = extint_pending_apicv(vm);
-        } else if (extint_pending_apicv(vm)) {
-            if (guest_interruptible())
-                inject_extint(vm);
-            else
-                window = 1;
-        }
-        set_windows(vm, window, nmi_window);
-        arm_host_timer(vm, deadline);
-        return;
-    }
-
-    if (v->pending_event) {
-        /* An exception or re-delivered event goes first; an interrupt
-         * behind it waits for the window after it. */
-        inject_pending_event(vm);
-        window = vm_intr_pending(vm);
-        nmi_window = vm_nmi_pending(vm);
-    } else if (vm_nmi_pending(vm)) {
-        /* NMI before external interrupts. */
-        nmi_window = !inject_nmi_if_possible(vm);
-        window = vm_intr_pending(vm);
-    } else if (vm_intr_pending(vm)) {
-        if (guest_interruptible()) {
-            inject_external(vm);
-            window = vm_intr_pending(vm); /* more behind it: come back at the next window */
-        } else {
-            window = 1;
-        }
-    }
-    set_windows(vm, window, nmi_window);
-    arm_host_timer(vm, deadline);
+    if (v->requests || (v->timer_deadline && rdtsc() >= v->timer_deadline))
+        entry_work(vm);
+    arm_host_timer(vm, v->timer_deadline);
 }

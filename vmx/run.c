@@ -18,10 +18,25 @@ static void requeue_idt_vectoring(struct vm *vm)
     if (!(info & INTR_INFO_VALID))
         return;
     vm->reinjected++;
-    v->pending_event = info & ~(1u << 12); /* bit 12 is undefined here */
-    v->pending_error = (info & INTR_INFO_HAS_ERROR) ? (uint32_t)vmread(IDT_VECTORING_ERROR) : 0;
-    v->pending_instr_len = (uint32_t)vmread(EXIT_INSTR_LEN);
+    v->pending = event_from_idt_vectoring(info, (uint32_t)vmread(IDT_VECTORING_ERROR),
+                                          (uint32_t)vmread(EXIT_INSTR_LEN));
+    v->requests |= REQ_EVENT;
 }
+
+/* The entry work an exit may leave (vm.h's requests), beyond what the
+ * models ask for themselves through the kick: by default all of it (a
+ * handler may have touched the LAPIC, a timer or the controls); less for
+ * the frequent exits whose handlers provably touch less. A CPUID exit
+ * changes guest registers only; a timer's exit, its deadline; a window's
+ * or an EOI's, what the guest can take. */
+static const uint8_t exit_spares[EXIT_REASON_MAX] = {
+    [EXIT_CPUID] = REQ_ALL,
+    [EXIT_PREEMPTION_TIMER] = REQ_ALL & ~REQ_TIMERS,
+    [EXIT_EXTERNAL_INTERRUPT] = REQ_ALL & ~REQ_TIMERS,
+    [EXIT_INTERRUPT_WINDOW] = REQ_ALL & ~REQ_EVENT,
+    [EXIT_NMI_WINDOW] = REQ_ALL & ~REQ_EVENT,
+    [EXIT_VIRTUALIZED_EOI] = REQ_ALL & ~REQ_EVENT,
+};
 
 /* Re-checks the controls against the capability MSRs and a few guest-state
  * rules, so that a failed entry names the likely culprit. */
@@ -98,14 +113,20 @@ static void report_entry_failure_exit(struct vm *vm, uint32_t reason)
 void vm_run(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
+    struct exit_stat *last = 0; /* the previous exit's, charged up to this entry */
+    uint64_t t_exit = 0;
 
     vm->state = VM_RUNNING;
+    v->requests = REQ_ALL;
     while (vm->state == VM_RUNNING) {
         vm_prepare_entry(vm);
         uint64_t t_entry = rdtsc();
+        if (last)
+            last->ticks += t_entry - t_exit;
         int rc = vmx_enter(&v->regs, v->launched);
-        uint64_t t_exit = rdtsc();
+        t_exit = rdtsc();
         v->guest_time += t_exit - t_entry;
+        last = 0;
         if (rc) {
             report_vmfail(vm, rc);
             break;
@@ -121,11 +142,14 @@ void vm_run(struct vm *vm)
          * vm_task_switch completes it, so it is not delivered again. */
         if (reason != EXIT_TASK_SWITCH)
             requeue_idt_vectoring(vm);
+        VM_BUG_ON(vm, vm->selftest_vm_bug); /* hv_selftest = vm_bug, on purpose */
         vm_handle_exit(vm, reason);
-        struct exit_stat *s = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
-        s->count++;
-        s->ticks += rdtsc() - t_exit;
+        v->requests |= REQ_ALL & ~(reason < EXIT_REASON_MAX ? exit_spares[reason] : 0u);
+        last = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
+        last->count++;
     }
+    if (last)
+        last->ticks += rdtsc() - t_exit;
 }
 
 void vm_print_stats(const struct vm *vm)

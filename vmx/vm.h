@@ -6,11 +6,15 @@
 #include <stdint.h>
 
 #include "../drivers/fwcfg.h"
+#include "../drivers/pcstub.h"
 #include "../drivers/trace_ring.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
 #include "../irq/vlapic.h"
+#include "../irq/vpmtmr.h"
+#include "../irq/vrtc.h"
 #include "cpuid.h"
+#include "event.h"
 #include "guest_events.h"
 #include "vmsr.h"
 #include "vmx_caps.h"
@@ -27,12 +31,23 @@ struct guest_regs {
 
 struct exit_stat {
     uint64_t count;
-    uint64_t ticks; /* TSC ticks spent in the hypervisor handling this reason */
+    uint64_t ticks; /* TSC ticks in the hypervisor from these exits to the next entries */
 };
 
 enum vm_state { VM_RUNNING, VM_EXITED, VM_STOPPED };
 
 struct vm;
+
+/* Work the entry path owes (vcpu.requests), in the spirit of KVM's
+ * requests: whatever changes the state a piece of work depends on sets its
+ * bit; vm_prepare_entry does the work of the bits set, and nothing else. */
+enum vcpu_request {
+    REQ_EVENT = 1,  /* pending interrupts, NMI or a queued event changed: arbitrate again */
+    REQ_TIMERS = 2, /* a virtual timer's programming changed: its deadline again */
+    REQ_APICV = 4,  /* the LAPIC's mode or registers changed by the model: APIC
+                     * virtualization's controls, the APIC-write shadow, EOI exits */
+};
+#define REQ_ALL (REQ_EVENT | REQ_TIMERS | REQ_APICV)
 
 struct vcpu {
     struct guest_regs regs;  /* first member: the entry stub takes its address */
@@ -41,9 +56,13 @@ struct vcpu {
     struct vmsr msrs;        /* MTRRs, PAT, MISC_ENABLE, machine-check globals */
     uint64_t tsc_offset;     /* guest TSC - host TSC (the VMCS TSC offset) */
     uint64_t tsc_adjust;     /* IA32_TSC_ADJUST as the guest sees it */
-    uint32_t pending_event;  /* VM-entry interruption info to inject, 0 if none */
-    uint32_t pending_error;
-    uint32_t pending_instr_len;
+    struct pending_event pending; /* to inject at the next entry (info 0: none) */
+    uint32_t requests;       /* REQ_*: work the next entry owes */
+    uint64_t timer_deadline; /* the next virtual timer deadline (host TSC), 0 if none */
+    uint32_t preemption_ticks; /* VMX-preemption timer value as last written */
+    unsigned preemption_rate;  /* it counts down every 2^rate TSC ticks (IA32_VMX_MISC) */
+    int apicv_on;            /* APIC virtualization's controls are on (apicv_sync_controls) */
+    int x2apic_msrs_open;    /* the MSR bitmap lets the CPU virtualize x2APIC accesses */
     struct vlapic lapic;     /* the vCPU's local APIC (software path: every access traps) */
     uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
     uint32_t proc2_ctl;      /* secondary controls as last written (APIC virtualization on/off) */
@@ -52,6 +71,8 @@ struct vcpu {
     /* Register values before the guest's last run: an APIC-write exit comes
      * after the CPU stored the new value, but the model must see the old. */
     uint32_t lapic_shadow[64];
+    uint8_t apic_write_reg[64]; /* which of them (offset / 16): apicv_write_exits() */
+    unsigned apic_write_regs;
     uint64_t eoi_exit_bitmap[4]; /* as last written to the VMCS */
     /* Guest time: TSC ticks the vCPU spent in VMX non-root operation or
      * halted, i.e. the time it had for itself. A virtual timer that fired
@@ -76,6 +97,10 @@ struct vm {
     struct fwcfg fwcfg;      /* QEMU's fw_cfg items on ports 0x510/0x511 */
     int testdev_source;      /* irq source id of pc-testdev's IRQ-line ports */
     uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
+    struct vrtc rtc;         /* RTC/CMOS at 0x70/0x71, IRQ 8 (vmx/pcdev.c wires these three) */
+    struct vpmtmr pm;        /* ACPI PM timer and PM1a registers, the SCI */
+    struct pcstub pcstub;    /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
+    int rtc_source, sci_source; /* their irq source ids */
     int trace;               /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
     struct trace_ring trace_ring;
     /* The last source event (a line raised through irq_set, or the vLAPIC
@@ -85,7 +110,9 @@ struct vm {
     uint32_t delivered;      /* the last interrupt handed to the guest, for HC_IRQ_STAMP:
                               * vector | HC_DELIVERED_INJECTED or HC_DELIVERED_VID << 8 */
     int apicv;               /* APIC virtualization available and wanted */
+    int x2apicv;             /* and for x2APIC mode too ("virtualize x2APIC mode") */
     int test_hooks;          /* the test hypercalls answer (test_hooks = on) */
+    int selftest_vm_bug;     /* hv_selftest = vm_bug: the first exit fails a VM_BUG_ON */
     uint64_t tsc_hz;         /* calibrated TSC frequency */
     struct cpuid_vm cpuid;   /* what CPUID tells the guest (cpuid.c) */
     uint64_t cr4_allowed;    /* CR4 bits the guest may set (vm_guest_cr4_allowed) */
@@ -97,6 +124,7 @@ struct vm {
     uint64_t com1_bytes;     /* bytes passed from the machine's COM1 to the guest */
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
+    int test_unmapped_nmi;   /* and an NMI comes when the guest touches it */
     struct guest_event_counts guest_events; /* rate-limited diagnostics (guest_events.h) */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "event.h"
+
 enum vmcs_field {
     /* 16-bit */
     VMCS_VPID = 0x0000, GUEST_INTR_STATUS = 0x0810,
@@ -56,26 +58,7 @@ enum vmcs_field {
     HOST_RSP = 0x6C14, HOST_RIP = 0x6C16,
 };
 
-/* Interruption-information format (VM-entry, VM-exit, IDT-vectoring). */
-#define INTR_INFO_VALID     (1u << 31)
-#define INTR_INFO_HAS_ERROR (1u << 11)
-#define INTR_TYPE_EXTERNAL  (0u << 8)
-#define INTR_TYPE_NMI       (2u << 8)
-#define INTR_TYPE_HW_EXCEPTION (3u << 8)
-#define INTR_TYPE_SW_INTERRUPT (4u << 8)
-#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
-#define INTR_TYPE_SW_EXCEPTION (6u << 8)
-#define INTR_TYPE_MASK      (7u << 8)
-
-/* Guest interruptibility state: blocking by STI and by MOV SS (the
- * one-instruction shadows), blocking by NMI (virtual-NMI blocking with
- * virtual NMIs). */
-#define INTERRUPTIBILITY_STI_MOVSS 3u
-#define INTERRUPTIBILITY_NMI 8u
-
-#define ACTIVITY_ACTIVE 0
-#define ACTIVITY_HLT 1
-#define ACTIVITY_WAIT_SIPI 3
+/* Interruption information, interruptibility and activity states: event.h. */
 
 /* VMfail results of the VMX instructions. */
 enum vmx_result { VMX_OK = 0, VMX_FAIL_INVALID = 1, VMX_FAIL_VALID = 2 };
@@ -110,7 +93,16 @@ static inline uint64_t vmread(enum vmcs_field f)
     return v;
 }
 
-/* VMWRITE; a failure (an unsupported field, say) is logged by name. */
-void vmwrite(enum vmcs_field f, uint64_t v);
+/* VMWRITE; a failure (an unsupported field, say) is logged by name, out
+ * of the entry path's way. */
+void vmwrite_failed(enum vmcs_field f, uint64_t v, int cf);
+static inline void vmwrite(enum vmcs_field f, uint64_t v)
+{
+    uint8_t cf, zf;
+    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
+                     : "=r"(cf), "=r"(zf) : "r"((uint64_t)f), "rm"(v) : "cc");
+    if (__builtin_expect(cf | zf, 0))
+        vmwrite_failed(f, v, cf);
+}
 
 #endif

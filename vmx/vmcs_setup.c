@@ -9,6 +9,7 @@
 #include "../drivers/log.h"
 #include "ept.h"
 #include "exit.h"
+#include "exit_names.h"
 #include "vmcs.h"
 #include "vmx.h"
 
@@ -18,15 +19,11 @@
 #define AR_UNUSABLE (1u << 16)
 #define GUEST_VPID 1
 
-void vmwrite(enum vmcs_field f, uint64_t v)
+__attribute__((cold, noinline)) void vmwrite_failed(enum vmcs_field f, uint64_t v, int cf)
 {
-    uint8_t cf, zf;
-    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
-                     : "=r"(cf), "=r"(zf) : "r"((uint64_t)f), "rm"(v) : "cc");
-    if (cf || zf)
-        log_error("vmx", "VMWRITE of field 0x%04x = 0x%llx failed (%s, VM-instruction error %llu)",
-                  (unsigned)f, (unsigned long long)v, cf ? "VMfailInvalid" : "VMfailValid",
-                  zf ? (unsigned long long)vmread(VM_INSTRUCTION_ERROR) : 0ull);
+    log_error("vmx", "VMWRITE of field 0x%04x = 0x%llx failed (%s, VM-instruction error %llu)",
+              (unsigned)f, (unsigned long long)v, cf ? "VMfailInvalid" : "VMfailValid",
+              cf ? 0ull : (unsigned long long)vmread(VM_INSTRUCTION_ERROR));
 }
 
 static void setup_host_state(void)
@@ -170,6 +167,7 @@ int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t
     v->proc_ctl = vm->ctl.proc;
     vmwrite(PROC2_CONTROLS, vm->ctl.proc2);
     v->proc2_ctl = vm->ctl.proc2;
+    v->preemption_rate = (unsigned)(vm->caps->misc & 0x1f);
     if (vm->apicv) {
         /* APIC virtualization: the vLAPIC's register page is the
          * virtual-APIC page; guest-physical 0xFEE00000 maps to an
@@ -182,6 +180,9 @@ int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t
             return -1;
         }
         v->apic_access_page = (uint64_t)(uintptr_t)access; /* mapped while APICv is on */
+        for (unsigned off = 0; off < 0x400; off += 16)
+            if (apic_write_exits(off))
+                v->apic_write_reg[v->apic_write_regs++] = (uint8_t)(off / 16);
         vmwrite(VIRTUAL_APIC_PAGE, (uint64_t)(uintptr_t)v->lapic.regs);
         vmwrite(APIC_ACCESS_ADDR, (uint64_t)(uintptr_t)access);
         vmwrite(TPR_THRESHOLD, 0);
@@ -212,7 +213,7 @@ int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t
      * virtualization's while the guest's LAPIC allows it. */
     uint32_t proc_max = vm->ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
                         (vm->apicv ? PROC_TPR_SHADOW : 0);
-    uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_APICV : 0);
+    uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_APICV : 0) | (vm->x2apicv ? PROC2_X2APICV : 0);
     if (vm_check_exit_handlers(vm->ctl.pin, proc_max, proc2_max, err, errlen) ||
         vm_check_exit_handlers(vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, err, errlen))
         return -1;

@@ -127,6 +127,7 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     out->vpid = (out->proc2 & PROC2_VPID) != 0;
     out->apicv = ((vmx_cap_proc(caps) >> 32) & PROC_TPR_SHADOW) &&
                  (((caps->proc2 >> 32) & PROC2_APICV) == PROC2_APICV) && (out->pin & PIN_EXTINT_EXITING);
+    out->x2apicv = out->apicv && ((caps->proc2 >> 32) & PROC2_VIRT_X2APIC);
 
     if ((caps->ept_vpid & (EPT_CAP_WALK4 | EPT_CAP_WB)) != (EPT_CAP_WALK4 | EPT_CAP_WB)) {
         fmt_snprintf(err, errlen, "EPT lacks a 4-level walk or write-back paging structures "

@@ -65,6 +65,8 @@
 #define PROC2_VIRT_INTR_DELIVERY (1u << 9)
 /* The secondary controls of APIC virtualization, switched on together. */
 #define PROC2_APICV (PROC2_VIRT_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY)
+/* The same for a guest in x2APIC mode: MSR accesses instead of the page. */
+#define PROC2_X2APICV (PROC2_VIRT_X2APIC | PROC2_APIC_REG_VIRT | PROC2_VIRT_INTR_DELIVERY)
 #define PROC2_INVPCID           (1u << 12)
 #define PROC2_XSAVES            (1u << 20)
 /* VM-exit controls */
@@ -102,6 +104,7 @@ struct vmx_controls {
     int vpid;           /* VPID enabled */
     int apicv;          /* TPR shadow, APIC-access and APIC-register virtualization and
                          * virtual-interrupt delivery may all be set (not set here) */
+    int x2apicv;        /* and "virtualize x2APIC mode" instead of APIC accesses */
 };
 
 /* Adjusts a control word against a capability MSR (low half: bits that must

@@ -10,7 +10,8 @@ static const struct test_group *const groups[] = { &group_base, &group_eptstop, 
                                                    &group_trace, &group_chaos, &group_serial_irq,
                                                    &group_mmiostop, &group_lapic, &group_timer,
                                                    &group_x2apic, &group_level, &group_bench, &group_paging,
-                                                   &group_hostile, &group_tour, &group_fuzz };
+                                                   &group_hostile, &group_tour, &group_fuzz,
+                                                   &group_pcdev, &group_pcdev_stop };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static __attribute__((noreturn)) void finish(uint8_t status)

@@ -19,37 +19,46 @@ static void stats(uint32_t nr, uint32_t arg)
 
 static volatile uint32_t ticks;
 static volatile uint64_t last_tick_tsc;   /* TSC of tick number TICKS */
+/* The tick ends with an EOI and nothing else, as Linux's handler does:
+ * testos's common path reads ISR first (an exit of its own on the
+ * software path), which is the guest's cost, not the hypervisor's. */
 static void hook_tick(uint32_t v)
 {
     (void)v;
     if (++ticks == TICKS)
         last_tick_tsc = rdtsc();
+    lapic_eoi();
 }
 
-/* Phase 1: 1000 LAPIC timer interrupts at 1 kHz while the guest spins. */
-static int t_timer_interrupts(char *why)
+/* 1000 LAPIC timer interrupts at 1 kHz while the guest spins, the
+ * hypervisor's statistics printed with `label`. */
+static int timer_interrupts(char *why, unsigned label, const char *key)
 {
-    legacy_reset(0);
     ticks = 0;
     last_tick_tsc = 0;
     /* Rates first: on a bare machine measuring them reprograms the timer. */
     uint32_t count = (uint32_t)lapic_timer_khz();
     uint64_t limit = ms_ticks(4 * TICKS);
     irq_hook[VT] = hook_tick;
+    lapic_auto_eoi = 0;
     lapic_write(0x3E0, 0x0B);
     lapic_write(0x320, (1u << 17) | VT);
     stats(HC_STATS_RESET, 0);
     lapic_write(0x380, count);
     uint64_t t = rdtsc();
-    uint32_t programmed = lapic_read(0x380);
     sti();
     while (ticks < TICKS && rdtsc() - t < limit)
         ;
     cli();
+    /* The statistics cover the 1000 interrupts from the timer's start;
+     * the checks below (a read of the initial count: an exit on the
+     * software path) and the timer's stop come after them. */
+    stats(HC_STATS_PRINT, label);
+    uint32_t programmed = lapic_read(0x380);
     lapic_write(0x380, 0);
-    stats(HC_STATS_PRINT, 1);
     irq_hook[VT] = 0;
-    kprintf("# bench timer_interrupts=%u\n", ticks);
+    lapic_auto_eoi = 1;
+    kprintf("# bench %s=%u\n", key, ticks);
     CHECK(count != 0, "LAPIC timer rate 0 kHz");
     CHECK(programmed == count, "initial count reads %u, programmed %u", programmed, count);
     CHECK(ticks >= TICKS, "only %u timer interrupts", ticks);
@@ -60,6 +69,32 @@ static int t_timer_interrupts(char *why)
     CHECK(diff * 20 <= want, "%u periods of 1 ms took %u TSC ticks, expected %u (more than 5%% off)",
           TICKS, (uint32_t)took, (uint32_t)want);
     return 0;
+}
+
+/* Phase 1: in xAPIC mode. */
+static int t_timer_interrupts(char *why)
+{
+    legacy_reset(0);
+    return timer_interrupts(why, 1, "timer_interrupts");
+}
+
+/* Phase 4: the same in x2APIC mode (EOI by WRMSR), where the CPU has it. */
+static int t_timer_interrupts_x2apic(char *why)
+{
+    uint32_t r[4];
+    uint64_t base;
+    legacy_reset(0);
+    cpuid(1, 0, r);
+    if (!(r[2] & (1u << 21))) {
+        kprintf("# bench x2apic_timer_interrupts=none (no x2APIC on this CPU)\n");
+        return 0;
+    }
+    CHECK(safe_rdmsr(MSR_APIC_BASE, &base) == 0 && safe_wrmsr(MSR_APIC_BASE, base | APIC_BASE_EXTD) == 0,
+          "entering x2APIC mode faulted");
+    lapic_x2apic = 1;
+    int rc = timer_interrupts(why, 4, "x2apic_timer_interrupts");
+    legacy_reset(0); /* back to xAPIC mode */
+    return rc;
 }
 
 /* Phase 2: TSC-deadline expiry to the first instruction of the handler. */
@@ -113,6 +148,7 @@ static const struct test_case cases[] = {
     { "1000 LAPIC timer interrupts at 1 kHz", t_timer_interrupts },
     { "TSC-deadline to ISR latency, 200 samples", t_deadline_latency },
     { "1000 CPUID round trips", t_cpuid },
+    { "1000 LAPIC timer interrupts at 1 kHz, x2APIC mode", t_timer_interrupts_x2apic },
 };
 
 const struct test_group group_bench = { "bench", cases, sizeof(cases) / sizeof(cases[0]) };

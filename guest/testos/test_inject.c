@@ -155,6 +155,115 @@ static int t_nmi_ignores_if(char *why)
     return 0;
 }
 
+
+/* ---- NMIs where the entry path must take care ---- */
+
+/* A self-NMI: ICR to APIC ID 0, delivery mode NMI (an APIC-write exit with
+ * APIC virtualization, an MMIO exit on the software path). */
+#define ICR_NMI 0x400u
+
+static uint32_t end_of_ram(void)
+{
+    return boot.ram_mb_expected << 20;
+}
+
+extern char nmi_shadow_next[];
+
+/* An NMI arrives at an exit taken in an STI shadow (the instruction after
+ * STI touches a page the hypervisor unmapped, and the NMI comes with that
+ * exit). An NMI window there would, on CPUs whose NMI window ignores
+ * blocking by STI, exit at once and forever; the NMI must come after the
+ * shadowed instruction, as blocking by STI holds NMIs on such CPUs. */
+static int t_nmi_in_sti_shadow(char *why)
+{
+    uint32_t ram = end_of_ram();
+    CHECK(ram >= (8u << 20), "needs ram_mb= on the command line");
+    legacy_reset(0);
+    irqlog_reset();
+    volatile uint32_t *p = (volatile uint32_t *)(ram - 0x2000);
+    uint32_t r;
+    __asm__ volatile("vmcall" : "=a"(r) : "a"(HC_TEST_UNMAP), "b"((uint32_t)p), "c"(HC_TEST_UNMAP_NMI) : "memory");
+    CHECK(r == 0, "the unmap hypercall failed (0x%x)", r);
+    __asm__ volatile("sti\n\t"
+                     "mov (%0), %%eax\n\t"
+                     ".globl nmi_shadow_next\nnmi_shadow_next:\n\t"
+                     "nop\n\t"
+                     "cli" ::"r"(p) : "eax", "memory");
+    CHECK(irqlog.count[2] == 1, "%u NMIs (expected the one)", irqlog.count[2]);
+    CHECK(irqlog.last_eip[2] == (uint32_t)nmi_shadow_next,
+          "the NMI interrupted 0x%x, expected 0x%x (after the instruction in the STI shadow)",
+          irqlog.last_eip[2], (uint32_t)nmi_shadow_next);
+    return 0;
+}
+
+static volatile uint32_t nmi_depth, nmi_max_depth, nmi_self_sent;
+static void nmi_sends_another(uint32_t v)
+{
+    (void)v;
+    if (++nmi_depth > nmi_max_depth)
+        nmi_max_depth = nmi_depth;
+    if (!nmi_self_sent) {
+        nmi_self_sent = 1;
+        lapic_write(0x310, 0);
+        lapic_write(0x300, ICR_NMI);
+        /* exits, each a chance to inject the second NMI too early */
+        uint32_t r[4];
+        for (int i = 0; i < 4; i++)
+            cpuid(0, 0, r);
+    }
+    nmi_depth--;
+}
+
+/* An NMI raised inside the NMI handler waits for its IRET (virtual-NMI
+ * blocking, the NMI window), then runs: never nested. */
+static int t_nmi_in_nmi_handler(char *why)
+{
+    legacy_reset(0);
+    irqlog_reset();
+    nmi_depth = nmi_max_depth = nmi_self_sent = 0;
+    irq_hook[2] = nmi_sends_another;
+    lapic_write(0x310, 0);
+    lapic_write(0x300, ICR_NMI);
+    uint64_t t = rdtsc();
+    while (irqlog.count[2] < 2 && rdtsc() - t < ms_ticks(5))
+        ;
+    irq_hook[2] = 0;
+    CHECK(irqlog.count[2] == 2, "%u NMIs, expected 2 (the second sent from the first's handler)",
+          irqlog.count[2]);
+    CHECK(nmi_max_depth == 1, "NMI handlers nested %u deep", nmi_max_depth);
+    return 0;
+}
+
+extern char nmi_stack_sent[];
+
+/* The NMI's delivery pushes its frame onto a stack page the hypervisor
+ * unmapped: an EPT violation with the NMI in IDT-vectoring information.
+ * The NMI goes in again, blocking by NMI cleared as VM entry demands,
+ * and runs exactly once. */
+static int t_nmi_delivery_faults(char *why)
+{
+    uint32_t ram = end_of_ram();
+    CHECK(ram >= (8u << 20), "needs ram_mb= on the command line");
+    legacy_reset(0);
+    irqlog_reset();
+    uint32_t before = hypercall(HC_TEST_REINJECTED, 0);
+    uint32_t top = ram - 0x1000;
+    CHECK(hypercall(HC_TEST_UNMAP, top - 16) == 0, "the unmap hypercall failed");
+    lapic_write(0x310, 0);
+    volatile uint32_t *icr = (volatile uint32_t *)(LAPIC_BASE + 0x300);
+    __asm__ volatile("mov %%esp, %%ebx\n\tmov %0, %%esp\n\t"
+                     "movl %2, (%1)\n\t"
+                     ".globl nmi_stack_sent\nnmi_stack_sent:\n\t"
+                     "nop\n\tnop\n\t"
+                     "mov %%ebx, %%esp" ::"r"(top), "r"(icr), "i"(ICR_NMI) : "ebx", "memory");
+    uint32_t after = hypercall(HC_TEST_REINJECTED, 0);
+    CHECK(irqlog.count[2] == 1, "%u NMIs, expected 1", irqlog.count[2]);
+    CHECK(after == before + 1, "re-injections %u -> %u: the NMI's delivery did not exit", before, after);
+    CHECK(irqlog.last_eip[2] == (uint32_t)nmi_stack_sent, "the NMI interrupted 0x%x, expected 0x%x",
+          irqlog.last_eip[2], (uint32_t)nmi_stack_sent);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
     { "IF=0 holds a pending interrupt until STI", t_if0_holds },
@@ -163,6 +272,9 @@ static const struct test_case cases[] = {
     { "exceptions with error codes (native and injected)", t_exception_error_code },
     { "event interrupted by an exit during delivery: re-injected once", t_reinject_after_exit_in_delivery },
     { "an NMI (IOAPIC delivery mode NMI) arrives with IF=0", t_nmi_ignores_if },
+    { "an NMI at an exit in an STI shadow comes after the shadowed instruction", t_nmi_in_sti_shadow },
+    { "an NMI sent from the NMI handler waits for its IRET", t_nmi_in_nmi_handler },
+    { "an NMI whose delivery faults (stack unmapped) goes in again, once", t_nmi_delivery_faults },
 };
 
 const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

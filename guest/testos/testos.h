@@ -106,11 +106,12 @@ struct test_group {
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
     group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
     group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour,
-    group_fuzz;
+    group_fuzz, group_pcdev, group_pcdev_stop;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0
 #define HC_TEST_UNMAP 1        /* EBX = guest-physical address: unmap its 2 MiB until touched */
+#define HC_TEST_UNMAP_NMI 0x21494d4eu /* in ECX: and an NMI arrives at that touch's exit */
 #define HC_TEST_REINJECTED 2   /* returns the number of events re-injected after an exit */
 #define HC_STATS_RESET 3       /* test hooks (test_hooks = on): zero the exit statistics */
 #define HC_STATS_PRINT 4       /*   print them as "hv: stats <EBX>" lines */

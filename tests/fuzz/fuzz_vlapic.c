@@ -10,16 +10,12 @@
 #include <string.h>
 
 #include "../../irq/vlapic.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
     int extint;
     uint64_t calls;
-};
-
-struct input {
-    const uint8_t *p;
-    size_t n;
 };
 
 static uint64_t f_now(void *ctx) { return ((struct fuzz *)ctx)->now; }
@@ -53,36 +49,6 @@ static void f_init_sipi(void *ctx, int sipi, uint8_t v, int to_self)
     if ((sipi != 0 && sipi != 1) || (to_self != 0 && to_self != 1))
         __builtin_trap();
     ((struct fuzz *)ctx)->calls++;
-}
-
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint32_t take32(struct input *in)
-{
-    uint32_t v = 0;
-
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)take8(in) << (8 * i);
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    return take32(in) | ((uint64_t)take32(in) << 32);
-}
-
-static void advance(struct fuzz *f, uint64_t d)
-{
-    f->now = d > UINT64_MAX - f->now ? UINT64_MAX : f->now + d;
 }
 
 static int bit(const struct vlapic *l, uint32_t base, unsigned v)
@@ -156,7 +122,7 @@ static const uint64_t freqs[8] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = { data, size };
+    struct fuzz_input in = { data, size };
     struct fuzz f;
     struct irq_host host;
     struct vlapic_ops ops;
@@ -261,13 +227,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             break;
         case 10:
-            advance(&f, take8(&in));
+            fuzz_advance(&f.now, take8(&in));
             break;
         case 11:
-            advance(&f, (uint64_t)take8(&in) << (take8(&in) & 63));
+            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
             break;
         case 12:
-            advance(&f, take64(&in));
+            fuzz_advance(&f.now, take64(&in));
             break;
         case 13:
             f.extint = op >> 7;

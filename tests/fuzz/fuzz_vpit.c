@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../irq/vpit.h"
+#include "fuzz_input.h"
 
 struct fuzz {
     uint64_t now;
@@ -46,36 +47,6 @@ static void f_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, 
     f->traces++;
 }
 
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint64_t take64(struct input *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)take8(in) << (8 * i);
-    return v;
-}
-
-static void advance(struct fuzz *f, uint64_t d)
-{
-    f->now = d > UINT64_MAX - f->now ? UINT64_MAX : f->now + d;
-}
-
 static const uint16_t ports[8] = { 0x40, 0x41, 0x42, 0x43, 0x61, 0x44, 0x60, 0x3F };
 
 static const uint64_t freqs[8] = {
@@ -85,7 +56,7 @@ static const uint64_t freqs[8] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = { data, size };
+    struct fuzz_input in = { data, size };
     struct fuzz f;
     struct irq_host host;
     struct vpit pit;
@@ -128,13 +99,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             break;
         case 3:
-            advance(&f, take8(&in));
+            fuzz_advance(&f.now, take8(&in));
             break;
         case 4:
-            advance(&f, (uint64_t)take8(&in) << (take8(&in) & 63));
+            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
             break;
         case 5:
-            advance(&f, take64(&in));
+            fuzz_advance(&f.now, take64(&in));
             break;
         case 6:
             /* Land exactly on the last deadline (or one tick before). */

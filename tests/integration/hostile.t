@@ -46,8 +46,7 @@ ram_mb = 32
 apicv = $path"
   guest_tap "$name"
   relay_guest_tap "$name"
-  if [ $path = off ]; then want='^hv: APIC: software path \(apicv = off\)'; else want='^hv: APIC: hardware virtualization'; fi
-  check_log "$want" "$name: the APIC path asked for is in use" "$name"
+  check_apic_path "$name" $path
   check_log '^vmx: warning: test hypercall 1 refused: test_hooks = off$' \
     "$name: HC_TEST_UNMAP without test_hooks is refused, in words" "$name"
   ! log_has '^hv: stats '; ok $? "$name: HC_STATS_PRINT printed nothing without test_hooks"

@@ -71,6 +71,14 @@ relay_guest_tap() {
   ! grep -q '^Bail out!' "$tap"; ok $? "$1: guest did not bail out" "$(grep '^Bail out!' "$tap")"
 }
 
+# check_apic_path NAME APICV: the log names the APIC path that
+# `apicv = APICV` (auto or off) asks for.
+check_apic_path() {
+  local want='^hv: APIC: hardware virtualization'
+  [ "$2" = off ] && want='^hv: APIC: software path \(apicv = off\)'
+  check_log "$want" "$1: the APIC path asked for is in use" "$1"
+}
+
 done_testing() { echo "1..$T_N"; [ $T_FAILED = 0 ]; }
 
 # kut_case NAME FLAT "CONFIG LINES" ARGS [BENCH_REGEX]: boots one kvm-unit-tests kernel

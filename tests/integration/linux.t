@@ -19,8 +19,14 @@ cd "$ROOT"
 
 # TODO reasons, from what this tree has.
 todo_rtc=""; ls irq/vrtc* >/dev/null 2>&1 || todo_rtc="no virtual RTC in this tree yet (issue 8 part 3)"
-todo_pm=""; ls irq/vpmtmr* drivers/vpm* >/dev/null 2>&1 || todo_pm="no ACPI PM1 power-off in this tree yet (issue 8 part 3)"
-hpet_param=""; ls irq/vhpet* >/dev/null 2>&1 || hpet_param=" hpet=disable"
+todo_pm=""; ls irq/vpmtmr* >/dev/null 2>&1 || todo_pm="no ACPI PM1 power-off in this tree yet (issue 8 part 3)"
+hpet_param=""; todo_hpet=""
+if ! ls irq/vhpet* >/dev/null 2>&1; then
+  hpet_param=" hpet=disable"
+  # QEMU's pc with hpet=disable counts no rtc0 interrupt at boot either;
+  # its one comes through the HPET's legacy replacement route.
+  todo_hpet="no virtual HPET in this tree yet: booted with hpet=disable (issue 8 part 3)"
+fi
 
 # Every description starts with the APIC path ($PFX).
 PFX=""
@@ -76,8 +82,9 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   ok $? "/proc/interrupts: timer on IO-APIC 2-edge, count ${c:-none} >= 1" "$(head -8 <<<"$irq1")"
   c=$(count "$irq1" 'IO-APIC +4-edge +ttyS0'); [ "${c:-0}" -ge 1 ]
   ok $? "/proc/interrupts: ttyS0 on IO-APIC 4-edge, count ${c:-none} >= 1"
-  c=$(count "$irq1" 'IO-APIC +8-edge +rtc0'); [ "${c:-0}" -ge 1 ]
-  ok_todo $? "/proc/interrupts: rtc0 on IO-APIC 8-edge, count ${c:-none} >= 1" "$todo_rtc"
+  c=$(count "$irq1" 'IO-APIC +8-edge +rtc0'); [ -n "$c" ]
+  ok_todo $? "/proc/interrupts: rtc0 on IO-APIC 8-edge" "$todo_rtc"
+  [ "${c:-0}" -ge 1 ]; ok_todo $? "/proc/interrupts: rtc0 count ${c:-none} >= 1" "${todo_rtc:-$todo_hpet}"
   l1=$(count "$irq1" '^ *LOC:'); l2=$(count "$irq2" '^ *LOC:'); [ "${l2:-0}" -gt "${l1:-0}" ]
   ok $? "LOC (local timer) increased over a second: ${l1:-none} -> ${l2:-none}"
   s1=$(count "$irq1" 'ttyS0'); s2=$(count "$irq2" 'ttyS0'); [ "${s2:-0}" -gt "${s1:-0}" ]

@@ -142,7 +142,7 @@ static void test_fadt_fields(void **state)
     assert_int_equal(f[89], 2);
     assert_int_equal(f[91], 4);
     assert_int_equal(f[108], PLATFORM_RTC_CENTURY);
-    assert_int_equal(get16(f, 109), 3);                     /* legacy devices, 8042 */
+    assert_int_equal(get16(f, 109), 1);                     /* legacy devices, no 8042 */
     assert_true(get32(f, 112) & (1u << 10));                /* RESET_REG_SUP */
     assert_false(get32(f, 112) & (1u << 8));                /* 24-bit PM timer */
     /* RESET_REG: I/O, 8 bits, byte access, 0xCF9; value 6 */

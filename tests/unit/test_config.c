@@ -180,8 +180,10 @@ static void test_selftest(void **s)
 {
     (void)s;
     assert_int_equal(parse("guest = a.elf\nhv_selftest = exception\n"), 0);
-    assert_int_equal(cfg.selftest_exception, 1);
-    expect_error("guest = a.elf\nhv_selftest = panic\n", "is not 'exception'");
+    assert_int_equal(cfg.selftest, SELFTEST_EXCEPTION);
+    assert_int_equal(parse("guest = a.elf\nhv_selftest = vm_bug\n"), 0);
+    assert_int_equal(cfg.selftest, SELFTEST_VM_BUG);
+    expect_error("guest = a.elf\nhv_selftest = panic\n", "is not exception or vm_bug");
 }
 
 static void test_host_timer(void **s)

@@ -6,6 +6,9 @@
 #
 #   scripts/linux-build.sh            build what is missing; print the paths
 #   scripts/linux-build.sh --paths    print "<bzImage> <initrd>" (no build)
+#   scripts/linux-build.sh --debian   fetch Debian's stock cloud kernel (the vmlinuz of
+#                                     linux-image-cloud-amd64, a bzImage) once into the
+#                                     cache; print "<vmlinuz> <initrd>"
 #
 # Cache layout ($HV_CACHE, default ~/.cache/tinyhv):
 #   linux-src-<version>/              the unpacked source, shared by all keys
@@ -53,6 +56,26 @@ INITRD=$IDIR/initrd.cpio.gz
 
 if [ "${1:-}" = --paths ]; then echo "$BZIMAGE $INITRD"; exit 0; fi
 
+# Debian's stock cloud kernel (issue 8 part 7): the package the metapackage
+# linux-image-cloud-amd64 depends on, fetched with apt-get download.
+debian_kernel() {
+  local pkg ver dir
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+  [ -n "$pkg" ] || { echo "linux: error: apt-cache knows no linux-image-cloud-amd64" >&2; return 1; }
+  ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+  dir=$CACHE/debian-$pkg-$ver
+  if [ ! -f "$dir/vmlinuz" ]; then
+    local tmp; tmp=$(mktemp -d)
+    echo "linux: fetching $pkg $ver (apt-get download)" >&2
+    ( cd "$tmp" && apt-get download "$pkg=$ver" >/dev/null 2>&1 ) &&
+      dpkg-deb -x "$tmp"/*.deb "$tmp/x" || { rm -rf "$tmp"; echo "linux: error: cannot fetch $pkg" >&2; return 1; }
+    mkdir -p "$dir"
+    cp "$tmp"/x/boot/vmlinuz-* "$dir/vmlinuz"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/vmlinuz"
+}
+
 SRC=$CACHE/linux-src-$SRC_VER
 unpack() {
   if [ ! -f "$SRC/.unpacked" ]; then
@@ -64,7 +87,7 @@ unpack() {
 }
 
 # ---- kernel ----
-if [ ! -f "$BZIMAGE" ]; then
+if [ ! -f "$BZIMAGE" ] && [ "${1:-}" != --debian ]; then
   unpack
   OUT=$KDIR.build
   mkdir -p "$OUT"
@@ -124,5 +147,10 @@ LIST
 fi
 # ---- end initramfs ----
 
+if [ "${1:-}" = --debian ]; then
+  vmlinuz=$(debian_kernel) || exit 1
+  echo "$vmlinuz $INITRD"
+  exit 0
+fi
 echo "linux: bzImage $BZIMAGE"
 echo "linux: initrd  $INITRD"

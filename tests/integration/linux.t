@@ -39,24 +39,45 @@ ok_todo() {
   if [ "$1" = 0 ]; then echo "ok $T_N - $PFX$2 # TODO $3"; else echo "not ok $T_N - $PFX$2 # TODO $3"; fi
 }
 
-build_out=$(scripts/linux-build.sh 2>&1) || { echo "Bail out! make linux failed: $(tail -3 <<<"$build_out")"; exit 1; }
-read -r kernel initrd < <(scripts/linux-build.sh --paths)
+# LINUX_KERNEL=debian: Debian's stock cloud kernel (scripts/linux-build.sh
+# --debian fetches it) instead of ours, with the same initramfs and checks.
+# Not part of make test yet: it boots to the shell (/init at about 8.3 s
+# of guest time) and has once answered every check and powered off in 19 s
+# wall, but in other runs the line typed right after the shell's banner
+# never reaches the shell (under investigation; see the branch's report).
+if [ "${LINUX_KERNEL:-}" = debian ]; then
+  paths=$(scripts/linux-build.sh --debian 2>&1 | tail -1)
+  read -r kernel initrd <<<"$paths"
+  [ -f "$kernel" ] || { echo "Bail out! no Debian cloud kernel: $paths"; exit 1; }
+else
+  build_out=$(scripts/linux-build.sh 2>&1) || { echo "Bail out! make linux failed: $(tail -3 <<<"$build_out")"; exit 1; }
+  read -r kernel initrd < <(scripts/linux-build.sh --paths)
+fi
+kname=${LINUX_KERNEL:-ours}
 
+# The commands typed into the shell, each line shorter than the virtual
+# UART's 64-byte receive FIFO and typed only once the line before has
+# answered (the hypervisor drops what arrives while that FIFO is full).
+# Markers are made by the shell's arithmetic, so that the terminal's echo
+# of the typed line never matches a trigger.
+sends=(
+  --send "Enter 'help' for a list of built-in commands." 'echo tinyhv-$((6*7))-echo; echo ==irq$((0+1))==\n'
+  --send '==irq1==' 'cat /proc/interrupts; sleep 1; echo ==irq$((1+1))==\n'
+  --send '==irq2==' 'cat /proc/interrupts; echo ==irq$((1+2))==\n'
+  --send '==irq3==' 'hwclock -r; echo ==hw$((1+1))done==\n'
+  --send '==hw2done==' 'poweroff\n'
+)
 run_path() {
   local apicv=$1
-  PFX="apicv=$apicv: "
-  # The commands typed into the shell. Markers are made by the shell's
-  # arithmetic, so that the terminal's echo of the typed line never matches.
-  cmds='echo tinyhv-$((6*7))-echo; echo ==irq$((0+1))==; cat /proc/interrupts; sleep 1; echo ==irq$((1+1))==; cat /proc/interrupts; echo ==irq$((1+2))==; hwclock -r; echo ==hw$((1+1))done==\n'
+  PFX="$kname kernel, apicv=$apicv: "
   start=$SECONDS
-  name=linux-apicv-$apicv
+  name=linux-$kname-apicv-$apicv
   BOOT_TIMEOUT=${LINUX_TIMEOUT:-400} boot "$name" bochs "kernel = bzImage
 initrd = initrd.gz
 cmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200$hpet_param
 ram_mb = 128
 apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
-    --send "Enter 'help' for a list of built-in commands." "$cmds" \
-    --send '==hw2done==' 'poweroff\n' --until 'reboot: Power down'
+    "${sends[@]}" --until 'reboot: Power down'
   wall=$((SECONDS - start))
   G=$(sed -n 's/^guest: //p' <<<"$LOG")
   ghas() { grep -Eq -- "$1" <<<"$G"; }
@@ -97,7 +118,7 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   [ "$RC" = 0 ]; ok_todo $? "the run ends with exit status 0 (run.sh status $RC)" "$todo_pm"
   check_no_vmfail
   init_t=$(grep -oE '^\[ *[0-9.]+\] Run /init' <<<"$G" | grep -oE '[0-9]+\.[0-9]+' | head -1)
-  echo "# Linux ($apicv APIC path): /init at ${init_t:-?} s of guest time; the whole run (Bochs start to end) ${wall} s wall"
+  echo "# Linux ($kname kernel, $apicv APIC path): /init at ${init_t:-?} s of guest time; the whole run (Bochs start to end) ${wall} s wall"
 }
 
 # Bad input: a clear error and a return to the firmware, never a hang.
@@ -118,7 +139,7 @@ initrd = initrd.gz" "$initrd:initrd.gz"
   check_log "^hv: error: initrd = is for Linux bzImage guests; 'testos.elf' is not one" \
     "initrd = with a Multiboot guest: clear error" linux_initrd_multiboot
 }
-[ -n "${LINUX_APICV:-}" ] || bad_input
+[ -n "${LINUX_APICV:-}${LINUX_KERNEL:-}" ] || bad_input
 
 for apicv in ${LINUX_APICV:-auto off}; do run_path "$apicv"; done
 done_testing

@@ -7,12 +7,14 @@
 #   make trace    the same with the interrupt trace on: build/trace/<run>.json and .png
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
-#   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native
+#   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native,
+#                 then kvm-unit-tests' vmexit and tscdeadline_latency (BENCH_KUT=0: without them)
 #   make kut T=x  one kvm-unit-tests entry (ioapic, eventinj, xapic, msr, tsc, ...) on both APIC paths
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), then the guest-side fuzzer as long
 #   make guest-fuzz  the guest-side fuzzer alone (testos group "fuzz", one Bochs boot per seed) for FUZZ_SECONDS
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
 #   make linux    build the Linux guest (bzImage from linux-source-6.1, busybox initramfs) into the cache
+#   make format   clang-format every tracked .c and .h file (.clang-format)
 
 BUILD     := build
 DEPS      := scripts/deps.sh
@@ -34,7 +36,7 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
 HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
              arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
-             irq/router.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
+             irq/router.c irq/vhpet.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
              drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
@@ -47,7 +49,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut linux clean
+.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut linux format clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -101,7 +103,7 @@ linux:
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
-               test_router test_vpic test_vioapic test_vpit test_vlapic test_decode test_gmem \
+               test_router test_vpic test_vioapic test_vpit test_vhpet test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
                test_vrtc test_vpmtmr test_pcstub test_bzimage test_acpi_build
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
@@ -118,6 +120,7 @@ UNIT_DEPS_test_router    := irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_vpic      := irq/vpic.c
 UNIT_DEPS_test_vioapic   := irq/vioapic.c
 UNIT_DEPS_test_vpit      := irq/vpit.c
+UNIT_DEPS_test_vhpet     := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_vrtc      := irq/vrtc.c
 UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
@@ -145,6 +148,7 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
+FUZZ_DEPS_fuzz_vhpet   := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 FUZZ_DEPS_fuzz_vlapic  := irq/vlapic.c
 FUZZ_DEPS_fuzz_decode  := vmx/decode.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c
@@ -172,7 +176,8 @@ bench: deps all
 
 # After a deliberate change of the figures: the new baseline that
 # bench_regression.t (make test) compares with. Commit it with the change.
-bench-baseline: bench
+bench-baseline: deps all
+	BENCH_KUT=0 scripts/bench.sh
 	python3 tests/bench/check.py --baseline $(BUILD)/bench.json > tests/bench/baseline.json
 
 # One kvm-unit-tests entry on both APIC paths: make kut T=ioapic
@@ -181,6 +186,9 @@ kut: deps all
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS)
 	scripts/test.sh
+
+format: deps-packages
+	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD)

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "../irq/vhpet.h"
+
 void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base)
 {
     memset(d, 0, sizeof(*d));
@@ -24,9 +26,9 @@ void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base)
     d->sci_gsi = PLATFORM_SCI_GSI;
     d->slp_typ_s5 = PLATFORM_SLP_TYP_S5;
     d->hpet_base = PLATFORM_HPET_BASE;
-    /* Vendor 8086, legacy replacement capable, 64-bit counter, 3 timers
-     * (NUM_TIM_CAP = 2), revision 1: QEMU's HPET. */
-    d->hpet_block_id = 0x8086a201u;
+    /* The vHPET's own capabilities (vendor 8086, legacy replacement
+     * capable, 64-bit counter, 3 timers, revision 1: QEMU's HPET). */
+    d->hpet_block_id = VHPET_CAP_ID;
     d->reset_port = PLATFORM_RESET_PORT;
     d->reset_value = PLATFORM_RESET_VALUE;
     d->rtc_century = PLATFORM_RTC_CENTURY;

@@ -53,6 +53,14 @@ struct irq_chipset {
     struct vioapic ioapic;
     struct vpit pit;
     uint8_t pic_intr;             /* last vPIC INTR level seen on IOAPIC pin 0 */
+    /* Sources cut off from their lines (irq_sources_mute): what they assert
+     * meanwhile is held per GSI and comes back when they are reconnected. */
+    uint32_t muted;
+    uint32_t held[IRQ_NR_GSI];
+    /* The sources an HPET in legacy replacement mode disconnects (QEMU's pc:
+     * the PIT's IRQ 0 and the RTC's IRQ 8). IRQ_SOURCE_PIT from init; the
+     * RTC's wiring adds its own source's bit. */
+    uint32_t legacy_sources;
 };
 
 /* Sets up the models and the default PC routing table. tsc_hz is the guest
@@ -63,6 +71,12 @@ void irq_chipset_init(struct irq_chipset *c, const struct irq_host *host, uint64
 int irq_source_alloc(struct irq_chipset *c);
 void irq_source_free(struct irq_chipset *c, int source);
 enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int level);
+/* Disconnects (mute = 1) or reconnects (0) every source in the mask from
+ * its lines, as QEMU's HPET gates the PIT and RTC outputs in legacy
+ * replacement mode: a muted source's lines drop, what it asserts meanwhile
+ * is remembered (irq_set answers IRQ_MASKED), and on reconnection the lines
+ * it still holds rise again. Edges sent while muted are lost. */
+void irq_sources_mute(struct irq_chipset *c, uint32_t sources, int mute);
 /* Replaces the routing entries of one GSI (n <= IRQ_MAX_ROUTES). Returns 0 or -1. */
 int irq_set_routes(struct irq_chipset *c, unsigned gsi, const struct irq_route *r, unsigned n);
 /* Is any routing entry of the GSI unmasked (a PIC pin and, for the slave,

@@ -17,6 +17,7 @@ void irq_chipset_init(struct irq_chipset *c, const struct irq_host *host, uint64
     vioapic_init(&c->ioapic, ioapic_base, host);
     vpit_init(&c->pit, tsc_hz, host, pit_irq0, c);
     c->sources = 1u << IRQ_SOURCE_PIT;
+    c->legacy_sources = 1u << IRQ_SOURCE_PIT;
 
     for (unsigned gsi = 0; gsi < 16; gsi++) {
         if (gsi == 2)
@@ -47,6 +48,9 @@ void irq_source_free(struct irq_chipset *c, int source)
 {
     if (source < 0 || source >= IRQ_MAX_SOURCES)
         return;
+    for (unsigned gsi = 0; gsi < IRQ_NR_GSI; gsi++)
+        c->held[gsi] &= ~(1u << source);
+    c->muted &= ~(1u << source);
     /* Drop whatever the source still asserts. */
     for (unsigned gsi = 0; gsi < IRQ_NR_GSI; gsi++)
         if (c->line[gsi] & (1u << source))
@@ -122,6 +126,13 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
         return IRQ_ERROR;
 
     irq_host_trace(c->host, TRACE_IRQ_SET, (uint32_t)source, gsi, level ? 1 : 0);
+    if (c->muted & (1u << source)) {
+        if (level)
+            c->held[gsi] |= 1u << source;
+        else
+            c->held[gsi] &= ~(1u << source);
+        return level ? IRQ_MASKED : IRQ_COALESCED;
+    }
     if (level)
         irq_host_source(c->host, gsi);
     uint32_t before = c->line[gsi];
@@ -156,6 +167,33 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
     if (delivered)
         return IRQ_DELIVERED;
     return unmasked ? IRQ_COALESCED : IRQ_MASKED;
+}
+
+void irq_sources_mute(struct irq_chipset *c, uint32_t sources, int mute)
+{
+    sources &= c->sources;
+    for (int s = 0; s < IRQ_MAX_SOURCES; s++) {
+        uint32_t bit = 1u << s;
+        if (!(sources & bit) || !(c->muted & bit) == !mute)
+            continue;
+        for (unsigned gsi = 0; gsi < IRQ_NR_GSI; gsi++) {
+            if (mute && (c->line[gsi] & bit)) {
+                irq_set(c, s, gsi, 0);
+                c->held[gsi] |= bit;
+            }
+        }
+        if (mute) {
+            c->muted |= bit;
+            continue;
+        }
+        c->muted &= ~bit;
+        for (unsigned gsi = 0; gsi < IRQ_NR_GSI; gsi++) {
+            if (c->held[gsi] & bit) {
+                c->held[gsi] &= ~bit;
+                irq_set(c, s, gsi, 1);
+            }
+        }
+    }
 }
 
 const char *irq_result_name(enum irq_result r)

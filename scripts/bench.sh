@@ -37,6 +37,7 @@ val() { grep -E "^(guest: )?# bench" "$B/$1.txt" | sed -n "s/.*$2=\([0-9]*\).*/\
 # VMCALL and CPUID exits.
 exits() { awk -v l="${2:-1}" '$1=="hv:" && $2=="stats" && $3==l && $4!="end" && $4!=10 && $4!=18 {n+=$5} END {print n+0}' "$B/$1.txt"; }
 reason() { awk -v r="$2" '$1=="hv:" && $2=="stats" && $3==1 && $4==r {print $5; f=1} END {if (!f) print 0}' "$B/$1.txt"; }
+num() { [[ "${1:-}" =~ ^[0-9]+$ ]] && echo "$1" || echo null; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "x%.1f", a / b; else printf "-" }'; }
 
 hw_irqs=$(val hw timer_interrupts); sw_irqs=$(val sw timer_interrupts)
@@ -75,9 +76,48 @@ traced_med=$(val traced deadline_to_isr_median)
 printf '%-44s %18s\n' "trace = on: one traced event (TSC ticks)" "${trace_cost:--}"
 printf '%-44s %18s\n' "trace = on: deadline -> ISR, median" "${traced_med:--}"
 awk -v c="${trace_cost:-999999}" 'BEGIN { if (c < 30) print "trace = on: " c " ticks per traced event (goal: under 30)"; else print "trace = on: " c " ticks per traced event: ABOVE the goal of 30" }'
+# kvm-unit-tests' own benchmarks, as the KVM project reports them: vmexit
+# (each test loops until 2^30 TSC ticks, then prints ticks per iteration)
+# and tscdeadline_latency, on both APIC paths. About ten minutes of Bochs
+# time, so BENCH_KUT=0 (bench_regression.t) leaves them out. Not on the
+# bare machine: without EPT a kernel runs at its own physical addresses,
+# and OVMF holds memory from 4 MiB up, where kvm-unit-tests' image and heap
+# go (the loader refuses: "the guest's physical addresses are in use by the
+# firmware"); the bare column is testos's, above.
+KUT_VMEXIT="cpuid vmcall mov_from_cr8 mov_to_cr8 inl_from_pmtimer tscdeadline tscdeadline_immed self_ipi_sti_nop"
+kut_rows=""
+if [ "${BENCH_KUT:-1}" = 1 ]; then
+  kutdir=$("$ROOT/scripts/kut-build.sh") || { echo "bench: kvm-unit-tests did not build" >&2; exit 1; }
+  printf 'NR_CPUS=1\nMEMSIZE=64\n' > "$B/kut-env"
+  kut_run() { # NAME FLAT ARGS CONFIG-LINE
+    printf 'guest = %s\ncmdline = %s %s\nram_mb = 64\nmodule = kut-env\n%s\n' "$2" "$2" "$3" "$4" > "$B/$1.cfg"
+    "$ROOT/scripts/mkdisk.sh" "$B/$1.img" "$B/$1.cfg" "$kutdir/x86/$2:$2" "$B/kut-env:kut-env" || exit 1
+    "$ROOT/scripts/run.sh" --quiet --emu "$EMU" --timeout 1200 --serial "$B/$1.log" "$B/$1.img" > "$B/$1.run.out" 2>&1
+    tr -d '\r' < "$B/$1.log" > "$B/$1.txt"
+  }
+  kut_run vmexit-hw vmexit.flat "$KUT_VMEXIT" 'apicv = auto' &
+  kut_run vmexit-sw vmexit.flat "$KUT_VMEXIT" 'apicv = off' &
+  wait
+  kut_run latency-hw tscdeadline_latency.flat "200000 1000" 'apicv = auto' &
+  kut_run latency-sw tscdeadline_latency.flat "200000 1000" 'apicv = off' &
+  wait
+  kv() { sed -n "s/^guest: $2 \([0-9]*\)$/\1/p" "$B/vmexit-$1.txt" | head -1; }
+  # tscdeadline_latency prints one "latency: N" (TSC ticks from the
+  # deadline to its handler) per sample: their median.
+  lat() { sed -n 's/^guest: \(hit max: [0-9]* < \)\{0,1\}latency: \([0-9]*\)$/\2/p' "$B/latency-$1.txt" |
+          sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+  printf '\n%-44s %18s %12s %16s\n' "kvm-unit-tests (TSC ticks per iteration)" "hardware-assisted" "software" "bare machine"
+  for t in $KUT_VMEXIT; do
+    h=$(kv hw $t); s=$(kv sw $t)
+    printf '  %-42s %18s %12s %16s\n' "vmexit $t" "${h:--}" "${s:--}" "n/a"
+    kut_rows="$kut_rows\"$t\": { \"hw\": $(num "$h"), \"sw\": $(num "$s") }, "
+  done
+  lh=$(lat hw); ls=$(lat sw)
+  printf '  %-42s %18s %12s %16s\n' "tscdeadline_latency, median" "${lh:--}" "${ls:--}" "n/a"
+  kut_rows="$kut_rows\"tscdeadline_latency_median\": { \"hw\": $(num "$lh"), \"sw\": $(num "$ls") }, "
+fi
 # The same figures for scripts (build/bench.json); bench_regression.t
 # compares them with tests/bench/baseline.json.
-num() { [[ "${1:-}" =~ ^[0-9]+$ ]] && echo "$1" || echo null; }
 cat > "$ROOT/build/bench.json" <<JSON
 {
   "emulator": "$EMU",
@@ -92,7 +132,8 @@ cat > "$ROOT/build/bench.json" <<JSON
           "cpuid_round_trip": $(num "$sw_cpuid") },
   "bare": { "deadline_to_isr_median": $(num "$native_med"), "deadline_to_isr_p99": $(num "$native_p99"),
             "cpuid_round_trip": $(num "$native_cpuid") },
-  "traced": { "ticks_per_traced_event": $(num "$trace_cost"), "deadline_to_isr_median": $(num "$traced_med") }
+  "traced": { "ticks_per_traced_event": $(num "$trace_cost"), "deadline_to_isr_median": $(num "$traced_med") },
+  "kut_vmexit": { ${kut_rows%, } }
 }
 JSON
 echo "logs: $B/{hw,sw,bare,traced}.log; figures: build/bench.json"

@@ -46,6 +46,7 @@ PKGS=(
   "fdisk:/usr/sbin/sfdisk"
   "libcmocka-dev:/usr/include/cmocka.h"
   "clang:/usr/bin/clang"
+  "clang-format:/usr/bin/clang-format"                                         # make format
   "gcc:/usr/bin/gcc"
   "g++:/usr/bin/g++"
   "make:/usr/bin/make"

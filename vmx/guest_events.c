@@ -17,6 +17,7 @@ static const struct {
     [GUEST_TSC_WRITE_REFUSED] = { "refused TSC writes", LOG_WARN },
     [GUEST_VMX_INSTRUCTION] = { "VMX instructions answered with #UD", LOG_WARN },
     [GUEST_SLEEP_REFUSED] = { "refused sleep requests", LOG_WARN },
+    [GUEST_HPET_ACCESS] = { "undefined HPET accesses", LOG_WARN },
 };
 
 void guest_event(struct vm *vm, enum guest_event kind, const char *src, const char *fmt, ...)

@@ -18,6 +18,7 @@ enum guest_event {
     GUEST_TSC_WRITE_REFUSED, /* TSC writes without TSC offsetting */
     GUEST_VMX_INSTRUCTION,   /* VMXON, VMREAD, INVEPT, ...: no nested VMX, #UD */
     GUEST_SLEEP_REFUSED,     /* PM1a_CNT SLP_EN with a sleep type other than S5 */
+    GUEST_HPET_ACCESS,       /* an HPET access the spec does not define: read 0 / ignored */
     GUEST_EVENT_KINDS
 };
 

@@ -211,6 +211,8 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
     vlapic_bios_virtual_wire(&vm->vcpu.lapic);
     vm->uart_source = irq_source_alloc(&vm->irq);
     vm->testdev_source = irq_source_alloc(&vm->irq);
+    if (vhpet_init(&vm->hpet, &vm->irq, &vm->irq_host, vm->tsc_hz))
+        log_error("hv", "HPET: no irq source left for its comparators; they will raise nothing");
     vm->com1.irq = vuart_irq;
 }
 
@@ -253,7 +255,24 @@ static int timer_held(const struct vcpu *v, uint64_t hold, uint64_t next, uint64
 int vm_timer_can_wake(const struct vm *vm)
 {
     return (vpit_next_deadline(&vm->irq.pit) && irq_gsi_unmasked(&vm->irq, 0)) ||
-           vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vm_pcdev_timer_can_wake(vm);
+           vlapic_timer_can_interrupt(&vm->vcpu.lapic) || vhpet_can_interrupt(&vm->hpet) ||
+           vm_pcdev_timer_can_wake(vm);
+}
+
+/* The HPET's comparators, held like the PIT; out of line, off the path of
+ * an exit while the HPET is halted. */
+static __attribute__((noinline)) uint64_t hpet_update_timers(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint64_t h;
+    if (v->guest_time < v->hpet_hold &&
+        timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))
+        return h;
+    uint64_t before = vm->hpet.interrupts;
+    h = vhpet_update(&vm->hpet);
+    if (vm->hpet.interrupts != before)
+        v->hpet_hold = v->guest_time + timer_min_gap(vm);
+    return h;
 }
 
 uint64_t vm_update_timers(struct vm *vm)
@@ -270,6 +289,13 @@ uint64_t vm_update_timers(struct vm *vm)
         a = vpit_update(&vm->irq.pit);
         if (vm->irq.pit.ticks_delivered != before)
             v->pit_hold = v->guest_time + timer_min_gap(vm);
+    }
+    /* Nothing to do for the HPET (one test per exit) while its counter is
+     * halted, as it is until a guest uses it. */
+    if (vm->hpet.config & HPET_CFG_ENABLE) {
+        uint64_t h = hpet_update_timers(vm);
+        if (h && (!a || h < a))
+            a = h;
     }
     if (!lapic_held) {
         uint64_t before = v->lapic.timer_fired;
@@ -461,7 +487,12 @@ static int apicv_sync_controls(struct vm *vm)
     int sw_enabled = (v->lapic.regs[LAPIC_SVR / 4] & 0x100) != 0;
     int x2 = vlapic_x2apic_enabled(&v->lapic);
     int on = vm->apicv && sw_enabled && (vlapic_xapic_enabled(&v->lapic) || (x2 && vm->x2apicv));
-    uint32_t proc = on ? v->proc_ctl | PROC_TPR_SHADOW : v->proc_ctl & ~PROC_TPR_SHADOW;
+    /* With the TPR shadow, MOV to and from CR8 are the virtual TPR's
+     * (the vLAPIC's own register): no exit, where the CPU lets them go. */
+    const uint32_t cr8_exits = (PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING) &
+                               ~(uint32_t)vmx_cap_proc(vm->caps);
+    uint32_t proc = on ? (v->proc_ctl | PROC_TPR_SHADOW) & ~cr8_exits
+                       : (v->proc_ctl & ~PROC_TPR_SHADOW) | cr8_exits;
     uint32_t proc2 = v->proc2_ctl & ~(PROC2_APICV | PROC2_X2APICV);
     if (on)
         proc2 |= x2 ? PROC2_X2APICV : PROC2_APICV;

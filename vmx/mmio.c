@@ -4,17 +4,21 @@
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
+#include "../boot/platform.h"
 #include "../drivers/log.h"
 #include "decode.h"
 #include "exit.h"
 #include "vcpu_mem.h"
 #include "vmcs.h"
 
-/* A trapped register page: 32-bit registers at byte offsets. */
+/* A trapped register page: 32-bit registers at byte offsets, or a device
+ * that takes each access whole (sized, for 64-bit registers). */
 struct mmio_dev {
     const char *name;
     uint32_t (*read)(struct vm *vm, uint64_t off);
     void (*write)(struct vm *vm, uint64_t off, uint32_t v);
+    uint64_t (*read_sized)(struct vm *vm, uint64_t off, unsigned size);
+    void (*write_sized)(struct vm *vm, uint64_t off, unsigned size, uint64_t v);
 };
 
 static uint32_t ioapic_read(struct vm *vm, uint64_t off)
@@ -55,15 +59,39 @@ static void absent_write(struct vm *vm, uint64_t off, uint32_t v)
     (void)v;
 }
 
-static const struct mmio_dev ioapic_dev = { "IOAPIC", ioapic_read, ioapic_write };
-static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write };
+/* The HPET takes 4- and 8-byte accesses whole (its main counter is one
+ * 64-bit read); what the spec leaves undefined reads 0 and is logged. */
+static uint64_t hpet_read(struct vm *vm, uint64_t off, unsigned size)
+{
+    uint64_t v;
+    if (vhpet_mmio_read(&vm->hpet, off, size, &v))
+        guest_event(vm, GUEST_HPET_ACCESS, "vmx", "guest HPET read of %u bytes at offset 0x%llx: "
+                    "not a register (4- or 8-byte aligned accesses only); reads 0", size,
+                    (unsigned long long)off);
+    return v;
+}
+
+static void hpet_write(struct vm *vm, uint64_t off, unsigned size, uint64_t v)
+{
+    if (vhpet_mmio_write(&vm->hpet, off, size, v))
+        guest_event(vm, GUEST_HPET_ACCESS, "vmx", "guest HPET write of %u bytes at offset 0x%llx "
+                    "(0x%llx) ignored: not a register, an odd width, a route the comparator lacks, "
+                    "or the main counter while it runs", size, (unsigned long long)off,
+                    (unsigned long long)v);
+}
+
+static const struct mmio_dev ioapic_dev = { "IOAPIC", ioapic_read, ioapic_write, 0, 0 };
+static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write, 0, 0 };
 static const struct mmio_dev absent_dev = { "APIC page, LAPIC not in xAPIC mode", absent_read,
-                                            absent_write };
+                                            absent_write, 0, 0 };
+static const struct mmio_dev hpet_dev = { "HPET", 0, 0, hpet_read, hpet_write };
 
 /* Reads `size` bytes (1, 2, 4 or 8) at a byte offset of the 32-bit register
  * file: narrower accesses see part of a register, 8-byte ones two. */
 static uint64_t mmio_read(struct vm *vm, const struct mmio_dev *d, uint64_t off, unsigned size)
 {
+    if (d->read_sized)
+        return d->read_sized(vm, off, size);
     uint64_t aligned = off & ~3ull;
     uint64_t v = d->read(vm, aligned);
     if (size == 8)
@@ -74,6 +102,10 @@ static uint64_t mmio_read(struct vm *vm, const struct mmio_dev *d, uint64_t off,
 
 static void mmio_write(struct vm *vm, const struct mmio_dev *d, uint64_t off, unsigned size, uint64_t v)
 {
+    if (d->write_sized) {
+        d->write_sized(vm, off, size, v);
+        return;
+    }
     uint64_t aligned = off & ~3ull;
     if (size >= 4) {
         d->write(vm, aligned, (uint32_t)v);
@@ -163,8 +195,8 @@ static void mmio_execute(struct vm *vm, const struct mmio_dev *dev, uint64_t off
         mmio_write(vm, dev, off, in->size, result);
 }
 
-/* The device page holding gpa (the IOAPIC's, or the LAPIC's at the
- * guest's APIC base), with its base; 0 for any other address. */
+/* The device page holding gpa (the IOAPIC's, the HPET's, or the LAPIC's
+ * at the guest's APIC base), with its base; 0 for any other address. */
 static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint64_t *base)
 {
     const struct vlapic *l = &vm->vcpu.lapic;
@@ -177,6 +209,12 @@ static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint6
         int xapic = (l->apic_base & APIC_BASE_EN) && !(l->apic_base & APIC_BASE_EXTD);
         *base = apic_base;
         return xapic ? &lapic_dev : &absent_dev;
+    }
+    /* After the LAPIC: a CPU whose APIC base was moved onto the HPET's
+     * page answers there itself (the lapic group moves it to 0xFED00000). */
+    if (gpa - PLATFORM_HPET_BASE < 0x1000) {
+        *base = PLATFORM_HPET_BASE;
+        return &hpet_dev;
     }
     return 0;
 }

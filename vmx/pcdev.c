@@ -41,6 +41,8 @@ static void sci_irq(void *ctx, int level)
 void vm_pcdev_init(struct vm *vm, const struct vrtc_time *t)
 {
     vm->rtc_source = irq_source_alloc(&vm->irq);
+    /* The HPET's legacy replacement takes IRQ 8 from the RTC, as on a PC. */
+    vm->irq.legacy_sources |= 1u << vm->rtc_source;
     vm->sci_source = irq_source_alloc(&vm->irq);
     vrtc_init(&vm->rtc, vm->tsc_hz, &vm->irq_host, rtc_irq, vm, t, vm->ram_size,
               PLATFORM_RTC_CENTURY);

@@ -27,10 +27,13 @@ static void requeue_idt_vectoring(struct vm *vm)
  * models ask for themselves through the kick: by default all of it (a
  * handler may have touched the LAPIC, a timer or the controls); less for
  * the frequent exits whose handlers provably touch less. A CPUID exit
- * changes guest registers only; a timer's exit, its deadline; a window's
- * or an EOI's, what the guest can take. */
+ * changes guest registers only, and so does a hypercall (the one that
+ * sends an IPI does it through the vLAPIC, which kicks); a timer's exit,
+ * its deadline; a window's or an EOI's, what the guest can take. */
 static const uint8_t exit_spares[EXIT_REASON_MAX] = {
     [EXIT_CPUID] = REQ_ALL,
+    [EXIT_VMCALL] = REQ_ALL, /* a hypercall that sends an IPI kicks through the model */
+    [EXIT_IO] = REQ_APICV,   /* no port reaches the LAPIC's registers */
     [EXIT_PREEMPTION_TIMER] = REQ_ALL & ~REQ_TIMERS,
     [EXIT_EXTERNAL_INTERRUPT] = REQ_ALL & ~REQ_TIMERS,
     [EXIT_INTERRUPT_WINDOW] = REQ_ALL & ~REQ_EVENT,

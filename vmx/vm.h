@@ -10,6 +10,7 @@
 #include "../drivers/trace_ring.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
+#include "../irq/vhpet.h"
 #include "../irq/vlapic.h"
 #include "../irq/vpmtmr.h"
 #include "../irq/vrtc.h"
@@ -78,7 +79,7 @@ struct vcpu {
      * halted, i.e. the time it had for itself. A virtual timer that fired
      * is held until the guest time reaches its hold (vm_update_timers). */
     uint64_t guest_time;
-    uint64_t pit_hold, lapic_timer_hold;
+    uint64_t pit_hold, lapic_timer_hold, hpet_hold;
     void *vmcs;
 };
 
@@ -93,6 +94,7 @@ struct vm {
     struct vuart com1;
     struct irq_chipset irq;  /* routing, vPIC, vIOAPIC, vPIT */
     struct irq_host irq_host;
+    struct vhpet hpet;       /* at PLATFORM_HPET_BASE (vmx/mmio.c) */
     int uart_source;         /* irq source id of the virtual COM1 */
     struct fwcfg fwcfg;      /* QEMU's fw_cfg items on ports 0x510/0x511 */
     int testdev_source;      /* irq source id of pc-testdev's IRQ-line ports */

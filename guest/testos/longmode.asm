@@ -123,6 +123,30 @@ lm_mmio_routine:
     pop rbx
     ret
 
+; The hpet group's 64-bit routine: the HPET (identity-mapped in the 3-4 GiB
+; page) with 8-byte loads and stores, its counter halted. Results go to
+; lm_results[0..4].
+global lm_hpet_routine
+lm_hpet_routine:
+    push rbx
+    mov ebx, 0xFED00000
+    mov rax, [rbx]                      ; capabilities and period, one load
+    mov [lm_results], rax
+    mov rax, [rbx + 0x100]              ; timer 0: configuration and route cap
+    mov [lm_results + 8], rax
+    mov rax, 0x0000000500000007
+    mov [rbx + 0xF0], rax               ; the halted main counter, one store
+    mov rcx, [rbx + 0xF0]
+    mov [lm_results + 16], rcx
+    mov rax, 0x000000123456789A
+    mov [rbx + 0x108], rax              ; comparator 0, one store
+    mov rdx, [rbx + 0x108]
+    mov [lm_results + 24], rdx
+    mov rax, [rbx + 0x104]              ; misaligned 8 bytes: not a register, reads 0
+    mov [lm_results + 32], rax
+    pop rbx
+    ret
+
 section .data
 lm_fs_bytes: db 0x11, 0x22, 0x33, 0x44
 

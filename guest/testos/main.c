@@ -11,7 +11,7 @@ static const struct test_group *const groups[] = { &group_base, &group_eptstop, 
                                                    &group_mmiostop, &group_lapic, &group_timer,
                                                    &group_x2apic, &group_level, &group_bench, &group_paging,
                                                    &group_hostile, &group_tour, &group_fuzz,
-                                                   &group_pcdev, &group_pcdev_stop };
+                                                   &group_pcdev, &group_pcdev_stop, &group_hpet };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static __attribute__((noreturn)) void finish(uint8_t status)

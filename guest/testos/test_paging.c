@@ -229,7 +229,6 @@ static int t_rep_outs_faults_partway(char *why)
 
 /* ---- 64-bit mode (longmode.asm) ---- */
 
-void lm_call(uint32_t pml4, void (*routine64)(void));
 void lm_mmio_routine(void);
 uint64_t lm_results[8];
 
@@ -241,7 +240,7 @@ static uint64_t pt_alias[512] __attribute__((aligned(4096)));
 
 /* 4-level tables: 2 MiB pages for the first 64 MiB, one 1 GiB page for
  * 3-4 GiB (the APIC area, uncached), and the same 4 KiB window at ALIAS. */
-static uint32_t long_mode_tables(void)
+uint32_t long_mode_tables(void)
 {
     memset(pml4, 0, sizeof(pml4));
     memset(pdpt, 0, sizeof(pdpt));

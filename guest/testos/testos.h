@@ -106,7 +106,7 @@ struct test_group {
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
     group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
     group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour,
-    group_fuzz, group_pcdev, group_pcdev_stop;
+    group_fuzz, group_pcdev, group_pcdev_stop, group_hpet;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION 0
@@ -258,6 +258,15 @@ extern volatile int lapic_auto_eoi;
 uint32_t ioapic_read(uint32_t reg);
 void ioapic_write(uint32_t reg, uint32_t val);
 void ioapic_route(unsigned pin, uint32_t low, uint32_t high);
+
+/* ---- a short excursion into 64-bit mode (longmode.asm) ----
+ * lm_call runs one 64-bit routine with interrupts off, on the 4-level
+ * tables of long_mode_tables (identity 0-64 MiB and 3-4 GiB, uncached,
+ * and the IOAPIC and LAPIC again at 0x40000000); routines leave their
+ * results in lm_results. */
+void lm_call(uint32_t pml4, void (*routine64)(void));
+uint32_t long_mode_tables(void);
+extern uint64_t lm_results[8];
 
 #define DEBUG_EXIT_PORT 0xF4
 

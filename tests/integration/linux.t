@@ -6,10 +6,6 @@
 # answers from the serial log. Each acceptance check of issue 8 is its own
 # TAP line.
 #
-# Checks that need a virtual device which is not in this tree yet (the RTC,
-# the ACPI PM1 power-off) are TAP TODO tests, decided by whether the model's
-# source is here: they run and print ok/not ok, but do not fail the run
-# until the device lands, and become ordinary tests once it has.
 # It runs on the APIC-virtualization path and on the software path
 # (apicv = off); LINUX_APICV=auto or =off runs one of them (and skips the
 # three bad-input boots: a truncated bzImage, too little RAM, initrd = with
@@ -17,27 +13,10 @@
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-# TODO reasons, from what this tree has.
-todo_rtc=""; ls irq/vrtc* >/dev/null 2>&1 || todo_rtc="no virtual RTC in this tree yet (issue 8 part 3)"
-todo_pm=""; ls irq/vpmtmr* >/dev/null 2>&1 || todo_pm="no ACPI PM1 power-off in this tree yet (issue 8 part 3)"
-hpet_param=""; todo_hpet=""
-if ! ls irq/vhpet* >/dev/null 2>&1; then
-  hpet_param=" hpet=disable"
-  # QEMU's pc with hpet=disable counts no rtc0 interrupt at boot either;
-  # its one comes through the HPET's legacy replacement route.
-  todo_hpet="no virtual HPET in this tree yet: booted with hpet=disable (issue 8 part 3)"
-fi
-
 # Every description starts with the APIC path ($PFX).
 PFX=""
 eval "lib_$(declare -f ok)"
 ok() { lib_ok "$1" "$PFX$2" "${3:-}"; }
-# ok_todo STATUS DESCRIPTION REASON [DIAGNOSTIC]: a TAP TODO test when REASON is set.
-ok_todo() {
-  [ -z "$3" ] && { ok "$1" "$2" "${4:-}"; return; }
-  T_N=$((T_N + 1))
-  if [ "$1" = 0 ]; then echo "ok $T_N - $PFX$2 # TODO $3"; else echo "not ok $T_N - $PFX$2 # TODO $3"; fi
-}
 
 # LINUX_KERNEL=debian: Debian's stock cloud kernel (scripts/linux-build.sh
 # --debian fetches it) instead of ours, with the same initramfs and checks.
@@ -74,7 +53,7 @@ run_path() {
   name=linux-$kname-apicv-$apicv
   BOOT_TIMEOUT=${LINUX_TIMEOUT:-400} boot "$name" bochs "kernel = bzImage
 initrd = initrd.gz
-cmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200$hpet_param
+cmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200
 ram_mb = 128
 apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
     "${sends[@]}" --until 'reboot: Power down'
@@ -90,7 +69,7 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   gcheck 'IOAPIC\[0\]: apic_id 0, version 32, address 0xfec00000, GSI 0-23' "dmesg shows the vIOAPIC from the MADT"
   gcheck 'INT_SRC_OVR \(bus 0 bus_irq 0 global_irq 2' "dmesg shows the override IRQ 0 -> GSI 2"
   gcheck 'clocksource: hpet|hpet[0-9]*: .*comparators|Switched to clocksource (hpet|tsc)' "a clock source took over (HPET or TSC)"
-  ghas 'rtc_cmos .*registered as rtc0'; ok_todo $? "dmesg shows the RTC (rtc0)" "$todo_rtc"
+  ghas 'rtc_cmos .*registered as rtc0'; ok $? "dmesg shows the RTC (rtc0)"
   gcheck 'ttyS0 at I/O 0x3f8 \(irq = 4' "dmesg shows ttyS0 at IRQ 4"
   gcheck '^tinyhv-linux: init ready' "the initramfs init ran"
   gcheck '^tinyhv-42-echo' "a line typed into COM1 came back from the shell (vUART receive path)"
@@ -104,18 +83,17 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   c=$(count "$irq1" 'IO-APIC +4-edge +ttyS0'); [ "${c:-0}" -ge 1 ]
   ok $? "/proc/interrupts: ttyS0 on IO-APIC 4-edge, count ${c:-none} >= 1"
   c=$(count "$irq1" 'IO-APIC +8-edge +rtc0'); [ -n "$c" ]
-  ok_todo $? "/proc/interrupts: rtc0 on IO-APIC 8-edge" "$todo_rtc"
-  [ "${c:-0}" -ge 1 ]; ok_todo $? "/proc/interrupts: rtc0 count ${c:-none} >= 1" "${todo_rtc:-$todo_hpet}"
+  ok $? "/proc/interrupts: rtc0 on IO-APIC 8-edge"
+  [ "${c:-0}" -ge 1 ]; ok $? "/proc/interrupts: rtc0 count ${c:-none} >= 1"
   l1=$(count "$irq1" '^ *LOC:'); l2=$(count "$irq2" '^ *LOC:'); [ "${l2:-0}" -gt "${l1:-0}" ]
   ok $? "LOC (local timer) increased over a second: ${l1:-none} -> ${l2:-none}"
   s1=$(count "$irq1" 'ttyS0'); s2=$(count "$irq2" 'ttyS0'); [ "${s2:-0}" -gt "${s1:-0}" ]
   ok $? "ttyS0 interrupts increased: ${s1:-none} -> ${s2:-none}"
   hw=$(sed -n '/^==irq3==/,/^==hw2done==/p' <<<"$G" | grep -E '20[0-9][0-9]' | head -1)
-  [ -n "$hw" ]; ok_todo $? "hwclock reads the date (${hw:-nothing})" "$todo_rtc"
+  [ -n "$hw" ]; ok $? "hwclock reads the date (${hw:-nothing})"
   gcheck 'reboot: Power down' "poweroff reached the kernel's power-off"
-  check_log_todo() { log_has "$1"; ok_todo $? "$2" "$3"; }
-  check_log_todo '^hv: guest powered off' "poweroff: hv: guest powered off" "$todo_pm"
-  [ "$RC" = 0 ]; ok_todo $? "the run ends with exit status 0 (run.sh status $RC)" "$todo_pm"
+  check_log '^hv: guest powered off' "poweroff: hv: guest powered off" "$name"
+  [ "$RC" = 0 ]; ok $? "the run ends with exit status 0 (run.sh status $RC)"
   check_no_vmfail
   init_t=$(grep -oE '^\[ *[0-9.]+\] Run /init' <<<"$G" | grep -oE '[0-9]+\.[0-9]+' | head -1)
   echo "# Linux ($kname kernel, $apicv APIC path): /init at ${init_t:-?} s of guest time; the whole run (Bochs start to end) ${wall} s wall"

@@ -166,6 +166,38 @@ static void test_free_drops_asserted_line(void **s)
     assert_int_equal(c.line[11], 0);
 }
 
+/* irq_sources_mute: a muted source's lines drop and stay down while it
+ * asserts; reconnected, the lines it still holds rise again (delivered), and
+ * what it dropped meanwhile stays down. Other sources are not affected. */
+static void test_mute_and_reconnect(void **s)
+{
+    (void)s;
+    int a = irq_source_alloc(&c), b = irq_source_alloc(&c);
+    ioapic_route(10, 0x5a | IOREDTBL_LEVEL);
+    ioapic_route(11, 0x5b);
+    assert_int_equal(c.legacy_sources, 1u << IRQ_SOURCE_PIT);
+    assert_int_equal(irq_set(&c, a, 10, 1), IRQ_DELIVERED);
+    irq_sources_mute(&c, 1u << a, 1);
+    assert_int_equal(c.line[10], 0);
+    assert_int_equal(irq_set(&c, a, 11, 1), IRQ_MASKED);   /* held, not delivered */
+    assert_int_equal(c.line[11], 0);
+    assert_int_equal(irq_set(&c, b, 11, 1), IRQ_DELIVERED); /* b is not muted */
+    irq_set(&c, b, 11, 0);
+    assert_int_equal(rec.ndeliver, 2);
+    irq_set(&c, a, 10, 0);                                   /* dropped while muted */
+    vioapic_eoi(&c.ioapic, 0x5a);
+    irq_sources_mute(&c, 1u << a, 0);
+    assert_int_equal(c.line[10], 0);
+    assert_int_equal(c.line[11], 1u << a);
+    assert_int_equal(rec.ndeliver, 3);
+    assert_int_equal(rec.vector, 0x5b);
+    /* Freeing a muted source forgets what it held. */
+    irq_sources_mute(&c, 1u << a, 1);
+    irq_source_free(&c, a);
+    assert_int_equal(c.held[11], 0);
+    assert_int_equal(c.muted, 0);
+}
+
 /* irq_gsi_unmasked: IRQ 0 reaches PIC pin 0 and IOAPIC pin 2; either
  * unmasked is enough; a slave pin needs the cascade (master pin 2) too;
  * an MSI route is never masked. */
@@ -275,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup(test_pic_output_drives_ioapic_pin0, setup),
         cmocka_unit_test_setup(test_pit_raises_irq0, setup),
         cmocka_unit_test_setup(test_result_names, setup),
+        cmocka_unit_test_setup(test_mute_and_reconnect, setup),
         cmocka_unit_test_setup(test_source_event_on_raise_only, setup),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);

@@ -2,7 +2,8 @@
 #
 #   make          build build/hypervisor.efi, build/testos.elf and build/disk.img
 #   make run      install what is missing, build, boot the interrupt tour in the best emulator
-#                 (EMU=bochs|qemu-kvm|qemu-tcg; GROUP=<testos group> or CFG=<config file> for another run)
+#                 (EMU=bochs|qemu-kvm|qemu-tcg; GROUP=<testos group> or CFG=<config file> for another run;
+#                 GUEST=linux: the Linux guest of `make linux`, its shell on the terminal)
 #   make trace    the same with the interrupt trace on: build/trace/<run>.json and .png
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
@@ -12,6 +13,7 @@
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), then the guest-side fuzzer as long
 #   make guest-fuzz  the guest-side fuzzer alone (testos group "fuzz", one Bochs boot per seed) for FUZZ_SECONDS
 #   make deps     install Debian packages and build Bochs with VMX (idempotent)
+#   make linux    build the Linux guest (bzImage from linux-source-6.1, busybox initramfs) into the cache
 #   make format   clang-format every tracked .c and .h file (.clang-format)
 
 BUILD     := build
@@ -31,11 +33,11 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
              -mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
              -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
 
-HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c \
+HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
              arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vhpet.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
-             drivers/acpi.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
+             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
@@ -47,7 +49,7 @@ GUEST_SRCS := $(wildcard guest/testos/*.c)
 GUEST_ASMS := $(wildcard guest/testos/*.asm)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(GUEST_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut format clean
+.PHONY: all deps deps-packages run trace test unit fuzz guest-fuzz bench bench-baseline kut linux format clean
 all: deps-packages $(BUILD)/hypervisor.efi $(BUILD)/testos.elf $(BUILD)/disk.img
 
 deps-packages:
@@ -87,20 +89,28 @@ $(BUILD)/disk.img: $(BUILD)/hypervisor.efi $(BUILD)/testos.elf scripts/mkdisk.sh
 EMU   ?=
 GROUP ?= tour
 CFG   ?=
-RUN_ARGS = $(if $(EMU),--emu $(EMU)) $(if $(CFG),--cfg $(CFG),--group $(GROUP))
+GUEST ?=
+RUN_ARGS = $(if $(EMU),--emu $(EMU)) $(if $(filter linux,$(GUEST)),--linux,$(if $(CFG),--cfg $(CFG),--group $(GROUP)))
 run: deps all
 	scripts/demo.sh $(RUN_ARGS)
 trace: deps all
 	scripts/demo.sh --trace $(RUN_ARGS)
+
+# ---- the Linux guest: bzImage + busybox initramfs, built once into the cache ----
+linux:
+	scripts/linux-build.sh
 
 # ---- tests ----
 UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vhpet test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
-               test_vrtc test_vpmtmr test_pcstub
+               test_vrtc test_vpmtmr test_pcstub test_bzimage test_acpi_build
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
+UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
+UNIT_DEPS_test_acpi_build := drivers/acpi_build.c drivers/acpi.c boot/vm_desc.c arch/x86/fmt.c \
+                             irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
 UNIT_DEPS_test_event     := vmx/event.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c
@@ -145,6 +155,7 @@ FUZZ_DEPS_fuzz_gmem    := vmx/gmem.c
 FUZZ_DEPS_fuzz_event   := vmx/event.c
 FUZZ_DEPS_fuzz_vrtc    := irq/vrtc.c
 FUZZ_DEPS_fuzz_vpmtmr  := irq/vpmtmr.c
+FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

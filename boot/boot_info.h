@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 #include "../drivers/acpi.h"
+#include "../vmx/vmx.h"
 #include "config.h"
+#include "vm_desc.h"
 
 struct boot_info {
     struct hv_config cfg;
@@ -15,6 +17,8 @@ struct boot_info {
     uint64_t guest_ram_size;
     uint32_t guest_entry;
     uint32_t guest_mb_info;
+    struct guest_start start; /* the guest's first state: Multiboot's or Linux's */
+    struct vm_desc desc;      /* the VM's platform, from which its tables and map are made */
     uint64_t mem_top;        /* highest physical address in the memory map */
     uint64_t stack_top, ist_stack_top;
     uint32_t guest_lowest, guest_highest; /* the kernel's loaded range */

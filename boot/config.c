@@ -1,7 +1,10 @@
 /* Config file parser. Format, one setting per line:
  *
  *   # comment
- *   guest     = testos.elf
+ *   guest     = testos.elf  (the guest image: a Multiboot v1 ELF kernel or a Linux
+ *                            bzImage, told apart by their headers)
+ *   kernel    = bzImage     (the same key by Linux's name; give one of the two)
+ *   initrd    = initrd.img  (a Linux kernel's initial ramdisk; bzImage guests only)
  *   cmdline   = base
  *   ram_mb    = 32
  *   log_level = info        (error | warn | info | debug | trace)
@@ -83,7 +86,7 @@ static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
 /* Each key, as a bit of the keys seen so far (a key may be given once). */
 enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
        SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
-       SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512, SEEN_TEST_HOOKS = 1024 };
+       SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512, SEEN_TEST_HOOKS = 1024, SEEN_INITRD = 2048 };
 
 /* The on/off keys: is the key one of them? Then its bit and its flag. */
 static int on_off_key(const char *k, size_t kn, struct hv_config *cfg, unsigned *bit, int **flag)
@@ -106,6 +109,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
 {
     unsigned seen = 0;
     unsigned lineno = 0;
+    int guest_by_kernel = 0; /* the guest image was named by `kernel =` */
     int *flag;
     size_t pos = 0;
 
@@ -156,13 +160,25 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             FAIL("line %u: missing key before '='", lineno);
 
         unsigned bit;
-        if (key_is(line, kn, "guest")) {
+        if (key_is(line, kn, "guest") || key_is(line, kn, "kernel")) {
             bit = SEEN_GUEST;
+            int is_kernel = key_is(line, kn, "kernel");
+            if ((seen & bit) && is_kernel != guest_by_kernel)
+                FAIL("line %u: '%.*s': the guest image is already named ('guest' and 'kernel' "
+                     "are one setting)", lineno, (int)kn, line);
             if (vn == 0)
-                FAIL("line %u: guest: empty path", lineno);
+                FAIL("line %u: %.*s: empty path", lineno, (int)kn, line);
             if (copy_value(cfg->guest, sizeof(cfg->guest), v, vn))
-                FAIL("line %u: guest: path longer than %u characters", lineno,
+                FAIL("line %u: %.*s: path longer than %u characters", lineno, (int)kn, line,
                      (unsigned)sizeof(cfg->guest) - 1);
+            guest_by_kernel = is_kernel;
+        } else if (key_is(line, kn, "initrd")) {
+            bit = SEEN_INITRD;
+            if (vn == 0)
+                FAIL("line %u: initrd: empty path", lineno);
+            if (copy_value(cfg->initrd, sizeof(cfg->initrd), v, vn))
+                FAIL("line %u: initrd: path longer than %u characters", lineno,
+                     (unsigned)sizeof(cfg->initrd) - 1);
         } else if (key_is(line, kn, "cmdline")) {
             bit = SEEN_CMDLINE;
             if (copy_value(cfg->cmdline, sizeof(cfg->cmdline), v, vn))
@@ -246,7 +262,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                      (unsigned)sizeof(m->args) - 1);
             cfg->nmodules++;
         } else {
-            FAIL("line %u: unknown key '%.*s' (known: guest, cmdline, ram_mb, log_level, trace, "
+            FAIL("line %u: unknown key '%.*s' (known: guest, kernel, initrd, cmdline, ram_mb, log_level, trace, "
                  "apicv, host_timer, bare, hv_selftest, test_hooks, module, cpuid_hide)",
                  lineno, (int)kn, line);
         }
@@ -255,7 +271,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
         seen |= bit;
     }
     if (!(seen & SEEN_GUEST))
-        FAIL("no 'guest' setting: the config must name the guest image");
+        FAIL("no 'guest' setting (or 'kernel'): the config must name the guest image");
 #undef FAIL
     return 0;
 }

@@ -27,8 +27,10 @@ enum { TRACE_OFF, TRACE_RING, TRACE_TEXT };
 enum { SELFTEST_NONE, SELFTEST_EXCEPTION, SELFTEST_VM_BUG };
 
 struct hv_config {
-    char guest[CONFIG_PATH_MAX];      /* guest image, relative to the config's folder or absolute */
-    char cmdline[CONFIG_CMDLINE_MAX]; /* passed to the guest through Multiboot */
+    char guest[CONFIG_PATH_MAX];      /* guest image (`guest =` or `kernel =`), relative to the
+                                       * config's folder or absolute: Multiboot ELF or bzImage */
+    char initrd[CONFIG_PATH_MAX];     /* a bzImage's initial ramdisk ("": none) */
+    char cmdline[CONFIG_CMDLINE_MAX]; /* the guest's command line (Multiboot or Linux) */
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
     int trace;                        /* TRACE_OFF, TRACE_RING or TRACE_TEXT */

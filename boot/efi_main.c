@@ -2,16 +2,20 @@
  * ExitBootServices and the hand-off to hv_main on our own stack. */
 #include <efi.h>
 #include <efilib.h>
+#include <string.h>
 
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/fmt.h"
 #include "../arch/x86/pages.h"
+#include "../drivers/acpi_build.h"
 #include "../drivers/log.h"
 #include "../drivers/poweroff.h"
 #include "../drivers/uart.h"
 #include "../vmx/cpuid.h"
 #include "../vmx/vmx.h"
+#include "../irq/vioapic.h"
 #include "boot_info.h"
+#include "bzimage.h"
 #include "multiboot.h"
 
 #define CONFIG_FILE_NAME "tinyhv.cfg"
@@ -210,6 +214,63 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg
     return st;
 }
 
+/* A Linux bzImage: the guest's ACPI tables (at the top of its RAM, the
+ * RSDP also in the BIOS area), then kernel, initrd, command line and zero
+ * page by the boot protocol (bzimage.c); the guest enters at startup_32. */
+static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img_len)
+{
+    const struct hv_config *cfg = &boot.cfg;
+    const struct vm_desc *d = &boot.desc;
+    char err[256];
+    if (cfg->bare) {
+        log_error("hv", "bare = on runs Multiboot guests only; '%s' is a Linux bzImage", cfg->guest);
+        return EFI_UNSUPPORTED;
+    }
+    if (cfg->nmodules) {
+        log_error("hv", "module = is for Multiboot guests; a Linux kernel takes initrd =");
+        return EFI_INVALID_PARAMETER;
+    }
+    void *initrd = NULL;
+    UINTN initrd_len = 0;
+    if (cfg->initrd[0]) {
+        EFI_STATUS st = read_file(root, cfg->initrd, &initrd, &initrd_len);
+        if (EFI_ERROR(st)) {
+            log_error("hv", "initrd '%s': %s", cfg->initrd, efi_status_words(st));
+            return st;
+        }
+    }
+    struct acpi_build_out acpi;
+    uint8_t *area = boot.guest_ram + d->acpi_base;
+    if (acpi_build(d, area, d->acpi_base, boot.guest_ram_size - d->acpi_base, &acpi, err, sizeof(err))) {
+        log_error("hv", "guest ACPI tables: %s", err);
+        return EFI_BUFFER_TOO_SMALL;
+    }
+    memcpy(boot.guest_ram + PLATFORM_BIOS_AREA, area + (acpi.addr[ACPI_T_RSDP] - d->acpi_base),
+           ACPI_RSDP_SIZE);
+    struct bz_load_args a = { img, img_len, initrd, initrd_len, cfg->cmdline, d,
+                              acpi.addr[ACPI_T_RSDP] };
+    struct bz_loaded l;
+    int rc = bz_load(boot.guest_ram, boot.guest_ram_size, &a, &l, err, sizeof(err));
+    if (initrd)
+        FreePool(initrd);
+    if (rc) {
+        log_error("hv", "Linux kernel '%s': %s", cfg->guest, err);
+        return EFI_LOAD_ERROR;
+    }
+    log_info("hv", "Linux kernel '%s' (boot protocol %u.%02u) at 0x%x-0x%x, initrd at 0x%x (%u bytes), "
+             "zero page at 0x%x, %u e820 entries", cfg->guest, l.version >> 8, l.version & 0xff,
+             l.kernel_addr, l.kernel_end - 1, l.initrd_addr, l.initrd_size, l.zero_page, l.e820_entries);
+    log_info("hv", "guest ACPI tables at 0x%llx-0x%llx (RSDP there and at 0x%x)",
+             (unsigned long long)d->acpi_base, (unsigned long long)(d->acpi_base + acpi.used - 1),
+             PLATFORM_BIOS_AREA);
+    boot.start = (struct guest_start){ .eip = l.entry, .esi = l.zero_page, .cs = BZ_BOOT_CS,
+                                       .ds = BZ_BOOT_DS, .gdt_base = BZ_GDT, .gdt_limit = 4 * 8 - 1 };
+    boot.guest_entry = l.entry;
+    boot.guest_lowest = l.kernel_addr;
+    boot.guest_highest = l.kernel_end - 1;
+    return EFI_SUCCESS;
+}
+
 static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
 {
     EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
@@ -325,36 +386,51 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     boot.guest_ram = (uint8_t *)(uintptr_t)((ram_raw + MiB2 - 1) & ~(MiB2 - 1));
     boot.guest_ram_size = ram_size;
     SetMem(boot.guest_ram, ram_size, 0);
-    struct mb_loaded loaded;
-    if (mb_load_elf(img, img_len, boot.guest_ram, ram_size, &loaded, err, sizeof(err))) {
-        log_error("hv", "guest image '%s': %s", boot.cfg.guest, err);
-        return fail(EFI_LOAD_ERROR, "cannot load the guest");
+    vm_desc_init(&boot.desc, ram_size, VIOAPIC_DEFAULT_BASE);
+    if (bz_is_bzimage(img, img_len)) {
+        st = load_linux(root, img, img_len);
+        FreePool(img);
+        if (EFI_ERROR(st))
+            return fail(st, "cannot load the guest");
+    } else {
+        if (boot.cfg.initrd[0]) {
+            log_error("hv", "initrd = is for Linux bzImage guests; '%s' is not one (a Multiboot "
+                      "guest takes module =)", boot.cfg.guest);
+            return fail(EFI_INVALID_PARAMETER, "cannot load the guest");
+        }
+        struct mb_loaded loaded;
+        if (mb_load_elf(img, img_len, boot.guest_ram, ram_size, &loaded, err, sizeof(err))) {
+            log_error("hv", "guest image '%s': %s", boot.cfg.guest, err);
+            return fail(EFI_LOAD_ERROR, "cannot load the guest");
+        }
+        FreePool(img);
+        boot.guest_entry = loaded.entry;
+        boot.guest_lowest = loaded.lowest;
+        boot.guest_highest = loaded.highest;
+        if (boot.cfg.bare) {
+            /* Without VMX the kernel and its boot information sit at their own
+             * physical addresses: reserve them from the firmware now. */
+            EFI_PHYSICAL_ADDRESS a = MB_INFO_BASE;
+            EFI_PHYSICAL_ADDRESS k = loaded.lowest & ~0xfffull;
+            UINTN kpages = (UINTN)(((uint64_t)loaded.highest + 1 - k + 4095) / 4096);
+            if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
+                                            (MB_INFO_LIMIT - MB_INFO_BASE) / 4096, &a)) ||
+                EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
+                return fail(EFI_OUT_OF_RESOURCES, "bare = on: the guest's physical addresses are in use "
+                            "by the firmware");
+            log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
+        }
+        boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
+        st = load_modules(root, &boot.cfg, boot.guest_ram, ram_size, boot.guest_mb_info,
+                          (uint64_t)loaded.highest + 1);
+        if (EFI_ERROR(st))
+            return fail(st, "cannot load the guest's modules");
+        log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
+                 boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,
+                 (unsigned long long)(uintptr_t)boot.guest_ram);
+        boot.start = (struct guest_start){ .eip = boot.guest_entry, .eax = MULTIBOOT_BOOTLOADER_MAGIC,
+                                           .ebx = boot.guest_mb_info, .cs = 0x08, .ds = 0x10 };
     }
-    FreePool(img);
-    boot.guest_entry = loaded.entry;
-    boot.guest_lowest = loaded.lowest;
-    boot.guest_highest = loaded.highest;
-    if (boot.cfg.bare) {
-        /* Without VMX the kernel and its boot information sit at their own
-         * physical addresses: reserve them from the firmware now. */
-        EFI_PHYSICAL_ADDRESS a = MB_INFO_BASE;
-        EFI_PHYSICAL_ADDRESS k = loaded.lowest & ~0xfffull;
-        UINTN kpages = (UINTN)(((uint64_t)loaded.highest + 1 - k + 4095) / 4096);
-        if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
-                                        (MB_INFO_LIMIT - MB_INFO_BASE) / 4096, &a)) ||
-            EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
-            return fail(EFI_OUT_OF_RESOURCES, "bare = on: the guest's physical addresses are in use "
-                        "by the firmware");
-        log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
-    }
-    boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
-    st = load_modules(root, &boot.cfg, boot.guest_ram, ram_size, boot.guest_mb_info,
-                      (uint64_t)loaded.highest + 1);
-    if (EFI_ERROR(st))
-        return fail(st, "cannot load the guest's modules");
-    log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
-             boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,
-             (unsigned long long)(uintptr_t)boot.guest_ram);
 
     /* 5. The hypervisor's own pages */
     uint64_t pool;

@@ -144,16 +144,22 @@ void hv_main(struct boot_info *bi)
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
     fwcfg_init(&vm->fwcfg, vm->ram_size, 1);
-    vm_irq_init(vm, VIOAPIC_DEFAULT_BASE);
+    /* The vIOAPIC where the VM description (and so the guest's MADT) says. */
+    vm_irq_init(vm, bi->desc.ioapic_base);
+    vm->irq.ioapic.id = bi->desc.ioapic_id;
     struct vrtc_time rtc_now;
     vm_pcdev_init(vm, host_rtc_time(&rtc_now) ? NULL : &rtc_now);
     vm->vcpu.lapic.no_x2apic = (vm->cpuid.hide[0] & CPUID_1_ECX_X2APIC) != 0;
     vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
-    if (vmcs_setup(vm, bi->guest_entry, bi->guest_mb_info, err, sizeof(err)))
+    if (vmcs_setup(vm, &bi->start, err, sizeof(err)))
         platform_fatal(err);
 
-    log_info("hv", "launching the guest: entry 0x%x, Multiboot info at 0x%x, %llu MiB RAM",
-             bi->guest_entry, bi->guest_mb_info, (unsigned long long)(vm->ram_size >> 20));
+    if (bi->start.esi)
+        log_info("hv", "launching the guest: entry 0x%x, Linux zero page at 0x%x, %llu MiB RAM",
+                 bi->start.eip, bi->start.esi, (unsigned long long)(vm->ram_size >> 20));
+    else
+        log_info("hv", "launching the guest: entry 0x%x, Multiboot info at 0x%x, %llu MiB RAM",
+                 bi->start.eip, bi->start.ebx, (unsigned long long)(vm->ram_size >> 20));
     vm_run(vm);
     vuart_flush(&vm->com1);
     vm_trace_dump(vm);

@@ -19,6 +19,10 @@
 #define PLATFORM_RTC_IRQ        8
 #define PLATFORM_RTC_CENTURY    0x32    /* CMOS byte named by the FADT */
 
+/* COM1 (the virtual UART). */
+#define PLATFORM_COM1_PORT      0x3F8
+#define PLATFORM_COM1_IRQ       4
+
 /* HPET (as QEMU's: 3 comparators). */
 #define PLATFORM_HPET_BASE      0xFED00000ull
 #define PLATFORM_HPET_SIZE      0x400

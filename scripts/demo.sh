@@ -2,8 +2,11 @@
 # `make run` and `make trace`: boots one run of the hypervisor and shows its
 # serial log; with --trace, turns the interrupt trace into a timeline.
 #
-#   scripts/demo.sh [--trace] [--emu E] [--group G | --cfg FILE]
+#   scripts/demo.sh [--trace] [--emu E] [--group G | --cfg FILE | --linux]
 #
+# --linux: the Linux guest of `make linux` (built first if missing) with
+# tests/configs/linux.cfg; what is typed at the terminal goes to its COM1,
+# line by line, and `poweroff` in its shell ends the run.
 # --group G (default tour): testos group G, with tests/configs/demo.cfg's
 # other settings; --cfg FILE: that config as it is (its guest beside it is
 # testos.elf). --trace adds `trace = on`; the dump (Bochs's port 0xE9 output)
@@ -12,17 +15,27 @@
 # The tour's COM1 stop gets a key typed into COM1 (Bochs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-trace=0; emu=(); group=tour; cfg=""
+trace=0; emu=(); group=tour; cfg=""; linux=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --trace) trace=1; shift ;;
     --emu) [ -n "$2" ] && emu=(--emu "$2"); shift 2 ;;
     --group) [ -n "$2" ] && group=$2; shift 2 ;;
     --cfg) cfg=$2; shift 2 ;;
+    --linux) linux=1; shift ;;
     *) echo "demo: unknown option $1" >&2; exit 2 ;;
   esac
 done
 mkdir -p build/run
+if [ "$linux" = 1 ]; then
+  scripts/linux-build.sh || exit 2
+  read -r kernel initrd < <(scripts/linux-build.sh --paths)
+  cp tests/configs/linux.cfg build/run/linux.cfg
+  [ "$trace" = 1 ] && echo "trace     = on" >> build/run/linux.cfg
+  scripts/mkdisk.sh build/run/linux.img build/run/linux.cfg "$kernel:bzImage" "$initrd:initrd.gz" || exit 2
+  echo "demo: Linux reaches its shell in about 20 s of Bochs here; type commands after the '/ #' line, 'poweroff' to end"
+  exec scripts/run.sh "${emu[@]}" --interactive --timeout 86400 --serial build/run/linux.serial.log build/run/linux.img
+fi
 if [ -n "$cfg" ]; then
   [ -f "$cfg" ] || { echo "demo: no config $cfg" >&2; exit 2; }
   name=$(basename "$cfg" .cfg)

@@ -53,6 +53,7 @@ PKGS=(
   "xz-utils:/usr/bin/xz"
   "perl:/usr/bin/prove"
   "binutils:/usr/bin/objcopy"
+  "acpica-tools:/usr/bin/iasl"   # tests/tools/acpi_iasl.t: the guest's ACPI tables
   "python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py"   # make trace: the PNG
 )
 

@@ -4,11 +4,17 @@
 # timeout expires.
 #
 #   scripts/run.sh [--emu bochs|qemu-kvm|qemu-tcg] [--serial FILE] [--timeout S] [--quiet]
-#                  [--send TRIGGER PAYLOAD]... IMAGE
+#                  [--send TRIGGER PAYLOAD]... [--until REGEX] [--interactive] IMAGE
 #
 # --send: when TRIGGER appears in the serial output, type PAYLOAD into COM1
 # (Bochs only: COM1 then goes through scripts/serial_peer.pl on a loopback
 # socket instead of a file).
+# --interactive: each line typed at the terminal goes to COM1 (Bochs only, as
+# QEMU's -serial stdio). The terminal stays in line mode: the hypervisor
+# forwards the guest's output line by line, so a line typed shows at once
+# and is sent whole when Enter is pressed.
+# --until: also end 5 s after a line matching REGEX (a guest that halts
+# without ending the run, e.g. a Linux `poweroff` with no ACPI power-off).
 # Emulator choice: --emu, else $EMU, else QEMU/KVM when /dev/kvm works and
 # the CPU has VT-x, else Bochs with VMX emulation.
 # BOCHS=/path/to/bochs uses another Bochs build (e.g. one without our patches).
@@ -16,7 +22,7 @@
 # 1 otherwise, 124 on timeout.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-emu=${EMU:-}; serial=""; timeout=120; quiet=0; sends=()
+emu=${EMU:-}; serial=""; timeout=120; quiet=0; sends=(); until=; interactive=0
 while [ $# -gt 1 ]; do
   case "$1" in
     --emu) emu=$2; shift 2 ;;
@@ -24,6 +30,8 @@ while [ $# -gt 1 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --send) sends+=("$2" "$3"); shift 3 ;;
+    --until) until=$2; shift 2 ;;
+    --interactive) interactive=1; shift ;;
     *) echo "run: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -44,9 +52,13 @@ case "$emu" in
     [ -x "$bochs" ] || { echo "run: Bochs not built; run 'make deps'" >&2; exit 2; }
     rc=$base.bochsrc; msrs=$base.msrs.def; blog=$base.bochs.log
     com1="mode=file, dev=$serial"
-    if [ ${#sends[@]} -gt 0 ]; then
+    if [ ${#sends[@]} -gt 0 ] || [ "$interactive" = 1 ]; then
       rm -f "$base.port"
-      perl "$HERE/serial_peer.pl" "$serial" "$base.port" "${sends[@]}" &
+      if [ "$interactive" = 1 ]; then
+        perl "$HERE/serial_peer.pl" --stdin "$serial" "$base.port" "${sends[@]}" <&0 &
+      else
+        perl "$HERE/serial_peer.pl" "$serial" "$base.port" "${sends[@]}" &
+      fi
       peer=$!
       for _ in $(seq 50); do [ -s "$base.port" ] && break; sleep 0.1; done
       [ -s "$base.port" ] || { echo "run: the serial peer did not start" >&2; exit 2; }
@@ -99,6 +111,8 @@ deadline=$((SECONDS + timeout)); result=timeout
 while kill -0 $pid 2>/dev/null; do
   if tr -d '\r' < "$serial" | grep -Eq "$final"; then result=final; sleep 0.3; break; fi
   if [ $SECONDS -ge $deadline ]; then break; fi
+  if [ -n "$until" ] && tr -d '\r' < "$serial" | grep -Eq "$until"; then
+    until=""; [ $((SECONDS + 5)) -lt $deadline ] && deadline=$((SECONDS + 5)); fi
   sleep 0.1
 done
 kill $pid 2>/dev/null; wait $pid 2>/dev/null

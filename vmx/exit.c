@@ -603,7 +603,7 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
     if ((val ^ old) & CR0_PG) {
         uint32_t entry = (uint32_t)vmread(ENTRY_CONTROLS);
         if ((val & CR0_PG) && (efer & EFER_LME)) {
-            if (!(vmread(CR4_READ_SHADOW) & CR4_PAE)) {
+            if (!(vcpu_cr4() & CR4_PAE)) { /* PAE is the guest's bit: not in the shadow */
                 vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
                 return;
             }

@@ -62,17 +62,17 @@ static void setup_guest_segment(enum vmcs_field sel, uint16_t selector, uint32_t
     vmwrite((enum vmcs_field)(GUEST_ES_BASE + 2 * idx), 0);
 }
 
-static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
+static void setup_guest_state(struct vm *vm, const struct guest_start *start)
 {
     const struct vmx_caps *caps = vm->caps;
-    /* Multiboot v1 machine state: 32-bit protected mode, paging off, flat
-     * segments, IF=0, EAX = magic, EBX = information structure. */
-    setup_guest_segment(GUEST_CS_SEL, 0x08, AR_CODE32);
-    setup_guest_segment(GUEST_DS_SEL, 0x10, AR_DATA32);
-    setup_guest_segment(GUEST_ES_SEL, 0x10, AR_DATA32);
-    setup_guest_segment(GUEST_FS_SEL, 0x10, AR_DATA32);
-    setup_guest_segment(GUEST_GS_SEL, 0x10, AR_DATA32);
-    setup_guest_segment(GUEST_SS_SEL, 0x10, AR_DATA32);
+    /* The Multiboot v1 and Linux 32-bit machine state: 32-bit protected
+     * mode, paging off, flat segments, IF=0 (struct guest_start). */
+    setup_guest_segment(GUEST_CS_SEL, start->cs, AR_CODE32);
+    setup_guest_segment(GUEST_DS_SEL, start->ds, AR_DATA32);
+    setup_guest_segment(GUEST_ES_SEL, start->ds, AR_DATA32);
+    setup_guest_segment(GUEST_FS_SEL, start->ds, AR_DATA32);
+    setup_guest_segment(GUEST_GS_SEL, start->ds, AR_DATA32);
+    setup_guest_segment(GUEST_SS_SEL, start->ds, AR_DATA32);
     vmwrite(GUEST_LDTR_SEL, 0);
     vmwrite(GUEST_LDTR_LIMIT, 0);
     vmwrite(GUEST_LDTR_AR, AR_UNUSABLE);
@@ -81,8 +81,8 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
     vmwrite(GUEST_TR_LIMIT, 0xff);
     vmwrite(GUEST_TR_AR, AR_TSS32_BUSY);
     vmwrite(GUEST_TR_BASE, 0);
-    vmwrite(GUEST_GDTR_BASE, 0);
-    vmwrite(GUEST_GDTR_LIMIT, 0);
+    vmwrite(GUEST_GDTR_BASE, start->gdt_base);
+    vmwrite(GUEST_GDTR_LIMIT, start->gdt_limit);
     vmwrite(GUEST_IDTR_BASE, 0);
     vmwrite(GUEST_IDTR_LIMIT, 0);
 
@@ -109,7 +109,7 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
     vmwrite(GUEST_DR7, 0x400);
     vmwrite(GUEST_RFLAGS, 0x2);
     vmwrite(GUEST_RSP, 0);
-    vmwrite(GUEST_RIP, entry);
+    vmwrite(GUEST_RIP, start->eip);
     vmwrite(GUEST_EFER, 0);
     vmwrite(GUEST_DEBUGCTL, 0);
     vmwrite(GUEST_SYSENTER_CS, 0);
@@ -121,12 +121,13 @@ static void setup_guest_state(struct vm *vm, uint32_t entry, uint32_t mb_info)
     vmwrite(VMCS_LINK_POINTER, ~0ull);
 
     memset(&vm->vcpu.regs, 0, sizeof(vm->vcpu.regs));
-    vm->vcpu.regs.gpr[RAX] = 0x2BADB002;
-    vm->vcpu.regs.gpr[RBX] = mb_info;
+    vm->vcpu.regs.gpr[RAX] = start->eax;
+    vm->vcpu.regs.gpr[RBX] = start->ebx;
+    vm->vcpu.regs.gpr[RSI] = start->esi;
     vmsr_init(&vm->vcpu.msrs, vm->maxphyaddr);
 }
 
-int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_t errlen)
+int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t errlen)
 {
     struct vcpu *v = &vm->vcpu;
     uint32_t *vmcs = page_alloc();
@@ -217,7 +218,7 @@ int vmcs_setup(struct vm *vm, uint32_t entry, uint32_t mb_info, char *err, size_
         vm_check_exit_handlers(vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, err, errlen))
         return -1;
     setup_host_state();
-    setup_guest_state(vm, entry, mb_info);
+    setup_guest_state(vm, start);
     log_info("vmx", "VMCS ready: pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x%s%s",
              vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, vm->ctl.exit, vm->ctl.entry,
              vm->ctl.vpid ? ", VPID 1" : "", vm->apicv ? ", APIC virtualization" : "");

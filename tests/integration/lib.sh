@@ -10,12 +10,13 @@ T_N=0; T_FAILED=0
 
 # boot NAME EMU CONFIG_TEXT [SRC:NAME ...] [--send TRIGGER PAYLOAD ...] ->
 # sets LOG (serial log, CRs removed) and RC (run.sh exit status).
-# CONFIG_TEXT "-" boots without one; --send pairs go to run.sh.
+# CONFIG_TEXT "-" boots without one; --send pairs and --until go to run.sh.
 boot() {
   local name=$1 emu=$2 cfg=$3; shift 3
   local img=$BUILD/scenarios/$name.img cfgfile=- files=() sends=()
   while [ $# -gt 0 ]; do
-    if [ "$1" = --send ]; then sends+=(--send "$2" "$3"); shift 3; else files+=("$1"); shift; fi
+    if [ "$1" = --send ]; then sends+=(--send "$2" "$3"); shift 3;
+    elif [ "$1" = --until ]; then sends+=(--until "$2"); shift 2; else files+=("$1"); shift; fi
   done
   if [ "$cfg" != - ]; then cfgfile=$BUILD/scenarios/$name.cfg; printf '%s\n' "$cfg" > "$cfgfile"; fi
   "$ROOT/scripts/mkdisk.sh" "$img" "$cfgfile" "${files[@]}" || { echo "Bail out! mkdisk failed"; exit 1; }

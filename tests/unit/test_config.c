@@ -219,6 +219,23 @@ static void test_module_errors(void **s)
     expect_error(text, "line 6: module: more than 4 modules");
 }
 
+static void test_kernel_and_initrd(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("kernel = bzImage\ninitrd = initrd.cpio.gz\ncmdline = console=ttyS0 quiet\n"), 0);
+    assert_string_equal(cfg.guest, "bzImage");
+    assert_string_equal(cfg.initrd, "initrd.cpio.gz");
+    assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
+    assert_int_equal(parse("guest = a.elf\n"), 0);
+    assert_string_equal(cfg.initrd, "");
+    expect_error("guest = a.elf\nkernel = bzImage\n", "line 2: 'kernel': the guest image is already named");
+    expect_error("kernel = bzImage\nguest = a.elf\n", "line 2: 'guest': the guest image is already named");
+    expect_error("kernel =\n", "line 1: kernel: empty path");
+    expect_error("kernel = b\ninitrd =\n", "line 2: initrd: empty path");
+    expect_error("kernel = b\ninitrd = a\ninitrd = b\n", "line 3: 'initrd' given twice");
+    expect_error("initrd = a\n", "no 'guest' setting (or 'kernel')");
+}
+
 static void test_missing_key(void **s)
 {
     (void)s;
@@ -245,6 +262,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_uses_defaults),
+        cmocka_unit_test(test_kernel_and_initrd),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_crlf_and_no_final_newline),
         cmocka_unit_test(test_value_may_contain_equals),

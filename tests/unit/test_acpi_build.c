@@ -1,0 +1,247 @@
+/* Unit tests: the guest's ACPI tables (drivers/acpi_build.c) built from the
+ * VM description into a buffer, then read back by our own parser
+ * (drivers/acpi.c) and field by field; and the interrupt router's ISA
+ * routes checked against the description's overrides. iasl's view of the
+ * same tables is tests/tools/acpi_iasl.t. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sys/mman.h>
+
+#include "../../drivers/acpi.h"
+#include "../../drivers/acpi_build.h"
+#include "../../irq/irq.h"
+
+static uint8_t *area;                /* below 4 GiB: the tables' pointers are its addresses */
+static struct vm_desc desc;
+static struct acpi_build_out out;
+static char err[160];
+
+static uint16_t get16(const uint8_t *p, size_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
+static uint32_t get32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static uint64_t get64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint8_t *table(enum acpi_build_table t) { return (uint8_t *)(uintptr_t)out.addr[t]; }
+
+static int setup(void **state)
+{
+    (void)state;
+    area = mmap(NULL, VM_ACPI_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    return area == MAP_FAILED ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    munmap(area, VM_ACPI_SIZE);
+    return 0;
+}
+
+static void build(void)
+{
+    vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    memset(area, 0xAA, VM_ACPI_SIZE);
+    assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, VM_ACPI_SIZE, &out, err, sizeof(err)), 0);
+}
+
+static void test_parsed_back(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    build();
+    assert_int_equal(out.addr[ACPI_T_RSDP], (uintptr_t)area);
+    assert_int_equal(acpi_parse(area, &info, err, sizeof(err)), 0);
+    assert_int_equal(info.revision, 2);
+    assert_string_equal(info.oem_id, "TINYHV");
+    assert_int_equal(info.lapic_base, 0xFEE00000);
+    assert_int_equal(info.n_cpus, 1);
+    assert_int_equal(info.n_ioapic, 1);
+    assert_int_equal(info.ioapic[0].id, desc.ioapic_id);
+    assert_int_equal(info.ioapic[0].addr, 0xFEC00000);
+    assert_int_equal(info.ioapic[0].gsi_base, 0);
+    assert_int_equal(info.n_iso, 2);
+    assert_int_equal(info.iso[0].bus, 0);
+    assert_int_equal(info.iso[0].source, 0);
+    assert_int_equal(info.iso[0].gsi, 2);
+    assert_int_equal(info.iso[0].flags, 0);
+    assert_int_equal(info.iso[1].source, 9);
+    assert_int_equal(info.iso[1].gsi, 9);
+    assert_int_equal(info.iso[1].flags, 0x0D);   /* level, active high */
+    assert_int_equal(info.pm1a_cnt, PLATFORM_PM1A_CNT);
+    assert_true(info.s5_valid);
+    assert_int_equal(info.slp_typ_a, PLATFORM_SLP_TYP_S5);
+    assert_int_equal(info.slp_typ_b, PLATFORM_SLP_TYP_S5);
+}
+
+/* Every table: inside the area, checksum 0 (the FACS has none), its
+ * signature and length; the RSDP both checksums. */
+static void test_checksums_and_layout(void **state)
+{
+    (void)state;
+    build();
+    for (unsigned t = 0; t < ACPI_T_COUNT; t++) {
+        const uint8_t *p = table((enum acpi_build_table)t);
+        assert_true(out.addr[t] >= (uintptr_t)area && out.addr[t] + out.len[t] <= (uintptr_t)area + out.used);
+        assert_true(out.used <= VM_ACPI_SIZE);
+        assert_int_equal(out.addr[t] % 16, 0);
+        if (t == ACPI_T_RSDP || t == ACPI_T_FACS)
+            continue;
+        uint8_t s = 0;
+        for (unsigned i = 0; i < out.len[t]; i++)
+            s = (uint8_t)(s + p[i]);
+        assert_int_equal(s, 0);
+        assert_memory_equal(p, acpi_build_name((enum acpi_build_table)t), 4);
+        assert_int_equal(get32(p, 4), out.len[t]);
+    }
+    const uint8_t *r = table(ACPI_T_RSDP);
+    uint8_t s20 = 0, s36 = 0;
+    for (unsigned i = 0; i < 36; i++) {
+        s36 = (uint8_t)(s36 + r[i]);
+        if (i < 20)
+            s20 = (uint8_t)(s20 + r[i]);
+    }
+    assert_int_equal(s20, 0);
+    assert_int_equal(s36, 0);
+    assert_int_equal(get32(r, 16), out.addr[ACPI_T_RSDT]);
+    assert_int_equal(get64(r, 24), out.addr[ACPI_T_XSDT]);
+    /* The FACS: 64-byte aligned, 64 bytes, version 2 */
+    const uint8_t *f = table(ACPI_T_FACS);
+    assert_int_equal(out.addr[ACPI_T_FACS] % 64, 0);
+    assert_memory_equal(f, "FACS", 4);
+    assert_int_equal(get32(f, 4), 64);
+    assert_int_equal(f[32], 2);
+    /* RSDT and XSDT list the same three tables */
+    const uint8_t *rs = table(ACPI_T_RSDT), *xs = table(ACPI_T_XSDT);
+    const enum acpi_build_table listed[3] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET };
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(get32(rs, 36 + 4 * i), out.addr[listed[i]]);
+        assert_int_equal(get64(xs, 36 + 8 * i), out.addr[listed[i]]);
+    }
+}
+
+static void test_fadt_fields(void **state)
+{
+    (void)state;
+    build();
+    const uint8_t *f = table(ACPI_T_FADT);
+    assert_int_equal(f[8], 6);                              /* revision */
+    assert_int_equal(get32(f, 4), 276);
+    assert_int_equal(get32(f, 36), out.addr[ACPI_T_FACS]);
+    assert_int_equal(get32(f, 40), out.addr[ACPI_T_DSDT]);
+    assert_int_equal(get64(f, 132), 0);                     /* X_FIRMWARE_CTRL: one pointer only */
+    assert_int_equal(get64(f, 140), out.addr[ACPI_T_DSDT]); /* X_DSDT */
+    assert_int_equal(get16(f, 46), PLATFORM_SCI_GSI);
+    assert_int_equal(get32(f, 48), 0);                      /* no SMI_CMD: ACPI mode */
+    assert_int_equal(get32(f, 56), PLATFORM_PM1A_EVT);
+    assert_int_equal(get32(f, 64), PLATFORM_PM1A_CNT);
+    assert_int_equal(get32(f, 76), PLATFORM_PM_TMR);
+    assert_int_equal(f[88], 4);
+    assert_int_equal(f[89], 2);
+    assert_int_equal(f[91], 4);
+    assert_int_equal(f[108], PLATFORM_RTC_CENTURY);
+    assert_int_equal(get16(f, 109), 1);                     /* legacy devices, no 8042 */
+    assert_true(get32(f, 112) & (1u << 10));                /* RESET_REG_SUP */
+    assert_false(get32(f, 112) & (1u << 8));                /* 24-bit PM timer */
+    /* RESET_REG: I/O, 8 bits, byte access, 0xCF9; value 6 */
+    assert_int_equal(f[116], 1);
+    assert_int_equal(f[117], 8);
+    assert_int_equal(f[119], 1);
+    assert_int_equal(get64(f, 120), PLATFORM_RESET_PORT);
+    assert_int_equal(f[128], PLATFORM_RESET_VALUE);
+    /* X_PM1a_EVT, X_PM1a_CNT, X_PM_TMR: I/O at the same ports */
+    assert_int_equal(f[148], 1);
+    assert_int_equal(get64(f, 152), PLATFORM_PM1A_EVT);
+    assert_int_equal(f[172], 1);
+    assert_int_equal(get64(f, 176), PLATFORM_PM1A_CNT);
+    assert_int_equal(f[208], 1);
+    assert_int_equal(f[209], 32);
+    assert_int_equal(get64(f, 212), PLATFORM_PM_TMR);
+}
+
+static void test_madt_and_hpet(void **state)
+{
+    (void)state;
+    build();
+    const uint8_t *m = table(ACPI_T_MADT);
+    assert_int_equal(get32(m, 40) & 1, 1);                  /* PCAT_COMPAT */
+    /* The last entry: local APIC NMI on LINT1 for every processor */
+    const uint8_t *nmi = m + out.len[ACPI_T_MADT] - 6;
+    assert_int_equal(nmi[0], 4);
+    assert_int_equal(nmi[1], 6);
+    assert_int_equal(nmi[2], 0xFF);
+    assert_int_equal(nmi[5], 1);
+    const uint8_t *h = table(ACPI_T_HPET);
+    assert_int_equal(get32(h, 36), 0x8086a201);
+    assert_int_equal(h[40], 0);                             /* system memory */
+    assert_int_equal(get64(h, 44), PLATFORM_HPET_BASE);
+    /* 0x8086a201: 3 timers (NUM_TIM_CAP 2), 64-bit counter, legacy capable */
+    assert_int_equal((get32(h, 36) >> 8) & 0x1f, 2);
+    assert_true(get32(h, 36) & (1u << 13));
+    assert_true(get32(h, 36) & (1u << 15));
+}
+
+/* One description: moving the vIOAPIC moves the MADT's entry. */
+static void test_follows_description(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    vm_desc_init(&desc, 64u << 20, 0xFEC10000);
+    desc.ioapic_id = 3;
+    assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, VM_ACPI_SIZE, &out, err, sizeof(err)), 0);
+    assert_int_equal(acpi_parse(area, &info, err, sizeof(err)), 0);
+    assert_int_equal(info.ioapic[0].addr, 0xFEC10000);
+    assert_int_equal(info.ioapic[0].id, 3);
+}
+
+static void test_area_too_small(void **state)
+{
+    (void)state;
+    vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, 200, &out, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "do not fit"));
+}
+
+/* The router's default ISA routes agree with the description's overrides:
+ * an overridden IRQ reaches the IOAPIC pin of its GSI, every other ISA IRQ
+ * (but the cascade, 2) the pin of its own number. */
+static void test_router_agrees(void **state)
+{
+    (void)state;
+    static struct irq_chipset c;
+    static const struct irq_host host;
+    vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    irq_chipset_init(&c, &host, 1000000000ull, desc.ioapic_base);
+    assert_int_equal(c.ioapic.base, desc.ioapic_base);
+    for (unsigned irq = 0; irq < 16; irq++) {
+        if (irq == 2)
+            continue;
+        unsigned want = irq;
+        for (unsigned i = 0; i < desc.n_iso; i++)
+            if (desc.iso[i].irq == irq)
+                want = desc.iso[i].gsi;
+        int found = 0;
+        for (unsigned r = 0; r < c.nroutes[irq]; r++)
+            if (c.routes[irq][r].kind == IRQ_ROUTE_IOAPIC) {
+                assert_int_equal(c.routes[irq][r].pin, want - desc.ioapic_gsi_base);
+                found = 1;
+            }
+        assert_true(found);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parsed_back),
+        cmocka_unit_test(test_checksums_and_layout),
+        cmocka_unit_test(test_fadt_fields),
+        cmocka_unit_test(test_madt_and_hpet),
+        cmocka_unit_test(test_follows_description),
+        cmocka_unit_test(test_area_too_small),
+        cmocka_unit_test(test_router_agrees),
+    };
+    return cmocka_run_group_tests_name("acpi_build", tests, setup, teardown);
+}

@@ -13,13 +13,13 @@ struct boot_info {
     struct hv_config cfg;
     struct acpi_info acpi;
     int have_acpi;
-    uint8_t *guest_ram;      /* 2 MiB aligned */
+    uint8_t *guest_ram; /* 2 MiB aligned */
     uint64_t guest_ram_size;
     uint32_t guest_entry;
     uint32_t guest_mb_info;
     struct guest_start start; /* the guest's first state: Multiboot's or Linux's */
     struct vm_desc desc;      /* the VM's platform, from which its tables and map are made */
-    uint64_t mem_top;        /* highest physical address in the memory map */
+    uint64_t mem_top;         /* highest physical address in the memory map */
     uint64_t stack_top, ist_stack_top;
     uint32_t guest_lowest, guest_highest; /* the kernel's loaded range */
 };

@@ -5,9 +5,24 @@
 
 #include "../arch/x86/fmt.h"
 
-static uint16_t get16(const uint8_t *p, size_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
-static uint32_t get32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static uint64_t get64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint16_t get16(const uint8_t *p, size_t off)
+{
+    uint16_t v;
+    memcpy(&v, p + off, 2);
+    return v;
+}
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, p + off, 4);
+    return v;
+}
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, p + off, 8);
+    return v;
+}
 static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
 static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
 
@@ -17,7 +32,11 @@ int bz_is_bzimage(const uint8_t *img, size_t len)
            memcmp(img + BZ_HEADER, "HdrS", 4) == 0;
 }
 
-#define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                               \
+    do {                                        \
+        fmt_snprintf(err, errlen, __VA_ARGS__); \
+        return -1;                              \
+    } while (0)
 
 int bz_parse(const uint8_t *img, size_t len, struct bz_header *h, char *err, size_t errlen)
 {
@@ -30,22 +49,21 @@ int bz_parse(const uint8_t *img, size_t len, struct bz_header *h, char *err, siz
         FAIL("not a Linux bzImage: no boot flag 0xAA55 at 0x1fe and 'HdrS' at 0x202");
     h->version = get16(img, BZ_VERSION);
     if (h->version < BZ_MIN_PROTOCOL)
-        FAIL("Linux boot protocol %u.%02u is older than 2.12, the oldest this loader takes",
-             h->version >> 8, h->version & 0xff);
+        FAIL("Linux boot protocol %u.%02u is older than 2.12, the oldest this loader takes", h->version >> 8,
+             h->version & 0xff);
     h->header_end = BZ_HEADER + img[BZ_HEADER_END_LEN];
     if (h->header_end < BZ_HEADER_MIN_END)
-        FAIL("setup header ends at 0x%x, before the 2.12 fields (0x%x): not a valid bzImage",
-             h->header_end, BZ_HEADER_MIN_END);
+        FAIL("setup header ends at 0x%x, before the 2.12 fields (0x%x): not a valid bzImage", h->header_end,
+             BZ_HEADER_MIN_END);
     unsigned sects = img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4;
     h->setup_size = (sects + 1) * 512;
     if (len < h->header_end || len < h->setup_size)
-        FAIL("truncated: %llu bytes, the setup part alone is %u", (unsigned long long)len,
-             h->setup_size);
+        FAIL("truncated: %llu bytes, the setup part alone is %u", (unsigned long long)len, h->setup_size);
     uint64_t sys = (uint64_t)get32(img, BZ_SYSSIZE) * 16;
     if (sys == 0 || h->setup_size + sys > len)
         FAIL("truncated: the protected-mode kernel should have %llu bytes after the %u of setup, "
-             "the file has %llu", (unsigned long long)sys, h->setup_size,
-             (unsigned long long)(len - h->setup_size));
+             "the file has %llu",
+             (unsigned long long)sys, h->setup_size, (unsigned long long)(len - h->setup_size));
     h->kernel_size = (uint32_t)(len - h->setup_size);
     h->loadflags = img[BZ_LOADFLAGS];
     if (!(h->loadflags & BZ_LOADED_HIGH))
@@ -63,16 +81,15 @@ int bz_parse(const uint8_t *img, size_t len, struct bz_header *h, char *err, siz
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struct bz_loaded *out,
-            char *err, size_t errlen)
+int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struct bz_loaded *out, char *err,
+            size_t errlen)
 {
     struct bz_header h;
     if (bz_parse(a->img, a->len, &h, err, errlen))
         return -1;
     const struct vm_desc *d = a->desc;
     if (d->ram_size != ram_size || d->acpi_base > ram_size || ram_size > 0x100000000ull)
-        FAIL("the VM description does not match guest RAM (%llu MiB)",
-             (unsigned long long)(ram_size >> 20));
+        FAIL("the VM description does not match guest RAM (%llu MiB)", (unsigned long long)(ram_size >> 20));
     const uint64_t top = d->acpi_base; /* usable RAM ends below the ACPI tables */
     const uint64_t need = h.init_size > h.kernel_size ? h.init_size : h.kernel_size;
 
@@ -91,8 +108,8 @@ int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struc
         if (at > top || need > top - at)
             FAIL("the kernel needs %llu KiB from an address aligned to 0x%x; guest RAM "
                  "(%llu MiB, usable to 0x%llx) is too small: raise ram_mb",
-                 (unsigned long long)(need >> 10), h.kernel_alignment,
-                 (unsigned long long)(ram_size >> 20), (unsigned long long)top);
+                 (unsigned long long)(need >> 10), h.kernel_alignment, (unsigned long long)(ram_size >> 20),
+                 (unsigned long long)top);
     }
     const uint64_t kernel_end = at + need;
 
@@ -104,8 +121,9 @@ int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struc
             limit = top;
         if (a->initrd_len > limit || ((limit - a->initrd_len) & ~0xfffull) < kernel_end)
             FAIL("the initrd (%llu KiB) does not fit between the kernel's end 0x%llx and "
-                 "0x%llx: raise ram_mb", (unsigned long long)(a->initrd_len >> 10),
-                 (unsigned long long)kernel_end, (unsigned long long)limit);
+                 "0x%llx: raise ram_mb",
+                 (unsigned long long)(a->initrd_len >> 10), (unsigned long long)kernel_end,
+                 (unsigned long long)limit);
         initrd_at = (limit - a->initrd_len) & ~0xfffull;
     }
 
@@ -114,8 +132,8 @@ int bz_load(uint8_t *ram, uint64_t ram_size, const struct bz_load_args *a, struc
     if (h.cmdline_size < cmd_cap)
         cmd_cap = h.cmdline_size;
     if (cmd_len > cmd_cap)
-        FAIL("command line of %llu characters: this kernel takes at most %u",
-             (unsigned long long)cmd_len, cmd_cap);
+        FAIL("command line of %llu characters: this kernel takes at most %u", (unsigned long long)cmd_len,
+             cmd_cap);
 
     struct e820_entry map[VM_DESC_MAX_E820];
     unsigned n = vm_desc_e820(d, map, VM_DESC_MAX_E820);

@@ -84,14 +84,29 @@ static int copy_value(char *dst, size_t cap, const char *v, size_t vn)
 }
 
 /* Each key, as a bit of the keys seen so far (a key may be given once). */
-enum { SEEN_GUEST = 1, SEEN_CMDLINE = 2, SEEN_RAM = 4, SEEN_LEVEL = 8, SEEN_TRACE = 16,
-       SEEN_TIMER = 32, SEEN_APICV = 64, SEEN_BARE = 128,
-       SEEN_SELFTEST = 256, SEEN_CPUID_HIDE = 512, SEEN_TEST_HOOKS = 1024, SEEN_INITRD = 2048 };
+enum {
+    SEEN_GUEST = 1,
+    SEEN_CMDLINE = 2,
+    SEEN_RAM = 4,
+    SEEN_LEVEL = 8,
+    SEEN_TRACE = 16,
+    SEEN_TIMER = 32,
+    SEEN_APICV = 64,
+    SEEN_BARE = 128,
+    SEEN_SELFTEST = 256,
+    SEEN_CPUID_HIDE = 512,
+    SEEN_TEST_HOOKS = 1024,
+    SEEN_INITRD = 2048
+};
 
 /* The on/off keys: is the key one of them? Then its bit and its flag. */
 static int on_off_key(const char *k, size_t kn, struct hv_config *cfg, unsigned *bit, int **flag)
 {
-    const struct { const char *key; unsigned bit; int *flag; } keys[] = {
+    const struct {
+        const char *key;
+        unsigned bit;
+        int *flag;
+    } keys[] = {
         { "bare", SEEN_BARE, &cfg->bare },
         { "test_hooks", SEEN_TEST_HOOKS, &cfg->test_hooks },
     };
@@ -104,8 +119,7 @@ static int on_off_key(const char *k, size_t kn, struct hv_config *cfg, unsigned 
     return 0;
 }
 
-int config_parse(const char *text, size_t len, struct hv_config *cfg,
-                 char *err, size_t errlen)
+int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err, size_t errlen)
 {
     unsigned seen = 0;
     unsigned lineno = 0;
@@ -119,7 +133,11 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
     if (errlen)
         err[0] = 0;
 
-#define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                               \
+    do {                                        \
+        fmt_snprintf(err, errlen, __VA_ARGS__); \
+        return -1;                              \
+    } while (0)
 
     while (pos < len) {
         size_t start = pos, end;
@@ -165,7 +183,8 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             int is_kernel = key_is(line, kn, "kernel");
             if ((seen & bit) && is_kernel != guest_by_kernel)
                 FAIL("line %u: '%.*s': the guest image is already named ('guest' and 'kernel' "
-                     "are one setting)", lineno, (int)kn, line);
+                     "are one setting)",
+                     lineno, (int)kn, line);
             if (vn == 0)
                 FAIL("line %u: %.*s: empty path", lineno, (int)kn, line);
             if (copy_value(cfg->guest, sizeof(cfg->guest), v, vn))
@@ -190,8 +209,8 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             if (parse_u32(v, vn, &mb))
                 FAIL("line %u: ram_mb: '%.*s' is not a number", lineno, (int)vn, v);
             if (mb < CONFIG_RAM_MB_MIN || mb > CONFIG_RAM_MB_MAX)
-                FAIL("line %u: ram_mb: %u is outside %u..%u", lineno, mb,
-                     CONFIG_RAM_MB_MIN, CONFIG_RAM_MB_MAX);
+                FAIL("line %u: ram_mb: %u is outside %u..%u", lineno, mb, CONFIG_RAM_MB_MIN,
+                     CONFIG_RAM_MB_MAX);
             if (mb % 2)
                 FAIL("line %u: ram_mb: %u is not a multiple of 2 (EPT maps 2 MiB pages)", lineno, mb);
             cfg->ram_mb = mb;
@@ -204,8 +223,8 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
                     found = 1;
                 }
             if (!found)
-                FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace",
-                     lineno, (int)vn, v);
+                FAIL("line %u: log_level: '%.*s' is not one of error, warn, info, debug, trace", lineno,
+                     (int)vn, v);
         } else if (key_is(line, kn, "trace")) {
             bit = SEEN_TRACE;
             if (key_is(v, vn, "text"))
@@ -258,11 +277,11 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg,
             /* The module's string is the whole value, path first, as GRUB
              * and QEMU give it. */
             if (copy_value(m->args, sizeof(m->args), v, vn))
-                FAIL("line %u: module: longer than %u characters", lineno,
-                     (unsigned)sizeof(m->args) - 1);
+                FAIL("line %u: module: longer than %u characters", lineno, (unsigned)sizeof(m->args) - 1);
             cfg->nmodules++;
         } else {
-            FAIL("line %u: unknown key '%.*s' (known: guest, kernel, initrd, cmdline, ram_mb, log_level, trace, "
+            FAIL("line %u: unknown key '%.*s' (known: guest, kernel, initrd, cmdline, ram_mb, log_level, "
+                 "trace, "
                  "apicv, host_timer, bare, hv_selftest, test_hooks, module, cpuid_hide)",
                  lineno, (int)kn, line);
         }

@@ -6,12 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_PATH_MAX     128
-#define CONFIG_CMDLINE_MAX  256
-#define CONFIG_RAM_MB_MIN   4
-#define CONFIG_RAM_MB_MAX   3072   /* the guest starts without paging: below 4 GiB */
+#define CONFIG_PATH_MAX       128
+#define CONFIG_CMDLINE_MAX    256
+#define CONFIG_RAM_MB_MIN     4
+#define CONFIG_RAM_MB_MAX     3072 /* the guest starts without paging: below 4 GiB */
 #define CONFIG_RAM_MB_DEFAULT 32
-#define CONFIG_MODULES_MAX  4
+#define CONFIG_MODULES_MAX    4
 
 /* A Multiboot module: a file loaded into guest RAM after the kernel, with
  * its own string (QEMU's `-initrd "file args"`). */
@@ -33,24 +33,23 @@ struct hv_config {
     char cmdline[CONFIG_CMDLINE_MAX]; /* the guest's command line (Multiboot or Linux) */
     uint32_t ram_mb;                  /* guest RAM in MiB */
     enum log_level log_level;
-    int trace;                        /* TRACE_OFF, TRACE_RING or TRACE_TEXT */
-    int selftest;                     /* test hook (hv_selftest =): SELFTEST_EXCEPTION faults in the
+    int trace;                           /* TRACE_OFF, TRACE_RING or TRACE_TEXT */
+    int selftest;                        /* test hook (hv_selftest =): SELFTEST_EXCEPTION faults in the
                                        * hypervisor, SELFTEST_VM_BUG fails a VM_BUG_ON, on purpose */
-    int bare;                         /* run the guest without VMX (a baseline) */
-    int no_apicv;                     /* 1: the software APIC path even where the CPU
+    int bare;                            /* run the guest without VMX (a baseline) */
+    int no_apicv;                        /* 1: the software APIC path even where the CPU
                                        * offers APIC virtualization */
-    char cpuid_hide[CONFIG_CMDLINE_MAX];  /* CPUID features the guest must not see ("x2apic ...") */
+    char cpuid_hide[CONFIG_CMDLINE_MAX]; /* CPUID features the guest must not see ("x2apic ...") */
     struct hv_module module[CONFIG_MODULES_MAX]; /* `module = <file> [args]`, in order */
     unsigned nmodules;
-    int lapic_timer;                  /* 1: virtual deadlines on the LAPIC timer even
+    int lapic_timer; /* 1: virtual deadlines on the LAPIC timer even
                                        * where the VMX-preemption timer exists */
-    int test_hooks;                   /* 1: the test hypercalls answer (vmx/exit.h) */
+    int test_hooks;  /* 1: the test hypercalls answer (vmx/exit.h) */
 };
 
 /* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with
  * a message naming the line in err (always NUL-terminated). */
-int config_parse(const char *text, size_t len, struct hv_config *cfg,
-                 char *err, size_t errlen);
+int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err, size_t errlen);
 
 const char *log_level_name(enum log_level level);
 

@@ -19,11 +19,11 @@
 #include "multiboot.h"
 
 #define CONFIG_FILE_NAME "tinyhv.cfg"
-#define POOL_PAGES 512           /* 2 MiB for page tables, VMX regions, EPT, stacks */
-#define STACK_PAGES 16
-#define IST_STACK_PAGES 4
-#define MAX_FILE_SIZE (64u << 20)
-#define MiB2 (2ull << 20)
+#define POOL_PAGES       512 /* 2 MiB for page tables, VMX regions, EPT, stacks */
+#define STACK_PAGES      16
+#define IST_STACK_PAGES  4
+#define MAX_FILE_SIZE    (64u << 20)
+#define MiB2             (2ull << 20)
 
 extern void switch_stack_and_call(uint64_t stack_top, void (*fn)(void *), void *arg); /* isr.asm */
 
@@ -155,8 +155,8 @@ static void find_acpi(void)
     if (!rsdp) {
         for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
             EFI_GUID *g = &ST->ConfigurationTable[i].VendorGuid;
-            log_debug("hv", "EFI configuration table %u: GUID %08x-%04x-%04x-...", (unsigned)i,
-                     g->Data1, g->Data2, g->Data3);
+            log_debug("hv", "EFI configuration table %u: GUID %08x-%04x-%04x-...", (unsigned)i, g->Data1,
+                      g->Data2, g->Data3);
         }
         log_warn("hv", "no ACPI RSDP in the EFI configuration table: using architectural defaults");
         return;
@@ -167,18 +167,16 @@ static void find_acpi(void)
     }
     boot.have_acpi = 1;
     const struct acpi_info *a = &boot.acpi;
-    log_info("hv", "ACPI: RSDP at %p, revision %u, OEM '%s'; MADT: LAPIC base 0x%llx, %u CPU%s",
-             rsdp, a->revision, a->oem_id, (unsigned long long)a->lapic_base, a->n_cpus,
-             a->n_cpus == 1 ? "" : "s");
+    log_info("hv", "ACPI: RSDP at %p, revision %u, OEM '%s'; MADT: LAPIC base 0x%llx, %u CPU%s", rsdp,
+             a->revision, a->oem_id, (unsigned long long)a->lapic_base, a->n_cpus, a->n_cpus == 1 ? "" : "s");
     for (unsigned i = 0; i < a->n_ioapic; i++)
-        log_info("hv", "ACPI: IOAPIC id %u at 0x%x, GSI base %u", a->ioapic[i].id,
-                 a->ioapic[i].addr, a->ioapic[i].gsi_base);
+        log_info("hv", "ACPI: IOAPIC id %u at 0x%x, GSI base %u", a->ioapic[i].id, a->ioapic[i].addr,
+                 a->ioapic[i].gsi_base);
     for (unsigned i = 0; i < a->n_iso; i++)
-        log_info("hv", "ACPI: interrupt source override: ISA IRQ %u -> GSI %u, flags 0x%x",
-                 a->iso[i].source, a->iso[i].gsi, a->iso[i].flags);
+        log_info("hv", "ACPI: interrupt source override: ISA IRQ %u -> GSI %u, flags 0x%x", a->iso[i].source,
+                 a->iso[i].gsi, a->iso[i].flags);
     if (a->s5_valid)
-        log_info("hv", "ACPI: power off through PM1a_CNT 0x%x, S5 sleep type %u",
-                 a->pm1a_cnt, a->slp_typ_a);
+        log_info("hv", "ACPI: power off through PM1a_CNT 0x%x, S5 sleep type %u", a->pm1a_cnt, a->slp_typ_a);
     poweroff_set_acpi(a);
 }
 
@@ -202,8 +200,7 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg
             break;
         }
         src[n] = (struct mb_module_src){ data, len, cfg->module[n].args };
-        log_info("hv", "module %u: '%s' (%llu bytes)", n + 1, cfg->module[n].args,
-                 (unsigned long long)len);
+        log_info("hv", "module %u: '%s' (%llu bytes)", n + 1, cfg->module[n].args, (unsigned long long)len);
     }
     if (!EFI_ERROR(st) && mb_add_modules(ram, ram_size, mbi_addr, after, src, n, err, sizeof(err))) {
         log_error("hv", "modules: %s", err);
@@ -247,8 +244,7 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
     }
     memcpy(boot.guest_ram + PLATFORM_BIOS_AREA, area + (acpi.addr[ACPI_T_RSDP] - d->acpi_base),
            ACPI_RSDP_SIZE);
-    struct bz_load_args a = { img, img_len, initrd, initrd_len, cfg->cmdline, d,
-                              acpi.addr[ACPI_T_RSDP] };
+    struct bz_load_args a = { img, img_len, initrd, initrd_len, cfg->cmdline, d, acpi.addr[ACPI_T_RSDP] };
     struct bz_loaded l;
     int rc = bz_load(boot.guest_ram, boot.guest_ram_size, &a, &l, err, sizeof(err));
     if (initrd)
@@ -257,14 +253,20 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
         log_error("hv", "Linux kernel '%s': %s", cfg->guest, err);
         return EFI_LOAD_ERROR;
     }
-    log_info("hv", "Linux kernel '%s' (boot protocol %u.%02u) at 0x%x-0x%x, initrd at 0x%x (%u bytes), "
-             "zero page at 0x%x, %u e820 entries", cfg->guest, l.version >> 8, l.version & 0xff,
-             l.kernel_addr, l.kernel_end - 1, l.initrd_addr, l.initrd_size, l.zero_page, l.e820_entries);
+    log_info("hv",
+             "Linux kernel '%s' (boot protocol %u.%02u) at 0x%x-0x%x, initrd at 0x%x (%u bytes), "
+             "zero page at 0x%x, %u e820 entries",
+             cfg->guest, l.version >> 8, l.version & 0xff, l.kernel_addr, l.kernel_end - 1, l.initrd_addr,
+             l.initrd_size, l.zero_page, l.e820_entries);
     log_info("hv", "guest ACPI tables at 0x%llx-0x%llx (RSDP there and at 0x%x)",
              (unsigned long long)d->acpi_base, (unsigned long long)(d->acpi_base + acpi.used - 1),
              PLATFORM_BIOS_AREA);
-    boot.start = (struct guest_start){ .eip = l.entry, .esi = l.zero_page, .cs = BZ_BOOT_CS,
-                                       .ds = BZ_BOOT_DS, .gdt_base = BZ_GDT, .gdt_limit = 4 * 8 - 1 };
+    boot.start = (struct guest_start){ .eip = l.entry,
+                                       .esi = l.zero_page,
+                                       .cs = BZ_BOOT_CS,
+                                       .ds = BZ_BOOT_DS,
+                                       .gdt_base = BZ_GDT,
+                                       .gdt_limit = 4 * 8 - 1 };
     boot.guest_entry = l.entry;
     boot.guest_lowest = l.kernel_addr;
     boot.guest_highest = l.kernel_end - 1;
@@ -274,8 +276,7 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
 static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
 {
     EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
-    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData,
-                                      pages, &a);
+    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData, pages, &a);
     *addr = a;
     return st;
 }
@@ -312,10 +313,7 @@ static EFI_STATUS exit_boot_services(EFI_HANDLE image)
     return EFI_ABORTED;
 }
 
-static void hv_main_trampoline(void *arg)
-{
-    hv_main(arg);
-}
+static void hv_main_trampoline(void *arg) { hv_main(arg); }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
@@ -351,8 +349,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     UINTN cfg_len;
     st = read_file(root, CONFIG_FILE_NAME, &cfg_text, &cfg_len);
     if (EFI_ERROR(st)) {
-        log_error("hv", "config file %s beside the hypervisor: %s", CONFIG_FILE_NAME,
-                  efi_status_words(st));
+        log_error("hv", "config file %s beside the hypervisor: %s", CONFIG_FILE_NAME, efi_status_words(st));
         return fail(st, "no usable configuration");
     }
     if (config_parse(cfg_text, cfg_len, &boot.cfg, err, sizeof(err))) {
@@ -366,8 +363,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         log_error("hv", "config: %s", err);
         return fail(EFI_INVALID_PARAMETER, "bad configuration");
     }
-    log_info("hv", "config: guest=%s ram_mb=%u log_level=%s cmdline='%s'", boot.cfg.guest,
-             boot.cfg.ram_mb, log_level_name(boot.cfg.log_level), boot.cfg.cmdline);
+    log_info("hv", "config: guest=%s ram_mb=%u log_level=%s cmdline='%s'", boot.cfg.guest, boot.cfg.ram_mb,
+             log_level_name(boot.cfg.log_level), boot.cfg.cmdline);
 
     /* 4. Guest RAM and the guest image */
     void *img;
@@ -394,8 +391,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             return fail(st, "cannot load the guest");
     } else {
         if (boot.cfg.initrd[0]) {
-            log_error("hv", "initrd = is for Linux bzImage guests; '%s' is not one (a Multiboot "
-                      "guest takes module =)", boot.cfg.guest);
+            log_error("hv",
+                      "initrd = is for Linux bzImage guests; '%s' is not one (a Multiboot "
+                      "guest takes module =)",
+                      boot.cfg.guest);
             return fail(EFI_INVALID_PARAMETER, "cannot load the guest");
         }
         struct mb_loaded loaded;
@@ -415,9 +414,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             UINTN kpages = (UINTN)(((uint64_t)loaded.highest + 1 - k + 4095) / 4096);
             if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
                                             (MB_INFO_LIMIT - MB_INFO_BASE) / 4096, &a)) ||
-                EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
+                EFI_ERROR(
+                    uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
                 return fail(EFI_OUT_OF_RESOURCES, "bare = on: the guest's physical addresses are in use "
-                            "by the firmware");
+                                                  "by the firmware");
             log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
         }
         boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
@@ -425,11 +425,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
                           (uint64_t)loaded.highest + 1);
         if (EFI_ERROR(st))
             return fail(st, "cannot load the guest's modules");
-        log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx",
-                 boot.cfg.guest, loaded.lowest, loaded.highest, loaded.entry,
-                 (unsigned long long)(uintptr_t)boot.guest_ram);
-        boot.start = (struct guest_start){ .eip = boot.guest_entry, .eax = MULTIBOOT_BOOTLOADER_MAGIC,
-                                           .ebx = boot.guest_mb_info, .cs = 0x08, .ds = 0x10 };
+        log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx", boot.cfg.guest,
+                 loaded.lowest, loaded.highest, loaded.entry, (unsigned long long)(uintptr_t)boot.guest_ram);
+        boot.start = (struct guest_start){ .eip = boot.guest_entry,
+                                           .eax = MULTIBOOT_BOOTLOADER_MAGIC,
+                                           .ebx = boot.guest_mb_info,
+                                           .cs = 0x08,
+                                           .ds = 0x10 };
     }
 
     /* 5. The hypervisor's own pages */

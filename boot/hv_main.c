@@ -101,8 +101,7 @@ void hv_main(struct boot_info *bi)
     vm->tsc_hz = tsc_calibrate_pit();
     if (!vm->tsc_hz)
         platform_fatal("TSC calibration failed: the PIT's channel 2 never reached terminal count");
-    log_info("hv", "TSC calibrated against the PIT: %llu kHz",
-             (unsigned long long)(vm->tsc_hz / 1000));
+    log_info("hv", "TSC calibrated against the PIT: %llu kHz", (unsigned long long)(vm->tsc_hz / 1000));
     vm->lapic_timer_hz = lapic_timer_calibrate(vm->tsc_hz);
     log_info("hv", "physical LAPIC timer: %llu kHz", (unsigned long long)(vm->lapic_timer_hz / 1000));
     if (bi->cfg.lapic_timer || !(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
@@ -136,11 +135,15 @@ void hv_main(struct boot_info *bi)
     vm->selftest_vm_bug = bi->cfg.selftest == SELFTEST_VM_BUG;
     vm->apicv = vm->ctl.apicv && !bi->cfg.no_apicv;
     vm->x2apicv = vm->apicv && vm->ctl.x2apicv;
-    log_info("hv", "APIC: %s%s", vm->apicv ? "hardware virtualization (TPR shadow, APIC-register "
-             "virtualization, virtual-interrupt delivery)" : vm->ctl.apicv ? "software path "
-             "(apicv = off)" : "software path (the CPU lacks APIC virtualization)",
-             !vm->apicv ? "" : vm->x2apicv ? ", in xAPIC and x2APIC mode"
-                                           : ", in xAPIC mode only (no \"virtualize x2APIC mode\")");
+    log_info("hv", "APIC: %s%s",
+             vm->apicv       ? "hardware virtualization (TPR shadow, APIC-register "
+                               "virtualization, virtual-interrupt delivery)"
+             : vm->ctl.apicv ? "software path "
+                               "(apicv = off)"
+                             : "software path (the CPU lacks APIC virtualization)",
+             !vm->apicv    ? ""
+             : vm->x2apicv ? ", in xAPIC and x2APIC mode"
+                           : ", in xAPIC mode only (no \"virtualize x2APIC mode\")");
     vm->test_unmapped = ~0ull;
     vuart_init(&vm->com1, guest_line, NULL, vm);
     fwcfg_init(&vm->fwcfg, vm->ram_size, 1);
@@ -158,8 +161,8 @@ void hv_main(struct boot_info *bi)
         log_info("hv", "launching the guest: entry 0x%x, Linux zero page at 0x%x, %llu MiB RAM",
                  bi->start.eip, bi->start.esi, (unsigned long long)(vm->ram_size >> 20));
     else
-        log_info("hv", "launching the guest: entry 0x%x, Multiboot info at 0x%x, %llu MiB RAM",
-                 bi->start.eip, bi->start.ebx, (unsigned long long)(vm->ram_size >> 20));
+        log_info("hv", "launching the guest: entry 0x%x, Multiboot info at 0x%x, %llu MiB RAM", bi->start.eip,
+                 bi->start.ebx, (unsigned long long)(vm->ram_size >> 20));
     vm_run(vm);
     vuart_flush(&vm->com1);
     vm_trace_dump(vm);

@@ -15,9 +15,9 @@ struct elf32_ehdr {
 struct elf32_phdr {
     uint32_t p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align;
 };
-#define PT_LOAD 1
-#define ET_EXEC 2
-#define EM_386 3
+#define PT_LOAD      1
+#define ET_EXEC      2
+#define EM_386       3
 #define MAX_SEGMENTS 16
 
 /* Multiboot header flags 0-15 are "required": a loader that does not
@@ -25,7 +25,7 @@ struct elf32_phdr {
  * trivially: we load none), 1 (memory information) and 2 (video mode: a
  * preference; we provide no framebuffer and say so by not setting the flag). */
 #define MB_HDR_REQUIRED_KNOWN 0x7u
-#define MB_HDR_AOUT_KLUDGE (1u << 16)
+#define MB_HDR_AOUT_KLUDGE    (1u << 16)
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -37,10 +37,14 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
-                struct mb_loaded *out, char *err, size_t errlen)
+int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, struct mb_loaded *out,
+                char *err, size_t errlen)
 {
-#define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                               \
+    do {                                        \
+        fmt_snprintf(err, errlen, __VA_ARGS__); \
+        return -1;                              \
+    } while (0)
     struct elf32_ehdr eh;
     struct elf32_phdr ph[MAX_SEGMENTS];
     unsigned nload = 0;
@@ -101,15 +105,15 @@ int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
             FAIL("segment %u: data at 0x%x+0x%x runs past the end of the file (%zu bytes; truncated image?)",
                  i, p.p_offset, p.p_filesz, len);
         if ((uint64_t)p.p_paddr + p.p_memsz > ram_size)
-            FAIL("segment %u: 0x%x+0x%x does not fit in guest RAM (0x%llx bytes)",
-                 i, p.p_paddr, p.p_memsz, (unsigned long long)ram_size);
+            FAIL("segment %u: 0x%x+0x%x does not fit in guest RAM (0x%llx bytes)", i, p.p_paddr, p.p_memsz,
+                 (unsigned long long)ram_size);
         if (ranges_overlap(p.p_paddr, p.p_memsz, MB_INFO_BASE, MB_INFO_LIMIT - MB_INFO_BASE))
-            FAIL("segment %u: 0x%x+0x%x overlaps the boot information area 0x%x-0x%x",
-                 i, p.p_paddr, p.p_memsz, MB_INFO_BASE, MB_INFO_LIMIT - 1);
+            FAIL("segment %u: 0x%x+0x%x overlaps the boot information area 0x%x-0x%x", i, p.p_paddr,
+                 p.p_memsz, MB_INFO_BASE, MB_INFO_LIMIT - 1);
         for (unsigned j = 0; j < nload; j++)
             if (ranges_overlap(p.p_paddr, p.p_memsz, ph[j].p_paddr, ph[j].p_memsz))
-                FAIL("segment %u: 0x%x+0x%x overlaps another segment at 0x%x+0x%x",
-                     i, p.p_paddr, p.p_memsz, ph[j].p_paddr, ph[j].p_memsz);
+                FAIL("segment %u: 0x%x+0x%x overlaps another segment at 0x%x+0x%x", i, p.p_paddr, p.p_memsz,
+                     ph[j].p_paddr, ph[j].p_memsz);
         ph[nload++] = p;
     }
     if (nload == 0)
@@ -200,9 +204,11 @@ int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t 
     for (unsigned i = 0; i < n; i++) {
         uint64_t slen = strlen(mods[i].string) + 1;
         if (at + mods[i].len + slen > ram_size || at + mods[i].len + slen > 0xffffffffull) {
-            fmt_snprintf(err, errlen, "module %u ('%s', %llu bytes) does not fit in guest RAM "
-                         "(%llu MiB) after the kernel", i + 1, mods[i].string,
-                         (unsigned long long)mods[i].len, (unsigned long long)(ram_size >> 20));
+            fmt_snprintf(err, errlen,
+                         "module %u ('%s', %llu bytes) does not fit in guest RAM "
+                         "(%llu MiB) after the kernel",
+                         i + 1, mods[i].string, (unsigned long long)mods[i].len,
+                         (unsigned long long)(ram_size >> 20));
             return -1;
         }
         list[i].mod_start = (uint32_t)at;

@@ -13,23 +13,23 @@
 
 /* Guest-physical area the loader keeps for the information structure,
  * the command line and the memory map. Kernel segments may not overlap it. */
-#define MB_INFO_BASE  0x7000u
-#define MB_INFO_LIMIT 0x10000u
+#define MB_INFO_BASE   0x7000u
+#define MB_INFO_LIMIT  0x10000u
 /* Conventional memory ends here (the rest up to 1 MiB is reported reserved). */
 #define MB_LOW_MEM_END 0x9FC00u
 
-#define MB_INFO_MEMORY   (1u << 0)
-#define MB_INFO_CMDLINE  (1u << 2)
-#define MB_INFO_MODS     (1u << 3)
-#define MB_INFO_MMAP     (1u << 6)
-#define MB_INFO_LOADER   (1u << 9)
+#define MB_INFO_MEMORY  (1u << 0)
+#define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MODS    (1u << 3)
+#define MB_INFO_MMAP    (1u << 6)
+#define MB_INFO_LOADER  (1u << 9)
 
 #define MB_LOADER_NAME "tinyhv"
 
-struct mb_info {          /* Multiboot v1 information structure (the fields we fill) */
+struct mb_info { /* Multiboot v1 information structure (the fields we fill) */
     uint32_t flags;
-    uint32_t mem_lower;   /* KiB below 1 MiB */
-    uint32_t mem_upper;   /* KiB above 1 MiB */
+    uint32_t mem_lower; /* KiB below 1 MiB */
+    uint32_t mem_upper; /* KiB above 1 MiB */
     uint32_t boot_device;
     uint32_t cmdline;
     uint32_t mods_count;
@@ -43,16 +43,16 @@ struct mb_info {          /* Multiboot v1 information structure (the fields we f
     uint32_t boot_loader_name;
 };
 
-struct mb_mmap_entry {    /* "size" counts the bytes after itself: 20 */
+struct mb_mmap_entry { /* "size" counts the bytes after itself: 20 */
     uint32_t size;
     uint64_t addr;
     uint64_t len;
-    uint32_t type;        /* 1 = available, 2 = reserved */
+    uint32_t type; /* 1 = available, 2 = reserved */
 } __attribute__((packed));
 
 struct mb_loaded {
-    uint32_t entry;       /* guest-physical entry point */
-    uint32_t lowest;      /* lowest and highest guest-physical byte loaded */
+    uint32_t entry;  /* guest-physical entry point */
+    uint32_t lowest; /* lowest and highest guest-physical byte loaded */
     uint32_t highest;
     uint32_t header_flags;
 };
@@ -60,18 +60,18 @@ struct mb_loaded {
 /* Validates `img` (a Multiboot v1 ELF32 kernel) and copies its segments into
  * ram (ram_size bytes), zeroing each segment's BSS. Returns 0, or -1 with the
  * reason in err. Nothing is written to ram unless the whole image is valid. */
-int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
-                struct mb_loaded *out, char *err, size_t errlen);
+int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, struct mb_loaded *out,
+                char *err, size_t errlen);
 
 /* Writes the information structure, command line, loader name and memory map
  * into ram's MB_INFO area. Returns the guest-physical address of the
  * structure (the value for EBX), or 0 if ram_size is too small. */
 uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline);
 
-struct mb_module {        /* Multiboot v1 module entry */
-    uint32_t mod_start;   /* guest-physical first byte */
-    uint32_t mod_end;     /* one past the last byte */
-    uint32_t string;      /* guest-physical address of its NUL-terminated string */
+struct mb_module {      /* Multiboot v1 module entry */
+    uint32_t mod_start; /* guest-physical first byte */
+    uint32_t mod_end;   /* one past the last byte */
+    uint32_t string;    /* guest-physical address of its NUL-terminated string */
     uint32_t reserved;
 };
 

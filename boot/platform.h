@@ -6,39 +6,39 @@
 #define BOOT_PLATFORM_H
 
 /* ACPI fixed hardware (PIIX4-style PM block, as QEMU's pc). */
-#define PLATFORM_PM_BASE        0x600   /* PM1a event block: status (2), enable (2) */
-#define PLATFORM_PM1A_EVT       (PLATFORM_PM_BASE + 0)
-#define PLATFORM_PM1A_CNT       (PLATFORM_PM_BASE + 4)  /* 2 bytes: SCI_EN, SLP_TYP, SLP_EN */
-#define PLATFORM_PM_TMR         (PLATFORM_PM_BASE + 8)  /* 4 bytes, 24-bit counter */
-#define PLATFORM_PM_TMR_HZ      3579545u
-#define PLATFORM_SLP_TYP_S5     0       /* \_S5's value, as QEMU's pc DSDT gives it */
-#define PLATFORM_SCI_GSI        9       /* level, active high (MADT override) */
+#define PLATFORM_PM_BASE    0x600 /* PM1a event block: status (2), enable (2) */
+#define PLATFORM_PM1A_EVT   (PLATFORM_PM_BASE + 0)
+#define PLATFORM_PM1A_CNT   (PLATFORM_PM_BASE + 4) /* 2 bytes: SCI_EN, SLP_TYP, SLP_EN */
+#define PLATFORM_PM_TMR     (PLATFORM_PM_BASE + 8) /* 4 bytes, 24-bit counter */
+#define PLATFORM_PM_TMR_HZ  3579545u
+#define PLATFORM_SLP_TYP_S5 0 /* \_S5's value, as QEMU's pc DSDT gives it */
+#define PLATFORM_SCI_GSI    9 /* level, active high (MADT override) */
 
 /* MC146818 RTC/CMOS. */
-#define PLATFORM_RTC_PORT       0x70    /* index; data at 0x71 */
-#define PLATFORM_RTC_IRQ        8
-#define PLATFORM_RTC_CENTURY    0x32    /* CMOS byte named by the FADT */
+#define PLATFORM_RTC_PORT    0x70 /* index; data at 0x71 */
+#define PLATFORM_RTC_IRQ     8
+#define PLATFORM_RTC_CENTURY 0x32 /* CMOS byte named by the FADT */
 
 /* COM1 (the virtual UART). */
-#define PLATFORM_COM1_PORT      0x3F8
-#define PLATFORM_COM1_IRQ       4
+#define PLATFORM_COM1_PORT 0x3F8
+#define PLATFORM_COM1_IRQ  4
 
 /* HPET (as QEMU's: 3 comparators). */
-#define PLATFORM_HPET_BASE      0xFED00000ull
-#define PLATFORM_HPET_SIZE      0x400
+#define PLATFORM_HPET_BASE 0xFED00000ull
+#define PLATFORM_HPET_SIZE 0x400
 
 /* Reset: port 0xCF9 (also the FADT reset register, value 6) and the 8042. */
-#define PLATFORM_RESET_PORT     0xCF9
-#define PLATFORM_RESET_VALUE    0x06
-#define PLATFORM_KBC_DATA       0x60
-#define PLATFORM_KBC_STATUS     0x64    /* command 0xFE: pulse the reset line */
+#define PLATFORM_RESET_PORT  0xCF9
+#define PLATFORM_RESET_VALUE 0x06
+#define PLATFORM_KBC_DATA    0x60
+#define PLATFORM_KBC_STATUS  0x64 /* command 0xFE: pulse the reset line */
 
 /* PCI configuration mechanism #1. */
 #define PLATFORM_PCI_CONFIG_ADDR 0xCF8
 #define PLATFORM_PCI_CONFIG_DATA 0xCFC
 
 /* The BIOS area the guest's RSDP is also copied to (ACPI's search range). */
-#define PLATFORM_BIOS_AREA      0xE0000u
-#define PLATFORM_BIOS_AREA_END  0x100000u
+#define PLATFORM_BIOS_AREA     0xE0000u
+#define PLATFORM_BIOS_AREA_END 0x100000u
 
 #endif

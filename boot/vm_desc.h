@@ -17,13 +17,13 @@
 #define E820_ACPI     3
 #define E820_NVS      4
 
-struct e820_entry {                /* the layout of boot_params.e820_table */
+struct e820_entry { /* the layout of boot_params.e820_table */
     uint64_t addr;
     uint64_t size;
     uint32_t type;
 } __attribute__((packed));
 
-#define VM_DESC_MAX_ISO 4
+#define VM_DESC_MAX_ISO  4
 #define VM_DESC_MAX_E820 8
 
 /* MPS INTI flags of an interrupt source override (MADT). */
@@ -33,37 +33,37 @@ struct e820_entry {                /* the layout of boot_params.e820_table */
 #define ISO_TRIGGER_LEVEL 0xC
 
 struct vm_iso {
-    uint8_t irq;                   /* ISA IRQ (bus 0) */
+    uint8_t irq; /* ISA IRQ (bus 0) */
     uint32_t gsi;
-    uint16_t flags;                /* ISO_POLARITY_* | ISO_TRIGGER_*, 0 = bus default */
+    uint16_t flags; /* ISO_POLARITY_* | ISO_TRIGGER_*, 0 = bus default */
 };
 
 /* Conventional memory ends here, as on a PC (a 1 KiB EBDA-sized hole
  * below 640 KiB, then video memory and ROMs). */
-#define VM_LOW_RAM_END   0x9FC00u
+#define VM_LOW_RAM_END 0x9FC00u
 /* The guest's ACPI tables sit in the last VM_ACPI_SIZE bytes of its RAM. */
-#define VM_ACPI_SIZE     0x10000u
+#define VM_ACPI_SIZE   0x10000u
 
 struct vm_desc {
-    uint64_t ram_size;             /* guest RAM: guest-physical 0 .. ram_size */
-    uint64_t acpi_base;            /* the tables' area: acpi_base .. ram_size, reserved */
+    uint64_t ram_size;  /* guest RAM: guest-physical 0 .. ram_size */
+    uint64_t acpi_base; /* the tables' area: acpi_base .. ram_size, reserved */
     uint64_t lapic_base;
     uint8_t lapic_id;
-    uint8_t lint_nmi;              /* the LAPIC input wired to NMI (LINT1) */
+    uint8_t lint_nmi; /* the LAPIC input wired to NMI (LINT1) */
     uint8_t ioapic_id;
     uint8_t ioapic_pins;
     uint64_t ioapic_base;
     uint32_t ioapic_gsi_base;
     struct vm_iso iso[VM_DESC_MAX_ISO];
     unsigned n_iso;
-    uint16_t pm_base;              /* PM1a event (4 bytes), PM1a control (2) at +4, timer (4) at +8 */
+    uint16_t pm_base; /* PM1a event (4 bytes), PM1a control (2) at +4, timer (4) at +8 */
     uint8_t sci_gsi;
     uint8_t slp_typ_s5;
     uint64_t hpet_base;
-    uint32_t hpet_block_id;        /* the HPET's capabilities register, low half */
+    uint32_t hpet_block_id; /* the HPET's capabilities register, low half */
     uint16_t reset_port;
     uint8_t reset_value;
-    uint8_t rtc_century;           /* CMOS index of the century byte */
+    uint8_t rtc_century; /* CMOS index of the century byte */
     uint8_t have_8042;
     uint16_t com1_port;
     uint8_t com1_irq;

@@ -34,15 +34,11 @@ static uint8_t sum_bytes(const void *p, size_t n)
     return s;
 }
 
-static const struct sdt_header *table_at(uint64_t addr)
-{
-    return (const struct sdt_header *)(uintptr_t)addr;
-}
+static const struct sdt_header *table_at(uint64_t addr) { return (const struct sdt_header *)(uintptr_t)addr; }
 
 static int table_ok(const struct sdt_header *h)
 {
-    return h && h->length >= sizeof(*h) && h->length <= MAX_TABLE_LEN &&
-           sum_bytes(h, h->length) == 0;
+    return h && h->length >= sizeof(*h) && h->length <= MAX_TABLE_LEN && sum_bytes(h, h->length) == 0;
 }
 
 static void parse_madt(const struct sdt_header *h, struct acpi_info *out)
@@ -179,12 +175,10 @@ int acpi_parse(const void *rsdp_ptr, struct acpi_info *out, char *err, size_t er
     out->revision = r->revision;
     memcpy(out->oem_id, r->oem_id, 6);
 
-    int use_xsdt = r->revision >= 2 && r->xsdt && r->length >= sizeof(*r) &&
-                   sum_bytes(r, sizeof(*r)) == 0;
+    int use_xsdt = r->revision >= 2 && r->xsdt && r->length >= sizeof(*r) && sum_bytes(r, sizeof(*r)) == 0;
     const struct sdt_header *root = table_at(use_xsdt ? r->xsdt : r->rsdt);
     if (!table_ok(root) || memcmp(root->signature, use_xsdt ? "XSDT" : "RSDT", 4) != 0) {
-        fmt_snprintf(err, errlen, "%s at 0x%llx is missing or has a bad checksum",
-                     use_xsdt ? "XSDT" : "RSDT",
+        fmt_snprintf(err, errlen, "%s at 0x%llx is missing or has a bad checksum", use_xsdt ? "XSDT" : "RSDT",
                      (unsigned long long)(use_xsdt ? r->xsdt : r->rsdt));
         return -1;
     }
@@ -207,8 +201,7 @@ int acpi_parse(const void *rsdp_ptr, struct acpi_info *out, char *err, size_t er
         }
     }
     if (!have_madt) {
-        fmt_snprintf(err, errlen, "no valid MADT (signature APIC) in the %s",
-                     use_xsdt ? "XSDT" : "RSDT");
+        fmt_snprintf(err, errlen, "no valid MADT (signature APIC) in the %s", use_xsdt ? "XSDT" : "RSDT");
         return -1;
     }
     return 0;

@@ -16,17 +16,17 @@ struct acpi_ioapic {
     uint32_t gsi_base;
 };
 
-struct acpi_iso {          /* interrupt source override */
+struct acpi_iso { /* interrupt source override */
     uint8_t bus, source;
     uint32_t gsi;
-    uint16_t flags;        /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
+    uint16_t flags; /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
 };
 
 struct acpi_info {
-    uint8_t revision;      /* RSDP revision: 0 = ACPI 1.0 (RSDT), 2+ = XSDT */
+    uint8_t revision; /* RSDP revision: 0 = ACPI 1.0 (RSDT), 2+ = XSDT */
     char oem_id[7];
     uint64_t lapic_base;
-    unsigned n_cpus;       /* enabled processor LAPIC/x2APIC entries */
+    unsigned n_cpus; /* enabled processor LAPIC/x2APIC entries */
     unsigned n_ioapic;
     struct acpi_ioapic ioapic[ACPI_MAX_IOAPIC];
     unsigned n_iso;

@@ -48,9 +48,9 @@ static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
     put8(t, 8, rev);
     memcpy(t + 10, ACPI_BUILD_OEM_ID, 6);
     memcpy(t + 16, ACPI_BUILD_OEM_TABLE_ID, 8);
-    put32(t, 24, 1);                 /* OEM revision */
-    memcpy(t + 28, "THV ", 4);       /* creator id */
-    put32(t, 32, 1);                 /* creator revision */
+    put32(t, 24, 1);           /* OEM revision */
+    memcpy(t + 28, "THV ", 4); /* creator id */
+    put32(t, 32, 1);           /* creator revision */
 }
 
 static void seal(uint8_t *t)
@@ -68,7 +68,7 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, uint64_
     p[0] = space;
     p[1] = bits;
     p[2] = 0;
-    p[3] = access;                   /* 1 byte, 2 word, 3 dword, 4 qword */
+    p[3] = access; /* 1 byte, 2 word, 3 dword, 4 qword */
     put64(p, 4, addr);
 }
 
@@ -117,7 +117,7 @@ static void aml_pkg(struct aml *o, const uint8_t *op, size_t opn, const struct a
     if (len < 0x40) {
         aml_byte(o, (uint8_t)len);
     } else {
-        len++;                        /* two PkgLength bytes: up to 4095 */
+        len++; /* two PkgLength bytes: up to 4095 */
         aml_byte(o, (uint8_t)(0x40 | (len & 0xf)));
         aml_byte(o, (uint8_t)(len >> 4));
     }
@@ -140,15 +140,16 @@ static uint32_t eisa_id(const char *s)
     for (int i = 3; i < 7; i++)
         hex = hex * 16 + (unsigned)(s[i] <= '9' ? s[i] - '0' : s[i] - 'A' + 10);
     uint16_t vendor = (uint16_t)(((s[0] - 0x40) << 10) | ((s[1] - 0x40) << 5) | (s[2] - 0x40));
-    return (uint32_t)(vendor >> 8) | (uint32_t)(vendor & 0xff) << 8 |
-           (uint32_t)(hex >> 8) << 16 | (uint32_t)(hex & 0xff) << 24;
+    return (uint32_t)(vendor >> 8) | (uint32_t)(vendor & 0xff) << 8 | (uint32_t)(hex >> 8) << 16 |
+           (uint32_t)(hex & 0xff) << 24;
 }
 
 /* Resource descriptors (ACPI 6.x §6.4) */
 static void res_io(struct aml *o, uint16_t port, uint8_t len)
 {
-    const uint8_t d[8] = { 0x47, 0x01, (uint8_t)port, (uint8_t)(port >> 8), (uint8_t)port,
-                           (uint8_t)(port >> 8), 0x01, len };
+    const uint8_t d[8] = {
+        0x47, 0x01, (uint8_t)port, (uint8_t)(port >> 8), (uint8_t)port, (uint8_t)(port >> 8), 0x01, len
+    };
     aml_bytes(o, d, sizeof(d));
 }
 
@@ -192,9 +193,9 @@ static void aml_device(struct aml *o, const char *name, const char *hid, int uid
 static void dsdt_body(const struct vm_desc *d, struct aml *o)
 {
     struct aml pkg = { .n = 0 }, sb = { .n = 0 }, r;
-    aml_byte(&pkg, 4);               /* NumElements */
-    aml_int(&pkg, d->slp_typ_s5);    /* PM1a_CNT.SLP_TYP */
-    aml_int(&pkg, d->slp_typ_s5);    /* PM1b_CNT.SLP_TYP */
+    aml_byte(&pkg, 4);            /* NumElements */
+    aml_int(&pkg, d->slp_typ_s5); /* PM1a_CNT.SLP_TYP */
+    aml_int(&pkg, d->slp_typ_s5); /* PM1b_CNT.SLP_TYP */
     aml_int(&pkg, 0);
     aml_int(&pkg, 0);
     aml_byte(o, 0x08);
@@ -225,15 +226,12 @@ static void dsdt_body(const struct vm_desc *d, struct aml *o)
 
 /* ---- the tables ---- */
 
-static const char *const names[ACPI_T_COUNT] = { "RSDP", "RSDT", "XSDT", "FACP", "FACS",
-                                                 "DSDT", "APIC", "HPET" };
+static const char *const names[ACPI_T_COUNT] = { "RSDP", "RSDT", "XSDT", "FACP",
+                                                 "FACS", "DSDT", "APIC", "HPET" };
 
-const char *acpi_build_name(enum acpi_build_table t)
-{
-    return (unsigned)t < ACPI_T_COUNT ? names[t] : "?";
-}
+const char *acpi_build_name(enum acpi_build_table t) { return (unsigned)t < ACPI_T_COUNT ? names[t] : "?"; }
 
-#define FADT_LEN 276                 /* revision 6 (ACPI 6.0), minor version 0 */
+#define FADT_LEN           276 /* revision 6 (ACPI 6.0), minor version 0 */
 #define FADT_WBINVD        (1u << 0)
 #define FADT_PROC_C1       (1u << 2)
 #define FADT_PWR_BUTTON    (1u << 4) /* no fixed power button */
@@ -248,29 +246,29 @@ static void fill_fadt(const struct vm_desc *d, uint8_t *t, uint64_t facs, uint64
     header(t, "FACP", FADT_LEN, 6);
     put32(t, 36, (uint32_t)facs);
     put32(t, 40, (uint32_t)dsdt);
-    put8(t, 45, 0);                  /* preferred PM profile: unspecified */
-    put16(t, 46, d->sci_gsi);        /* SCI_INT */
-    put32(t, 48, 0);                 /* SMI_CMD 0: always in ACPI mode (SCI_EN reads 1) */
-    put32(t, 56, pm);                /* PM1a_EVT_BLK */
-    put32(t, 64, pm + 4u);           /* PM1a_CNT_BLK */
-    put32(t, 76, pm + 8u);           /* PM_TMR_BLK */
-    put8(t, 88, 4);                  /* PM1_EVT_LEN */
-    put8(t, 89, 2);                  /* PM1_CNT_LEN */
-    put8(t, 91, 4);                  /* PM_TMR_LEN */
-    put16(t, 96, 0x0FFF);            /* P_LVL2_LAT > 100: no C2 */
-    put16(t, 98, 0x0FFF);            /* P_LVL3_LAT > 1000: no C3 */
-    put8(t, 108, d->rtc_century);    /* CENTURY */
+    put8(t, 45, 0);               /* preferred PM profile: unspecified */
+    put16(t, 46, d->sci_gsi);     /* SCI_INT */
+    put32(t, 48, 0);              /* SMI_CMD 0: always in ACPI mode (SCI_EN reads 1) */
+    put32(t, 56, pm);             /* PM1a_EVT_BLK */
+    put32(t, 64, pm + 4u);        /* PM1a_CNT_BLK */
+    put32(t, 76, pm + 8u);        /* PM_TMR_BLK */
+    put8(t, 88, 4);               /* PM1_EVT_LEN */
+    put8(t, 89, 2);               /* PM1_CNT_LEN */
+    put8(t, 91, 4);               /* PM_TMR_LEN */
+    put16(t, 96, 0x0FFF);         /* P_LVL2_LAT > 100: no C2 */
+    put16(t, 98, 0x0FFF);         /* P_LVL3_LAT > 1000: no C3 */
+    put8(t, 108, d->rtc_century); /* CENTURY */
     put16(t, 109, (uint16_t)(d->have_8042 ? BOOT_ARCH_LEGACY | BOOT_ARCH_8042 : BOOT_ARCH_LEGACY));
     put32(t, 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
-    gas(t + 116, GAS_IO, 8, 1, d->reset_port);   /* RESET_REG */
-    put8(t, 128, d->reset_value);                /* RESET_VALUE */
-    put8(t, 131, 0);                 /* FADT minor version */
-    put64(t, 132, 0);                /* X_FIRMWARE_CTRL: unused, FIRMWARE_CTRL says (below 4 GiB) */
-    put64(t, 140, dsdt);             /* X_DSDT */
-    gas(t + 148, GAS_IO, 32, 2, pm);             /* X_PM1a_EVT_BLK */
-    gas(t + 172, GAS_IO, 16, 2, pm + 4u);        /* X_PM1a_CNT_BLK */
-    gas(t + 208, GAS_IO, 32, 3, pm + 8u);        /* X_PM_TMR_BLK */
-    memcpy(t + 268, "TINYHV  ", 8);             /* hypervisor vendor identity */
+    gas(t + 116, GAS_IO, 8, 1, d->reset_port); /* RESET_REG */
+    put8(t, 128, d->reset_value);              /* RESET_VALUE */
+    put8(t, 131, 0);                           /* FADT minor version */
+    put64(t, 132, 0);                          /* X_FIRMWARE_CTRL: unused, FIRMWARE_CTRL says (below 4 GiB) */
+    put64(t, 140, dsdt);                       /* X_DSDT */
+    gas(t + 148, GAS_IO, 32, 2, pm);           /* X_PM1a_EVT_BLK */
+    gas(t + 172, GAS_IO, 16, 2, pm + 4u);      /* X_PM1a_CNT_BLK */
+    gas(t + 208, GAS_IO, 32, 3, pm + 8u);      /* X_PM_TMR_BLK */
+    memcpy(t + 268, "TINYHV  ", 8);            /* hypervisor vendor identity */
     seal(t);
 }
 
@@ -278,35 +276,49 @@ static void fill_madt(const struct vm_desc *d, uint8_t *t, uint32_t len)
 {
     header(t, "APIC", len, 3);
     put32(t, 36, (uint32_t)d->lapic_base);
-    put32(t, 40, 1);                 /* PCAT_COMPAT: the 8259 pair is there too */
+    put32(t, 40, 1); /* PCAT_COMPAT: the 8259 pair is there too */
     uint8_t *e = t + 44;
     /* Processor local APIC: ACPI processor UID 0, APIC ID, enabled */
-    e[0] = 0; e[1] = 8; e[2] = 0; e[3] = d->lapic_id; put32(e, 4, 1);
+    e[0] = 0;
+    e[1] = 8;
+    e[2] = 0;
+    e[3] = d->lapic_id;
+    put32(e, 4, 1);
     e += 8;
     /* I/O APIC */
-    e[0] = 1; e[1] = 12; e[2] = d->ioapic_id; e[3] = 0;
+    e[0] = 1;
+    e[1] = 12;
+    e[2] = d->ioapic_id;
+    e[3] = 0;
     put32(e, 4, (uint32_t)d->ioapic_base);
     put32(e, 8, d->ioapic_gsi_base);
     e += 12;
     /* Interrupt source overrides (bus 0: ISA) */
     for (unsigned i = 0; i < d->n_iso; i++, e += 10) {
-        e[0] = 2; e[1] = 10; e[2] = 0; e[3] = d->iso[i].irq;
+        e[0] = 2;
+        e[1] = 10;
+        e[2] = 0;
+        e[3] = d->iso[i].irq;
         put32(e, 4, d->iso[i].gsi);
         put16(e, 8, d->iso[i].flags);
     }
     /* Local APIC NMI: every processor (UID 0xFF), bus-default flags, LINTn */
-    e[0] = 4; e[1] = 6; e[2] = 0xFF; put16(e, 3, 0); e[5] = d->lint_nmi;
+    e[0] = 4;
+    e[1] = 6;
+    e[2] = 0xFF;
+    put16(e, 3, 0);
+    e[5] = d->lint_nmi;
     seal(t);
 }
 
 static void fill_hpet(const struct vm_desc *d, uint8_t *t)
 {
     header(t, "HPET", 56, 1);
-    put32(t, 36, d->hpet_block_id);  /* event timer block id */
+    put32(t, 36, d->hpet_block_id); /* event timer block id */
     gas(t + 40, GAS_MEMORY, 64, 0, d->hpet_base);
-    put8(t, 52, 0);                  /* HPET number */
-    put16(t, 53, 0x80);              /* minimum clock tick in periodic mode */
-    put8(t, 55, 0);                  /* no page protection */
+    put8(t, 52, 0);     /* HPET number */
+    put16(t, 53, 0x80); /* minimum clock tick in periodic mode */
+    put8(t, 55, 0);     /* no page protection */
     seal(t);
 }
 
@@ -331,8 +343,8 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     len[ACPI_T_RSDT] = 36 + 3 * 4;
     len[ACPI_T_XSDT] = 36 + 3 * 8;
     static const enum acpi_build_table order[ACPI_T_COUNT] = {
-        ACPI_T_RSDP, ACPI_T_FACS, ACPI_T_DSDT, ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET,
-        ACPI_T_RSDT, ACPI_T_XSDT,
+        ACPI_T_RSDP, ACPI_T_FACS, ACPI_T_DSDT, ACPI_T_FADT,
+        ACPI_T_MADT, ACPI_T_HPET, ACPI_T_RSDT, ACPI_T_XSDT,
     };
     for (unsigned i = 0; i < ACPI_T_COUNT && !body.full; i++) {
         enum acpi_build_table k = order[i];
@@ -350,7 +362,7 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     put32(t[ACPI_T_FACS], 4, 64);
     put8(t[ACPI_T_FACS], 32, 2);
 
-    header(t[ACPI_T_DSDT], "DSDT", len[ACPI_T_DSDT], 2);  /* revision 2: 64-bit integers */
+    header(t[ACPI_T_DSDT], "DSDT", len[ACPI_T_DSDT], 2); /* revision 2: 64-bit integers */
     memcpy(t[ACPI_T_DSDT] + 36, body.b, body.n);
     seal(t[ACPI_T_DSDT]);
 
@@ -371,7 +383,7 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     uint8_t *r = t[ACPI_T_RSDP];
     memcpy(r, "RSD PTR ", 8);
     memcpy(r + 9, ACPI_BUILD_OEM_ID, 6);
-    put8(r, 15, 2);                  /* revision 2: XSDT */
+    put8(r, 15, 2); /* revision 2: XSDT */
     put32(r, 16, (uint32_t)at[ACPI_T_RSDT]);
     put32(r, 20, ACPI_RSDP_SIZE);
     put64(r, 24, at[ACPI_T_XSDT]);

@@ -16,13 +16,22 @@
 #define ACPI_BUILD_OEM_TABLE_ID "TINYHVVM"
 #define ACPI_RSDP_SIZE          36
 
-enum acpi_build_table { ACPI_T_RSDP, ACPI_T_RSDT, ACPI_T_XSDT, ACPI_T_FADT, ACPI_T_FACS,
-                        ACPI_T_DSDT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_COUNT };
+enum acpi_build_table {
+    ACPI_T_RSDP,
+    ACPI_T_RSDT,
+    ACPI_T_XSDT,
+    ACPI_T_FADT,
+    ACPI_T_FACS,
+    ACPI_T_DSDT,
+    ACPI_T_MADT,
+    ACPI_T_HPET,
+    ACPI_T_COUNT
+};
 
 struct acpi_build_out {
-    uint64_t addr[ACPI_T_COUNT];   /* guest-physical address of each table */
-    uint32_t len[ACPI_T_COUNT];    /* and its length */
-    uint32_t used;                 /* bytes of the area used */
+    uint64_t addr[ACPI_T_COUNT]; /* guest-physical address of each table */
+    uint32_t len[ACPI_T_COUNT];  /* and its length */
+    uint32_t used;               /* bytes of the area used */
 };
 
 /* The four-character signature of a table ("RSD PTR " for the RSDP gives "RSDP"). */

@@ -23,11 +23,23 @@ static unsigned item_bytes(const struct fwcfg *f, uint8_t out[8])
     unsigned len;
     switch (f->selector) {
     case FWCFG_SIGNATURE: memcpy(out, "QEMU", 4); return 4;
-    case FWCFG_ID: v = 1; len = 4; break;
-    case FWCFG_RAM_SIZE: v = f->ram_size; len = 8; break;
+    case FWCFG_ID:
+        v = 1;
+        len = 4;
+        break;
+    case FWCFG_RAM_SIZE:
+        v = f->ram_size;
+        len = 8;
+        break;
     case FWCFG_NB_CPUS:
-    case FWCFG_MAX_CPUS: v = f->ncpus; len = 2; break;
-    case FWCFG_FILE_DIR: v = 0; len = 4; break;
+    case FWCFG_MAX_CPUS:
+        v = f->ncpus;
+        len = 2;
+        break;
+    case FWCFG_FILE_DIR:
+        v = 0;
+        len = 4;
+        break;
     default: return 0;
     }
     for (unsigned i = 0; i < len; i++)

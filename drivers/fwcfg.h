@@ -10,20 +10,20 @@
 #include <stdint.h>
 
 #define FWCFG_PORT_SELECTOR 0x510
-#define FWCFG_PORT_DATA 0x511
+#define FWCFG_PORT_DATA     0x511
 
 #define FWCFG_SIGNATURE 0x00
-#define FWCFG_ID 0x01
-#define FWCFG_RAM_SIZE 0x03
-#define FWCFG_NB_CPUS 0x05
-#define FWCFG_MAX_CPUS 0x0f
-#define FWCFG_FILE_DIR 0x19
+#define FWCFG_ID        0x01
+#define FWCFG_RAM_SIZE  0x03
+#define FWCFG_NB_CPUS   0x05
+#define FWCFG_MAX_CPUS  0x0f
+#define FWCFG_FILE_DIR  0x19
 
 struct fwcfg {
     uint64_t ram_size;
     uint16_t ncpus;
     uint16_t selector;
-    uint32_t offset;   /* next byte of the selected item */
+    uint32_t offset; /* next byte of the selected item */
 };
 
 void fwcfg_init(struct fwcfg *f, uint64_t ram_size, uint16_t ncpus);

@@ -36,7 +36,7 @@ enum pcstub_result pcstub_io(struct pcstub *s, uint16_t port, int in, unsigned s
     if (!s || !val || !pcstub_claims(port))
         return PCSTUB_NOT_MINE;
     if (in)
-        *val = mask;                 /* what nobody drives reads */
+        *val = mask; /* what nobody drives reads */
     if (port == PCSTUB_PCI_ADDR && size == 4) {
         if (in)
             *val = s->pci_addr;
@@ -65,5 +65,5 @@ enum pcstub_result pcstub_io(struct pcstub *s, uint16_t port, int in, unsigned s
         s->reset_by = "8042 command 0xFE";
         return PCSTUB_RESET;
     }
-    return PCSTUB_DONE;              /* everything else: all ones in, dropped out */
+    return PCSTUB_DONE; /* everything else: all ones in, dropped out */
 }

@@ -9,27 +9,27 @@
 
 #include <stdint.h>
 
-#define PCSTUB_POST_PORT  0x80
-#define PCSTUB_KBC_DATA   0x60
-#define PCSTUB_KBC_STATUS 0x64
-#define PCSTUB_PCI_ADDR   0xCF8
-#define PCSTUB_RCR        0xCF9
-#define PCSTUB_PCI_DATA   0xCFC
+#define PCSTUB_POST_PORT       0x80
+#define PCSTUB_KBC_DATA        0x60
+#define PCSTUB_KBC_STATUS      0x64
+#define PCSTUB_PCI_ADDR        0xCF8
+#define PCSTUB_RCR             0xCF9
+#define PCSTUB_PCI_DATA        0xCFC
 #define PCSTUB_KBC_PULSE_RESET 0xFE
-#define PCSTUB_RCR_RST_CPU     0x04   /* 0 -> 1 resets; bit 1 picks hard reset */
+#define PCSTUB_RCR_RST_CPU     0x04 /* 0 -> 1 resets; bit 1 picks hard reset */
 
 enum pcstub_result {
     PCSTUB_NOT_MINE = -1,
     PCSTUB_DONE = 0,
-    PCSTUB_RESET = 1,      /* the guest asked for a reset: reset_by names how */
+    PCSTUB_RESET = 1, /* the guest asked for a reset: reset_by names how */
 };
 
 struct pcstub {
-    uint32_t pci_addr;     /* the CONFIG_ADDRESS latch (32-bit writes to 0xCF8) */
-    uint8_t rcr;           /* reset control register, bits 1 and 3 kept */
-    uint8_t post;          /* the last POST code written to port 0x80 */
+    uint32_t pci_addr; /* the CONFIG_ADDRESS latch (32-bit writes to 0xCF8) */
+    uint8_t rcr;       /* reset control register, bits 1 and 3 kept */
+    uint8_t post;      /* the last POST code written to port 0x80 */
     uint64_t post_writes;
-    const char *reset_by;  /* after PCSTUB_RESET: "port 0xCF9" or "8042 command 0xFE" */
+    const char *reset_by; /* after PCSTUB_RESET: "port 0xCF9" or "8042 command 0xFE" */
 };
 
 void pcstub_init(struct pcstub *s);

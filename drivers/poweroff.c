@@ -4,7 +4,7 @@
 #include "log.h"
 #include "uart.h"
 
-#define SLP_EN (1u << 13)
+#define SLP_EN              (1u << 13)
 #define BOCHS_SHUTDOWN_PORT 0x8900
 
 static struct {

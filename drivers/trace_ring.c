@@ -35,11 +35,13 @@ uint64_t trace_ring_dropped(const struct trace_ring *r) { return written(r) - tr
 
 const struct trace_rec *trace_ring_at(const struct trace_ring *r, uint64_t i)
 {
-    return (const struct trace_rec *)(r->base + (((trace_ring_dropped(r) + i) * sizeof(struct trace_rec)) & r->mask));
+    return (const struct trace_rec *)(r->base +
+                                      (((trace_ring_dropped(r) + i) * sizeof(struct trace_rec)) & r->mask));
 }
 
-void trace_ring_dump(const struct trace_ring *r, uint64_t tsc_hz, uint64_t tsc_offset, const char *const *names,
-                     unsigned nnames, void (*line)(void *ctx, const char *s), void *ctx)
+void trace_ring_dump(const struct trace_ring *r, uint64_t tsc_hz, uint64_t tsc_offset,
+                     const char *const *names, unsigned nnames, void (*line)(void *ctx, const char *s),
+                     void *ctx)
 {
     char buf[160];
     uint64_t held = trace_ring_held(r);

@@ -13,16 +13,16 @@
 
 /* 32 bytes, so that finding the next record is a shift-free AND. */
 struct trace_rec {
-    uint32_t ev;             /* enum irq_trace_event */
+    uint32_t ev; /* enum irq_trace_event */
     uint32_t a, b, c;
     uint32_t tsc_lo, tsc_hi; /* the host's TSC (the dump's reader adds the guest's offset) */
     uint32_t reserved[2];
 };
 
 struct trace_ring {
-    uint8_t *base;           /* size records; size a power of two */
-    uint64_t mask;           /* size * sizeof(struct trace_rec) - 1 */
-    uint64_t head;           /* bytes ever written: the next record is at base + (head & mask) */
+    uint8_t *base; /* size records; size a power of two */
+    uint64_t mask; /* size * sizeof(struct trace_rec) - 1 */
+    uint64_t head; /* bytes ever written: the next record is at base + (head & mask) */
 };
 
 /* rec: room for size records, size a power of two (else the ring stays
@@ -64,7 +64,8 @@ const struct trace_rec *trace_ring_at(const struct trace_ring *r, uint64_t i);
  * names[i] is the name of event i (NULL: "ev<i>"); tsc_offset is the
  * guest's TSC offset at the end (the events that changed it on the way say
  * by how much). */
-void trace_ring_dump(const struct trace_ring *r, uint64_t tsc_hz, uint64_t tsc_offset, const char *const *names,
-                     unsigned nnames, void (*line)(void *ctx, const char *s), void *ctx);
+void trace_ring_dump(const struct trace_ring *r, uint64_t tsc_hz, uint64_t tsc_offset,
+                     const char *const *names, unsigned nnames, void (*line)(void *ctx, const char *s),
+                     void *ctx);
 
 #endif

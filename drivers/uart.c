@@ -2,15 +2,15 @@
 
 #include "../arch/x86/cpu.h"
 
-#define UART_THR 0
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
+#define UART_THR        0
+#define UART_IER        1
+#define UART_FCR        2
+#define UART_LCR        3
+#define UART_MCR        4
+#define UART_LSR        5
+#define LSR_DR          0x01
+#define LSR_THRE        0x20
+#define LSR_TEMT        0x40
 /* A missing UART reads 0xFF (both bits set), so no wait below can hang; the
  * bound is a second guard against a wedged device. */
 #define UART_SPIN_LIMIT 1000000
@@ -20,13 +20,13 @@ static uint16_t uart_port;
 void uart_init(uint16_t port)
 {
     uart_port = port;
-    outb(port + UART_IER, 0x00);  /* no interrupts */
-    outb(port + UART_LCR, 0x80);  /* DLAB */
-    outb(port + 0, 1);            /* divisor 1: 115200 baud */
+    outb(port + UART_IER, 0x00); /* no interrupts */
+    outb(port + UART_LCR, 0x80); /* DLAB */
+    outb(port + 0, 1);           /* divisor 1: 115200 baud */
     outb(port + 1, 0);
-    outb(port + UART_LCR, 0x03);  /* 8N1 */
-    outb(port + UART_FCR, 0x07);  /* enable and clear FIFOs */
-    outb(port + UART_MCR, 0x03);  /* DTR, RTS */
+    outb(port + UART_LCR, 0x03); /* 8N1 */
+    outb(port + UART_FCR, 0x07); /* enable and clear FIFOs */
+    outb(port + UART_MCR, 0x03); /* DTR, RTS */
 }
 
 static void wait_lsr(uint8_t bit)
@@ -62,10 +62,7 @@ int uart_rx_ready(void)
     return lsr != 0xff && (lsr & LSR_DR);
 }
 
-uint8_t uart_getc(void)
-{
-    return inb(uart_port + UART_THR);
-}
+uint8_t uart_getc(void) { return inb(uart_port + UART_THR); }
 
 void uart_enable_rx_interrupt(void)
 {

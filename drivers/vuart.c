@@ -2,17 +2,17 @@
 
 #include <string.h>
 
-#define IER_RDA 0x01
-#define IER_THRE 0x02
-#define LCR_DLAB 0x80
-#define MCR_OUT2 0x08
-#define LSR_DR 0x01
-#define LSR_OE 0x02
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define IIR_NONE 0x01
-#define IIR_THRE 0x02
-#define IIR_RDA 0x04
+#define IER_RDA         0x01
+#define IER_THRE        0x02
+#define LCR_DLAB        0x80
+#define MCR_OUT2        0x08
+#define LSR_DR          0x01
+#define LSR_OE          0x02
+#define LSR_THRE        0x20
+#define LSR_TEMT        0x40
+#define IIR_NONE        0x01
+#define IIR_THRE        0x02
+#define IIR_RDA         0x04
 #define MSR_DCD_DSR_CTS 0xB0
 
 static void update_irq(struct vuart *u)
@@ -26,8 +26,8 @@ static void update_irq(struct vuart *u)
     }
 }
 
-void vuart_init(struct vuart *u, void (*sink)(void *ctx, const char *line),
-                void (*irq)(void *ctx, int level), void *ctx)
+void vuart_init(struct vuart *u, void (*sink)(void *ctx, const char *line), void (*irq)(void *ctx, int level),
+                void *ctx)
 {
     memset(u, 0, sizeof(*u));
     u->lcr = 0x03;

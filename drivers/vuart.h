@@ -10,15 +10,15 @@
 #include <stdint.h>
 
 #define VUART_LINE_MAX 200
-#define VUART_RX_FIFO 64
+#define VUART_RX_FIFO  64
 
 struct vuart {
     uint8_t ier, lcr, mcr, scr, dll, dlm;
-    uint8_t thre_pending;       /* THR-empty interrupt not yet acknowledged */
-    uint8_t irq_level;          /* last level given to the irq callback */
+    uint8_t thre_pending; /* THR-empty interrupt not yet acknowledged */
+    uint8_t irq_level;    /* last level given to the irq callback */
     uint8_t rx[VUART_RX_FIFO];
     unsigned rx_head, rx_count;
-    uint32_t rx_dropped;        /* bytes lost to a full FIFO (overrun) */
+    uint32_t rx_dropped; /* bytes lost to a full FIFO (overrun) */
     unsigned len;
     char line[VUART_LINE_MAX + 1];
     void (*sink)(void *ctx, const char *line);
@@ -26,8 +26,8 @@ struct vuart {
     void *ctx;
 };
 
-void vuart_init(struct vuart *u, void (*sink)(void *ctx, const char *line),
-                void (*irq)(void *ctx, int level), void *ctx);
+void vuart_init(struct vuart *u, void (*sink)(void *ctx, const char *line), void (*irq)(void *ctx, int level),
+                void *ctx);
 /* Register access at offset 0-7 from the base port. */
 uint8_t vuart_read(struct vuart *u, unsigned offset);
 void vuart_write(struct vuart *u, unsigned offset, uint8_t value);

@@ -21,38 +21,38 @@
 #include "vpic.h"
 #include "vpit.h"
 
-#define IRQ_NR_GSI 24
+#define IRQ_NR_GSI      24
 #define IRQ_MAX_SOURCES 32
-#define IRQ_MAX_ROUTES 3          /* routing entries per GSI */
-#define IRQ_SOURCE_PIT 0          /* reserved ids, allocated at init */
+#define IRQ_MAX_ROUTES  3 /* routing entries per GSI */
+#define IRQ_SOURCE_PIT  0 /* reserved ids, allocated at init */
 
 enum irq_route_kind { IRQ_ROUTE_PIC = 1, IRQ_ROUTE_IOAPIC, IRQ_ROUTE_MSI };
 
 struct irq_route {
     uint8_t kind;
-    uint8_t pin;                  /* PIC pin 0-15 or IOAPIC pin 0-23 */
-    uint32_t msi_addr;            /* MSI: address low (0xFEExxxxx) and data */
+    uint8_t pin;       /* PIC pin 0-15 or IOAPIC pin 0-23 */
+    uint32_t msi_addr; /* MSI: address low (0xFEExxxxx) and data */
     uint32_t msi_data;
 };
 
 /* What irq_set did with a request. */
 enum irq_result {
-    IRQ_ERROR = -2,               /* bad source id or GSI */
-    IRQ_MASKED = -1,              /* every route is masked */
-    IRQ_COALESCED = 0,            /* the line was already asserted, or a deassertion */
-    IRQ_DELIVERED = 1,            /* at least one controller took a new request */
+    IRQ_ERROR = -2,    /* bad source id or GSI */
+    IRQ_MASKED = -1,   /* every route is masked */
+    IRQ_COALESCED = 0, /* the line was already asserted, or a deassertion */
+    IRQ_DELIVERED = 1, /* at least one controller took a new request */
 };
 
 struct irq_chipset {
     const struct irq_host *host;
     struct irq_route routes[IRQ_NR_GSI][IRQ_MAX_ROUTES];
     uint8_t nroutes[IRQ_NR_GSI];
-    uint32_t line[IRQ_NR_GSI];    /* bit per source asserting the GSI */
-    uint32_t sources;             /* allocated source ids */
+    uint32_t line[IRQ_NR_GSI]; /* bit per source asserting the GSI */
+    uint32_t sources;          /* allocated source ids */
     struct vpic pic;
     struct vioapic ioapic;
     struct vpit pit;
-    uint8_t pic_intr;             /* last vPIC INTR level seen on IOAPIC pin 0 */
+    uint8_t pic_intr; /* last vPIC INTR level seen on IOAPIC pin 0 */
     /* Sources cut off from their lines (irq_sources_mute): what they assert
      * meanwhile is held per GSI and comes back when they are reconnected. */
     uint32_t muted;

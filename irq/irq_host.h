@@ -10,25 +10,25 @@
 /* Steps of an interrupt's path, for the interrupt trace (DESIGN §6). The
  * meaning of the three arguments is given per event. */
 enum irq_trace_event {
-    TRACE_IRQ_SET,         /* a = source id, b = gsi, c = level */
-    TRACE_PIC_SET_IRQ,     /* a = pic pin 0-15, b = level, c = 1 if IRR changed */
-    TRACE_PIC_ACK,         /* a = pin (or 7/15 spurious), b = vector, c = 1 if spurious */
-    TRACE_PIC_EOI,         /* a = pin, b = 1 if specific EOI */
-    TRACE_IOAPIC_SET_IRQ,  /* a = pin, b = level, c = 1 if a message was sent */
-    TRACE_IOAPIC_DELIVER,  /* a = pin, b = vector, c = delivery mode */
-    TRACE_IOAPIC_EOI,      /* a = vector, b = pin (or 0xff if none matched), c = 1 if re-delivered */
-    TRACE_PIT_TICK,        /* a = channel, b = ticks missed and dropped, c = 0 */
-    TRACE_LAPIC_ACCEPT,    /* a = vector, b = delivery mode, c = level-triggered */
-    TRACE_INJECT,          /* a = vector, b = VM-entry interruption type, c = 0 */
-    TRACE_EOI,             /* a = vector, b = 0, c = 0 */
-    TRACE_LAPIC_TIMER,     /* the vLAPIC timer expired: a = LVT vector, b = mode (0 one-shot,
+    TRACE_IRQ_SET,        /* a = source id, b = gsi, c = level */
+    TRACE_PIC_SET_IRQ,    /* a = pic pin 0-15, b = level, c = 1 if IRR changed */
+    TRACE_PIC_ACK,        /* a = pin (or 7/15 spurious), b = vector, c = 1 if spurious */
+    TRACE_PIC_EOI,        /* a = pin, b = 1 if specific EOI */
+    TRACE_IOAPIC_SET_IRQ, /* a = pin, b = level, c = 1 if a message was sent */
+    TRACE_IOAPIC_DELIVER, /* a = pin, b = vector, c = delivery mode */
+    TRACE_IOAPIC_EOI,     /* a = vector, b = pin (or 0xff if none matched), c = 1 if re-delivered */
+    TRACE_PIT_TICK,       /* a = channel, b = ticks missed and dropped, c = 0 */
+    TRACE_LAPIC_ACCEPT,   /* a = vector, b = delivery mode, c = level-triggered */
+    TRACE_INJECT,         /* a = vector, b = VM-entry interruption type, c = 0 */
+    TRACE_EOI,            /* a = vector, b = 0, c = 0 */
+    TRACE_LAPIC_TIMER,    /* the vLAPIC timer expired: a = LVT vector, b = mode (0 one-shot,
                             * 1 periodic, 2 TSC-deadline), c = 1 if the LVT is masked */
-    TRACE_VID,             /* virtual-interrupt delivery armed: a = RVI, b = SVI, c = 0 */
-    TRACE_GUEST_MARK,      /* the guest's own mark (hypercall HC_TRACE_MARK): a = kind
+    TRACE_VID,            /* virtual-interrupt delivery armed: a = RVI, b = SVI, c = 0 */
+    TRACE_GUEST_MARK,     /* the guest's own mark (hypercall HC_TRACE_MARK): a = kind
                             * (1 ISR entry, 2 EOI done, 3 a phase begins, 4 it ends, 5 hello),
                             * b = vector or phase number, c = the guest's TSC, low 32 bits */
-    TRACE_TSC_OFFSET,      /* the guest moved its TSC: a, b = the change, low and high 32 bits */
-    TRACE_EVENTS           /* the number of events */
+    TRACE_TSC_OFFSET,     /* the guest moved its TSC: a, b = the change, low and high 32 bits */
+    TRACE_EVENTS          /* the number of events */
 };
 
 struct irq_host {
@@ -49,10 +49,10 @@ struct irq_host {
      * NULL. (The host sees the vLAPIC timer expire by itself: timer_fired.) */
     void (*source)(void *ctx, uint32_t gsi);
 };
-#define IRQ_SOURCE_LAPIC_TIMER 0xffu   /* the host's stamp for the vLAPIC timer */
+#define IRQ_SOURCE_LAPIC_TIMER 0xffu /* the host's stamp for the vLAPIC timer */
 
-static inline void irq_host_trace(const struct irq_host *h, enum irq_trace_event ev,
-                                  uint32_t a, uint32_t b, uint32_t c)
+static inline void irq_host_trace(const struct irq_host *h, enum irq_trace_event ev, uint32_t a, uint32_t b,
+                                  uint32_t c)
 {
     if (h && h->trace)
         h->trace(h->ctx, ev, a, b, c);

@@ -98,8 +98,7 @@ int irq_gsi_unmasked(const struct irq_chipset *c, unsigned gsi)
         return 0;
     for (unsigned i = 0; i < c->nroutes[gsi]; i++) {
         const struct irq_route *r = &c->routes[gsi][i];
-        if (r->kind == IRQ_ROUTE_MSI ||
-            (r->kind == IRQ_ROUTE_PIC && !pic_pin_masked(&c->pic, r->pin)) ||
+        if (r->kind == IRQ_ROUTE_MSI || (r->kind == IRQ_ROUTE_PIC && !pic_pin_masked(&c->pic, r->pin)) ||
             (r->kind == IRQ_ROUTE_IOAPIC && !(c->ioapic.redtbl[r->pin] & IOREDTBL_MASKED)))
             return 1;
     }
@@ -121,8 +120,7 @@ static int deliver_msi(struct irq_chipset *c, const struct irq_route *r)
 
 enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int level)
 {
-    if (source < 0 || source >= IRQ_MAX_SOURCES || !(c->sources & (1u << source)) ||
-        gsi >= IRQ_NR_GSI)
+    if (source < 0 || source >= IRQ_MAX_SOURCES || !(c->sources & (1u << source)) || gsi >= IRQ_NR_GSI)
         return IRQ_ERROR;
 
     irq_host_trace(c->host, TRACE_IRQ_SET, (uint32_t)source, gsi, level ? 1 : 0);
@@ -153,9 +151,7 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
                 delivered = 1;
             irq_pic_output_changed(c);
             break;
-        case IRQ_ROUTE_IOAPIC:
-            delivered |= vioapic_set_irq(&c->ioapic, r->pin, now);
-            break;
+        case IRQ_ROUTE_IOAPIC: delivered |= vioapic_set_irq(&c->ioapic, r->pin, now); break;
         case IRQ_ROUTE_MSI:
             if (now)
                 delivered |= deliver_msi(c, r);

@@ -11,26 +11,24 @@
 #include <stddef.h>
 #include <string.h>
 
-#define HPET_MAX_TSC_HZ   100000000000ull     /* 100 GHz: keeps r * VHPET_HZ < 2^64 */
-#define HPET_CFG_WMASK    (HPET_CFG_ENABLE | HPET_CFG_LEGACY)
+#define HPET_MAX_TSC_HZ 100000000000ull /* 100 GHz: keeps r * VHPET_HZ < 2^64 */
+#define HPET_CFG_WMASK  (HPET_CFG_ENABLE | HPET_CFG_LEGACY)
 /* Tn_CONF bits software may write: INT_TYPE, INT_ENB, TYPE, VAL_SET,
  * 32MODE, INT_ROUTE (FSB_EN stays 0: no FSB delivery offered). */
-#define HPET_TN_WMASK     (HPET_TN_LEVEL | HPET_TN_INT_ENB | HPET_TN_PERIODIC | HPET_TN_VAL_SET | \
-                           HPET_TN_32BIT | HPET_TN_ROUTE_MASK)
-#define HPET_TN_CAPS      (HPET_TN_PER_CAP | HPET_TN_SIZE_CAP)
+#define HPET_TN_WMASK                                                                       \
+    (HPET_TN_LEVEL | HPET_TN_INT_ENB | HPET_TN_PERIODIC | HPET_TN_VAL_SET | HPET_TN_32BIT | \
+     HPET_TN_ROUTE_MASK)
+#define HPET_TN_CAPS (HPET_TN_PER_CAP | HPET_TN_SIZE_CAP)
 
-#define LOW32             0x00000000ffffffffull
-#define HIGH32            0xffffffff00000000ull
+#define LOW32  0x00000000ffffffffull
+#define HIGH32 0xffffffff00000000ull
 
 static uint64_t host_now(const struct vhpet *h)
 {
     return h->host && h->host->now ? h->host->now(h->host->ctx) : 0;
 }
 
-static int enabled(const struct vhpet *h)
-{
-    return (h->config & HPET_CFG_ENABLE) != 0;
-}
+static int enabled(const struct vhpet *h) { return (h->config & HPET_CFG_ENABLE) != 0; }
 
 /* Counter ticks in d TSC ticks: floor(d * VHPET_HZ / tsc_hz). */
 static uint64_t ticks_in(const struct vhpet *h, uint64_t d)
@@ -164,7 +162,7 @@ static void sync_to(struct vhpet *h, uint64_t c)
          * its comparators can bring about; then it catches up later.) */
         for (int i = 0; i < 2 && due(h, t, c); i++) {
             if (t->wrap) {
-                arm(h, n, t->next);       /* now aim at the match */
+                arm(h, n, t->next); /* now aim at the match */
             } else if ((t->config & HPET_TN_PERIODIC) && t->period) {
                 /* Every match up to c: the comparator accumulates them
                  * all, one interrupt goes out. */
@@ -188,8 +186,7 @@ static void sync_now(struct vhpet *h)
         sync_to(h, counter_at(h, host_now(h)));
 }
 
-int vhpet_init(struct vhpet *h, struct irq_chipset *irq, const struct irq_host *host,
-               uint64_t tsc_hz)
+int vhpet_init(struct vhpet *h, struct irq_chipset *irq, const struct irq_host *host, uint64_t tsc_hz)
 {
     memset(h, 0, sizeof(*h));
     h->irq = irq;
@@ -213,33 +210,18 @@ static int read_reg(struct vhpet *h, uint64_t off, uint64_t *v)
         const struct vhpet_timer *t = &h->t[(off - HPET_TIMER(0)) / 0x20];
 
         switch ((off - HPET_TIMER(0)) % 0x20) {
-        case HPET_TN_CONFIG:
-            *v = t->config | HPET_TN_CAPS | (uint64_t)VHPET_ROUTE_CAP << 32;
-            return 0;
-        case HPET_TN_COMPARATOR:
-            *v = t->cmp;
-            return 0;
-        case HPET_TN_FSB:
-            return 0;             /* FSB delivery not offered: reads 0 */
-        default:
-            return -1;
+        case HPET_TN_CONFIG: *v = t->config | HPET_TN_CAPS | (uint64_t)VHPET_ROUTE_CAP << 32; return 0;
+        case HPET_TN_COMPARATOR: *v = t->cmp; return 0;
+        case HPET_TN_FSB: return 0; /* FSB delivery not offered: reads 0 */
+        default: return -1;
         }
     }
     switch (off) {
-    case HPET_CAP:
-        *v = VHPET_CAP_ID | VHPET_PERIOD_FS << 32;
-        return 0;
-    case HPET_CONFIG:
-        *v = h->config;
-        return 0;
-    case HPET_STATUS:
-        *v = h->isr;
-        return 0;
-    case HPET_COUNTER:
-        *v = counter_at(h, host_now(h));
-        return 0;
-    default:
-        return -1;
+    case HPET_CAP: *v = VHPET_CAP_ID | VHPET_PERIOD_FS << 32; return 0;
+    case HPET_CONFIG: *v = h->config; return 0;
+    case HPET_STATUS: *v = h->isr; return 0;
+    case HPET_COUNTER: *v = counter_at(h, host_now(h)); return 0;
+    default: return -1;
     }
 }
 
@@ -250,12 +232,12 @@ static int write_timer(struct vhpet *h, int n, uint64_t reg, uint64_t v, uint64_
     int rc = 0;
 
     if (reg == HPET_TN_FSB)
-        return 0;                 /* ignored: no FSB delivery */
+        return 0; /* ignored: no FSB delivery */
     if (reg == HPET_TN_CONFIG) {
         uint64_t old = t->config, nw;
 
         if (!(mask & LOW32))
-            return 0;             /* the capability half is read-only */
+            return 0; /* the capability half is read-only */
         nw = v & HPET_TN_WMASK;
         if (((nw ^ old) & HPET_TN_ROUTE_MASK) &&
             !((VHPET_ROUTE_CAP >> ((nw & HPET_TN_ROUTE_MASK) >> HPET_TN_ROUTE_SHIFT)) & 1)) {
@@ -266,7 +248,7 @@ static int write_timer(struct vhpet *h, int n, uint64_t reg, uint64_t v, uint64_
         }
         t->config = nw;
         if ((old & HPET_TN_LEVEL) && !(nw & HPET_TN_LEVEL))
-            h->isr &= ~(1ull << n);   /* edge mode has no status (QEMU) */
+            h->isr &= ~(1ull << n); /* edge mode has no status (QEMU) */
         if (nw & HPET_TN_32BIT) {
             t->cmp = (uint32_t)t->cmp;
             t->period = (uint32_t)t->period;
@@ -307,8 +289,7 @@ static int write_reg(struct vhpet *h, uint64_t off, uint64_t v, uint64_t mask)
         return write_timer(h, (int)((off - HPET_TIMER(0)) / 0x20), reg, v, mask);
     }
     switch (off) {
-    case HPET_CAP:
-        return 0;                 /* read-only */
+    case HPET_CAP: return 0; /* read-only */
     case HPET_CONFIG:
         if (!(mask & LOW32))
             return 0;
@@ -338,11 +319,10 @@ static int write_reg(struct vhpet *h, uint64_t off, uint64_t v, uint64_t mask)
         return 0;
     case HPET_COUNTER:
         if (enabled(h))
-            return -1;            /* spec: only while halted; QEMU ignores it too */
+            return -1; /* spec: only while halted; QEMU ignores it too */
         h->counter = (h->counter & ~mask) | (v & mask);
         return 0;
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
@@ -383,7 +363,7 @@ int vhpet_mmio_write(struct vhpet *h, uint64_t off, unsigned size, uint64_t val)
         val <<= 32;
     sync_now(h);
     rc = write_reg(h, off & ~7ull, val, mask);
-    sync_now(h);                  /* a comparator set to the counter fires now */
+    sync_now(h); /* a comparator set to the counter fires now */
     if (rc)
         h->bad_accesses++;
     return rc;
@@ -414,7 +394,7 @@ uint64_t vhpet_next_deadline(const struct vhpet *h)
             continue;
         d = tsc_for(h, a + b);
         if (d == UINT64_MAX || d >= UINT64_MAX - h->base_tsc)
-            continue;             /* beyond the 64-bit TSC: never */
+            continue; /* beyond the 64-bit TSC: never */
         d += h->base_tsc;
         if (!best || d < best)
             best = d;
@@ -432,7 +412,4 @@ int vhpet_can_interrupt(const struct vhpet *h)
     return 0;
 }
 
-int vhpet_legacy(const struct vhpet *h)
-{
-    return (h->config & HPET_CFG_LEGACY) != 0;
-}
+int vhpet_legacy(const struct vhpet *h) { return (h->config & HPET_CFG_LEGACY) != 0; }

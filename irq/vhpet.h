@@ -49,71 +49,70 @@
 
 #include "irq.h"
 
-#define VHPET_TIMERS     3
-#define VHPET_HZ         100000000ull      /* main counter frequency */
-#define VHPET_PERIOD_FS  10000000ull       /* its period in femtoseconds */
-#define VHPET_ROUTE_CAP  0x00ff0104u       /* IOAPIC pins 2, 8, 16-23 */
+#define VHPET_TIMERS    3
+#define VHPET_HZ        100000000ull /* main counter frequency */
+#define VHPET_PERIOD_FS 10000000ull  /* its period in femtoseconds */
+#define VHPET_ROUTE_CAP 0x00ff0104u  /* IOAPIC pins 2, 8, 16-23 */
 /* General capabilities, low half: vendor 8086, LEG_RT_CAP, COUNT_SIZE_CAP,
  * NUM_TIM_CAP (timers - 1), REV_ID 1; also the ACPI HPET table's event
  * timer block ID. */
-#define VHPET_CAP_ID     (0x80860000u | 0x8000u | 0x2000u | ((VHPET_TIMERS - 1u) << 8) | 0x01u)
-#define VHPET_MMIO_SIZE  0x400
+#define VHPET_CAP_ID    (0x80860000u | 0x8000u | 0x2000u | ((VHPET_TIMERS - 1u) << 8) | 0x01u)
+#define VHPET_MMIO_SIZE 0x400
 
 /* Register offsets and bits (spec 2.3). */
-#define HPET_CAP             0x000
-#define HPET_CONFIG          0x010
-#define HPET_STATUS          0x020
-#define HPET_COUNTER         0x0F0
-#define HPET_TIMER(n)        (0x100 + 0x20 * (n))
-#define HPET_TN_CONFIG       0x00
-#define HPET_TN_COMPARATOR   0x08
-#define HPET_TN_FSB          0x10
+#define HPET_CAP           0x000
+#define HPET_CONFIG        0x010
+#define HPET_STATUS        0x020
+#define HPET_COUNTER       0x0F0
+#define HPET_TIMER(n)      (0x100 + 0x20 * (n))
+#define HPET_TN_CONFIG     0x00
+#define HPET_TN_COMPARATOR 0x08
+#define HPET_TN_FSB        0x10
 
-#define HPET_CFG_ENABLE      0x1
-#define HPET_CFG_LEGACY      0x2
-#define HPET_TN_LEVEL        0x002
-#define HPET_TN_INT_ENB      0x004
-#define HPET_TN_PERIODIC     0x008
-#define HPET_TN_PER_CAP      0x010
-#define HPET_TN_SIZE_CAP     0x020
-#define HPET_TN_VAL_SET      0x040
-#define HPET_TN_32BIT        0x100
-#define HPET_TN_ROUTE_SHIFT  9
-#define HPET_TN_ROUTE_MASK   (0x1full << HPET_TN_ROUTE_SHIFT)
+#define HPET_CFG_ENABLE     0x1
+#define HPET_CFG_LEGACY     0x2
+#define HPET_TN_LEVEL       0x002
+#define HPET_TN_INT_ENB     0x004
+#define HPET_TN_PERIODIC    0x008
+#define HPET_TN_PER_CAP     0x010
+#define HPET_TN_SIZE_CAP    0x020
+#define HPET_TN_VAL_SET     0x040
+#define HPET_TN_32BIT       0x100
+#define HPET_TN_ROUTE_SHIFT 9
+#define HPET_TN_ROUTE_MASK  (0x1full << HPET_TN_ROUTE_SHIFT)
 
 struct vhpet_timer {
-    uint64_t config;           /* the writable bits of Tn_CONF as last written */
-    uint64_t cmp;              /* comparator */
-    uint64_t period;           /* periodic mode: the increment */
-    uint64_t next;             /* main counter value of the next event, if armed */
+    uint64_t config; /* the writable bits of Tn_CONF as last written */
+    uint64_t cmp;    /* comparator */
+    uint64_t period; /* periodic mode: the increment */
+    uint64_t next;   /* main counter value of the next event, if armed */
     uint8_t armed;
-    uint8_t wrap;              /* the next event is the 32-bit wrap of a one-shot */
-    int source;                /* irq source id */
-    int asserted_gsi;          /* routing entry held high (level mode), or -1 */
-    uint64_t fired;            /* matches and wraps seen */
+    uint8_t wrap;     /* the next event is the 32-bit wrap of a one-shot */
+    int source;       /* irq source id */
+    int asserted_gsi; /* routing entry held high (level mode), or -1 */
+    uint64_t fired;   /* matches and wraps seen */
 };
 
 struct vhpet {
     struct irq_chipset *irq;
     const struct irq_host *host;
     uint64_t tsc_hz;
-    uint64_t config;           /* general configuration (ENABLE_CNF, LEG_RT_CNF) */
-    uint64_t isr;              /* general interrupt status */
-    uint64_t counter;          /* main counter at base_tsc; its value while halted */
+    uint64_t config;  /* general configuration (ENABLE_CNF, LEG_RT_CNF) */
+    uint64_t isr;     /* general interrupt status */
+    uint64_t counter; /* main counter at base_tsc; its value while halted */
     uint64_t base_tsc;
-    uint64_t synced;           /* counter value the comparators were brought to */
+    uint64_t synced; /* counter value the comparators were brought to */
     struct vhpet_timer t[VHPET_TIMERS];
-    uint64_t interrupts;       /* edges sent and level assertions (INT_ENB set) */
-    uint64_t dropped;          /* periodic matches collapsed into another's interrupt */
-    uint64_t bad_accesses;     /* accesses answered -1 */
+    uint64_t interrupts;   /* edges sent and level assertions (INT_ENB set) */
+    uint64_t dropped;      /* periodic matches collapsed into another's interrupt */
+    uint64_t bad_accesses; /* accesses answered -1 */
 };
 
 /* Sets the HPET to its reset state (halted, counter 0, comparators all
  * ones, edge, one-shot, interrupts off) and allocates one irq source per
  * comparator. tsc_hz is the guest TSC frequency (0 or above 100 GHz is
  * taken as 100 MHz). Returns 0, or -1 when the chipset has no sources left. */
-int vhpet_init(struct vhpet *h, struct irq_chipset *irq, const struct irq_host *host,
-               uint64_t tsc_hz);
+int vhpet_init(struct vhpet *h, struct irq_chipset *irq, const struct irq_host *host, uint64_t tsc_hz);
 /* A guest access at a byte offset of the 4 KiB page (size 1-8). Returns 0,
  * or -1 for an access the HPET does not answer (see above; reads give 0). */
 int vhpet_mmio_read(struct vhpet *h, uint64_t off, unsigned size, uint64_t *val);

@@ -27,10 +27,10 @@
 /* Low-dword bits the guest may write: vector, delivery mode, destination
  * mode, polarity, trigger mode, mask. Delivery status and remote IRR are
  * read-only; bits 31:17 are reserved. */
-#define REDTBL_LO_WRITABLE                                                          \
-    (IOREDTBL_VECTOR | (7ull << IOREDTBL_DELMODE_SHIFT) | IOREDTBL_DEST_LOGICAL |    \
-     IOREDTBL_POLARITY_LOW | IOREDTBL_LEVEL | IOREDTBL_MASKED)
-#define REDTBL_RO (IOREDTBL_DELIVS | IOREDTBL_REMOTE_IRR)
+#define REDTBL_LO_WRITABLE                                                                                \
+    (IOREDTBL_VECTOR | (7ull << IOREDTBL_DELMODE_SHIFT) | IOREDTBL_DEST_LOGICAL | IOREDTBL_POLARITY_LOW | \
+     IOREDTBL_LEVEL | IOREDTBL_MASKED)
+#define REDTBL_RO          (IOREDTBL_DELIVS | IOREDTBL_REMOTE_IRR)
 /* High dword: only the destination (63:56); 55:32 are reserved. */
 #define REDTBL_HI_WRITABLE (0xffull << IOREDTBL_DEST_SHIFT)
 
@@ -45,10 +45,7 @@ void vioapic_init(struct vioapic *io, uint64_t base, const struct irq_host *host
         io->redtbl[i] = IOREDTBL_MASKED;
 }
 
-static int pin_asserted(const struct vioapic *io, unsigned pin)
-{
-    return (int)((io->line >> pin) & 1u);
-}
+static int pin_asserted(const struct vioapic *io, unsigned pin) { return (int)((io->line >> pin) & 1u); }
 
 /* Sends pin's message to the LAPIC side. Returns 1 if it was accepted. A
  * missing host or deliver callback is a LAPIC side that accepts nothing. */
@@ -78,8 +75,7 @@ static int send_message(struct vioapic *io, unsigned pin)
 static int service_level(struct vioapic *io, unsigned pin)
 {
     uint64_t e = io->redtbl[pin];
-    if (!(e & IOREDTBL_LEVEL) || (e & (IOREDTBL_MASKED | IOREDTBL_REMOTE_IRR)) ||
-        !pin_asserted(io, pin))
+    if (!(e & IOREDTBL_LEVEL) || (e & (IOREDTBL_MASKED | IOREDTBL_REMOTE_IRR)) || !pin_asserted(io, pin))
         return 0;
     if (!send_message(io, pin))
         return 0;
@@ -122,8 +118,7 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector)
      * share a vector, and each waits for this EOI. */
     for (unsigned pin = 0; pin < VIOAPIC_PINS; pin++) {
         uint64_t e = io->redtbl[pin];
-        if (!(e & IOREDTBL_LEVEL) || !(e & IOREDTBL_REMOTE_IRR) ||
-            (uint8_t)(e & IOREDTBL_VECTOR) != vector)
+        if (!(e & IOREDTBL_LEVEL) || !(e & IOREDTBL_REMOTE_IRR) || (uint8_t)(e & IOREDTBL_VECTOR) != vector)
             continue;
         if (first == 0xff)
             first = pin;
@@ -137,14 +132,10 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector)
 static uint32_t read_indirect(const struct vioapic *io, uint32_t index)
 {
     switch (index) {
-    case IOAPIC_REG_ID:
-        return ((uint32_t)io->id << IOAPIC_ID_SHIFT) & IOAPIC_ID_MASK;
-    case IOAPIC_REG_VERSION:
-        return ((uint32_t)(VIOAPIC_PINS - 1) << 16) | VIOAPIC_VERSION;
-    case IOAPIC_REG_ARB:
-        return ((uint32_t)io->arb_id << IOAPIC_ID_SHIFT) & IOAPIC_ID_MASK;
-    default:
-        break;
+    case IOAPIC_REG_ID: return ((uint32_t)io->id << IOAPIC_ID_SHIFT) & IOAPIC_ID_MASK;
+    case IOAPIC_REG_VERSION: return ((uint32_t)(VIOAPIC_PINS - 1) << 16) | VIOAPIC_VERSION;
+    case IOAPIC_REG_ARB: return ((uint32_t)io->arb_id << IOAPIC_ID_SHIFT) & IOAPIC_ID_MASK;
+    default: break;
     }
     if (index >= IOAPIC_REG_REDTBL && index < IOAPIC_REG_REDTBL + 2 * VIOAPIC_PINS) {
         uint64_t e = io->redtbl[(index - IOAPIC_REG_REDTBL) / 2];
@@ -194,12 +185,9 @@ static void write_indirect(struct vioapic *io, uint32_t index, uint32_t val)
 uint32_t vioapic_mmio_read(struct vioapic *io, uint64_t offset)
 {
     switch (offset) {
-    case IOAPIC_OFF_REGSEL:
-        return io->ioregsel;
-    case IOAPIC_OFF_WIN:
-        return read_indirect(io, io->ioregsel);
-    default:
-        return 0; /* EOI is write-only; other offsets are unimplemented */
+    case IOAPIC_OFF_REGSEL: return io->ioregsel;
+    case IOAPIC_OFF_WIN: return read_indirect(io, io->ioregsel);
+    default: return 0; /* EOI is write-only; other offsets are unimplemented */
     }
 }
 
@@ -209,13 +197,8 @@ void vioapic_mmio_write(struct vioapic *io, uint64_t offset, uint32_t val)
     case IOAPIC_OFF_REGSEL:
         io->ioregsel = val & 0xffu; /* bits 31:8 are reserved */
         break;
-    case IOAPIC_OFF_WIN:
-        write_indirect(io, io->ioregsel, val);
-        break;
-    case IOAPIC_OFF_EOI:
-        vioapic_eoi(io, (uint8_t)(val & 0xffu));
-        break;
-    default:
-        break;
+    case IOAPIC_OFF_WIN: write_indirect(io, io->ioregsel, val); break;
+    case IOAPIC_OFF_EOI: vioapic_eoi(io, (uint8_t)(val & 0xffu)); break;
+    default: break;
     }
 }

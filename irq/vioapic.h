@@ -7,29 +7,29 @@
 
 #include "irq_host.h"
 
-#define VIOAPIC_PINS 24
-#define VIOAPIC_VERSION 0x20
+#define VIOAPIC_PINS         24
+#define VIOAPIC_VERSION      0x20
 #define VIOAPIC_DEFAULT_BASE 0xFEC00000ull
-#define VIOAPIC_MMIO_SIZE 0x1000
+#define VIOAPIC_MMIO_SIZE    0x1000
 
 /* Redirection-entry bits */
-#define IOREDTBL_VECTOR       0xffull
+#define IOREDTBL_VECTOR        0xffull
 #define IOREDTBL_DELMODE_SHIFT 8
-#define IOREDTBL_DEST_LOGICAL (1ull << 11)
-#define IOREDTBL_DELIVS       (1ull << 12)   /* read-only */
-#define IOREDTBL_POLARITY_LOW (1ull << 13)
-#define IOREDTBL_REMOTE_IRR   (1ull << 14)   /* read-only */
-#define IOREDTBL_LEVEL        (1ull << 15)
-#define IOREDTBL_MASKED       (1ull << 16)
-#define IOREDTBL_DEST_SHIFT   56
+#define IOREDTBL_DEST_LOGICAL  (1ull << 11)
+#define IOREDTBL_DELIVS        (1ull << 12) /* read-only */
+#define IOREDTBL_POLARITY_LOW  (1ull << 13)
+#define IOREDTBL_REMOTE_IRR    (1ull << 14) /* read-only */
+#define IOREDTBL_LEVEL         (1ull << 15)
+#define IOREDTBL_MASKED        (1ull << 16)
+#define IOREDTBL_DEST_SHIFT    56
 
 struct vioapic {
-    uint64_t base;             /* guest-physical base of the register window */
-    uint8_t id;                /* bits 27:24 of the ID register */
+    uint64_t base; /* guest-physical base of the register window */
+    uint8_t id;    /* bits 27:24 of the ID register */
     uint8_t arb_id;
     uint32_t ioregsel;
     uint64_t redtbl[VIOAPIC_PINS];
-    uint32_t line;             /* input levels after polarity, bit per pin */
+    uint32_t line; /* input levels after polarity, bit per pin */
     const struct irq_host *host;
 };
 

@@ -33,50 +33,49 @@
 
 typedef unsigned __int128 u128;
 
-#define U64_MAX          ((uint64_t)-1)
-#define REG(off)         ((off) >> 2)
+#define U64_MAX  ((uint64_t)-1)
+#define REG(off) ((off) >> 2)
 
 #define SVR_ENABLE       0x100u
 #define SVR_SUPPRESS_EOI 0x1000u
-#define SVR_BITS         0x11FFu        /* vector, enable, EOI-broadcast suppression */
+#define SVR_BITS         0x11FFu /* vector, enable, EOI-broadcast suppression */
 
-#define LVT_MASKED       0x10000u
-#define LVT_TIMER_BITS   0x700FFu       /* vector, mask, mode 18:17 */
-#define LVT_DM_BITS      0x107FFu       /* thermal, perf: vector, delivery mode, mask */
-#define LVT_LINT_BITS    0x1A7FFu       /* + polarity 13, trigger 15 (remote IRR 14 is RO) */
-#define LVT_ERROR_BITS   0x100FFu
+#define LVT_MASKED     0x10000u
+#define LVT_TIMER_BITS 0x700FFu /* vector, mask, mode 18:17 */
+#define LVT_DM_BITS    0x107FFu /* thermal, perf: vector, delivery mode, mask */
+#define LVT_LINT_BITS  0x1A7FFu /* + polarity 13, trigger 15 (remote IRR 14 is RO) */
+#define LVT_ERROR_BITS 0x100FFu
 
-#define TIMER_ONESHOT    0u
-#define TIMER_PERIODIC   1u
-#define TIMER_DEADLINE   2u
+#define TIMER_ONESHOT  0u
+#define TIMER_PERIODIC 1u
+#define TIMER_DEADLINE 2u
 
 #define ESR_SEND_ILLEGAL 0x20u
 #define ESR_RECV_ILLEGAL 0x40u
 #define ESR_ILLEGAL_REG  0x80u
 
-#define ICR_LO_BITS      0x000CCFFFu    /* vector, dm, dest mode, level, trigger, shorthand */
-#define ICR_LEVEL        (1u << 14)
-#define ICR_TRIGGER      (1u << 15)
+#define ICR_LO_BITS 0x000CCFFFu /* vector, dm, dest mode, level, trigger, shorthand */
+#define ICR_LEVEL   (1u << 14)
+#define ICR_TRIGGER (1u << 15)
 
-#define DM_FIXED 0
+#define DM_FIXED  0
 #define DM_LOWEST 1
-#define DM_SMI 2
-#define DM_NMI 4
-#define DM_INIT 5
-#define DM_SIPI 6
+#define DM_SMI    2
+#define DM_NMI    4
+#define DM_INIT   5
+#define DM_SIPI   6
 #define DM_EXTINT 7
 
 /* Version register: VLAPIC_VERSION with bit 24, EOI-broadcast suppression. */
-#define VERSION_VALUE    (VLAPIC_VERSION | (1u << 24))
+#define VERSION_VALUE  (VLAPIC_VERSION | (1u << 24))
 /* Bits 0-7, 9 and everything above a 36-bit physical address. */
-#define APIC_BASE_RSVD   (0xFFull | (1ull << 9) | (~0ull << 36))
-#define APIC_BASE_ADDR   0x0000000FFFFFF000ull
+#define APIC_BASE_RSVD (0xFFull | (1ull << 9) | (~0ull << 36))
+#define APIC_BASE_ADDR 0x0000000FFFFFF000ull
 
 enum { MODE_DISABLED, MODE_XAPIC, MODE_X2APIC };
 
 static const uint32_t lvt_offsets[6] = {
-    LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF,
-    LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_ERROR,
+    LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF, LAPIC_LVT_LINT0, LAPIC_LVT_LINT1, LAPIC_LVT_ERROR,
 };
 
 /* floor(n / d), n % d for d != 0, by shift-and-subtract over the 128 bits
@@ -127,10 +126,7 @@ static int apic_mode(const struct vlapic *l)
     return (l->apic_base & APIC_BASE_EXTD) ? MODE_X2APIC : MODE_XAPIC;
 }
 
-static int sw_enabled(const struct vlapic *l)
-{
-    return (l->regs[REG(LAPIC_SVR)] & SVR_ENABLE) != 0;
-}
+static int sw_enabled(const struct vlapic *l) { return (l->regs[REG(LAPIC_SVR)] & SVR_ENABLE) != 0; }
 
 /* --- bit arrays: ISR, TMR, IRR are 8 registers 16 bytes apart ---------- */
 
@@ -144,10 +140,7 @@ static int vec_test(const struct vlapic *l, uint32_t base, unsigned v)
     return (l->regs[REG(base) + (v >> 5) * 4] >> (v & 31)) & 1;
 }
 
-static void vec_set(struct vlapic *l, uint32_t base, unsigned v)
-{
-    *vec_word(l, base, v) |= 1u << (v & 31);
-}
+static void vec_set(struct vlapic *l, uint32_t base, unsigned v) { *vec_word(l, base, v) |= 1u << (v & 31); }
 
 static void vec_clear(struct vlapic *l, uint32_t base, unsigned v)
 {
@@ -299,7 +292,7 @@ static void timer_start(struct vlapic *l)
     }
     l->timer_start = host_now(l);
     t = ticks_for(l, p);
-    l->timer_period = t ? t : U64_MAX;   /* non-zero: running */
+    l->timer_period = t ? t : U64_MAX; /* non-zero: running */
     l->timer_deadline = deadline_after(l, p);
 }
 
@@ -368,7 +361,7 @@ uint64_t vlapic_update_timer(struct vlapic *l)
         return 0;
     if (timer_mode(l) == TIMER_DEADLINE) {
         if (l->tsc_deadline && now >= l->tsc_deadline) {
-            l->tsc_deadline = 0;   /* the MSR reads 0 after expiry */
+            l->tsc_deadline = 0; /* the MSR reads 0 after expiry */
             timer_fire(l);
         }
         l->timer_deadline = l->tsc_deadline;
@@ -412,9 +405,7 @@ int vlapic_accept(struct vlapic *l, uint8_t vector, uint8_t mode, int level)
         }
         post_irr(l, vector, level);
         break;
-    case DM_NMI:
-        l->nmi_pending = 1;
-        break;
+    case DM_NMI: l->nmi_pending = 1; break;
     case DM_INIT:
     case DM_SIPI:
         if (l->ops.init_sipi)
@@ -426,8 +417,7 @@ int vlapic_accept(struct vlapic *l, uint8_t vector, uint8_t mode, int level)
          * its INTA (and the 8259's spurious vector). */
         l->extint_msg = 1;
         break;
-    default:
-        return 0;   /* SMI and reserved modes are not modelled */
+    default: return 0; /* SMI and reserved modes are not modelled */
     }
     irq_host_trace(l->host, TRACE_LAPIC_ACCEPT, vector, mode, level != 0);
     host_kick(l);
@@ -438,8 +428,8 @@ static int extint_ready(const struct vlapic *l)
 {
     uint32_t lint0 = l->regs[REG(LAPIC_LVT_LINT0)];
 
-    return !(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) == DM_EXTINT &&
-           l->ops.extint_pending && l->ops.extint_pending(l->ops.ctx);
+    return !(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) == DM_EXTINT && l->ops.extint_pending &&
+           l->ops.extint_pending(l->ops.ctx);
 }
 
 int vlapic_highest_irr(const struct vlapic *l) { return vec_highest(l, LAPIC_IRR); }
@@ -450,15 +440,9 @@ int vlapic_extint_pending(const struct vlapic *l)
     return apic_mode(l) != MODE_DISABLED && sw_enabled(l) && (extint_ready(l) || l->extint_msg);
 }
 
-int vlapic_xapic_enabled(const struct vlapic *l)
-{
-    return apic_mode(l) == MODE_XAPIC;
-}
+int vlapic_xapic_enabled(const struct vlapic *l) { return apic_mode(l) == MODE_XAPIC; }
 
-int vlapic_x2apic_enabled(const struct vlapic *l)
-{
-    return apic_mode(l) == MODE_X2APIC;
-}
+int vlapic_x2apic_enabled(const struct vlapic *l) { return apic_mode(l) == MODE_X2APIC; }
 
 int vlapic_pending(const struct vlapic *l)
 {
@@ -530,9 +514,9 @@ static int dest_match(const struct vlapic *l, uint32_t dest, int logical)
         uint32_t ldr = l->regs[REG(LAPIC_LDR)] >> 24;
         uint32_t model = l->regs[REG(LAPIC_DFR)] >> 28;
 
-        if (model == 0xF)               /* flat */
+        if (model == 0xF) /* flat */
             return (dest & ldr) != 0;
-        if (model == 0x0)               /* cluster */
+        if (model == 0x0) /* cluster */
             return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xF) != 0;
         return 0;
     }
@@ -545,21 +529,15 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t dest)
     int self;
 
     switch (shorthand) {
-    case 0:
-        self = dest_match(l, dest, (lo >> 11) & 1);
-        break;
-    case 1:             /* self */
-    case 2:             /* all including self */
-        self = 1;
-        break;
-    default:            /* all excluding self: nobody else here */
-        self = 0;
-        break;
+    case 0: self = dest_match(l, dest, (lo >> 11) & 1); break;
+    case 1: /* self */
+    case 2: /* all including self */ self = 1; break;
+    default: /* all excluding self: nobody else here */ self = 0; break;
     }
     switch (dm) {
     case DM_INIT:
         if (apic_mode(l) == MODE_XAPIC && !(lo & ICR_LEVEL) && (lo & ICR_TRIGGER))
-            return;     /* INIT level de-assert: only synchronizes arbitration IDs */
+            return; /* INIT level de-assert: only synchronizes arbitration IDs */
         /* fall through */
     case DM_SIPI:
         /* Reported whoever it is for: the recorder says what became of an
@@ -574,10 +552,8 @@ static void send_ipi(struct vlapic *l, uint32_t lo, uint32_t dest)
             return;
         }
         break;
-    case DM_NMI:
-        break;
-    default:
-        return;         /* SMI, reserved */
+    case DM_NMI: break;
+    default: return; /* SMI, reserved */
     }
     if (self)
         vlapic_accept(l, vec, dm == DM_NMI ? DM_NMI : DM_FIXED, 0);
@@ -622,10 +598,7 @@ void vlapic_bios_virtual_wire(struct vlapic *l)
     l->regs[REG(LAPIC_LVT_LINT1)] = DM_NMI << 8;
 }
 
-static int is_bitmap(uint32_t off, uint32_t base)
-{
-    return off >= base && off < base + 0x80;
-}
+static int is_bitmap(uint32_t off, uint32_t base) { return off >= base && off < base + 0x80; }
 
 /* One 32-bit register read. x2 selects x2APIC rules (-1 = #GP). */
 static int reg_read(struct vlapic *l, uint32_t off, int x2, uint32_t *val)
@@ -636,33 +609,33 @@ static int reg_read(struct vlapic *l, uint32_t off, int x2, uint32_t *val)
         return 0;
     }
     switch (off) {
-    case LAPIC_ID: case LAPIC_TPR: case LAPIC_LDR: case LAPIC_SVR: case LAPIC_ESR:
-    case LAPIC_LVT_TIMER: case LAPIC_LVT_THERMAL: case LAPIC_LVT_PERF:
-    case LAPIC_LVT_LINT0: case LAPIC_LVT_LINT1: case LAPIC_LVT_ERROR:
-    case LAPIC_TIMER_ICR: case LAPIC_TIMER_DCR:
-        *val = l->regs[REG(off)];
-        return 0;
-    case LAPIC_VER:
-        *val = VERSION_VALUE;
-        return 0;
-    case LAPIC_PPR:
-        *val = compute_ppr(l);
-        return 0;
-    case LAPIC_TIMER_CCR:
-        *val = current_count(l);
-        return 0;
-    case LAPIC_ICR_LO:          /* delivery status (bit 12) is always idle */
+    case LAPIC_ID:
+    case LAPIC_TPR:
+    case LAPIC_LDR:
+    case LAPIC_SVR:
+    case LAPIC_ESR:
+    case LAPIC_LVT_TIMER:
+    case LAPIC_LVT_THERMAL:
+    case LAPIC_LVT_PERF:
+    case LAPIC_LVT_LINT0:
+    case LAPIC_LVT_LINT1:
+    case LAPIC_LVT_ERROR:
+    case LAPIC_TIMER_ICR:
+    case LAPIC_TIMER_DCR: *val = l->regs[REG(off)]; return 0;
+    case LAPIC_VER: *val = VERSION_VALUE; return 0;
+    case LAPIC_PPR: *val = compute_ppr(l); return 0;
+    case LAPIC_TIMER_CCR: *val = current_count(l); return 0;
+    case LAPIC_ICR_LO: /* delivery status (bit 12) is always idle */
     case LAPIC_ICR_HI:
     case LAPIC_DFR:
         if (x2)
             return -1;
         *val = l->regs[REG(off)];
         return 0;
-    case LAPIC_APR:             /* arbitration priority: not modelled, reads 0 */
+    case LAPIC_APR: /* arbitration priority: not modelled, reads 0 */
     case LAPIC_RRD:
-    case LAPIC_EOI:             /* write-only */
-        return x2 ? -1 : 0;
-    default:                    /* reserved, CMCI (no such LVT), SELF IPI (WO in x2APIC) */
+    case LAPIC_EOI: /* write-only */ return x2 ? -1 : 0;
+    default: /* reserved, CMCI (no such LVT), SELF IPI (WO in x2APIC) */
         if (x2)
             return -1;
         set_error(l, ESR_ILLEGAL_REG);
@@ -673,7 +646,7 @@ static int reg_read(struct vlapic *l, uint32_t off, int x2, uint32_t *val)
 static void write_lvt(struct vlapic *l, uint32_t off, uint32_t val, uint32_t bits)
 {
     if (!sw_enabled(l))
-        val |= LVT_MASKED;      /* cannot unmask while software-disabled */
+        val |= LVT_MASKED; /* cannot unmask while software-disabled */
     l->regs[REG(off)] = val & (bits | LVT_MASKED);
 }
 
@@ -690,11 +663,12 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
             return -1;
         l->regs[REG(off)] = val & 0xFF000000u;
         return 0;
-    case LAPIC_VER: case LAPIC_PPR: case LAPIC_TIMER_CCR: case LAPIC_APR: case LAPIC_RRD:
-        return x2 ? -1 : 0;     /* read-only */
-    case LAPIC_TPR:
-        vlapic_set_tpr(l, (uint8_t)val);
-        return 0;
+    case LAPIC_VER:
+    case LAPIC_PPR:
+    case LAPIC_TIMER_CCR:
+    case LAPIC_APR:
+    case LAPIC_RRD: return x2 ? -1 : 0; /* read-only */
+    case LAPIC_TPR: vlapic_set_tpr(l, (uint8_t)val); return 0;
     case LAPIC_EOI:
         if (x2 && val)
             return -1;
@@ -718,7 +692,7 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
         l->regs[REG(off)] = l->esr_pending;
         l->esr_pending = 0;
         return 0;
-    case LAPIC_ICR_LO:          /* x2APIC's 64-bit ICR is handled by the MSR path */
+    case LAPIC_ICR_LO: /* x2APIC's 64-bit ICR is handled by the MSR path */
         if (x2)
             return -1;
         l->regs[REG(off)] = val & ICR_LO_BITS;
@@ -739,36 +713,29 @@ static int reg_write(struct vlapic *l, uint32_t off, uint32_t val, int x2)
             timer_disarm(l);
         return 0;
     case LAPIC_LVT_THERMAL:
-    case LAPIC_LVT_PERF:
-        write_lvt(l, off, val, LVT_DM_BITS);
-        return 0;
+    case LAPIC_LVT_PERF: write_lvt(l, off, val, LVT_DM_BITS); return 0;
     case LAPIC_LVT_LINT0:
-    case LAPIC_LVT_LINT1:
-        write_lvt(l, off, val, LVT_LINT_BITS);
-        return 0;
-    case LAPIC_LVT_ERROR:
-        write_lvt(l, off, val, LVT_ERROR_BITS);
-        return 0;
+    case LAPIC_LVT_LINT1: write_lvt(l, off, val, LVT_LINT_BITS); return 0;
+    case LAPIC_LVT_ERROR: write_lvt(l, off, val, LVT_ERROR_BITS); return 0;
     case LAPIC_TIMER_ICR:
         if (timer_mode(l) == TIMER_DEADLINE)
-            return 0;           /* ignored in TSC-deadline mode */
+            return 0; /* ignored in TSC-deadline mode */
         l->regs[REG(off)] = val;
-        timer_start(l);         /* 0 stops */
+        timer_start(l); /* 0 stops */
         return 0;
     case LAPIC_TIMER_DCR:
         l->regs[REG(off)] = val & 0xB;
         if (l->timer_period && timer_mode(l) != TIMER_DEADLINE)
-            timer_start(l);     /* re-based: restart the count (see top) */
+            timer_start(l); /* re-based: restart the count (see top) */
         return 0;
     case LAPIC_SELF_IPI:
         if (!x2)
             break;
         if (val & ~0xFFu)
-            return -1;          /* bits 31:8 are reserved: #GP */
+            return -1; /* bits 31:8 are reserved: #GP */
         vlapic_accept(l, (uint8_t)val, DM_FIXED, 0);
         return 0;
-    default:
-        break;
+    default: break;
     }
     if (x2)
         return -1;
@@ -813,13 +780,11 @@ static int write_apic_base(struct vlapic *l, uint64_t val)
         return -1;
     if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_EN))
         return -1;
-    to = !(val & APIC_BASE_EN) ? MODE_DISABLED
-         : (val & APIC_BASE_EXTD) ? MODE_X2APIC : MODE_XAPIC;
+    to = !(val & APIC_BASE_EN) ? MODE_DISABLED : (val & APIC_BASE_EXTD) ? MODE_X2APIC : MODE_XAPIC;
     if ((from == MODE_X2APIC && to == MODE_XAPIC) || (from == MODE_DISABLED && to == MODE_X2APIC))
         return -1;
     /* BSP is the processor's, not the guest's, to choose. */
-    l->apic_base = (val & (APIC_BASE_ADDR | APIC_BASE_EN | APIC_BASE_EXTD)) |
-                   (l->apic_base & APIC_BASE_BSP);
+    l->apic_base = (val & (APIC_BASE_ADDR | APIC_BASE_EN | APIC_BASE_EXTD)) | (l->apic_base & APIC_BASE_BSP);
     if (to == MODE_DISABLED && from != MODE_DISABLED) {
         reset_state(l);
     } else if (to == MODE_X2APIC && from == MODE_XAPIC) {

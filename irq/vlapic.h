@@ -12,23 +12,43 @@
 
 #include "irq_host.h"
 
-#define VLAPIC_DEFAULT_BASE 0xFEE00000ull
-#define VLAPIC_VERSION 0x00050014u          /* version 0x14, max LVT 5 (6 entries): no CMCI */
-#define MSR_IA32_APIC_BASE 0x1B
+#define VLAPIC_DEFAULT_BASE   0xFEE00000ull
+#define VLAPIC_VERSION        0x00050014u /* version 0x14, max LVT 5 (6 entries): no CMCI */
+#define MSR_IA32_APIC_BASE    0x1B
 #define MSR_IA32_TSC_DEADLINE 0x6E0
-#define APIC_BASE_BSP (1ull << 8)
-#define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN (1ull << 11)
+#define APIC_BASE_BSP         (1ull << 8)
+#define APIC_BASE_EXTD        (1ull << 10)
+#define APIC_BASE_EN          (1ull << 11)
 
 /* Register offsets in the xAPIC page (x2APIC MSR = 0x800 + offset / 16). */
 enum vlapic_reg {
-    LAPIC_ID = 0x020, LAPIC_VER = 0x030, LAPIC_TPR = 0x080, LAPIC_APR = 0x090, LAPIC_PPR = 0x0A0,
-    LAPIC_EOI = 0x0B0, LAPIC_RRD = 0x0C0, LAPIC_LDR = 0x0D0, LAPIC_DFR = 0x0E0, LAPIC_SVR = 0x0F0,
-    LAPIC_ISR = 0x100, LAPIC_TMR = 0x180, LAPIC_IRR = 0x200, LAPIC_ESR = 0x280,
-    LAPIC_LVT_CMCI = 0x2F0, LAPIC_ICR_LO = 0x300, LAPIC_ICR_HI = 0x310, LAPIC_LVT_TIMER = 0x320,
-    LAPIC_LVT_THERMAL = 0x330, LAPIC_LVT_PERF = 0x340, LAPIC_LVT_LINT0 = 0x350,
-    LAPIC_LVT_LINT1 = 0x360, LAPIC_LVT_ERROR = 0x370, LAPIC_TIMER_ICR = 0x380,
-    LAPIC_TIMER_CCR = 0x390, LAPIC_TIMER_DCR = 0x3E0, LAPIC_SELF_IPI = 0x3F0, /* x2APIC only */
+    LAPIC_ID = 0x020,
+    LAPIC_VER = 0x030,
+    LAPIC_TPR = 0x080,
+    LAPIC_APR = 0x090,
+    LAPIC_PPR = 0x0A0,
+    LAPIC_EOI = 0x0B0,
+    LAPIC_RRD = 0x0C0,
+    LAPIC_LDR = 0x0D0,
+    LAPIC_DFR = 0x0E0,
+    LAPIC_SVR = 0x0F0,
+    LAPIC_ISR = 0x100,
+    LAPIC_TMR = 0x180,
+    LAPIC_IRR = 0x200,
+    LAPIC_ESR = 0x280,
+    LAPIC_LVT_CMCI = 0x2F0,
+    LAPIC_ICR_LO = 0x300,
+    LAPIC_ICR_HI = 0x310,
+    LAPIC_LVT_TIMER = 0x320,
+    LAPIC_LVT_THERMAL = 0x330,
+    LAPIC_LVT_PERF = 0x340,
+    LAPIC_LVT_LINT0 = 0x350,
+    LAPIC_LVT_LINT1 = 0x360,
+    LAPIC_LVT_ERROR = 0x370,
+    LAPIC_TIMER_ICR = 0x380,
+    LAPIC_TIMER_CCR = 0x390,
+    LAPIC_TIMER_DCR = 0x3E0,
+    LAPIC_SELF_IPI = 0x3F0, /* x2APIC only */
 };
 
 /* What the LAPIC needs from the rest of the VM. Any pointer may be NULL. */
@@ -45,22 +65,22 @@ struct vlapic_ops {
 };
 
 struct vlapic {
-    uint64_t apic_base;        /* IA32_APIC_BASE: base | EN | EXTD | BSP */
-    int no_x2apic;             /* x2APIC mode hidden from the guest (CPUID): EXTD is reserved */
+    uint64_t apic_base; /* IA32_APIC_BASE: base | EN | EXTD | BSP */
+    int no_x2apic;      /* x2APIC mode hidden from the guest (CPUID): EXTD is reserved */
     /* The xAPIC register page, by byte offset / 4. Page-aligned: with APIC
      * virtualization the CPU uses it as the virtual-APIC page. */
     _Alignas(4096) uint32_t regs[1024];
-    uint8_t esr_pending;       /* errors collected since the last ESR write */
-    uint8_t nmi_pending;       /* NMI via LINT1, LVT delivery mode NMI or ICR */
-    uint64_t tsc_hz;           /* guest TSC frequency */
-    uint64_t timer_hz;         /* timer input before the divider (bus clock) */
-    uint64_t timer_start;      /* TSC when the current count began */
-    uint64_t timer_period;     /* TSC ticks per full count (one-shot and periodic); 0 = stopped */
-    uint64_t timer_deadline;   /* TSC of the next expiry, 0 = none */
-    uint64_t tsc_deadline;     /* IA32_TSC_DEADLINE */
-    uint64_t timer_fired;      /* expiries delivered (statistics) */
-    uint32_t initial_id;       /* initial APIC ID: xAPIC ID after reset, x2APIC ID */
-    uint8_t extint_msg;        /* an ExtINT message (IOAPIC) waits for its INTA cycle */
+    uint8_t esr_pending;     /* errors collected since the last ESR write */
+    uint8_t nmi_pending;     /* NMI via LINT1, LVT delivery mode NMI or ICR */
+    uint64_t tsc_hz;         /* guest TSC frequency */
+    uint64_t timer_hz;       /* timer input before the divider (bus clock) */
+    uint64_t timer_start;    /* TSC when the current count began */
+    uint64_t timer_period;   /* TSC ticks per full count (one-shot and periodic); 0 = stopped */
+    uint64_t timer_deadline; /* TSC of the next expiry, 0 = none */
+    uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE */
+    uint64_t timer_fired;    /* expiries delivered (statistics) */
+    uint32_t initial_id;     /* initial APIC ID: xAPIC ID after reset, x2APIC ID */
+    uint8_t extint_msg;      /* an ExtINT message (IOAPIC) waits for its INTA cycle */
     /* Since the last vlapic_take_posted: the highest vector the model put
      * in IRR (-1: none) and whether a TMR bit changed. With virtual-
      * interrupt delivery the CPU tracks the rest (RVI, SVI). */

@@ -55,10 +55,7 @@ static int top_rank(const struct vpic_chip *c, uint8_t bits)
     return r;
 }
 
-static int rank_to_pin(const struct vpic_chip *c, int rank)
-{
-    return (rank + c->priority_add) & 7;
-}
+static int rank_to_pin(const struct vpic_chip *c, int rank) { return (rank + c->priority_add) & 7; }
 
 /* The pin this chip would present at INTA, or -1: the highest unmasked
  * request, if it outranks everything in service. */
@@ -216,10 +213,7 @@ uint8_t vpic_acknowledge(struct vpic *p)
     return vec;
 }
 
-int vpic_has_interrupt(const struct vpic *p)
-{
-    return p->intr;
-}
+int vpic_has_interrupt(const struct vpic *p) { return p->intr; }
 
 /* A poll read: the RD pulse acts as INTA for this chip alone. */
 static uint8_t chip_poll(struct vpic *p, int idx)
@@ -232,8 +226,7 @@ static uint8_t chip_poll(struct vpic *p, int idx)
         return 0;
     }
     chip_ack(c, pin);
-    irq_host_trace(p->host, TRACE_PIC_ACK, (uint32_t)(idx * 8 + pin),
-                   (uint32_t)(c->vector_base | pin), 0);
+    irq_host_trace(p->host, TRACE_PIC_ACK, (uint32_t)(idx * 8 + pin), (uint32_t)(c->vector_base | pin), 0);
     update(p, 0);
     return (uint8_t)(0x80 | pin);
 }
@@ -241,7 +234,7 @@ static uint8_t chip_poll(struct vpic *p, int idx)
 static void eoi(struct vpic *p, int idx, int pin, int specific, int rotate)
 {
     struct vpic_chip *c = &p->chip[idx];
-    c->isr &= (uint8_t)~(1u << pin);
+    c->isr &= (uint8_t) ~(1u << pin);
     if (rotate)
         c->priority_add = (uint8_t)((pin + 1) & 7);
     irq_host_trace(p->host, TRACE_PIC_EOI, (uint32_t)(idx * 8 + pin), (uint32_t)specific, 0);
@@ -261,23 +254,12 @@ static void write_ocw2(struct vpic *p, int idx, uint8_t val)
             eoi(p, idx, rank_to_pin(c, r), 0, (val >> 5) == 5);
         break;
     }
-    case 3: /* specific EOI */
-        eoi(p, idx, level, 1, 0);
-        break;
-    case 7: /* rotate on specific EOI */
-        eoi(p, idx, level, 1, 1);
-        break;
-    case 6: /* set priority: level becomes the lowest */
-        c->priority_add = (uint8_t)((level + 1) & 7);
-        break;
-    case 4: /* set rotate in AEOI */
-        c->rotate_on_aeoi = 1;
-        break;
-    case 0: /* clear rotate in AEOI */
-        c->rotate_on_aeoi = 0;
-        break;
-    default: /* 2: no operation */
-        break;
+    case 3: /* specific EOI */ eoi(p, idx, level, 1, 0); break;
+    case 7: /* rotate on specific EOI */ eoi(p, idx, level, 1, 1); break;
+    case 6: /* set priority: level becomes the lowest */ c->priority_add = (uint8_t)((level + 1) & 7); break;
+    case 4: /* set rotate in AEOI */ c->rotate_on_aeoi = 1; break;
+    case 0: /* clear rotate in AEOI */ c->rotate_on_aeoi = 0; break;
+    default: /* 2: no operation */ break;
     }
 }
 
@@ -342,14 +324,11 @@ static int chip_index(uint16_t port)
     switch (port) {
     case PORT_MASTER_CMD:
     case PORT_MASTER_DATA:
-    case PORT_ELCR_MASTER:
-        return 0;
+    case PORT_ELCR_MASTER: return 0;
     case PORT_SLAVE_CMD:
     case PORT_SLAVE_DATA:
-    case PORT_ELCR_SLAVE:
-        return 1;
-    default:
-        return -1;
+    case PORT_ELCR_SLAVE: return 1;
+    default: return -1;
     }
 }
 

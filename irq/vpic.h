@@ -8,27 +8,27 @@
 #include "irq_host.h"
 
 struct vpic_chip {
-    uint8_t irr, isr, imr;     /* request, in-service, mask */
-    uint8_t line;              /* current input levels (bit per pin) */
-    uint8_t elcr;              /* 1 = level-triggered pin */
-    uint8_t elcr_mask;         /* pins whose ELCR bit may be set */
-    uint8_t vector_base;       /* ICW2 & 0xf8 */
-    uint8_t priority_add;      /* lowest-priority pin is (priority_add - 1) & 7 */
-    uint8_t init_state;        /* 0: operating; 1..3: waiting for ICW2..ICW4 */
+    uint8_t irr, isr, imr; /* request, in-service, mask */
+    uint8_t line;          /* current input levels (bit per pin) */
+    uint8_t elcr;          /* 1 = level-triggered pin */
+    uint8_t elcr_mask;     /* pins whose ELCR bit may be set */
+    uint8_t vector_base;   /* ICW2 & 0xf8 */
+    uint8_t priority_add;  /* lowest-priority pin is (priority_add - 1) & 7 */
+    uint8_t init_state;    /* 0: operating; 1..3: waiting for ICW2..ICW4 */
     uint8_t icw4_needed;
-    uint8_t single;            /* ICW1.SNGL */
+    uint8_t single; /* ICW1.SNGL */
     uint8_t auto_eoi;
     uint8_t rotate_on_aeoi;
     uint8_t special_mask;
     uint8_t special_fully_nested;
-    uint8_t read_isr;          /* OCW3 RR/RIS: read ISR instead of IRR */
-    uint8_t poll;              /* next read is a poll */
-    uint8_t cascade;           /* ICW3 */
+    uint8_t read_isr; /* OCW3 RR/RIS: read ISR instead of IRR */
+    uint8_t poll;     /* next read is a poll */
+    uint8_t cascade;  /* ICW3 */
 };
 
 struct vpic {
-    struct vpic_chip chip[2];  /* 0 = master, 1 = slave */
-    uint8_t intr;              /* master INTR output */
+    struct vpic_chip chip[2]; /* 0 = master, 1 = slave */
+    uint8_t intr;             /* master INTR output */
     const struct irq_host *host;
 };
 

@@ -26,25 +26,25 @@
 #include <stddef.h>
 #include <string.h>
 
-#define PIT_PORT_CH0   0x40
-#define PIT_PORT_CH2   0x42
-#define PIT_PORT_CTRL  0x43
-#define PIT_PORT_61    0x61
+#define PIT_PORT_CH0  0x40
+#define PIT_PORT_CH2  0x42
+#define PIT_PORT_CTRL 0x43
+#define PIT_PORT_61   0x61
 
-#define P61_GATE2      0x01
-#define P61_WRITABLE   0x0F
-#define P61_REFRESH    0x10
-#define P61_OUT2       0x20
+#define P61_GATE2    0x01
+#define P61_WRITABLE 0x0F
+#define P61_REFRESH  0x10
+#define P61_OUT2     0x20
 
-#define ACCESS_LATCH   0
-#define ACCESS_LSB     1
-#define ACCESS_MSB     2
-#define ACCESS_WORD    3
+#define ACCESS_LATCH 0
+#define ACCESS_LSB   1
+#define ACCESS_MSB   2
+#define ACCESS_WORD  3
 
-#define STATUS_OUT     0x80
-#define STATUS_NULL    0x40
+#define STATUS_OUT  0x80
+#define STATUS_NULL 0x40
 
-#define U64_MAX        ((uint64_t)-1)
+#define U64_MAX ((uint64_t)-1)
 
 typedef unsigned __int128 u128;
 
@@ -86,10 +86,7 @@ static uint64_t host_now(const struct vpit *p)
 
 /* Whole input clocks in d TSC ticks: floor(d * PIT_HZ / tsc_hz). The
  * product is below 2^85, so it never overflows. */
-static u128 clocks_in(const struct vpit *p, uint64_t d)
-{
-    return div128((u128)d * PIT_HZ, p->tsc_hz, NULL);
-}
+static u128 clocks_in(const struct vpit *p, uint64_t d) { return div128((u128)d * PIT_HZ, p->tsc_hz, NULL); }
 
 /* TSC ticks until k input clocks have elapsed: ceil(k * tsc_hz / PIT_HZ),
  * the smallest d with clocks_in(d) >= k. Split k = q * PIT_HZ + r so that
@@ -173,8 +170,8 @@ static void state_at(const struct vpit_channel *c, u128 e, uint16_t *count, int 
     }
 }
 
-static void channel_state(const struct vpit *p, const struct vpit_channel *c, uint64_t now,
-                          uint16_t *count, int *out)
+static void channel_state(const struct vpit *p, const struct vpit_channel *c, uint64_t now, uint16_t *count,
+                          int *out)
 {
     if (!c->running) {
         *count = c->hold_count;
@@ -221,16 +218,13 @@ static void irq0_schedule(struct vpit *p)
         return;
     switch (c->mode) {
     case 0:
-    case 4:
-        c->next_irq = deadline_at(p, c->start, c->cur - c->base);
-        break;
+    case 4: c->next_irq = deadline_at(p, c->start, c->cur - c->base); break;
     case 2:
     case 3:
         c->irq_seq = 1;
         c->next_irq = deadline_at(p, c->start, c->cur);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -295,8 +289,7 @@ static void write_control(struct vpit *p, uint8_t val, uint64_t now)
             }
             if (!(val & 0x10) && !c->status_latched) {
                 c->status_latched = 1;
-                c->status = (uint8_t)((out ? STATUS_OUT : 0) |
-                                      (c->null_count ? STATUS_NULL : 0) | c->ctrl);
+                c->status = (uint8_t)((out ? STATUS_OUT : 0) | (c->null_count ? STATUS_NULL : 0) | c->ctrl);
             }
         }
         return;
@@ -338,12 +331,8 @@ static void write_count(struct vpit *p, int i, uint8_t val, uint64_t now)
     uint32_t n;
 
     switch (c->rw) {
-    case ACCESS_LSB:
-        n = val;
-        break;
-    case ACCESS_MSB:
-        n = (uint32_t)val << 8;
-        break;
+    case ACCESS_LSB: n = val; break;
+    case ACCESS_MSB: n = (uint32_t)val << 8; break;
     default:
         if (!c->write_msb_next) {
             c->write_lsb = val;
@@ -519,14 +508,10 @@ static void irq0_pulse(struct vpit *p, uint64_t dropped)
         p->ticks_dropped = U64_MAX;
     else
         p->ticks_dropped += dropped;
-    irq_host_trace(p->host, TRACE_PIT_TICK, 0,
-                   dropped > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dropped, 0);
+    irq_host_trace(p->host, TRACE_PIT_TICK, 0, dropped > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)dropped, 0);
 }
 
-uint64_t vpit_next_deadline(const struct vpit *p)
-{
-    return p && p->ch[0].running ? p->ch[0].next_irq : 0;
-}
+uint64_t vpit_next_deadline(const struct vpit *p) { return p && p->ch[0].running ? p->ch[0].next_irq : 0; }
 
 uint64_t vpit_update(struct vpit *p)
 {

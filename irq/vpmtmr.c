@@ -84,20 +84,23 @@ void vpmtmr_init(struct vpmtmr *p, uint64_t tsc_hz, const struct irq_host *host,
     p->base = host_now(p);
 }
 
-uint32_t vpmtmr_count(const struct vpmtmr *p)
-{
-    return (uint32_t)(ticks_at(p, host_now(p)) & 0xFFFFFF);
-}
+uint32_t vpmtmr_count(const struct vpmtmr *p) { return (uint32_t)(ticks_at(p, host_now(p)) & 0xFFFFFF); }
 
 /* One byte of the block as it reads now. */
 static uint8_t read_byte(const struct vpmtmr *p, unsigned off, uint32_t tmr)
 {
     switch (off) {
-    case 0: case 1: return (uint8_t)(p->sts >> (8 * off));
-    case 2: case 3: return (uint8_t)(p->en >> (8 * (off - 2)));
-    case 4: case 5: return (uint8_t)(p->cnt >> (8 * (off - 4)));
-    case 8: case 9: case 10: case 11: return (uint8_t)(tmr >> (8 * (off - 8)));
-    default: return 0;   /* PM1a_CNT's unused upper half: reserved, 0 */
+    case 0:
+    case 1: return (uint8_t)(p->sts >> (8 * off));
+    case 2:
+    case 3: return (uint8_t)(p->en >> (8 * (off - 2)));
+    case 4:
+    case 5: return (uint8_t)(p->cnt >> (8 * (off - 4)));
+    case 8:
+    case 9:
+    case 10:
+    case 11: return (uint8_t)(tmr >> (8 * (off - 8)));
+    default: return 0; /* PM1a_CNT's unused upper half: reserved, 0 */
     }
 }
 
@@ -130,14 +133,15 @@ int vpmtmr_write(struct vpmtmr *p, unsigned off, unsigned size, uint32_t val)
         uint16_t b = (uint8_t)(val >> (8 * i));
 
         switch (o) {
-        case 0: case 1:                              /* status: write 1 to clear */
-            p->sts &= (uint16_t)~(b << (8 * o));
-            break;
-        case 2: case 3:
+        case 0:
+        case 1: /* status: write 1 to clear */ p->sts &= (uint16_t) ~(b << (8 * o)); break;
+        case 2:
+        case 3:
             sh = 8 * (o - 2);
             p->en = (uint16_t)((p->en & ~(0xFFu << sh)) | ((b << sh) & VPM_EN_MASK));
             break;
-        case 4: case 5:
+        case 4:
+        case 5:
             sh = 8 * (o - 4);
             p->cnt = (uint16_t)((p->cnt & ~(0xFFu << sh)) | ((b << sh) & VPM_CNT_MASK));
             if ((b << sh) & VPM_SLP_EN) {
@@ -145,8 +149,7 @@ int vpmtmr_write(struct vpmtmr *p, unsigned off, unsigned size, uint32_t val)
                 action = VPM_SLEEP;
             }
             break;
-        default:                                     /* the timer is read-only */
-            break;
+        default: /* the timer is read-only */ break;
         }
     }
     drive_sci(p);
@@ -154,10 +157,7 @@ int vpmtmr_write(struct vpmtmr *p, unsigned off, unsigned size, uint32_t val)
     return action;
 }
 
-uint64_t vpmtmr_next_deadline(const struct vpmtmr *p)
-{
-    return p ? p->next_dl : 0;
-}
+uint64_t vpmtmr_next_deadline(const struct vpmtmr *p) { return p ? p->next_dl : 0; }
 
 uint64_t vpmtmr_update(struct vpmtmr *p)
 {
@@ -170,7 +170,7 @@ uint64_t vpmtmr_update(struct vpmtmr *p)
         return p->next_dl;
     catch_up(p, now);
     recompute_deadline(p);
-    if (p->next_dl && p->next_dl <= now)   /* only at the end of the 64-bit TSC */
+    if (p->next_dl && p->next_dl <= now) /* only at the end of the 64-bit TSC */
         p->next_dl = 0;
     return p->next_dl;
 }

@@ -13,39 +13,39 @@
 
 #include "irq_host.h"
 
-#define VPM_HZ          3579545u
-#define VPM_BLOCK_LEN   12u          /* bytes from the base that are ours */
-#define VPM_OFF_STS     0
-#define VPM_OFF_EN      2
-#define VPM_OFF_CNT     4
-#define VPM_OFF_TMR     8
+#define VPM_HZ        3579545u
+#define VPM_BLOCK_LEN 12u /* bytes from the base that are ours */
+#define VPM_OFF_STS   0
+#define VPM_OFF_EN    2
+#define VPM_OFF_CNT   4
+#define VPM_OFF_TMR   8
 
 /* PM1 status / enable bits (ACPI 6.x, 4.8.3.1) */
-#define VPM_TMR_STS     0x0001u
-#define VPM_BM_STS      0x0010u
-#define VPM_GBL_STS     0x0020u
-#define VPM_PWRBTN_STS  0x0100u
-#define VPM_SLPBTN_STS  0x0200u
-#define VPM_RTC_STS     0x0400u
-#define VPM_WAK_STS     0x8000u
-#define VPM_EN_MASK     0x0721u      /* TMR, GBL, PWRBTN, SLPBTN, RTC enables */
+#define VPM_TMR_STS       0x0001u
+#define VPM_BM_STS        0x0010u
+#define VPM_GBL_STS       0x0020u
+#define VPM_PWRBTN_STS    0x0100u
+#define VPM_SLPBTN_STS    0x0200u
+#define VPM_RTC_STS       0x0400u
+#define VPM_WAK_STS       0x8000u
+#define VPM_EN_MASK       0x0721u /* TMR, GBL, PWRBTN, SLPBTN, RTC enables */
 /* PM1 control bits */
-#define VPM_SCI_EN      0x0001u
+#define VPM_SCI_EN        0x0001u
 #define VPM_SLP_TYP_SHIFT 10
 #define VPM_SLP_TYP_MASK  (7u << VPM_SLP_TYP_SHIFT)
-#define VPM_SLP_EN      0x2000u
-#define VPM_CNT_MASK    0x1C07u      /* SCI_EN, BM_RLD, GBL_RLS, SLP_TYP kept; SLP_EN write-only */
+#define VPM_SLP_EN        0x2000u
+#define VPM_CNT_MASK      0x1C07u /* SCI_EN, BM_RLD, GBL_RLS, SLP_TYP kept; SLP_EN write-only */
 
 enum vpm_action { VPM_NONE = 0, VPM_SLEEP = 1 };
 
 struct vpmtmr {
     uint64_t tsc_hz;
-    uint64_t base;               /* TSC at which the timer read 0 */
-    uint64_t ovf_done;           /* bit-23 transitions already flagged in TMR_STS */
+    uint64_t base;     /* TSC at which the timer read 0 */
+    uint64_t ovf_done; /* bit-23 transitions already flagged in TMR_STS */
     uint16_t sts, en, cnt;
-    uint8_t sci_level;           /* the SCI as last driven */
-    uint8_t sleep_typ;           /* SLP_TYP of the last SLP_EN write */
-    uint64_t next_dl;            /* vpmtmr_next_deadline's answer */
+    uint8_t sci_level; /* the SCI as last driven */
+    uint8_t sleep_typ; /* SLP_TYP of the last SLP_EN write */
+    uint64_t next_dl;  /* vpmtmr_next_deadline's answer */
     const struct irq_host *host;
     void (*sci)(void *ctx, int level);
     void *sci_ctx;

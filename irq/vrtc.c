@@ -40,9 +40,9 @@
 #define REG_C       0x0C
 #define REG_D       0x0D
 
-#define TIMEBASE    32768u          /* divider clocks per second */
-#define DAY_SECS    86400u
-#define NEVER       ((uint64_t)-1)
+#define TIMEBASE 32768u /* divider clocks per second */
+#define DAY_SECS 86400u
+#define NEVER    ((uint64_t)-1)
 
 static uint64_t host_now(const struct vrtc *r)
 {
@@ -93,8 +93,7 @@ static void split(uint64_t secs, struct fields *f)
 
 static uint64_t join(const struct fields *f)
 {
-    return days_from_civil(f->year, f->mon, f->day) * DAY_SECS + f->hour * 3600u + f->min * 60u +
-           f->sec;
+    return days_from_civil(f->year, f->mon, f->day) * DAY_SECS + f->hour * 3600u + f->min * 60u + f->sec;
 }
 
 /* 1 = Sunday ... 7 = Saturday; 2000-01-01 was a Saturday. */
@@ -179,15 +178,11 @@ static uint64_t period_clocks(const struct vrtc *r)
     return rs < 3 ? 128u << (rs - 1) : 1u << (rs - 1);
 }
 
-static int held(const struct vrtc *r)
-{
-    return !r->running || (r->cmos[REG_B] & VRTC_B_SET);
-}
+static int held(const struct vrtc *r) { return !r->running || (r->cmos[REG_B] & VRTC_B_SET); }
 
 static void hold_to_fields(const struct vrtc *r, struct fields *f)
 {
-    *f = (struct fields){ r->hold.year, r->hold.mon, r->hold.day, r->hold.hour, r->hold.min,
-                          r->hold.sec };
+    *f = (struct fields){ r->hold.year, r->hold.mon, r->hold.day, r->hold.hour, r->hold.min, r->hold.sec };
 }
 
 /* The clock in seconds at now, whose evaluated seconds are secs_done. */
@@ -209,7 +204,7 @@ static void enter_hold(struct vrtc *r)
 
     split(clock_now(r), &f);
     r->hold = (struct vrtc_time){ (uint16_t)f.year, (uint8_t)f.mon, (uint8_t)f.day,
-                                  (uint8_t)f.hour, (uint8_t)f.min, (uint8_t)f.sec };
+                                  (uint8_t)f.hour,  (uint8_t)f.min, (uint8_t)f.sec };
 }
 
 /* The clock runs on from what the held fields say (normalized now). */
@@ -236,10 +231,7 @@ static int alarm_field(const struct vrtc *r, uint8_t v, unsigned lim, int hour)
     return (int)(x < lim ? x : lim);
 }
 
-static int matches(int want, unsigned v)
-{
-    return want < 0 || (unsigned)want == v;
-}
+static int matches(int want, unsigned v) { return want < 0 || (unsigned)want == v; }
 
 /* The first clock second after `after` at which the alarm matches, or NEVER. */
 static uint64_t next_alarm(const struct vrtc *r, uint64_t after)
@@ -400,7 +392,7 @@ static void write_time_byte(struct vrtc *r, uint8_t reg, uint8_t v)
     }
     if (held(r))
         r->hold = (struct vrtc_time){ (uint16_t)f.year, (uint8_t)f.mon, (uint8_t)f.day,
-                                      (uint8_t)f.hour, (uint8_t)f.min, (uint8_t)f.sec };
+                                      (uint8_t)f.hour,  (uint8_t)f.min, (uint8_t)f.sec };
     else
         r->offset = join(&f) - r->secs_done;
 }
@@ -428,10 +420,8 @@ static uint8_t read_reg(struct vrtc *r, uint8_t reg, uint64_t now)
         r->cmos[REG_C] = 0;
         set_line(r, 0);
         return v;
-    case REG_D:
-        return VRTC_D_VRT;
-    default:
-        return r->cmos[reg];
+    case REG_D: return VRTC_D_VRT;
+    default: return r->cmos[reg];
     }
 }
 
@@ -466,7 +456,7 @@ static void write_b(struct vrtc *r, uint8_t v)
     uint8_t old = r->cmos[REG_B];
 
     if (v & VRTC_B_SET)
-        v &= (uint8_t)~VRTC_B_UIE;   /* datasheet: SET clears UIE */
+        v &= (uint8_t)~VRTC_B_UIE; /* datasheet: SET clears UIE */
     if (!(old & VRTC_B_SET) && (v & VRTC_B_SET) && !held(r))
         enter_hold(r);
     r->cmos[REG_B] = v;
@@ -505,17 +495,17 @@ static void fill_memory_bytes(struct vrtc *r, uint64_t ram)
     uint64_t below = ram < (1ull << 32) ? ram : 1ull << 32, above = ram - below, sum = 0;
     uint64_t ext = below > (1u << 20) ? (below >> 10) - 1024 : 0;
 
-    put16(&r->cmos[0x15], 640);                           /* base memory, KiB */
-    put16(&r->cmos[0x17], ext);                           /* above 1 MiB, KiB */
+    put16(&r->cmos[0x15], 640); /* base memory, KiB */
+    put16(&r->cmos[0x17], ext); /* above 1 MiB, KiB */
     put16(&r->cmos[0x30], ext);
     put16(&r->cmos[0x34], below > (16u << 20) ? (below - (16u << 20)) >> 16 : 0); /* above 16 MiB, 64 KiB */
-    above >>= 16;                                         /* above 4 GiB, 64 KiB units */
+    above >>= 16; /* above 4 GiB, 64 KiB units */
     if (above > 0xFFFFFF)
         above = 0xFFFFFF;
     r->cmos[0x5B] = (uint8_t)above;
     r->cmos[0x5C] = (uint8_t)(above >> 8);
     r->cmos[0x5D] = (uint8_t)(above >> 16);
-    for (unsigned i = 0x10; i <= 0x2D; i++)               /* the standard checksum */
+    for (unsigned i = 0x10; i <= 0x2D; i++) /* the standard checksum */
         sum += r->cmos[i];
     r->cmos[0x2E] = (uint8_t)(sum >> 8);
     r->cmos[0x2F] = (uint8_t)sum;
@@ -524,8 +514,8 @@ static void fill_memory_bytes(struct vrtc *r, uint64_t ram)
 /* ---- interface ---- */
 
 void vrtc_init(struct vrtc *r, uint64_t tsc_hz, const struct irq_host *host,
-               void (*raise_irq)(void *ctx, int level), void *irq_ctx,
-               const struct vrtc_time *t, uint64_t ram_size, uint8_t century_reg)
+               void (*raise_irq)(void *ctx, int level), void *irq_ctx, const struct vrtc_time *t,
+               uint64_t ram_size, uint8_t century_reg)
 {
     struct fields f = { 2000, 1, 1, 0, 0, 0 };
 
@@ -554,7 +544,7 @@ int vrtc_port_read(struct vrtc *r, uint16_t port, uint8_t *val)
     if (!r || !val)
         return -1;
     if (port == VRTC_PORT_INDEX) {
-        *val = 0xFF;   /* write-only on a PC */
+        *val = 0xFF; /* write-only on a PC */
         return 0;
     }
     if (port != VRTC_PORT_DATA)
@@ -587,10 +577,7 @@ int vrtc_port_write(struct vrtc *r, uint16_t port, uint8_t val)
     return 0;
 }
 
-uint64_t vrtc_next_deadline(const struct vrtc *r)
-{
-    return r ? r->next_dl : 0;
-}
+uint64_t vrtc_next_deadline(const struct vrtc *r) { return r ? r->next_dl : 0; }
 
 uint64_t vrtc_update(struct vrtc *r)
 {
@@ -621,20 +608,22 @@ void vrtc_get_time(struct vrtc *r, struct vrtc_time *t)
     else
         split(clock_now(r), &f);
     *t = (struct vrtc_time){ (uint16_t)f.year, (uint8_t)f.mon, (uint8_t)f.day,
-                             (uint8_t)f.hour, (uint8_t)f.min, (uint8_t)f.sec };
+                             (uint8_t)f.hour,  (uint8_t)f.min, (uint8_t)f.sec };
 }
 
-int vrtc_time_from_regs(const uint8_t regs[10], uint8_t reg_b, uint8_t century,
-                        struct vrtc_time *t)
+int vrtc_time_from_regs(const uint8_t regs[10], uint8_t reg_b, uint8_t century, struct vrtc_time *t)
 {
     unsigned yy = dec(reg_b, regs[REG_YEAR]), cc = century ? dec(reg_b, century) : 0;
 
     if (cc < 19 || cc > 99)
-        cc = yy < 70 ? 20 : 19;   /* no century byte: the usual PC guess */
+        cc = yy < 70 ? 20 : 19; /* no century byte: the usual PC guess */
     *t = (struct vrtc_time){
-        .year = (uint16_t)(cc * 100 + yy), .mon = (uint8_t)dec(reg_b, regs[REG_MON]),
-        .day = (uint8_t)dec(reg_b, regs[REG_DAY]), .hour = (uint8_t)dec_hour(reg_b, regs[REG_HOUR]),
-        .min = (uint8_t)dec(reg_b, regs[REG_MIN]), .sec = (uint8_t)dec(reg_b, regs[REG_SEC]),
+        .year = (uint16_t)(cc * 100 + yy),
+        .mon = (uint8_t)dec(reg_b, regs[REG_MON]),
+        .day = (uint8_t)dec(reg_b, regs[REG_DAY]),
+        .hour = (uint8_t)dec_hour(reg_b, regs[REG_HOUR]),
+        .min = (uint8_t)dec(reg_b, regs[REG_MIN]),
+        .sec = (uint8_t)dec(reg_b, regs[REG_SEC]),
     };
     return yy < 100 && valid_time(t) ? 0 : -1;
 }

@@ -12,23 +12,23 @@
 #define LX 0x80000001u
 
 /* MSR numbers that come with features. */
-#define MSR_TSC 0x10u
-#define MSR_APIC_BASE 0x1Bu
-#define MSR_TSC_ADJUST 0x3Bu
-#define MSR_MTRRCAP 0xFEu
-#define MSR_SYSENTER_CS 0x174u
-#define MSR_MTRR_PHYS0 0x200u
-#define MSR_MTRR_FIX64K 0x250u
-#define MSR_PAT 0x277u
-#define MSR_MTRR_DEF 0x2FFu
-#define MSR_TSC_DEADLINE 0x6E0u
-#define MSR_X2APIC_FIRST 0x800u
-#define MSR_EFER 0xC0000080u
-#define MSR_STAR 0xC0000081u
-#define MSR_LSTAR 0xC0000082u
-#define MSR_FS_BASE 0xC0000100u
+#define MSR_TSC            0x10u
+#define MSR_APIC_BASE      0x1Bu
+#define MSR_TSC_ADJUST     0x3Bu
+#define MSR_MTRRCAP        0xFEu
+#define MSR_SYSENTER_CS    0x174u
+#define MSR_MTRR_PHYS0     0x200u
+#define MSR_MTRR_FIX64K    0x250u
+#define MSR_PAT            0x277u
+#define MSR_MTRR_DEF       0x2FFu
+#define MSR_TSC_DEADLINE   0x6E0u
+#define MSR_X2APIC_FIRST   0x800u
+#define MSR_EFER           0xC0000080u
+#define MSR_STAR           0xC0000081u
+#define MSR_LSTAR          0xC0000082u
+#define MSR_FS_BASE        0xC0000100u
 #define MSR_KERNEL_GS_BASE 0xC0000102u
-#define MSR_TSC_AUX 0xC0000103u
+#define MSR_TSC_AUX        0xC0000103u
 
 /* Every feature the guest may see. Bits the hypervisor decides itself
  * (APIC, x2APIC, TSC-deadline, hypervisor present, OSXSAVE, RDTSCP, RDPID)
@@ -65,8 +65,13 @@ const struct cpuid_feature cpuid_features[] = {
     { L1, 0, CPUID_ECX, 17, "pcid", { 0 } },
     { L1, 0, CPUID_ECX, 19, "sse4.1", { 0 } },
     { L1, 0, CPUID_ECX, 20, "sse4.2", { 0 } },
-    { L1, 0, CPUID_ECX, 21, "x2apic", { MSR_X2APIC_FIRST + 0x02, MSR_X2APIC_FIRST + 0x08,
-                                        MSR_X2APIC_FIRST + 0x0B, MSR_X2APIC_FIRST + 0x3F } },
+    { L1,
+      0,
+      CPUID_ECX,
+      21,
+      "x2apic",
+      { MSR_X2APIC_FIRST + 0x02, MSR_X2APIC_FIRST + 0x08, MSR_X2APIC_FIRST + 0x0B,
+        MSR_X2APIC_FIRST + 0x3F } },
     { L1, 0, CPUID_ECX, 22, "movbe", { 0 } },
     { L1, 0, CPUID_ECX, 23, "popcnt", { 0 } },
     { L1, 0, CPUID_ECX, 24, "tsc-deadline", { MSR_TSC_DEADLINE } },
@@ -143,7 +148,10 @@ static uint32_t *reg_of(struct cpuid_out *r, enum cpuid_reg reg)
 }
 
 /* The feature registers the table filters, in vm->allow's order. */
-static const struct { uint32_t leaf; enum cpuid_reg reg; } filtered[7] = {
+static const struct {
+    uint32_t leaf;
+    enum cpuid_reg reg;
+} filtered[7] = {
     { L1, CPUID_ECX }, { L1, CPUID_EDX }, { L7, CPUID_EBX }, { L7, CPUID_ECX },
     { L7, CPUID_EDX }, { LX, CPUID_ECX }, { LX, CPUID_EDX },
 };
@@ -159,8 +167,7 @@ void cpuid_vm_init(struct cpuid_vm *vm)
 }
 
 /* Keeps only the table's bits of one feature register. */
-static void allow_only(const struct cpuid_vm *vm, uint32_t leaf, enum cpuid_reg reg,
-                       struct cpuid_out *r)
+static void allow_only(const struct cpuid_vm *vm, uint32_t leaf, enum cpuid_reg reg, struct cpuid_out *r)
 {
     for (unsigned k = 0; k < 7; k++)
         if (filtered[k].leaf == leaf && filtered[k].reg == reg)
@@ -176,10 +183,7 @@ static void apply_hide(const struct cpuid_vm *vm, uint32_t leaf, struct cpuid_ou
             *reg_of(r, filtered[k].reg) &= ~vm->hide[k];
 }
 
-static void set_bit(uint32_t *v, unsigned bit, int on)
-{
-    *v = on ? *v | (1u << bit) : *v & ~(1u << bit);
-}
+static void set_bit(uint32_t *v, unsigned bit, int on) { *v = on ? *v | (1u << bit) : *v & ~(1u << bit); }
 
 void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct cpuid_out *r)
 {
@@ -202,21 +206,21 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
     case 1:
         allow_only(vm, L1, CPUID_ECX, r);
         allow_only(vm, L1, CPUID_EDX, r);
-        set_bit(&r->ecx, 21, 1);               /* x2APIC: the vLAPIC has it */
-        set_bit(&r->ecx, 24, 1);               /* TSC-deadline timer: likewise */
-        set_bit(&r->ecx, 31, 1);               /* running under a hypervisor */
+        set_bit(&r->ecx, 21, 1); /* x2APIC: the vLAPIC has it */
+        set_bit(&r->ecx, 24, 1); /* TSC-deadline timer: likewise */
+        set_bit(&r->ecx, 31, 1); /* running under a hypervisor */
         set_bit(&r->ecx, 27, vm->osxsave && (r->ecx & (1u << 26)));
         set_bit(&r->edx, 9, vm->apic_enabled); /* APIC follows IA32_APIC_BASE.EN */
         apply_hide(vm, L1, r);
-        r->ebx &= 0x0000ffff;                  /* initial APIC ID 0, one logical processor */
+        r->ebx &= 0x0000ffff; /* initial APIC ID 0, one logical processor */
         r->ebx |= 1u << 16;
         break;
     case 4:
-        r->eax &= 0x3fff;                      /* one core, one thread per cache */
+        r->eax &= 0x3fff; /* one core, one thread per cache */
         break;
     case 7:
         if (sub == 0) {
-            r->eax = 0;                        /* only subleaf 0 */
+            r->eax = 0; /* only subleaf 0 */
             allow_only(vm, L7, CPUID_EBX, r);
             allow_only(vm, L7, CPUID_ECX, r);
             allow_only(vm, L7, CPUID_EDX, r);
@@ -228,11 +232,11 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         break;
     case 0xb:
     case 0x1f:
-        r->edx = 0;                            /* x2APIC ID 0 */
+        r->edx = 0; /* x2APIC ID 0 */
         break;
     case 0xd:
         if (sub == 1)
-            r->eax &= 0x7;                     /* XSAVEOPT, XSAVEC, XGETBV(1); not XSAVES */
+            r->eax &= 0x7; /* XSAVEOPT, XSAVEC, XGETBV(1); not XSAVES */
         break;
     case 0x6:  /* thermal and power management */
     case 0xa:  /* architectural PMU */
@@ -240,9 +244,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
     case 0x10: /* RDT allocation */
     case 0x12: /* SGX */
     case 0x14: /* processor trace */
-    case 0x1b: /* PCONFIG */
-        memset(r, 0, sizeof(*r));
-        break;
+    case 0x1b: /* PCONFIG */ memset(r, 0, sizeof(*r)); break;
     case 0x15:
         /* TSC = crystal * EBX / EAX: report the calibrated rate, so a
          * guest needs no calibration (the LAPIC timer runs at it too). */
@@ -253,7 +255,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         break;
     case 0x16:
         r->eax = r->ebx = (uint32_t)(vm->tsc_hz / 1000000); /* base and max MHz */
-        r->ecx = (uint32_t)(vm->tsc_hz / 1000000);         /* bus (LAPIC timer) MHz */
+        r->ecx = (uint32_t)(vm->tsc_hz / 1000000);          /* bus (LAPIC timer) MHz */
         r->edx = 0;
         break;
     case LX:
@@ -263,8 +265,7 @@ void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t sub, struct 
         set_bit(&r->edx, 27, vm->rdtscp && (r->edx & (1u << 27)));
         apply_hide(vm, LX, r);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -272,7 +273,11 @@ uint64_t cpuid_cr4_allowed(const struct cpuid_out *leaf1, const struct cpuid_out
 {
     /* VME PVI TSD DE PSE PAE PGE PCE OSFXSR OSXMMEXCPT */
     uint64_t ok = 0x7bf;
-    static const struct { uint8_t cr4_bit, leaf7; enum cpuid_reg reg; uint8_t bit; } gated[] = {
+    static const struct {
+        uint8_t cr4_bit, leaf7;
+        enum cpuid_reg reg;
+        uint8_t bit;
+    } gated[] = {
         { 6, 0, CPUID_EDX, 7 },   /* MCE: leaf 1 EDX.MCE */
         { 11, 1, CPUID_ECX, 2 },  /* UMIP */
         { 12, 1, CPUID_ECX, 16 }, /* LA57 */
@@ -325,8 +330,10 @@ int cpuid_hide_list(struct cpuid_vm *vm, const char *list, char *err, size_t err
         while (*p && *p != ' ' && *p != '\t' && *p != ',')
             p++;
         if (p > w && cpuid_hide_feature(vm, w, (size_t)(p - w))) {
-            fmt_snprintf(err, errlen, "cpuid_hide: '%.*s' is not a CPUID feature the guest "
-                         "can see (the table in vmx/cpuid.c names them)", (int)(p - w), w);
+            fmt_snprintf(err, errlen,
+                         "cpuid_hide: '%.*s' is not a CPUID feature the guest "
+                         "can see (the table in vmx/cpuid.c names them)",
+                         (int)(p - w), w);
             return -1;
         }
     }

@@ -20,14 +20,14 @@ struct cpuid_out {
 
 /* The VM's side of the answer. */
 struct cpuid_vm {
-    uint32_t version;         /* leaf 0x40000001 EAX: the hypervisor's version */
-    uint64_t tsc_hz;          /* leaves 0x15/0x16 and 0x40000010 */
+    uint32_t version; /* leaf 0x40000001 EAX: the hypervisor's version */
+    uint64_t tsc_hz;  /* leaves 0x15/0x16 and 0x40000010 */
     uint64_t lapic_timer_hz;
-    int apic_enabled;         /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
-    int rdtscp;               /* the "enable RDTSCP" control is on */
-    int osxsave;              /* the guest's CR4.OSXSAVE */
-    uint32_t hide[7];         /* config `cpuid_hide`: bits to clear, in allow's order */
-    uint32_t allow[7];        /* the table's bits per feature register (cpuid_vm_init) */
+    int apic_enabled;  /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it */
+    int rdtscp;        /* the "enable RDTSCP" control is on */
+    int osxsave;       /* the guest's CR4.OSXSAVE */
+    uint32_t hide[7];  /* config `cpuid_hide`: bits to clear, in allow's order */
+    uint32_t allow[7]; /* the table's bits per feature register (cpuid_vm_init) */
 };
 
 enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
@@ -46,7 +46,7 @@ extern const struct cpuid_feature cpuid_features[];
 extern const size_t cpuid_nfeatures;
 
 #define TINYHV_CPUID_MAX_LEAF 0x40000010u
-#define CPUID_1_ECX_X2APIC (1u << 21)
+#define CPUID_1_ECX_X2APIC    (1u << 21)
 
 /* Fills vm->allow from the table, once per VM (CPUID exits are hot). */
 void cpuid_vm_init(struct cpuid_vm *vm);

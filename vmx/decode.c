@@ -28,8 +28,8 @@
 struct cursor {
     const uint8_t *bytes;
     unsigned avail;
-    unsigned pos;      /* next byte to read */
-    uint8_t opc[2];    /* opcode bytes seen so far, for messages */
+    unsigned pos;   /* next byte to read */
+    uint8_t opc[2]; /* opcode bytes seen so far, for messages */
     unsigned nopc;
     uint8_t prefix_note; /* 66, F2 or F3 named in "unsupported opcode" messages, or 0 */
     char *err;
@@ -58,15 +58,11 @@ static int fail_detail(struct cursor *c, const char *what, const char *detail)
     if (c->nopc == 0)
         fmt_snprintf(c->err, c->errlen, "%s", what);
     else
-        fmt_snprintf(c->err, c->errlen, "%s (opcode %s%s%s)", what, ops,
-                     detail[0] ? ", " : "", detail);
+        fmt_snprintf(c->err, c->errlen, "%s (opcode %s%s%s)", what, ops, detail[0] ? ", " : "", detail);
     return -1;
 }
 
-static int fail(struct cursor *c, const char *what)
-{
-    return fail_detail(c, what, "");
-}
+static int fail(struct cursor *c, const char *what) { return fail_detail(c, what, ""); }
 
 /* "unsupported opcode 0x0f 0x10[ with prefix 0xf3][: why]". F2/F3 are
  * called REP prefixes in front of one-byte opcodes; in front of 0F they
@@ -78,10 +74,8 @@ static int fail_opcode(struct cursor *c, const char *why)
         return -1;
     opcode_text(c, ops, sizeof(ops));
     if (c->prefix_note)
-        fmt_snprintf(note, sizeof(note), " with %sprefix 0x%02x",
-                     c->nopc == 1 ? "REP " : "", c->prefix_note);
-    fmt_snprintf(c->err, c->errlen, "unsupported opcode %s%s%s%s", ops, note, why[0] ? ": " : "",
-                 why);
+        fmt_snprintf(note, sizeof(note), " with %sprefix 0x%02x", c->nopc == 1 ? "REP " : "", c->prefix_note);
+    fmt_snprintf(c->err, c->errlen, "unsupported opcode %s%s%s%s", ops, note, why[0] ? ": " : "", why);
     return -1;
 }
 
@@ -91,13 +85,12 @@ static int fetch(struct cursor *c, uint8_t *b)
 {
     char what[80];
     if (c->pos >= DECODE_MAX_LEN) {
-        fmt_snprintf(what, sizeof(what), "instruction longer than %u bytes",
-                     (unsigned)DECODE_MAX_LEN);
+        fmt_snprintf(what, sizeof(what), "instruction longer than %u bytes", (unsigned)DECODE_MAX_LEN);
         return fail(c, what);
     }
     if (c->pos >= c->avail) {
-        fmt_snprintf(what, sizeof(what), "instruction truncated: only %u byte%s available",
-                     c->avail, c->avail == 1 ? "" : "s");
+        fmt_snprintf(what, sizeof(what), "instruction truncated: only %u byte%s available", c->avail,
+                     c->avail == 1 ? "" : "s");
         return fail(c, what);
     }
     *b = c->bytes[c->pos++];
@@ -194,8 +187,8 @@ static const enum mmio_op alu_ops[8] = {
 
 /* Mnemonics for messages, indexed by enum mmio_op. */
 static const char *const op_names[] = {
-    [MMIO_MOV] = "MOV", [MMIO_ADD] = "ADD", [MMIO_OR] = "OR",   [MMIO_ADC] = "ADC",
-    [MMIO_SBB] = "SBB", [MMIO_AND] = "AND", [MMIO_SUB] = "SUB", [MMIO_XOR] = "XOR",
+    [MMIO_MOV] = "MOV", [MMIO_ADD] = "ADD",   [MMIO_OR] = "OR",     [MMIO_ADC] = "ADC",
+    [MMIO_SBB] = "SBB", [MMIO_AND] = "AND",   [MMIO_SUB] = "SUB",   [MMIO_XOR] = "XOR",
     [MMIO_CMP] = "CMP", [MMIO_TEST] = "TEST", [MMIO_XCHG] = "XCHG",
 };
 
@@ -217,8 +210,8 @@ enum group { G_NONE, G_1, G_3, G_11 };
 
 struct form {
     enum kind kind;
-    enum mmio_op op;   /* for groups: set from ModRM.reg by group_op() */
-    int byte;          /* 8-bit operands */
+    enum mmio_op op; /* for groups: set from ModRM.reg by group_op() */
+    int byte;        /* 8-bit operands */
     enum imm imm;
     enum group group;
 };
@@ -230,10 +223,10 @@ static int one_byte_form(uint8_t b, struct form *f)
         uint8_t opcode;
         struct form f;
     } table[] = {
-        { 0x80, { K_RM_IMM, MMIO_ADD, 1, IMM_B, G_1 } },  /* grp1 r/m8, ib */
-        { 0x81, { K_RM_IMM, MMIO_ADD, 0, IMM_Z, G_1 } },  /* grp1 r/m, iw/id */
-        { 0x82, { K_RM_IMM, MMIO_ADD, 1, IMM_B, G_1 } },  /* grp1 r/m8, ib (same as 80; not in 64-bit mode) */
-        { 0x83, { K_RM_IMM, MMIO_ADD, 0, IMM_B, G_1 } },  /* grp1 r/m, ib (sign-extended) */
+        { 0x80, { K_RM_IMM, MMIO_ADD, 1, IMM_B, G_1 } }, /* grp1 r/m8, ib */
+        { 0x81, { K_RM_IMM, MMIO_ADD, 0, IMM_Z, G_1 } }, /* grp1 r/m, iw/id */
+        { 0x82, { K_RM_IMM, MMIO_ADD, 1, IMM_B, G_1 } }, /* grp1 r/m8, ib (same as 80; not in 64-bit mode) */
+        { 0x83, { K_RM_IMM, MMIO_ADD, 0, IMM_B, G_1 } }, /* grp1 r/m, ib (sign-extended) */
         { 0x84, { K_RM_REG, MMIO_TEST, 1, IMM_NONE, G_NONE } },
         { 0x85, { K_RM_REG, MMIO_TEST, 0, IMM_NONE, G_NONE } },
         { 0x86, { K_RM_REG, MMIO_XCHG, 1, IMM_NONE, G_NONE } },
@@ -246,16 +239,15 @@ static int one_byte_form(uint8_t b, struct form *f)
         { 0xa1, { K_MOFFS, MMIO_MOV, 0, IMM_NONE, G_NONE } }, /* MOV eAX, moffs */
         { 0xa2, { K_MOFFS, MMIO_MOV, 1, IMM_NONE, G_NONE } }, /* MOV moffs8, AL */
         { 0xa3, { K_MOFFS, MMIO_MOV, 0, IMM_NONE, G_NONE } }, /* MOV moffs, eAX */
-        { 0xc6, { K_RM_IMM, MMIO_MOV, 1, IMM_B, G_11 } },  /* grp11 /0: MOV r/m8, ib */
-        { 0xc7, { K_RM_IMM, MMIO_MOV, 0, IMM_Z, G_11 } },  /* grp11 /0: MOV r/m, iw/id */
-        { 0xf6, { K_RM_IMM, MMIO_TEST, 1, IMM_B, G_3 } },  /* grp3 /0: TEST r/m8, ib */
-        { 0xf7, { K_RM_IMM, MMIO_TEST, 0, IMM_Z, G_3 } },  /* grp3 /0: TEST r/m, iw/id */
+        { 0xc6, { K_RM_IMM, MMIO_MOV, 1, IMM_B, G_11 } },     /* grp11 /0: MOV r/m8, ib */
+        { 0xc7, { K_RM_IMM, MMIO_MOV, 0, IMM_Z, G_11 } },     /* grp11 /0: MOV r/m, iw/id */
+        { 0xf6, { K_RM_IMM, MMIO_TEST, 1, IMM_B, G_3 } },     /* grp3 /0: TEST r/m8, ib */
+        { 0xf7, { K_RM_IMM, MMIO_TEST, 0, IMM_Z, G_3 } },     /* grp3 /0: TEST r/m, iw/id */
     };
     if (b < 0x40 && (b & 7) < 4) {
         /* 00-03, 08-0B, ..., 38-3B: bits 5:3 the operation, bit 1 the
          * direction (set: reg is the destination), bit 0 byte/full size. */
-        *f = (struct form){ (b & 2) ? K_REG_RM : K_RM_REG, alu_ops[b >> 3], !(b & 1), IMM_NONE,
-                            G_NONE };
+        *f = (struct form){ (b & 2) ? K_REG_RM : K_RM_REG, alu_ops[b >> 3], !(b & 1), IMM_NONE, G_NONE };
         return 1;
     }
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -282,9 +274,7 @@ static int group_op(struct cursor *c, struct form *f, unsigned reg)
 {
     char why[48];
     switch (f->group) {
-    case G_1:
-        f->op = alu_ops[reg];
-        return 0;
+    case G_1: f->op = alu_ops[reg]; return 0;
     case G_3:
         if (reg == 0)
             return 0;
@@ -295,8 +285,7 @@ static int group_op(struct cursor *c, struct form *f, unsigned reg)
             return 0;
         fmt_snprintf(why, sizeof(why), "ModRM.reg /%u (only /0 is MOV)", reg);
         return fail_opcode(c, why);
-    case G_NONE:
-        break;
+    case G_NONE: break;
     }
     return 0;
 }
@@ -317,11 +306,11 @@ static int check_lock(struct cursor *c, const struct form *f)
 /* ---- prefixes ---- */
 
 struct prefixes {
-    int opsize;    /* 66 seen */
-    int addrsize;  /* 67 seen */
-    int lock;      /* F0 seen */
-    uint8_t rep;   /* last F2 or F3 seen, or 0 */
-    unsigned rex;  /* REX byte immediately before the opcode, or 0 */
+    int opsize;   /* 66 seen */
+    int addrsize; /* 67 seen */
+    int lock;     /* F0 seen */
+    uint8_t rep;  /* last F2 or F3 seen, or 0 */
+    unsigned rex; /* REX byte immediately before the opcode, or 0 */
 };
 
 /* Reads the prefixes; returns the first opcode byte in *b. A REX prefix
@@ -334,20 +323,17 @@ static int parse_prefixes(struct cursor *c, unsigned mode, struct prefixes *p, u
         if (fetch(c, b) < 0)
             return -1;
         switch (*b) {
-        case 0x66:
-            p->opsize = 1;
-            break;
-        case 0x67:
-            p->addrsize = 1;
-            break;
-        case 0x2e: case 0x36: case 0x3e: case 0x26: case 0x64: case 0x65:
-            break;
-        case 0xf0:
-            p->lock = 1;
-            break;
-        case 0xf2: case 0xf3:
-            p->rep = *b;
-            break;
+        case 0x66: p->opsize = 1; break;
+        case 0x67: p->addrsize = 1; break;
+        case 0x2e:
+        case 0x36:
+        case 0x3e:
+        case 0x26:
+        case 0x64:
+        case 0x65: break;
+        case 0xf0: p->lock = 1; break;
+        case 0xf2:
+        case 0xf3: p->rep = *b; break;
         default:
             if (mode == 64 && *b >= 0x40 && *b <= 0x4f) {
                 p->rex = *b;
@@ -402,16 +388,14 @@ static void modrm_operands(struct mmio_insn *r, const struct form *f, unsigned r
         r->is_write = 0;
         r->reads_mem = 1;
         break;
-    case K_MOFFS:
-        break;
+    case K_MOFFS: break;
     }
 }
 
-int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_insn *out,
-                char *err, size_t errlen)
+int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_insn *out, char *err,
+                size_t errlen)
 {
-    struct cursor c = { .bytes = bytes, .avail = avail, .pos = 0, .nopc = 0,
-                        .err = err, .errlen = errlen };
+    struct cursor c = { .bytes = bytes, .avail = avail, .pos = 0, .nopc = 0, .err = err, .errlen = errlen };
     struct mmio_insn r;
     memset(&r, 0, sizeof(r));
     r.reg = -1;
@@ -565,8 +549,7 @@ uint64_t mmio_alu(enum mmio_op op, unsigned size, uint64_t dst, uint64_t src, ui
         res = d ^ s;
         arith = 0;
         break;
-    default: /* MMIO_MOV, MMIO_XCHG: no arithmetic */
-        return src;
+    default: /* MMIO_MOV, MMIO_XCHG: no arithmetic */ return src;
     }
     res &= mask;
 

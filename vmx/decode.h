@@ -40,27 +40,33 @@ enum mmio_ext { EXT_NONE, EXT_ZERO, EXT_SIGN };
 /* What the instruction does with the memory operand M and its other
  * operand S (a register or an immediate). */
 enum mmio_op {
-    MMIO_MOV,  /* loads: reg <- M (widened by ext); stores: M <- S */
-    MMIO_ADD, MMIO_OR, MMIO_ADC, MMIO_SBB, MMIO_AND, MMIO_SUB, MMIO_XOR, /* dst <- dst op src */
+    MMIO_MOV, /* loads: reg <- M (widened by ext); stores: M <- S */
+    MMIO_ADD,
+    MMIO_OR,
+    MMIO_ADC,
+    MMIO_SBB,
+    MMIO_AND,
+    MMIO_SUB,
+    MMIO_XOR,  /* dst <- dst op src */
     MMIO_CMP,  /* flags of M - S (or S - M), nothing stored */
     MMIO_TEST, /* flags of M & S, nothing stored */
     MMIO_XCHG, /* reg <- M and M <- reg, atomically as far as the guest can tell */
 };
 
 struct mmio_insn {
-    unsigned len;          /* instruction length in bytes */
-    unsigned size;         /* memory access size: 1, 2, 4 or 8 */
-    int is_write;          /* 1: memory is written */
-    int reg;               /* register operand (0 = RAX ... 15 = R15), -1 for an immediate */
-    int reg_high8;         /* 1: the register is AH, CH, DH or BH (byte form without REX) */
-    unsigned reg_size;     /* width of the register destination for loads (MOVZX/MOVSX differ) */
-    enum mmio_ext ext;     /* loads: how the value widens into reg_size */
-    uint64_t imm;          /* immediate (C6/C7, 80/81/83, F6/F7), sign-extended to size, truncated to size */
-    enum mmio_op op;       /* MMIO_MOV for MOV, MOVZX and MOVSX */
-    int reads_mem;         /* 1: memory is read (loads, ALU ops, CMP, TEST, XCHG) */
-    int reg_is_dest;       /* ALU ops of the "op reg, r/m" form: the result goes to reg, memory is only read
+    unsigned len;      /* instruction length in bytes */
+    unsigned size;     /* memory access size: 1, 2, 4 or 8 */
+    int is_write;      /* 1: memory is written */
+    int reg;           /* register operand (0 = RAX ... 15 = R15), -1 for an immediate */
+    int reg_high8;     /* 1: the register is AH, CH, DH or BH (byte form without REX) */
+    unsigned reg_size; /* width of the register destination for loads (MOVZX/MOVSX differ) */
+    enum mmio_ext ext; /* loads: how the value widens into reg_size */
+    uint64_t imm;      /* immediate (C6/C7, 80/81/83, F6/F7), sign-extended to size, truncated to size */
+    enum mmio_op op;   /* MMIO_MOV for MOV, MOVZX and MOVSX */
+    int reads_mem;     /* 1: memory is read (loads, ALU ops, CMP, TEST, XCHG) */
+    int reg_is_dest;   /* ALU ops of the "op reg, r/m" form: the result goes to reg, memory is only read
                             * (0 for MOV, which uses is_write; 0 for CMP, which stores nothing; 0 for XCHG) */
-    int reg_is_left;       /* ALU ops: 1 when the register is the left operand (mmio_alu's dst) and memory
+    int reg_is_left;   /* ALU ops: 1 when the register is the left operand (mmio_alu's dst) and memory
                             * the right one: the "op reg, r/m" forms 02/03, 0A/0B, ..., 3A/3B, so that
                             * CMP reg, r/m sets the flags of reg - M. 0 when memory is the left operand
                             * (op r/m, reg and op r/m, imm), and for MOV and XCHG. Only SUB, SBB and CMP
@@ -79,7 +85,7 @@ uint64_t mmio_alu(enum mmio_op op, unsigned size, uint64_t dst, uint64_t src, ui
 
 /* mode: 16, 32 or 64 (the guest's code size: CS.D / CS.L). Returns 0, or -1
  * with the reason in err. Never reads past bytes[avail - 1]. */
-int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_insn *out,
-                char *err, size_t errlen);
+int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_insn *out, char *err,
+                size_t errlen);
 
 #endif

@@ -10,8 +10,10 @@ void vm_devices_init(struct vm *vm, uint64_t ioapic_base, unsigned com1_gsi)
     (void)vm;
     ioapic_route(ioapic_base, com1_gsi, HOST_VECTOR_COM1, lapic_id());
     uart_enable_rx_interrupt();
-    log_info("hv", "physical COM1 input: IOAPIC 0x%llx pin %u -> vector 0x%02x, passed to the "
-             "guest's COM1 (IRQ 4)", (unsigned long long)ioapic_base, com1_gsi, HOST_VECTOR_COM1);
+    log_info("hv",
+             "physical COM1 input: IOAPIC 0x%llx pin %u -> vector 0x%02x, passed to the "
+             "guest's COM1 (IRQ 4)",
+             (unsigned long long)ioapic_base, com1_gsi, HOST_VECTOR_COM1);
 }
 
 void vm_poll_devices(struct vm *vm)
@@ -25,10 +27,7 @@ void vm_poll_devices(struct vm *vm)
     }
 }
 
-int vm_can_receive(const struct vm *vm)
-{
-    return (vm->com1.ier & 0x01) && (vm->com1.mcr & 0x08);
-}
+int vm_can_receive(const struct vm *vm) { return (vm->com1.ier & 0x01) && (vm->com1.mcr & 0x08); }
 
 void vm_physical_interrupt(struct vm *vm, uint8_t vector)
 {

@@ -2,20 +2,22 @@
 
 #include "../arch/x86/pages.h"
 
-#define EPT_R (1ull << 0)
-#define EPT_W (1ull << 1)
-#define EPT_X (1ull << 2)
-#define EPT_MT_WB (6ull << 3)
+#define EPT_R          (1ull << 0)
+#define EPT_W          (1ull << 1)
+#define EPT_X          (1ull << 2)
+#define EPT_MT_WB      (6ull << 3)
 #define EPT_IGNORE_PAT (1ull << 6)
-#define EPT_LARGE (1ull << 7)
-#define EPTP_WB 6ull
-#define EPTP_WALK4 (3ull << 3)
-#define MiB2 (2ull << 20)
-#define GiB (1ull << 30)
+#define EPT_LARGE      (1ull << 7)
+#define EPTP_WB        6ull
+#define EPTP_WALK4     (3ull << 3)
+#define MiB2           (2ull << 20)
+#define GiB            (1ull << 30)
 
 static void invept_all(uint64_t eptp)
 {
-    struct { uint64_t eptp, zero; } desc = { eptp, 0 };
+    struct {
+        uint64_t eptp, zero;
+    } desc = { eptp, 0 };
     uint64_t type = 1; /* single context; every Bochs and VT-x CPU with EPT has it */
     __asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
@@ -36,12 +38,11 @@ uint64_t ept_build(uint64_t host_base, uint64_t size)
             pdpt[gi] = (uint64_t)(uintptr_t)pd | EPT_R | EPT_W | EPT_X;
         }
         uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[gi] & ~0xfffull);
-        pd[(gpa % GiB) / MiB2] = (host_base + gpa) | EPT_R | EPT_W | EPT_X | EPT_MT_WB |
-                                  EPT_IGNORE_PAT | EPT_LARGE;
+        pd[(gpa % GiB) / MiB2] = (host_base + gpa) | EPT_R | EPT_W | EPT_X | EPT_MT_WB | EPT_IGNORE_PAT |
+                                 EPT_LARGE;
     }
     return (uint64_t)(uintptr_t)pml4 | EPTP_WALK4 | EPTP_WB;
 }
-
 
 int ept_set_present(uint64_t eptp, uint64_t gpa, int present)
 {

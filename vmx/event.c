@@ -12,7 +12,11 @@ enum exception_class { BENIGN, CONTRIBUTORY, PAGE_FAULT };
 static enum exception_class exception_class(unsigned vector)
 {
     switch (vector) {
-    case 0: case 10: case 11: case 12: case 13: return CONTRIBUTORY;
+    case 0:
+    case 10:
+    case 11:
+    case 12:
+    case 13: return CONTRIBUTORY;
     case PF_VECTOR: return PAGE_FAULT;
     default: return BENIGN;
     }

@@ -9,27 +9,27 @@
 #include <stdint.h>
 
 /* Interruption-information format (VM-entry, VM-exit, IDT-vectoring). */
-#define INTR_INFO_VALID     (1u << 31)
+#define INTR_INFO_VALID                 (1u << 31)
 #define INTR_INFO_NMI_UNBLOCKED_BY_IRET (1u << 12) /* exit interruption info; undefined in IDT-vectoring */
-#define INTR_INFO_HAS_ERROR (1u << 11)
-#define INTR_TYPE_EXTERNAL  (0u << 8)
-#define INTR_TYPE_NMI       (2u << 8)
-#define INTR_TYPE_HW_EXCEPTION (3u << 8)
-#define INTR_TYPE_SW_INTERRUPT (4u << 8)
-#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
-#define INTR_TYPE_SW_EXCEPTION (6u << 8)
-#define INTR_TYPE_MASK      (7u << 8)
+#define INTR_INFO_HAS_ERROR             (1u << 11)
+#define INTR_TYPE_EXTERNAL              (0u << 8)
+#define INTR_TYPE_NMI                   (2u << 8)
+#define INTR_TYPE_HW_EXCEPTION          (3u << 8)
+#define INTR_TYPE_SW_INTERRUPT          (4u << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION     (5u << 8)
+#define INTR_TYPE_SW_EXCEPTION          (6u << 8)
+#define INTR_TYPE_MASK                  (7u << 8)
 
 /* Guest interruptibility state: blocking by STI and by MOV SS (the
  * one-instruction shadows), blocking by NMI (virtual-NMI blocking with
  * virtual NMIs). */
-#define INTERRUPTIBILITY_STI 1u
-#define INTERRUPTIBILITY_MOVSS 2u
+#define INTERRUPTIBILITY_STI       1u
+#define INTERRUPTIBILITY_MOVSS     2u
 #define INTERRUPTIBILITY_STI_MOVSS 3u
-#define INTERRUPTIBILITY_NMI 8u
+#define INTERRUPTIBILITY_NMI       8u
 
-#define ACTIVITY_ACTIVE 0
-#define ACTIVITY_HLT 1
+#define ACTIVITY_ACTIVE    0
+#define ACTIVITY_HLT       1
 #define ACTIVITY_WAIT_SIPI 3
 
 #define NMI_VECTOR 2
@@ -64,14 +64,14 @@ int event_nmi_reblock(int unblocked_by_iret, uint32_t idt_vectoring_info, int do
 
 /* The entry path's view of the guest and of the pending events. */
 struct event_snapshot {
-    uint32_t interruptibility;   /* guest interruptibility state */
-    uint32_t activity;           /* ACTIVITY_* */
+    uint32_t interruptibility; /* guest interruptibility state */
+    uint32_t activity;         /* ACTIVITY_* */
     int rflags_if;
     struct pending_event pending; /* queued exception or interrupted delivery */
-    int nmi_pending;             /* the vLAPIC has an NMI for the vCPU */
-    int virtual_nmis;            /* "virtual NMIs" is on (NMI blocking is tracked) */
-    int nmi_window_exiting;      /* and the CPU offers NMI-window exiting */
-    int apicv;                   /* virtual-interrupt delivery: the CPU delivers fixed vectors */
+    int nmi_pending;              /* the vLAPIC has an NMI for the vCPU */
+    int virtual_nmis;             /* "virtual NMIs" is on (NMI blocking is tracked) */
+    int nmi_window_exiting;       /* and the CPU offers NMI-window exiting */
+    int apicv;                    /* virtual-interrupt delivery: the CPU delivers fixed vectors */
     /* An external interrupt we must inject: on the software path any that
      * the vLAPIC (or, with the LAPIC disabled, the vPIC) would hand the
      * CPU; with virtual-interrupt delivery only ExtINT (the 8259). */
@@ -87,11 +87,11 @@ enum { WINDOW_CLOSED = 0, WINDOW_OPEN = 1, WINDOW_IF_MORE = 2 };
 
 struct event_decision {
     enum event_inject inject;
-    uint32_t interruptibility;   /* the state to enter with (blocking cleared where an
+    uint32_t interruptibility; /* the state to enter with (blocking cleared where an
                                   * injection requires it) */
-    int intr_window;             /* WINDOW_* */
+    int intr_window;           /* WINDOW_* */
     int nmi_window;
-    uint16_t intr_status;        /* RVI | SVI << 8, with virtual-interrupt delivery */
+    uint16_t intr_status; /* RVI | SVI << 8, with virtual-interrupt delivery */
 };
 
 /* The decision, in SDM priority order: an interrupted or queued event

@@ -22,7 +22,6 @@
 #include "vmsr.h"
 #include "vmcs.h"
 
-
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
     va_list ap;
@@ -42,20 +41,16 @@ __attribute__((cold, noinline)) void vm_bug(struct vm *vm, const char *cond, con
 void vm_dump_guest(const struct vm *vm)
 {
     const uint64_t *r = vm->vcpu.regs.gpr;
-    log_error("vmx", "  guest RIP=%016llx RSP=%016llx RFLAGS=%016llx",
-              (unsigned long long)vmread(GUEST_RIP), (unsigned long long)vmread(GUEST_RSP),
-              (unsigned long long)vmread(GUEST_RFLAGS));
-    log_error("vmx", "  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx",
-              (unsigned long long)r[RAX], (unsigned long long)r[RBX],
-              (unsigned long long)r[RCX], (unsigned long long)r[RDX]);
-    log_error("vmx", "  RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx",
-              (unsigned long long)r[RSI], (unsigned long long)r[RDI],
-              (unsigned long long)r[RBP], (unsigned long long)r[R8]);
-    log_error("vmx", "  R9 =%016llx R10=%016llx R11=%016llx R12=%016llx",
-              (unsigned long long)r[R9], (unsigned long long)r[R10],
-              (unsigned long long)r[R11], (unsigned long long)r[R12]);
-    log_error("vmx", "  R13=%016llx R14=%016llx R15=%016llx",
-              (unsigned long long)r[R13], (unsigned long long)r[R14], (unsigned long long)r[R15]);
+    log_error("vmx", "  guest RIP=%016llx RSP=%016llx RFLAGS=%016llx", (unsigned long long)vmread(GUEST_RIP),
+              (unsigned long long)vmread(GUEST_RSP), (unsigned long long)vmread(GUEST_RFLAGS));
+    log_error("vmx", "  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx", (unsigned long long)r[RAX],
+              (unsigned long long)r[RBX], (unsigned long long)r[RCX], (unsigned long long)r[RDX]);
+    log_error("vmx", "  RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx", (unsigned long long)r[RSI],
+              (unsigned long long)r[RDI], (unsigned long long)r[RBP], (unsigned long long)r[R8]);
+    log_error("vmx", "  R9 =%016llx R10=%016llx R11=%016llx R12=%016llx", (unsigned long long)r[R9],
+              (unsigned long long)r[R10], (unsigned long long)r[R11], (unsigned long long)r[R12]);
+    log_error("vmx", "  R13=%016llx R14=%016llx R15=%016llx", (unsigned long long)r[R13],
+              (unsigned long long)r[R14], (unsigned long long)r[R15]);
     log_error("vmx", "  CR0=%llx (shadow %llx) CR3=%llx CR4=%llx (shadow %llx) EFER=%llx",
               (unsigned long long)vmread(GUEST_CR0), (unsigned long long)vmread(CR0_READ_SHADOW),
               (unsigned long long)vmread(GUEST_CR3), (unsigned long long)vmread(GUEST_CR4),
@@ -76,10 +71,7 @@ static void skip_instruction(struct vcpu *v)
         vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
 }
 
-static int guest_long_mode(void)
-{
-    return (vmread(GUEST_EFER) & EFER_LMA) != 0;
-}
+static int guest_long_mode(void) { return (vmread(GUEST_EFER) & EFER_LMA) != 0; }
 
 /* ---- CPUID ---- */
 
@@ -143,10 +135,10 @@ static void handle_xsetbv(struct vm *vm)
     cpuid(0xd, 0, &d);
     uint64_t supported = (uint64_t)d.edx << 32 | d.eax;
     const uint64_t x87 = 1, sse = 2, avx = 4, bndregs = 8, bndcsr = 16, avx512 = 0xe0;
-    int bad = (uint32_t)g[RCX] != 0 || (val & ~supported) || !(val & x87) ||
-              ((val & avx) && !(val & sse)) || (!(val & bndregs) != !(val & bndcsr)) ||
-              ((val & avx512) && ((val & avx512) != avx512 || !(val & avx))) ||
-              !(vcpu_cr4() & CR4_OSXSAVE) || (vmread(GUEST_SS_AR) & 0x60);
+    int bad = (uint32_t)g[RCX] != 0 || (val & ~supported) || !(val & x87) || ((val & avx) && !(val & sse)) ||
+              (!(val & bndregs) != !(val & bndcsr)) ||
+              ((val & avx512) && ((val & avx512) != avx512 || !(val & avx))) || !(vcpu_cr4() & CR4_OSXSAVE) ||
+              (vmread(GUEST_SS_AR) & 0x60);
     if (bad) {
         vcpu_queue_exception(&vm->vcpu, (vcpu_cr4() & CR4_OSXSAVE) ? GP_VECTOR : UD_VECTOR,
                              (vcpu_cr4() & CR4_OSXSAVE) != 0, 0);
@@ -270,8 +262,11 @@ static const struct {
     port_fn fn;
 } port_devices[] = {
     { 0x3F8, 0x3FF, io_com1 },
-    { 0x20, 0x21, io_pic }, { 0xA0, 0xA1, io_pic }, { 0x4D0, 0x4D1, io_pic },
-    { 0x40, 0x43, io_pit }, { 0x61, 0x61, io_pit },
+    { 0x20, 0x21, io_pic },
+    { 0xA0, 0xA1, io_pic },
+    { 0x4D0, 0x4D1, io_pic },
+    { 0x40, 0x43, io_pit },
+    { 0x61, 0x61, io_pit },
     { FWCFG_PORT_SELECTOR, FWCFG_PORT_DATA, io_fwcfg },
     { TESTDEV_IRQ_PORT, TESTDEV_IRQ_PORT + IRQ_NR_GSI - 1, io_testdev_irq },
     { TESTDEV_SCRATCH_PORT, TESTDEV_SCRATCH_PORT + 3, io_testdev_scratch },
@@ -323,8 +318,10 @@ static uint64_t addr_reg_update(uint64_t old, uint64_t v, unsigned asz)
 static void handle_string_io(struct vm *vm, uint64_t q, uint16_t port, int in, unsigned size)
 {
     if (!(vm->caps->basic & (1ull << 54))) {
-        vm_stop(vm, "string I/O on port 0x%04x: this CPU gives no INS/OUTS exit information "
-                "(IA32_VMX_BASIC bit 54)", port);
+        vm_stop(vm,
+                "string I/O on port 0x%04x: this CPU gives no INS/OUTS exit information "
+                "(IA32_VMX_BASIC bit 54)",
+                port);
         return;
     }
     uint64_t *g = vm->vcpu.regs.gpr;
@@ -346,8 +343,8 @@ static void handle_string_io(struct vm *vm, uint64_t q, uint16_t port, int in, u
         struct gmem_fault f;
         uint64_t linear;
         uint32_t val = 0;
-        int rc = gmem_seg_linear(segreg, &seg, long64, asz, g[idx] & amask, size,
-                                 in ? GMEM_WRITE : 0, &linear, &f);
+        int rc = gmem_seg_linear(segreg, &seg, long64, asz, g[idx] & amask, size, in ? GMEM_WRITE : 0,
+                                 &linear, &f);
         if (rc == GMEM_OK) {
             if (in) {
                 /* The port is read only once the element's first byte
@@ -370,9 +367,10 @@ static void handle_string_io(struct vm *vm, uint64_t q, uint16_t port, int in, u
             return;
         }
         if (rc == GMEM_NOT_RAM) {
-            vm_stop(vm, "%s on port 0x%04x: memory operand at guest-physical 0x%llx is not guest "
-                    "RAM (string I/O to MMIO is not emulated)", in ? "INS" : "OUTS", port,
-                    (unsigned long long)f.gpa);
+            vm_stop(vm,
+                    "%s on port 0x%04x: memory operand at guest-physical 0x%llx is not guest "
+                    "RAM (string I/O to MMIO is not emulated)",
+                    in ? "INS" : "OUTS", port, (unsigned long long)f.gpa);
             vm_dump_guest(vm);
             return;
         }
@@ -413,8 +411,7 @@ static void handle_io(struct vm *vm)
 
 static int is_lapic_msr(uint32_t msr)
 {
-    return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
-           (msr >= 0x800 && msr <= 0x8FF);
+    return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8FF);
 }
 
 /* A linear address the CPU would accept in a base MSR or VMCS field:
@@ -437,10 +434,7 @@ static int write_canonical(const struct vm *vm, enum vmcs_field field, uint64_t 
 }
 
 /* The guest's TSC is the host's plus the VMCS TSC offset. */
-static uint64_t guest_tsc(const struct vm *vm)
-{
-    return rdtsc() + vm->vcpu.tsc_offset;
-}
+static uint64_t guest_tsc(const struct vm *vm) { return rdtsc() + vm->vcpu.tsc_offset; }
 
 /* Moves the guest's TSC by delta: TSC writes and IA32_TSC_ADJUST writes
  * both do (SDM 18.17.3: each also moves the other's view). */
@@ -490,7 +484,7 @@ static int msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
         *val = rdmsr(MSR_TSC_AUX);
         return 0;
     case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCK; return 0; /* locked, VMX off */
-    case 0x8B: *val = 0; return 0;                          /* IA32_BIOS_SIGN_ID */
+    case 0x8B: *val = 0; return 0;                                        /* IA32_BIOS_SIGN_ID */
     case MSR_IA32_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return 0;
     case MSR_IA32_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return 0;
     case MSR_IA32_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return 0;
@@ -563,12 +557,15 @@ static void handle_msr(struct vm *vm, int write)
 
     if (rc) {
         if (write)
-            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest WRMSR 0x%x = 0x%llx: unknown MSR or "
-                        "refused value; injecting #GP (RIP=0x%llx)", msr, (unsigned long long)val,
-                        (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx",
+                        "guest WRMSR 0x%x = 0x%llx: unknown MSR or "
+                        "refused value; injecting #GP (RIP=0x%llx)",
+                        msr, (unsigned long long)val, (unsigned long long)vmread(GUEST_RIP));
         else
-            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx", "guest RDMSR 0x%x: unknown MSR; injecting #GP "
-                        "(RIP=0x%llx)", msr, (unsigned long long)vmread(GUEST_RIP));
+            guest_event(vm, GUEST_UNKNOWN_MSR, "vmx",
+                        "guest RDMSR 0x%x: unknown MSR; injecting #GP "
+                        "(RIP=0x%llx)",
+                        msr, (unsigned long long)vmread(GUEST_RIP));
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
     }
@@ -618,8 +615,7 @@ static void guest_write_cr0(struct vm *vm, uint64_t val)
             return;
         vmwrite(GUEST_EFER, efer);
         vmwrite(ENTRY_CONTROLS, entry);
-    } else if (((val ^ old) & (CR0_CD | CR0_NW)) &&
-               vcpu_load_pdptes(vm, val, vcpu_cr4(), efer)) {
+    } else if (((val ^ old) & (CR0_CD | CR0_NW)) && vcpu_load_pdptes(vm, val, vcpu_cr4(), efer)) {
         return; /* the CPU reloads the PDPTEs when CD or NW changes too */
     }
     vmwrite(CR0_READ_SHADOW, val);
@@ -636,8 +632,7 @@ static void guest_write_cr4(struct vm *vm, uint64_t val)
      * VMX) and the bits of features CPUID hides (SMXE, PKE, CET, MCE, ...).
      * In IA-32e mode PAE must stay set and LA57 cannot change; PCIDE may
      * be set only in IA-32e mode with CR3[11:0] = 0 (SDM MOV to CR4). */
-    if ((val & ~vm->cr4_allowed) || (lma && !(val & CR4_PAE)) ||
-        (lma && ((val ^ old) & CR4_LA57)) ||
+    if ((val & ~vm->cr4_allowed) || (lma && !(val & CR4_PAE)) || (lma && ((val ^ old) & CR4_LA57)) ||
         ((val & ~old & CR4_PCIDE) && (!lma || (vmread(GUEST_CR3) & 0xfff)))) {
         vcpu_queue_exception(&vm->vcpu, GP_VECTOR, 1, 0);
         return;
@@ -719,8 +714,7 @@ static void handle_vmcall(struct vm *vm)
     case HC_VERSION: g[RAX] = TINYHV_VERSION; break;
     case HC_TEST_UNMAP: {
         uint64_t gpa = g[RBX] & 0xffffffffull & ~((2ull << 20) - 1);
-        if (gpa >= vm->ram_size || vm->test_unmapped != ~0ull ||
-            ept_set_present(vm->eptp, gpa, 0)) {
+        if (gpa >= vm->ram_size || vm->test_unmapped != ~0ull || ept_set_present(vm->eptp, gpa, 0)) {
             g[RAX] = HC_UNKNOWN_RESULT;
             break;
         }
@@ -772,8 +766,7 @@ static void handle_vmcall(struct vm *vm)
         g[RAX] = 0;
         break;
     default:
-        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "unknown hypercall %llu",
-                    (unsigned long long)g[RAX]);
+        guest_event(vm, GUEST_UNKNOWN_HYPERCALL, "vmx", "unknown hypercall %llu", (unsigned long long)g[RAX]);
         g[RAX] = HC_UNKNOWN_RESULT;
         break;
     }
@@ -827,8 +820,10 @@ static void handle_hlt(struct vm *vm)
 static void handle_vmx_instruction(struct vm *vm)
 {
     uint32_t reason = (uint32_t)vmread(EXIT_REASON) & 0xffff;
-    guest_event(vm, GUEST_VMX_INSTRUCTION, "vmx", "guest executed %s: no nested VMX; injecting #UD "
-                "(RIP=0x%llx)", exit_reason_name(reason), (unsigned long long)vmread(GUEST_RIP));
+    guest_event(vm, GUEST_VMX_INSTRUCTION, "vmx",
+                "guest executed %s: no nested VMX; injecting #UD "
+                "(RIP=0x%llx)",
+                exit_reason_name(reason), (unsigned long long)vmread(GUEST_RIP));
     vcpu_queue_exception(&vm->vcpu, UD_VECTOR, 0, 0);
 }
 
@@ -838,8 +833,8 @@ static void handle_ept_violation(struct vm *vm)
     uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
     /* An IRET that had unblocked NMIs faulted here and will run again:
      * NMIs stay blocked until it completes (SDM Vol. 3 §28.2.3). */
-    if ((vm->ctl.pin & PIN_VIRTUAL_NMIS) &&
-        event_nmi_reblock((q & INTR_INFO_NMI_UNBLOCKED_BY_IRET) != 0, (uint32_t)vmread(IDT_VECTORING_INFO), 0))
+    if ((vm->ctl.pin & PIN_VIRTUAL_NMIS) && event_nmi_reblock((q & INTR_INFO_NMI_UNBLOCKED_BY_IRET) != 0,
+                                                              (uint32_t)vmread(IDT_VECTORING_INFO), 0))
         vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
     if (vm->test_unmapped != ~0ull && gpa - vm->test_unmapped < (2ull << 20)) {
         ept_set_present(vm->eptp, vm->test_unmapped, 1); /* HC_TEST_UNMAP's page: map it back */
@@ -860,12 +855,13 @@ static void handle_ept_violation(struct vm *vm)
         return;
     }
     const char *kind = (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read";
-    log_error("vmx", "EPT violation: guest %s at guest-physical 0x%llx, outside guest RAM "
+    log_error("vmx",
+              "EPT violation: guest %s at guest-physical 0x%llx, outside guest RAM "
               "[0, 0x%llx), RIP=0x%llx; stopping the VM",
               kind, (unsigned long long)gpa, (unsigned long long)vm->ram_size,
               (unsigned long long)vmread(GUEST_RIP));
-    vm_stop(vm, "EPT violation (%s) at guest-physical 0x%llx, RIP 0x%llx", kind,
-            (unsigned long long)gpa, (unsigned long long)vmread(GUEST_RIP));
+    vm_stop(vm, "EPT violation (%s) at guest-physical 0x%llx, RIP 0x%llx", kind, (unsigned long long)gpa,
+            (unsigned long long)vmread(GUEST_RIP));
 }
 
 /* ---- APIC virtualization ---- */
@@ -925,10 +921,12 @@ static void handle_init(struct vm *vm)
 static void handle_sipi(struct vm *vm)
 {
     unsigned vector = (unsigned)vmread(EXIT_QUALIFICATION) & 0xff;
-    guest_event(vm, GUEST_INIT_SIPI, "vmx", "start-up IPI, vector 0x%02x: the vCPU starts in real "
-                "mode at 0x%x", vector, vector << 12);
-    static const enum vmcs_field segs[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL,
-                                            GUEST_FS_SEL, GUEST_GS_SEL };
+    guest_event(vm, GUEST_INIT_SIPI, "vmx",
+                "start-up IPI, vector 0x%02x: the vCPU starts in real "
+                "mode at 0x%x",
+                vector, vector << 12);
+    static const enum vmcs_field segs[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL, GUEST_FS_SEL,
+                                            GUEST_GS_SEL };
     for (unsigned i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
         unsigned idx = (segs[i] - GUEST_ES_SEL) / 2;
         vmwrite(segs[i], 0);
@@ -965,8 +963,10 @@ static void handle_exception_or_nmi(struct vm *vm)
         log_warn("vmx", "physical NMI while the guest ran (ignored)");
         return;
     }
-    vm_stop(vm, "guest exception exit, vector %u, which the exception bitmap (0) makes impossible: "
-            "a CPU or hypervisor bug", info & 0xff);
+    vm_stop(vm,
+            "guest exception exit, vector %u, which the exception bitmap (0) makes impossible: "
+            "a CPU or hypervisor bug",
+            info & 0xff);
     vm_dump_guest(vm);
 }
 
@@ -1044,7 +1044,8 @@ int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *er
 {
     for (uint32_t r = 0; r < EXIT_REASON_MAX; r++)
         if (!exit_handlers[r] && !exit_reason_impossible(r, pin, proc, proc2)) {
-            fmt_snprintf(err, errlen, "exit reason %u (%s) is possible under these controls "
+            fmt_snprintf(err, errlen,
+                         "exit reason %u (%s) is possible under these controls "
                          "(pin 0x%08x proc 0x%08x proc2 0x%08x) and has no handler",
                          r, exit_reason_name(r), pin, proc, proc2);
             return -1;

@@ -4,8 +4,8 @@
 
 #include "vm.h"
 
-#define TINYHV_VERSION 0x000100u     /* 0.1.0, returned by the version hypercall */
-#define HC_VERSION 0                 /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */
+#define TINYHV_VERSION     0x000100u /* 0.1.0, returned by the version hypercall */
+#define HC_VERSION         0         /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */
 /* Test hypercalls, used by testos's "inject" group. They answer only with
  * `test_hooks = on` in the config (otherwise they are unknown hypercalls),
  * and only affect the calling guest's own RAM:
@@ -14,14 +14,14 @@
  *    HC_TEST_UNMAP_NMI an NMI arrives at that touch's exit as well;
  *  HC_TEST_REINJECTED: EAX <- how many events were re-injected because an
  *    exit interrupted their delivery. */
-#define HC_TEST_UNMAP 1
-#define HC_TEST_UNMAP_NMI 0x21494d4eu /* "NMI!" */
+#define HC_TEST_UNMAP      1
+#define HC_TEST_UNMAP_NMI  0x21494d4eu /* "NMI!" */
 #define HC_TEST_REINJECTED 2
 /* Benchmark hypercalls (test hooks too): HC_STATS_RESET zeroes the exit statistics;
  * HC_STATS_PRINT (EBX = a label number) prints them as "hv: stats <label>"
  * lines, so a guest can measure one phase of its run. */
-#define HC_STATS_RESET 3
-#define HC_STATS_PRINT 4
+#define HC_STATS_RESET     3
+#define HC_STATS_PRINT     4
 static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && nr <= HC_STATS_PRINT; }
 /* Observation hypercalls (always answered; they change nothing):
  *  HC_IRQ_STAMP: EAX <- VM exits so far (low 32 bits; this VMCALL not yet
@@ -35,15 +35,15 @@ static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && n
  *    bits): a guest mark in the interrupt trace (TRACE_GUEST_MARK; kinds 1
  *    ISR entry, 2 EOI done, 3 and 4 a phase's begin and end, 5 hello); EAX
  *    <- 0 when `trace = on` records it, 1 otherwise. */
-#define HC_IRQ_STAMP 5
-#define HC_TRACE_MARK 6
+#define HC_IRQ_STAMP          5
+#define HC_TRACE_MARK         6
 #define HC_DELIVERED_INJECTED 1
-#define HC_DELIVERED_VID 2
-#define KVM_HC_SEND_IPI 10           /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */
-#define HC_UNKNOWN_RESULT ((uint64_t)-1)
-#define DEBUG_EXIT_PORT 0xF4         /* QEMU's isa-debug-exit convention */
-#define TESTDEV_SCRATCH_PORT 0xE0    /* QEMU's pc-testdev: a read-back register */
-#define TESTDEV_IRQ_PORT 0x2000      /* pc-testdev: port 0x2000 + n drives interrupt line n */
+#define HC_DELIVERED_VID      2
+#define KVM_HC_SEND_IPI       10 /* KVM's PV IPI hypercall (one vCPU: APIC ID 0) */
+#define HC_UNKNOWN_RESULT     ((uint64_t)-1)
+#define DEBUG_EXIT_PORT       0xF4   /* QEMU's isa-debug-exit convention */
+#define TESTDEV_SCRATCH_PORT  0xE0   /* QEMU's pc-testdev: a read-back register */
+#define TESTDEV_IRQ_PORT      0x2000 /* pc-testdev: port 0x2000 + n drives interrupt line n */
 
 /* Runs the guest until it exits through the debug-exit port or is stopped. */
 void vm_run(struct vm *vm);
@@ -70,10 +70,10 @@ void vm_dump_guest(const struct vm *vm);
 /* A condition that must not happen (a hypervisor bug): the VM stops with
  * the condition and its place named and the guest's registers dumped; the
  * hypervisor lives on, ends the run as after any stop and powers off. */
-#define VM_BUG_ON(vm, cond)                                                   \
-    do {                                                                      \
-        if (__builtin_expect(!!(cond), 0))                                    \
-            vm_bug((vm), #cond, __FILE__, __LINE__);                          \
+#define VM_BUG_ON(vm, cond)                          \
+    do {                                             \
+        if (__builtin_expect(!!(cond), 0))           \
+            vm_bug((vm), #cond, __FILE__, __LINE__); \
     } while (0)
 void vm_bug(struct vm *vm, const char *cond, const char *file, int line);
 

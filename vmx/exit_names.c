@@ -2,26 +2,78 @@
 #include "vmx_caps.h"
 
 static const char *const reasons[] = {
-    [0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault",
-    [3] = "INIT signal", [4] = "start-up IPI (SIPI)", [5] = "I/O SMI", [6] = "other SMI",
-    [7] = "interrupt window", [8] = "NMI window", [9] = "task switch", [10] = "CPUID",
-    [11] = "GETSEC", [12] = "HLT", [13] = "INVD", [14] = "INVLPG", [15] = "RDPMC",
-    [16] = "RDTSC", [17] = "RSM", [18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH",
-    [21] = "VMPTRLD", [22] = "VMPTRST", [23] = "VMREAD", [24] = "VMRESUME", [25] = "VMWRITE",
-    [26] = "VMXOFF", [27] = "VMXON", [28] = "control-register access", [29] = "MOV DR",
-    [30] = "I/O instruction", [31] = "RDMSR", [32] = "WRMSR",
-    [33] = "VM-entry failure: invalid guest state", [34] = "VM-entry failure: MSR loading",
-    [36] = "MWAIT", [37] = "monitor trap flag", [39] = "MONITOR", [40] = "PAUSE",
-    [41] = "VM-entry failure: machine-check event", [43] = "TPR below threshold",
-    [44] = "APIC access", [45] = "virtualized EOI", [46] = "GDTR/IDTR access",
-    [47] = "LDTR/TR access", [48] = "EPT violation", [49] = "EPT misconfiguration",
-    [50] = "INVEPT", [51] = "RDTSCP", [52] = "VMX-preemption timer expired", [53] = "INVVPID",
-    [54] = "WBINVD/WBNOINVD", [55] = "XSETBV", [56] = "APIC write", [57] = "RDRAND",
-    [58] = "INVPCID", [59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED",
-    [62] = "page-modification log full", [63] = "XSAVES", [64] = "XRSTORS", [65] = "PCONFIG",
-    [66] = "SPP-related event", [67] = "UMWAIT", [68] = "TPAUSE", [69] = "LOADIWKEY",
-    [70] = "ENCLV", [72] = "ENQCMD PASID translation failure",
-    [73] = "ENQCMDS PASID translation failure", [74] = "bus lock", [75] = "instruction timeout",
+    [0] = "exception or NMI",
+    [1] = "external interrupt",
+    [2] = "triple fault",
+    [3] = "INIT signal",
+    [4] = "start-up IPI (SIPI)",
+    [5] = "I/O SMI",
+    [6] = "other SMI",
+    [7] = "interrupt window",
+    [8] = "NMI window",
+    [9] = "task switch",
+    [10] = "CPUID",
+    [11] = "GETSEC",
+    [12] = "HLT",
+    [13] = "INVD",
+    [14] = "INVLPG",
+    [15] = "RDPMC",
+    [16] = "RDTSC",
+    [17] = "RSM",
+    [18] = "VMCALL",
+    [19] = "VMCLEAR",
+    [20] = "VMLAUNCH",
+    [21] = "VMPTRLD",
+    [22] = "VMPTRST",
+    [23] = "VMREAD",
+    [24] = "VMRESUME",
+    [25] = "VMWRITE",
+    [26] = "VMXOFF",
+    [27] = "VMXON",
+    [28] = "control-register access",
+    [29] = "MOV DR",
+    [30] = "I/O instruction",
+    [31] = "RDMSR",
+    [32] = "WRMSR",
+    [33] = "VM-entry failure: invalid guest state",
+    [34] = "VM-entry failure: MSR loading",
+    [36] = "MWAIT",
+    [37] = "monitor trap flag",
+    [39] = "MONITOR",
+    [40] = "PAUSE",
+    [41] = "VM-entry failure: machine-check event",
+    [43] = "TPR below threshold",
+    [44] = "APIC access",
+    [45] = "virtualized EOI",
+    [46] = "GDTR/IDTR access",
+    [47] = "LDTR/TR access",
+    [48] = "EPT violation",
+    [49] = "EPT misconfiguration",
+    [50] = "INVEPT",
+    [51] = "RDTSCP",
+    [52] = "VMX-preemption timer expired",
+    [53] = "INVVPID",
+    [54] = "WBINVD/WBNOINVD",
+    [55] = "XSETBV",
+    [56] = "APIC write",
+    [57] = "RDRAND",
+    [58] = "INVPCID",
+    [59] = "VMFUNC",
+    [60] = "ENCLS",
+    [61] = "RDSEED",
+    [62] = "page-modification log full",
+    [63] = "XSAVES",
+    [64] = "XRSTORS",
+    [65] = "PCONFIG",
+    [66] = "SPP-related event",
+    [67] = "UMWAIT",
+    [68] = "TPAUSE",
+    [69] = "LOADIWKEY",
+    [70] = "ENCLV",
+    [72] = "ENQCMD PASID translation failure",
+    [73] = "ENQCMDS PASID translation failure",
+    [74] = "bus lock",
+    [75] = "instruction timeout",
 };
 
 static const char *const instr_errors[] = {
@@ -159,12 +211,16 @@ int apic_write_exits(unsigned offset)
     case 0x0F0: /* SVR */
     case 0x280: /* ESR */
     case 0x2F0: /* LVT CMCI */
-    case 0x300: case 0x310: /* ICR */
-    case 0x320: case 0x330: case 0x340: case 0x350: case 0x360: case 0x370: /* LVTs */
+    case 0x300:
+    case 0x310: /* ICR */
+    case 0x320:
+    case 0x330:
+    case 0x340:
+    case 0x350:
+    case 0x360:
+    case 0x370: /* LVTs */
     case 0x380: /* initial count */
-    case 0x3E0: /* divide configuration */
-        return 1;
-    default:
-        return 0;
+    case 0x3E0: /* divide configuration */ return 1;
+    default: return 0;
     }
 }

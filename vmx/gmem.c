@@ -19,23 +19,23 @@
 #include "../arch/x86/regs.h"
 
 /* Paging-structure entries (the low bits mean the same in every format) */
-#define PTE_P (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_US (1ull << 2)
-#define PTE_A (1ull << 5)
-#define PTE_D (1ull << 6)
-#define PTE_PS (1ull << 7)
-#define PTE_XD (1ull << 63)
-#define PAE_PDPTE_RSVD_LOW 0x1E6ull /* bits 8:5 and 2:1 of a PAE PDPTE */
-#define PDE32_4M_RSVD (1ull << 21)  /* the one always-reserved bit of a 4 MiB PDE */
+#define PTE_P              (1ull << 0)
+#define PTE_RW             (1ull << 1)
+#define PTE_US             (1ull << 2)
+#define PTE_A              (1ull << 5)
+#define PTE_D              (1ull << 6)
+#define PTE_PS             (1ull << 7)
+#define PTE_XD             (1ull << 63)
+#define PAE_PDPTE_RSVD_LOW 0x1E6ull     /* bits 8:5 and 2:1 of a PAE PDPTE */
+#define PDE32_4M_RSVD      (1ull << 21) /* the one always-reserved bit of a 4 MiB PDE */
 
-#define PAGE_SIZE 4096ull
+#define PAGE_SIZE        4096ull
 #define PAGE_OFFSET_MASK 0xFFFull
-#define LOW32 0xFFFFFFFFull
-#define MAXPHYADDR_MAX 52u
-#define MAXPHYADDR_MIN 32u
+#define LOW32            0xFFFFFFFFull
+#define MAXPHYADDR_MAX   52u
+#define MAXPHYADDR_MIN   32u
 #define PSE36_MAXPHYADDR 40u /* 4 MiB pages of 32-bit paging reach 40 bits at most */
-#define MAX_LEVELS 5
+#define MAX_LEVELS       5
 
 /* Exception vectors */
 #define VEC_SS 12
@@ -43,11 +43,11 @@
 #define VEC_PF 14
 
 /* Segment access rights, VMCS format */
-#define AR_TYPE_RW (1u << 1)      /* data: writable; code: readable */
+#define AR_TYPE_RW      (1u << 1) /* data: writable; code: readable */
 #define AR_TYPE_EXPDOWN (1u << 2) /* data: expand-down (code: conforming) */
-#define AR_TYPE_CODE (1u << 3)
-#define AR_DB (1u << 14)
-#define AR_UNUSABLE (1u << 16)
+#define AR_TYPE_CODE    (1u << 3)
+#define AR_DB           (1u << 14)
+#define AR_UNUSABLE     (1u << 16)
 
 enum paging_mode { PG_NONE, PG_32, PG_PAE, PG_4LEVEL, PG_5LEVEL };
 
@@ -144,8 +144,8 @@ static int not_ram(const struct gmem_view *v, struct gmem_fault *f, uint64_t gpa
 /* A #PF for r: cause is 0 (not present), PF_P (protection) or
  * PF_P | PF_RSVD; W/R, U/S and I/D come from the access (SDM 4.7: I/D only
  * with SMEP, or with NXE outside 32-bit paging). */
-static int page_fault(const struct gmem_view *v, enum paging_mode mode, const struct req *r,
-                      uint32_t cause, struct gmem_fault *f)
+static int page_fault(const struct gmem_view *v, enum paging_mode mode, const struct req *r, uint32_t cause,
+                      struct gmem_fault *f)
 {
     uint32_t err = cause;
 
@@ -210,8 +210,7 @@ static void record(struct walk *w, uint64_t gpa, uint64_t e)
 
 /* 32-bit paging (SDM 4.3): a PDE, then a PTE or a 4 MiB page with CR4.PSE
  * (PSE-36: PDE bits 20:13 are address bits 39:32). */
-static int walk32(const struct gmem_view *v, const struct req *r, struct walk *w,
-                  struct gmem_fault *f)
+static int walk32(const struct gmem_view *v, const struct req *r, struct walk *w, struct gmem_fault *f)
 {
     uint64_t pde_gpa = (v->cr3 & 0xFFFFF000ull) + ((r->linear >> 22) << 2);
     uint64_t e;
@@ -246,8 +245,7 @@ static int walk32(const struct gmem_view *v, const struct req *r, struct walk *w
 /* PAE paging's PDPTE for r (SDM 4.4.1), read from memory at CR3 bits 31:5;
  * gives the page directory's address. A PDPTE grants no rights and has no
  * accessed flag, so it is not recorded. */
-static int pae_pdpte(const struct gmem_view *v, const struct req *r, uint64_t *table,
-                     struct gmem_fault *f)
+static int pae_pdpte(const struct gmem_view *v, const struct req *r, uint64_t *table, struct gmem_fault *f)
 {
     uint64_t gpa = (v->cr3 & 0xFFFFFFE0ull) + (((r->linear >> 30) & 3) << 3);
     unsigned m = maxphyaddr(v);
@@ -284,8 +282,7 @@ int gmem_pae_pdptes(const struct gmem_view *v, uint64_t pdpte[4], struct gmem_fa
 /* Reserved bits of an 8-byte entry at the level that translates bits
  * shift+8..shift of the address; leaf: it maps a page (SDM tables 4-8 to
  * 4-11 for PAE, 4-15 to 4-20 for 4-level; 5-level adds the PML5E). */
-static uint64_t rsvd_mask(const struct gmem_view *v, enum paging_mode mode, unsigned shift,
-                          int leaf)
+static uint64_t rsvd_mask(const struct gmem_view *v, enum paging_mode mode, unsigned shift, int leaf)
 {
     unsigned m = maxphyaddr(v);
     uint64_t r = mode == PG_PAE ? bits(62, m) : bits(51, m);
@@ -301,8 +298,8 @@ static uint64_t rsvd_mask(const struct gmem_view *v, enum paging_mode mode, unsi
 
 /* PAE, 4-level and 5-level paging: 8-byte entries, 512 to a table; 2 MiB
  * pages in PDEs, 1 GiB pages in 4-/5-level PDPTEs. */
-static int walk64(const struct gmem_view *v, enum paging_mode mode, const struct req *r,
-                  struct walk *w, struct gmem_fault *f)
+static int walk64(const struct gmem_view *v, enum paging_mode mode, const struct req *r, struct walk *w,
+                  struct gmem_fault *f)
 {
     unsigned m = maxphyaddr(v);
     uint64_t table = 0;
@@ -354,8 +351,7 @@ static int rights_ok(const struct gmem_view *v, const struct req *r, const struc
 }
 
 /* Describes an access of kind access to linear under paging mode mode. */
-static struct req make_req(const struct gmem_view *v, enum paging_mode mode, uint64_t linear,
-                           unsigned access)
+static struct req make_req(const struct gmem_view *v, enum paging_mode mode, uint64_t linear, unsigned access)
 {
     struct req r;
 
@@ -420,8 +416,8 @@ int gmem_translate(const struct gmem_view *v, uint64_t linear, unsigned access, 
 
 /* Walks the part of an access of len bytes at linear that lies in
  * linear's page, and checks that it lands in RAM. No side effects. */
-static int piece_at(const struct gmem_view *v, uint64_t linear, size_t len, unsigned access,
-                    struct piece *p, struct gmem_fault *f)
+static int piece_at(const struct gmem_view *v, uint64_t linear, size_t len, unsigned access, struct piece *p,
+                    struct gmem_fault *f)
 {
     uint64_t room = PAGE_SIZE - (linear & PAGE_OFFSET_MASK);
     int rc;
@@ -500,8 +496,7 @@ int gmem_write_access(const struct gmem_view *v, uint64_t linear, const void *bu
     return transfer(v, linear, NULL, buf, 1, len, (access & GMEM_IMPLICIT) | GMEM_WRITE, f);
 }
 
-int gmem_write(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len,
-               struct gmem_fault *f)
+int gmem_write(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len, struct gmem_fault *f)
 {
     return gmem_write_access(v, linear, buf, len, GMEM_WRITE, f);
 }
@@ -550,8 +545,7 @@ static int seg_limit_ok(const struct gmem_seg *s, uint64_t first, uint64_t last)
 }
 
 int gmem_seg_linear(enum gmem_segreg seg, const struct gmem_seg *s, int long64, unsigned addr_size,
-                    uint64_t offset, unsigned len, unsigned access, uint64_t *linear,
-                    struct gmem_fault *f)
+                    uint64_t offset, unsigned len, unsigned access, uint64_t *linear, struct gmem_fault *f)
 {
     uint64_t eff = offset & offset_mask(addr_size, long64);
     uint64_t span = len ? len - 1 : 0;
@@ -564,8 +558,7 @@ int gmem_seg_linear(enum gmem_segreg seg, const struct gmem_seg *s, int long64, 
         *linear = first;
         return GMEM_OK;
     }
-    if ((s->ar & AR_UNUSABLE) || !seg_type_ok(s->ar, access) ||
-        !seg_limit_ok(s, eff, eff + span))
+    if ((s->ar & AR_UNUSABLE) || !seg_type_ok(s->ar, access) || !seg_limit_ok(s, eff, eff + span))
         return seg_fault(seg, f);
     *linear = (s->base + eff) & LOW32;
     return GMEM_OK;

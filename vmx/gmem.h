@@ -35,18 +35,18 @@
 
 /* The guest state that decides a translation. */
 struct gmem_view {
-    uint8_t *ram;       /* host pointer to guest-physical 0 */
-    uint64_t ram_size;  /* bytes of guest RAM from guest-physical 0 */
+    uint8_t *ram;      /* host pointer to guest-physical 0 */
+    uint64_t ram_size; /* bytes of guest RAM from guest-physical 0 */
     uint64_t cr0, cr3, cr4, efer;
-    uint64_t rflags;    /* AC matters for SMAP */
-    unsigned cpl;       /* current privilege level, 0-3 */
+    uint64_t rflags;     /* AC matters for SMAP */
+    unsigned cpl;        /* current privilege level, 0-3 */
     unsigned maxphyaddr; /* physical-address width the guest sees (CPUID 80000008H:EAX[7:0]):
                           * bits from it to 51 of paging entries are reserved; 0 means 52 */
 };
 
 /* Access kinds: a bit set. A read is 0. */
-#define GMEM_WRITE 1u    /* data write */
-#define GMEM_FETCH 2u    /* instruction fetch */
+#define GMEM_WRITE    1u /* data write */
+#define GMEM_FETCH    2u /* instruction fetch */
 #define GMEM_IMPLICIT 4u /* supervisor-mode implicit access (descriptor tables), whatever the CPL */
 
 enum gmem_result {
@@ -57,20 +57,20 @@ enum gmem_result {
 
 /* Filled on GMEM_FAULT and GMEM_NOT_RAM; fields that do not apply are 0. */
 struct gmem_fault {
-    uint8_t vector;   /* 14 (#PF), 13 (#GP) or 12 (#SS) */
+    uint8_t vector; /* 14 (#PF), 13 (#GP) or 12 (#SS) */
     uint8_t has_error;
-    uint32_t error;   /* #PF: P, W/R, U/S, RSVD, I/D bits as the CPU sets them; #GP/#SS: 0 */
-    uint64_t cr2;     /* #PF: the faulting linear address */
-    uint64_t gpa;     /* GMEM_NOT_RAM: the first guest-physical address outside RAM that the
+    uint32_t error; /* #PF: P, W/R, U/S, RSVD, I/D bits as the CPU sets them; #GP/#SS: 0 */
+    uint64_t cr2;   /* #PF: the faulting linear address */
+    uint64_t gpa;   /* GMEM_NOT_RAM: the first guest-physical address outside RAM that the
                        * access (a paging entry, or the data) needed: >= ram_size */
 };
 
 /* Page-fault error code bits (SDM Vol. 3 4.7). */
-#define PF_P 1u
-#define PF_W 2u
-#define PF_U 4u
+#define PF_P    1u
+#define PF_W    2u
+#define PF_U    4u
 #define PF_RSVD 8u
-#define PF_I 16u
+#define PF_I    16u
 
 /* linear -> guest-physical for one access of one byte (the caller splits
  * accesses at page boundaries; gmem_read/gmem_write do). Outside IA-32e
@@ -96,8 +96,7 @@ int gmem_translate(const struct gmem_view *v, uint64_t linear, unsigned access, 
 #define GMEM_ATOMIC_PAGES 8
 int gmem_read(const struct gmem_view *v, uint64_t linear, void *buf, size_t len, unsigned access,
               struct gmem_fault *f);
-int gmem_write(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len,
-               struct gmem_fault *f);
+int gmem_write(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len, struct gmem_fault *f);
 /* gmem_write with GMEM_IMPLICIT in access allowed (descriptor accessed and
  * busy bits, the TSS in a task switch); GMEM_WRITE is implied. */
 int gmem_write_access(const struct gmem_view *v, uint64_t linear, const void *buf, size_t len,
@@ -133,10 +132,9 @@ struct gmem_seg {
  * limit (expand-down segments included: limit+1 .. 0xFFFF or 0xFFFFFFFF
  * by D/B), else #GP(0) / #SS(0); the linear address is truncated to 32
  * bits. len 0 is checked as 1. *linear is written only on GMEM_OK. */
-#define GMEM_LONG64 1
+#define GMEM_LONG64      1
 #define GMEM_LONG64_LA57 2
 int gmem_seg_linear(enum gmem_segreg seg, const struct gmem_seg *s, int long64, unsigned addr_size,
-                    uint64_t offset, unsigned len, unsigned access, uint64_t *linear,
-                    struct gmem_fault *f);
+                    uint64_t offset, unsigned len, unsigned access, uint64_t *linear, struct gmem_fault *f);
 
 #endif

@@ -46,8 +46,7 @@ void guest_events_print_stats(const struct vm *vm)
         if (!n)
             continue;
         if (!any)
-            log_info("hv", "guest-triggered events (the first %u of each kind logged):",
-                     GUEST_EVENT_BURST);
+            log_info("hv", "guest-triggered events (the first %u of each kind logged):", GUEST_EVENT_BURST);
         any = 1;
         log_info("hv", "  %-36s %10llu, %llu suppressed", kinds[k].what, (unsigned long long)n,
                  (unsigned long long)(n > GUEST_EVENT_BURST ? n - GUEST_EVENT_BURST : 0));

@@ -27,13 +27,10 @@ static uint64_t host_now(void *ctx)
 
 /* A model's pending state changed: the next entry arbitrates again (one
  * vCPU, and the models run on it: nothing to wake). */
-static void host_kick(void *ctx)
-{
-    ((struct vm *)ctx)->vcpu.requests |= REQ_EVENT;
-}
+static void host_kick(void *ctx) { ((struct vm *)ctx)->vcpu.requests |= REQ_EVENT; }
 
-static int host_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest,
-                        uint8_t dest_logical, uint8_t level)
+static int host_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest, uint8_t dest_logical,
+                        uint8_t level)
 {
     struct vm *vm = ctx;
     (void)dest;
@@ -67,16 +64,22 @@ static void lapic_init_sipi(void *ctx, int sipi, uint8_t vector, int to_self)
 {
     struct vm *vm = ctx;
     if (to_self)
-        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent itself %s (vector 0x%02x): one vCPU, "
-                    "ignored", sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq",
+                    "guest sent itself %s (vector 0x%02x): one vCPU, "
+                    "ignored",
+                    sipi ? "a SIPI" : "INIT", vector);
     else
-        guest_event(vm, GUEST_INIT_SIPI, "irq", "guest sent %s (vector 0x%02x) to other CPUs: there "
-                    "are none (one vCPU)", sipi ? "a SIPI" : "INIT", vector);
+        guest_event(vm, GUEST_INIT_SIPI, "irq",
+                    "guest sent %s (vector 0x%02x) to other CPUs: there "
+                    "are none (one vCPU)",
+                    sipi ? "a SIPI" : "INIT", vector);
 }
 
 /* Each step of an interrupt's path, by name, with its arguments' names
  * (DESIGN §6): the text trace's words and the names in the ring's dump. */
-static const struct { const char *event, *k[3]; } trace_names[TRACE_EVENTS] = {
+static const struct {
+    const char *event, *k[3];
+} trace_names[TRACE_EVENTS] = {
     [TRACE_IRQ_SET] = { "irq_set", { "source", "gsi", "level" } },
     [TRACE_PIC_SET_IRQ] = { "pic_set_irq", { "pin", "level", "irr_changed" } },
     [TRACE_PIC_ACK] = { "pic_ack", { "pin", "vector", "spurious" } },
@@ -180,11 +183,15 @@ void vm_trace_dump(struct vm *vm)
     for (unsigned i = 0; i < TRACE_EVENTS; i++)
         names[i] = trace_names[i].event;
     trace_ring_dump(&vm->trace_ring, vm->tsc_hz, vm->vcpu.tsc_offset, names, TRACE_EVENTS, dump_line, vm);
-    log_info("hv", "trace: %llu events kept, %llu dropped (the oldest), dumped on port 0xE9 as "
-             "'tinyhv-trace' lines", (unsigned long long)trace_ring_held(&vm->trace_ring),
+    log_info("hv",
+             "trace: %llu events kept, %llu dropped (the oldest), dumped on port 0xE9 as "
+             "'tinyhv-trace' lines",
+             (unsigned long long)trace_ring_held(&vm->trace_ring),
              (unsigned long long)trace_ring_dropped(&vm->trace_ring));
-    log_info("hv", "trace: one traced event costs %llu TSC ticks (1000 events timed with the trace "
-             "on and off)", (unsigned long long)cost);
+    log_info("hv",
+             "trace: one traced event costs %llu TSC ticks (1000 events timed with the trace "
+             "on and off)",
+             (unsigned long long)cost);
 }
 
 static void vuart_irq(void *ctx, int level)
@@ -196,14 +203,22 @@ static void vuart_irq(void *ctx, int level)
 void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
 {
     vm->irq_host = (struct irq_host){
-        .ctx = vm, .now = host_now, .kick = host_kick, .deliver = host_deliver,
-        .trace = vm->trace == TRACE_RING ? trace_to_ring : vm->trace == TRACE_TEXT ? trace_to_log : 0,
+        .ctx = vm,
+        .now = host_now,
+        .kick = host_kick,
+        .deliver = host_deliver,
+        .trace = vm->trace == TRACE_RING   ? trace_to_ring
+                 : vm->trace == TRACE_TEXT ? trace_to_log
+                                           : 0,
         .source = host_source,
     };
     irq_chipset_init(&vm->irq, &vm->irq_host, vm->tsc_hz, ioapic_base);
     const struct vlapic_ops ops = {
-        .eoi_broadcast = lapic_eoi_broadcast, .extint_pending = lapic_extint_pending,
-        .extint_ack = lapic_extint_ack, .init_sipi = lapic_init_sipi, .ctx = vm,
+        .eoi_broadcast = lapic_eoi_broadcast,
+        .extint_pending = lapic_extint_pending,
+        .extint_ack = lapic_extint_ack,
+        .init_sipi = lapic_init_sipi,
+        .ctx = vm,
     };
     /* The timer's input clock runs at the TSC rate (CPUID 0x15/0x16 and
      * 0x40000010 say so), and the LAPIC starts as a PC BIOS leaves it. */
@@ -218,16 +233,9 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base)
 
 /* ---- injection ---- */
 
-static int lapic_enabled(const struct vm *vm)
-{
-    return (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0;
-}
+static int lapic_enabled(const struct vm *vm) { return (vm->vcpu.lapic.apic_base & APIC_BASE_EN) != 0; }
 
-
-int vm_nmi_pending(const struct vm *vm)
-{
-    return vm->vcpu.lapic.nmi_pending;
-}
+int vm_nmi_pending(const struct vm *vm) { return vm->vcpu.lapic.nmi_pending; }
 
 /* Guaranteed progress: a virtual timer that fired fires again only after
  * the guest has had TIMER_MIN_GAP of its own time (running or halted, not
@@ -235,10 +243,7 @@ int vm_nmi_pending(const struct vm *vm)
  * into one tick, which the models count. Counting the gap from VM entry
  * instead would let a guest whose every tick costs an exit (a PIT at count
  * 1, an EOI per tick) spend all its time in its handler. */
-static uint64_t timer_min_gap(const struct vm *vm)
-{
-    return vm->tsc_hz / 20000; /* 50 us */
-}
+static uint64_t timer_min_gap(const struct vm *vm) { return vm->tsc_hz / 20000; /* 50 us */ }
 
 /* For a timer whose hold guest time has not reached yet: if it is armed
  * (next, its own next deadline, is not 0), its deadline becomes the later
@@ -265,8 +270,7 @@ static __attribute__((noinline)) uint64_t hpet_update_timers(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     uint64_t h;
-    if (v->guest_time < v->hpet_hold &&
-        timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))
+    if (v->guest_time < v->hpet_hold && timer_held(v, v->hpet_hold, vhpet_next_deadline(&vm->hpet), &h))
         return h;
     uint64_t before = vm->hpet.interrupts;
     h = vhpet_update(&vm->hpet);
@@ -302,7 +306,7 @@ uint64_t vm_update_timers(struct vm *vm)
         b = vlapic_update_timer(&v->lapic);
         if (v->lapic.timer_fired != before) {
             v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
-            host_source(vm, IRQ_SOURCE_LAPIC_TIMER);  /* the latency stamp (HC_IRQ_STAMP) */
+            host_source(vm, IRQ_SOURCE_LAPIC_TIMER); /* the latency stamp (HC_IRQ_STAMP) */
         }
     }
     return vm_pcdev_update_timers(vm, !a ? b : !b ? a : a < b ? a : b);
@@ -322,10 +326,7 @@ static int pending_interrupt(const struct vm *vm, int apicv)
     return vlapic_pending(l);
 }
 
-int vm_intr_pending(const struct vm *vm)
-{
-    return pending_interrupt(vm, 0) >= 0;
-}
+int vm_intr_pending(const struct vm *vm) { return pending_interrupt(vm, 0) >= 0; }
 
 /* Injects what pending_interrupt found: its acknowledge (IRR -> ISR, or
  * the 8259's INTA cycle) decides the vector. */
@@ -426,7 +427,8 @@ void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32
             return;
         }
     }
-    v->pending.info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_HAS_ERROR : 0);
+    v->pending.info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+                      (has_error ? INTR_INFO_HAS_ERROR : 0);
     v->pending.error = error;
     v->pending.instr_len = 0;
 }
@@ -451,14 +453,11 @@ static void inject_pending_event(struct vm *vm)
  * and SELF IPI. Every other x2APIC access exits to the model. */
 static int x2apic_read_virtualized(uint32_t msr)
 {
-    return msr == 0x808 || msr == 0x80A || msr == 0x80D || msr == 0x80F ||
-           (msr >= 0x810 && msr <= 0x828) || (msr >= 0x832 && msr <= 0x838) || msr == 0x83E;
+    return msr == 0x808 || msr == 0x80A || msr == 0x80D || msr == 0x80F || (msr >= 0x810 && msr <= 0x828) ||
+           (msr >= 0x832 && msr <= 0x838) || msr == 0x83E;
 }
 
-static int x2apic_write_virtualized(uint32_t msr)
-{
-    return msr == 0x808 || msr == 0x80B || msr == 0x83F;
-}
+static int x2apic_write_virtualized(uint32_t msr) { return msr == 0x808 || msr == 0x80B || msr == 0x83F; }
 
 /* The MSR bitmap (SDM §25.6.9): read bits of MSRs 0-0x1FFF at byte 0,
  * write bits at byte 2048. Open only while the CPU virtualizes x2APIC
@@ -511,8 +510,10 @@ static int apicv_sync_controls(struct vm *vm)
             ept_unmap_page(vm->eptp, v->apic_access_gpa);
         v->apic_access_gpa = 0;
         if (page && ept_map_page(vm->eptp, page, v->apic_access_page)) {
-            log_warn("vmx", "APIC base 0x%llx cannot take the APIC-access page (%s): software path "
-                     "from now on", (unsigned long long)page,
+            log_warn("vmx",
+                     "APIC base 0x%llx cannot take the APIC-access page (%s): software path "
+                     "from now on",
+                     (unsigned long long)page,
                      page < vm->ram_size ? "it is guest RAM" : "no page left for its EPT table");
             vm->apicv = 0;
             return apicv_sync_controls(vm);
@@ -547,7 +548,8 @@ static void apicv_sync_eoi_exits(struct vm *vm)
     const struct vlapic *l = &v->lapic;
     int suppress = (l->regs[LAPIC_SVR / 4] >> 12) & 1;
     for (unsigned i = 0; i < 4; i++) {
-        uint64_t tmr = suppress ? 0 : (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i) / 4] |
+        uint64_t tmr = suppress ? 0
+                                : (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i) / 4] |
                                       (uint64_t)l->regs[(LAPIC_TMR + 0x20 * i + 0x10) / 4] << 32;
         if (tmr != v->eoi_exit_bitmap[i]) {
             v->eoi_exit_bitmap[i] = tmr;

@@ -21,10 +21,7 @@ struct mmio_dev {
     void (*write_sized)(struct vm *vm, uint64_t off, unsigned size, uint64_t v);
 };
 
-static uint32_t ioapic_read(struct vm *vm, uint64_t off)
-{
-    return vioapic_mmio_read(&vm->irq.ioapic, off);
-}
+static uint32_t ioapic_read(struct vm *vm, uint64_t off) { return vioapic_mmio_read(&vm->irq.ioapic, off); }
 
 static void ioapic_write(struct vm *vm, uint64_t off, uint32_t v)
 {
@@ -65,25 +62,27 @@ static uint64_t hpet_read(struct vm *vm, uint64_t off, unsigned size)
 {
     uint64_t v;
     if (vhpet_mmio_read(&vm->hpet, off, size, &v))
-        guest_event(vm, GUEST_HPET_ACCESS, "vmx", "guest HPET read of %u bytes at offset 0x%llx: "
-                    "not a register (4- or 8-byte aligned accesses only); reads 0", size,
-                    (unsigned long long)off);
+        guest_event(vm, GUEST_HPET_ACCESS, "vmx",
+                    "guest HPET read of %u bytes at offset 0x%llx: "
+                    "not a register (4- or 8-byte aligned accesses only); reads 0",
+                    size, (unsigned long long)off);
     return v;
 }
 
 static void hpet_write(struct vm *vm, uint64_t off, unsigned size, uint64_t v)
 {
     if (vhpet_mmio_write(&vm->hpet, off, size, v))
-        guest_event(vm, GUEST_HPET_ACCESS, "vmx", "guest HPET write of %u bytes at offset 0x%llx "
+        guest_event(vm, GUEST_HPET_ACCESS, "vmx",
+                    "guest HPET write of %u bytes at offset 0x%llx "
                     "(0x%llx) ignored: not a register, an odd width, a route the comparator lacks, "
-                    "or the main counter while it runs", size, (unsigned long long)off,
-                    (unsigned long long)v);
+                    "or the main counter while it runs",
+                    size, (unsigned long long)off, (unsigned long long)v);
 }
 
 static const struct mmio_dev ioapic_dev = { "IOAPIC", ioapic_read, ioapic_write, 0, 0 };
 static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write, 0, 0 };
-static const struct mmio_dev absent_dev = { "APIC page, LAPIC not in xAPIC mode", absent_read,
-                                            absent_write, 0, 0 };
+static const struct mmio_dev absent_dev = { "APIC page, LAPIC not in xAPIC mode", absent_read, absent_write,
+                                            0, 0 };
 static const struct mmio_dev hpet_dev = { "HPET", 0, 0, hpet_read, hpet_write };
 
 /* Reads `size` bytes (1, 2, 4 or 8) at a byte offset of the 32-bit register
@@ -168,8 +167,7 @@ static void bytes_text(const uint8_t *b, unsigned n, char *out, size_t len)
 
 /* Performs the decoded access on the device: a load, a store, an exchange
  * or an ALU operation with the flags it sets. */
-static void mmio_execute(struct vm *vm, const struct mmio_dev *dev, uint64_t off,
-                         const struct mmio_insn *in)
+static void mmio_execute(struct vm *vm, const struct mmio_dev *dev, uint64_t off, const struct mmio_insn *in)
 {
     uint64_t src = in->reg < 0 ? in->imm : reg_get(vm, in);
     if (in->op == MMIO_MOV) {
@@ -238,18 +236,25 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
      * instruction at RIP's: there is nothing to emulate. KVM stops too. */
     uint32_t vectoring = (uint32_t)vmread(IDT_VECTORING_INFO);
     if (vectoring & INTR_INFO_VALID) {
-        static const char *const types[8] = { "external interrupt", "type 1", "NMI",
-                                              "hardware exception", "software interrupt",
+        static const char *const types[8] = { "external interrupt",
+                                              "type 1",
+                                              "NMI",
+                                              "hardware exception",
+                                              "software interrupt",
                                               "privileged software exception",
-                                              "software exception", "type 7" };
+                                              "software exception",
+                                              "type 7" };
         const char *type = types[(vectoring & INTR_TYPE_MASK) >> 8];
-        log_error("vmx", "MMIO during event delivery: delivering vector 0x%02x (%s), the CPU "
+        log_error("vmx",
+                  "MMIO during event delivery: delivering vector 0x%02x (%s), the CPU "
                   "touched guest-physical 0x%llx (%s); the guest's IDT, GDT or interrupt stack "
-                  "is in MMIO; stopping the VM", vectoring & 0xff, type,
-                  (unsigned long long)gpa, dev->name);
+                  "is in MMIO; stopping the VM",
+                  vectoring & 0xff, type, (unsigned long long)gpa, dev->name);
         vm_dump_guest(vm);
-        vm_stop(vm, "MMIO during event delivery: vector 0x%02x (%s) at guest-physical 0x%llx "
-                "(%s), RIP 0x%llx", vectoring & 0xff, type, (unsigned long long)gpa, dev->name,
+        vm_stop(vm,
+                "MMIO during event delivery: vector 0x%02x (%s) at guest-physical 0x%llx "
+                "(%s), RIP 0x%llx",
+                vectoring & 0xff, type, (unsigned long long)gpa, dev->name,
                 (unsigned long long)vmread(GUEST_RIP));
         return 1;
     }
@@ -264,9 +269,10 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
         return 1;
     }
     if (rc == GMEM_NOT_RAM) {
-        vm_stop(vm, "MMIO at 0x%llx: the instruction at RIP 0x%llx is at guest-physical 0x%llx, "
-                "outside guest RAM", (unsigned long long)gpa, (unsigned long long)rip,
-                (unsigned long long)later.gpa);
+        vm_stop(vm,
+                "MMIO at 0x%llx: the instruction at RIP 0x%llx is at guest-physical 0x%llx, "
+                "outside guest RAM",
+                (unsigned long long)gpa, (unsigned long long)rip, (unsigned long long)later.gpa);
         return 1;
     }
     fault = later;
@@ -279,19 +285,21 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
             return 1;
         }
         bytes_text(bytes, avail, hex, sizeof(hex));
-        log_error("vmx", "MMIO at guest-physical 0x%llx (%s), RIP 0x%llx: cannot emulate: %s; "
-                  "bytes %s", (unsigned long long)gpa, dev->name, (unsigned long long)rip, err, hex);
+        log_error("vmx",
+                  "MMIO at guest-physical 0x%llx (%s), RIP 0x%llx: cannot emulate: %s; "
+                  "bytes %s",
+                  (unsigned long long)gpa, dev->name, (unsigned long long)rip, err, hex);
         vm_dump_guest(vm);
-        vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s; bytes %s)",
-                (unsigned long long)rip, err, hex);
+        vm_stop(vm, "MMIO instruction not emulated at RIP 0x%llx (%s; bytes %s)", (unsigned long long)rip,
+                err, hex);
         return 1;
     }
     /* An access that runs past the end of the device's page reaches the
      * unmapped page after it: stop, as the APIC-virtualization path stops
      * there (the CPU faults on the second page, handle_ept_violation). */
     if (gpa - base + in.size > 0x1000) {
-        vm_stop(vm, "MMIO access of %u bytes at 0x%llx runs past the end of the %s page, RIP 0x%llx",
-                in.size, (unsigned long long)gpa, dev->name, (unsigned long long)rip);
+        vm_stop(vm, "MMIO access of %u bytes at 0x%llx runs past the end of the %s page, RIP 0x%llx", in.size,
+                (unsigned long long)gpa, dev->name, (unsigned long long)rip);
         return 1;
     }
     /* A read-modify-write may be reported as either access. */

@@ -12,17 +12,18 @@ int host_rtc_time(struct vrtc_time *t)
 
     if (cmos_read_rtc(regs, &b, PLATFORM_RTC_CENTURY, &century)) {
         log_warn("hv", "the machine's RTC could not be read (update in progress never ended): "
-                 "the guest's clock starts at 2000-01-01 00:00:00");
+                       "the guest's clock starts at 2000-01-01 00:00:00");
         return -1;
     }
     if (vrtc_time_from_regs(regs, b, century, t)) {
-        log_warn("hv", "the machine's RTC reads no valid date (%02x-%02x-%02x %02x:%02x:%02x, "
+        log_warn("hv",
+                 "the machine's RTC reads no valid date (%02x-%02x-%02x %02x:%02x:%02x, "
                  "register B 0x%02x): the guest's clock starts at 2000-01-01 00:00:00",
                  regs[9], regs[8], regs[7], regs[4], regs[2], regs[0], b);
         return -1;
     }
-    log_info("hv", "guest RTC starts at the machine's %04u-%02u-%02u %02u:%02u:%02u", t->year, t->mon,
-             t->day, t->hour, t->min, t->sec);
+    log_info("hv", "guest RTC starts at the machine's %04u-%02u-%02u %02u:%02u:%02u", t->year, t->mon, t->day,
+             t->hour, t->min, t->sec);
     return 0;
 }
 
@@ -44,8 +45,7 @@ void vm_pcdev_init(struct vm *vm, const struct vrtc_time *t)
     /* The HPET's legacy replacement takes IRQ 8 from the RTC, as on a PC. */
     vm->irq.legacy_sources |= 1u << vm->rtc_source;
     vm->sci_source = irq_source_alloc(&vm->irq);
-    vrtc_init(&vm->rtc, vm->tsc_hz, &vm->irq_host, rtc_irq, vm, t, vm->ram_size,
-              PLATFORM_RTC_CENTURY);
+    vrtc_init(&vm->rtc, vm->tsc_hz, &vm->irq_host, rtc_irq, vm, t, vm->ram_size, PLATFORM_RTC_CENTURY);
     vpmtmr_init(&vm->pm, vm->tsc_hz, &vm->irq_host, sci_irq, vm);
     pcstub_init(&vm->pcstub);
 }
@@ -71,8 +71,10 @@ static void pm_sleep(struct vm *vm)
     unsigned typ = vm->pm.sleep_typ;
 
     if (typ != PLATFORM_SLP_TYP_S5) {
-        guest_event(vm, GUEST_SLEEP_REFUSED, "hv", "guest asked for sleep type %u through PM1a_CNT: "
-                    "only S5 (type %u) is emulated; ignored", typ, PLATFORM_SLP_TYP_S5);
+        guest_event(vm, GUEST_SLEEP_REFUSED, "hv",
+                    "guest asked for sleep type %u through PM1a_CNT: "
+                    "only S5 (type %u) is emulated; ignored",
+                    typ, PLATFORM_SLP_TYP_S5);
         return;
     }
     vuart_flush(&vm->com1);
@@ -103,16 +105,12 @@ int vm_io_pcstub(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *
     if (r == PCSTUB_RESET) {
         vuart_flush(&vm->com1);
         log_info("hv", "guest reset");
-        vm_stop(vm, "guest reset through %s (a reset is not emulated: the VM stops)",
-                vm->pcstub.reset_by);
+        vm_stop(vm, "guest reset through %s (a reset is not emulated: the VM stops)", vm->pcstub.reset_by);
     }
     return r == PCSTUB_NOT_MINE ? -1 : 0;
 }
 
-static uint64_t earliest(uint64_t a, uint64_t b)
-{
-    return !a ? b : !b ? a : a < b ? a : b;
-}
+static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
 
 uint64_t vm_pcdev_timers_due(struct vm *vm, uint64_t deadline)
 {

@@ -48,7 +48,11 @@ static void explain_entry_failure(const struct vm *vm)
     const struct vmx_caps *c = vm->caps;
     char why[160];
     int found = 0;
-    struct { const char *what; uint64_t cap; enum vmcs_field f; } ctl[] = {
+    struct {
+        const char *what;
+        uint64_t cap;
+        enum vmcs_field f;
+    } ctl[] = {
         { "pin-based", vmx_cap_pin(c), PIN_CONTROLS },
         { "processor-based", vmx_cap_proc(c), PROC_CONTROLS },
         { "secondary processor-based", c->proc2, PROC2_CONTROLS },
@@ -84,7 +88,7 @@ static void explain_entry_failure(const struct vm *vm)
     }
     if (!found)
         log_error("vmx", "  no check of ours failed; the emulator's log may name it "
-                  "(Bochs: lines starting 'VMFAIL' or 'VMENTER FAIL')");
+                         "(Bochs: lines starting 'VMFAIL' or 'VMENTER FAIL')");
 }
 
 static void report_vmfail(struct vm *vm, int rc)
@@ -165,8 +169,7 @@ void vm_print_stats(const struct vm *vm)
     for (;;) { /* by count, largest first */
         int best = -1;
         for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
-            if (!done[r] && vm->stats[r].count &&
-                (best < 0 || vm->stats[r].count > vm->stats[best].count))
+            if (!done[r] && vm->stats[r].count && (best < 0 || vm->stats[r].count > vm->stats[best].count))
                 best = (int)r;
         if (best < 0)
             break;

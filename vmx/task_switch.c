@@ -36,48 +36,48 @@ struct tss32 {
     uint16_t link, reserved;
     uint32_t stacks[6]; /* ESP0, SS0, ESP1, SS1, ESP2, SS2: a task switch does not use them */
     uint32_t cr3, eip, eflags;
-    uint32_t gpr[8];    /* EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI: enum gpr's order */
-    uint32_t seg[6];    /* ES, CS, SS, DS, FS, GS in bits 15:0: enum gmem_segreg's order */
+    uint32_t gpr[8]; /* EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI: enum gpr's order */
+    uint32_t seg[6]; /* ES, CS, SS, DS, FS, GS in bits 15:0: enum gmem_segreg's order */
     uint32_t ldt;
     uint16_t trap, iomap;
 };
 _Static_assert(sizeof(struct tss32) == 0x68, "a 32-bit TSS is 104 bytes");
 
 /* The part a switch saves in the old TSS, EIP to GS. */
-#define TSS_DYNAMIC offsetof(struct tss32, eip)
-#define TSS_DYNAMIC_LEN (offsetof(struct tss32, ldt) - TSS_DYNAMIC)
-#define TSS32_MIN_LIMIT 0x67u     /* the new TSS: the whole of struct tss32 */
+#define TSS_DYNAMIC         offsetof(struct tss32, eip)
+#define TSS_DYNAMIC_LEN     (offsetof(struct tss32, ldt) - TSS_DYNAMIC)
+#define TSS32_MIN_LIMIT     0x67u /* the new TSS: the whole of struct tss32 */
 #define OLD_TSS32_MIN_LIMIT 0x5Fu /* the old one: up to the GS it saves */
 
 /* A descriptor's high dword (SDM Vol. 3 figure 3-8). */
-#define DESC_TYPE(hi) (((hi) >> 8) & 0xfu)
-#define DESC_DPL(hi) (((hi) >> 13) & 3u)
-#define DESC_S (1u << 12)
-#define DESC_P (1u << 15)
-#define DESC_G (1u << 23)
-#define TYPE_ACCESSED 1u  /* code and data */
-#define TYPE_RW 2u        /* data: writable; code: readable */
+#define DESC_TYPE(hi)   (((hi) >> 8) & 0xfu)
+#define DESC_DPL(hi)    (((hi) >> 13) & 3u)
+#define DESC_S          (1u << 12)
+#define DESC_P          (1u << 15)
+#define DESC_G          (1u << 23)
+#define TYPE_ACCESSED   1u /* code and data */
+#define TYPE_RW         2u /* data: writable; code: readable */
 #define TYPE_CONFORMING 4u
-#define TYPE_CODE 8u
-#define TYPE_BUSY 2u      /* TSS */
-#define TYPE_LDT 2u
-#define TYPE_TSS16 1u     /* available; | TYPE_BUSY: busy */
-#define TYPE_TSS32 9u
-#define AR_DB (1u << 14)
-#define AR_UNUSABLE (1u << 16)
+#define TYPE_CODE       8u
+#define TYPE_BUSY       2u /* TSS */
+#define TYPE_LDT        2u
+#define TYPE_TSS16      1u /* available; | TYPE_BUSY: busy */
+#define TYPE_TSS32      9u
+#define AR_DB           (1u << 14)
+#define AR_UNUSABLE     (1u << 16)
 
 /* Segment registers beyond enum gmem_segreg, in the same VMCS field pattern. */
 #define SEG_LDTR 6u
-#define SEG_TR 7u
+#define SEG_TR   7u
 
-#define RFLAGS_FIXED1 2ull
-#define RFLAGS_SETTABLE 0x3F7FD5ull /* every EFLAGS bit that is not reserved */
-#define DR7_LOCAL_ENABLES 0x155ull  /* L0-L3 and LE: a task switch clears them */
+#define RFLAGS_FIXED1     2ull
+#define RFLAGS_SETTABLE   0x3F7FD5ull /* every EFLAGS bit that is not reserved */
+#define DR7_LOCAL_ENABLES 0x155ull    /* L0-L3 and LE: a task switch clears them */
 
 struct ts {
     struct vm *vm;
     struct gmem_view view;
-    uint32_t ext;       /* EXT for error codes: the switch delivers a hardware event */
+    uint32_t ext;        /* EXT for error codes: the switch delivers a hardware event */
     struct gmem_seg ldt; /* the new task's LDT once loaded (AR_UNUSABLE before) */
 };
 
@@ -421,8 +421,7 @@ void vm_task_switch(struct vm *vm)
     uint64_t old_base = vmread(GUEST_TR_BASE), gdt = vmread(GUEST_GDTR_BASE);
     uint64_t old_desc = gdt + (old_sel & 0xfff8u), new_base = desc_base(&nd);
     if ((vmread(GUEST_TR_AR) & 0xf) == (TYPE_TSS16 | TYPE_BUSY)) {
-        vm_stop(vm, "16-bit TSS task switch not emulated (the current task's TSS, selector 0x%04x)",
-                old_sel);
+        vm_stop(vm, "16-bit TSS task switch not emulated (the current task's TSS, selector 0x%04x)", old_sel);
         return;
     }
     if (vmread(GUEST_TR_LIMIT) < OLD_TSS32_MIN_LIMIT) {
@@ -445,8 +444,7 @@ void vm_task_switch(struct vm *vm)
     struct tss32 o, n;
     uint64_t eflags = vmread(GUEST_RFLAGS) & ~(src == TS_IRET ? RFLAGS_NT : 0);
     old_state(vm, eip, eflags, &o);
-    if (ts_write(&t, old_base + TSS_DYNAMIC, (const uint8_t *)&o + TSS_DYNAMIC, TSS_DYNAMIC_LEN,
-                 "old TSS") ||
+    if (ts_write(&t, old_base + TSS_DYNAMIC, (const uint8_t *)&o + TSS_DYNAMIC, TSS_DYNAMIC_LEN, "old TSS") ||
         (leaves && desc_update(&t, old_desc, 0, TYPE_BUSY, "old TSS descriptor")) ||
         ts_read(&t, new_base, &n, sizeof(n), "new TSS"))
         return;

@@ -7,8 +7,8 @@
 #include "inject.h"
 #include "vmcs.h"
 
-#define CS_AR_L (1u << 13)
-#define CS_AR_DB (1u << 14)
+#define CS_AR_L    (1u << 13)
+#define CS_AR_DB   (1u << 14)
 #define AR_DPL(ar) (((ar) >> 5) & 3u)
 
 /* A control register as the guest sees it: the bits we own from the read
@@ -126,7 +126,9 @@ static void flush_guest_tlb(const struct vm *vm)
 {
     if (!vm->ctl.vpid)
         return;
-    struct { uint64_t vpid, linear; } desc = { vmread(VMCS_VPID), 0 };
+    struct {
+        uint64_t vpid, linear;
+    } desc = { vmread(VMCS_VPID), 0 };
     uint64_t type = (vm->caps->ept_vpid >> 41) & 1 ? 1 : 2;
     __asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }

@@ -51,24 +51,24 @@ enum vcpu_request {
 #define REQ_ALL (REQ_EVENT | REQ_TIMERS | REQ_APICV)
 
 struct vcpu {
-    struct guest_regs regs;  /* first member: the entry stub takes its address */
+    struct guest_regs regs; /* first member: the entry stub takes its address */
     struct vm *vm;
     int launched;
-    struct vmsr msrs;        /* MTRRs, PAT, MISC_ENABLE, machine-check globals */
-    uint64_t tsc_offset;     /* guest TSC - host TSC (the VMCS TSC offset) */
-    uint64_t tsc_adjust;     /* IA32_TSC_ADJUST as the guest sees it */
+    struct vmsr msrs;             /* MTRRs, PAT, MISC_ENABLE, machine-check globals */
+    uint64_t tsc_offset;          /* guest TSC - host TSC (the VMCS TSC offset) */
+    uint64_t tsc_adjust;          /* IA32_TSC_ADJUST as the guest sees it */
     struct pending_event pending; /* to inject at the next entry (info 0: none) */
-    uint32_t requests;       /* REQ_*: work the next entry owes */
-    uint64_t timer_deadline; /* the next virtual timer deadline (host TSC), 0 if none */
-    uint32_t preemption_ticks; /* VMX-preemption timer value as last written */
-    unsigned preemption_rate;  /* it counts down every 2^rate TSC ticks (IA32_VMX_MISC) */
-    int apicv_on;            /* APIC virtualization's controls are on (apicv_sync_controls) */
-    int x2apic_msrs_open;    /* the MSR bitmap lets the CPU virtualize x2APIC accesses */
-    struct vlapic lapic;     /* the vCPU's local APIC (software path: every access traps) */
-    uint32_t proc_ctl;       /* primary controls as last written (interrupt window on/off) */
-    uint32_t proc2_ctl;      /* secondary controls as last written (APIC virtualization on/off) */
-    uint64_t apic_access_page; /* host page behind the APIC-access page (APIC virtualization) */
-    uint64_t apic_access_gpa;  /* where the EPT maps it now, 0 = not mapped */
+    uint32_t requests;            /* REQ_*: work the next entry owes */
+    uint64_t timer_deadline;      /* the next virtual timer deadline (host TSC), 0 if none */
+    uint32_t preemption_ticks;    /* VMX-preemption timer value as last written */
+    unsigned preemption_rate;     /* it counts down every 2^rate TSC ticks (IA32_VMX_MISC) */
+    int apicv_on;                 /* APIC virtualization's controls are on (apicv_sync_controls) */
+    int x2apic_msrs_open;         /* the MSR bitmap lets the CPU virtualize x2APIC accesses */
+    struct vlapic lapic;          /* the vCPU's local APIC (software path: every access traps) */
+    uint32_t proc_ctl;            /* primary controls as last written (interrupt window on/off) */
+    uint32_t proc2_ctl;           /* secondary controls as last written (APIC virtualization on/off) */
+    uint64_t apic_access_page;    /* host page behind the APIC-access page (APIC virtualization) */
+    uint64_t apic_access_gpa;     /* where the EPT maps it now, 0 = not mapped */
     /* Register values before the guest's last run: an APIC-write exit comes
      * after the CPU stored the new value, but the model must see the old. */
     uint32_t lapic_shadow[64];
@@ -87,23 +87,23 @@ struct vm {
     struct vcpu vcpu;
     const struct vmx_caps *caps;
     struct vmx_controls ctl;
-    uint8_t *ram;            /* host pointer to guest-physical 0 */
+    uint8_t *ram; /* host pointer to guest-physical 0 */
     uint64_t ram_size;
     uint64_t eptp;
     uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
     struct vuart com1;
-    struct irq_chipset irq;  /* routing, vPIC, vIOAPIC, vPIT */
+    struct irq_chipset irq; /* routing, vPIC, vIOAPIC, vPIT */
     struct irq_host irq_host;
-    struct vhpet hpet;       /* at PLATFORM_HPET_BASE (vmx/mmio.c) */
-    int uart_source;         /* irq source id of the virtual COM1 */
-    struct fwcfg fwcfg;      /* QEMU's fw_cfg items on ports 0x510/0x511 */
-    int testdev_source;      /* irq source id of pc-testdev's IRQ-line ports */
-    uint32_t testdev_scratch; /* pc-testdev's read-back register at port 0xe0 */
-    struct vrtc rtc;         /* RTC/CMOS at 0x70/0x71, IRQ 8 (vmx/pcdev.c wires these three) */
-    struct vpmtmr pm;        /* ACPI PM timer and PM1a registers, the SCI */
-    struct pcstub pcstub;    /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
+    struct vhpet hpet;          /* at PLATFORM_HPET_BASE (vmx/mmio.c) */
+    int uart_source;            /* irq source id of the virtual COM1 */
+    struct fwcfg fwcfg;         /* QEMU's fw_cfg items on ports 0x510/0x511 */
+    int testdev_source;         /* irq source id of pc-testdev's IRQ-line ports */
+    uint32_t testdev_scratch;   /* pc-testdev's read-back register at port 0xe0 */
+    struct vrtc rtc;            /* RTC/CMOS at 0x70/0x71, IRQ 8 (vmx/pcdev.c wires these three) */
+    struct vpmtmr pm;           /* ACPI PM timer and PM1a registers, the SCI */
+    struct pcstub pcstub;       /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
     int rtc_source, sci_source; /* their irq source ids */
-    int trace;               /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
+    int trace;                  /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
     struct trace_ring trace_ring;
     /* The last source event (a line raised through irq_set, or the vLAPIC
      * timer expiring): guest TSC and GSI, for HC_IRQ_STAMP. */
@@ -127,10 +127,10 @@ struct vm {
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
     int test_unmapped_nmi;   /* and an NMI comes when the guest touches it */
-    struct guest_event_counts guest_events; /* rate-limited diagnostics (guest_events.h) */
+    struct guest_event_counts guest_events;      /* rate-limited diagnostics (guest_events.h) */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;
-    uint32_t exit_status;    /* value written to the debug-exit port */
+    uint32_t exit_status;  /* value written to the debug-exit port */
     char stop_reason[320]; /* long enough for any reason we give, instruction bytes included */
 };
 

@@ -13,16 +13,16 @@
 #include "vmcs.h"
 #include "vmx.h"
 
-#define AR_CODE32 0xC09B  /* present, DPL0, execute/read accessed, D=1, G=1 */
-#define AR_DATA32 0xC093  /* present, DPL0, read/write accessed, D=1, G=1 */
+#define AR_CODE32     0xC09B /* present, DPL0, execute/read accessed, D=1, G=1 */
+#define AR_DATA32     0xC093 /* present, DPL0, read/write accessed, D=1, G=1 */
 #define AR_TSS32_BUSY 0x8B
-#define AR_UNUSABLE (1u << 16)
-#define GUEST_VPID 1
+#define AR_UNUSABLE   (1u << 16)
+#define GUEST_VPID    1
 
 __attribute__((cold, noinline)) void vmwrite_failed(enum vmcs_field f, uint64_t v, int cf)
 {
-    log_error("vmx", "VMWRITE of field 0x%04x = 0x%llx failed (%s, VM-instruction error %llu)",
-              (unsigned)f, (unsigned long long)v, cf ? "VMfailInvalid" : "VMfailValid",
+    log_error("vmx", "VMWRITE of field 0x%04x = 0x%llx failed (%s, VM-instruction error %llu)", (unsigned)f,
+              (unsigned long long)v, cf ? "VMfailInvalid" : "VMfailValid",
               cf ? 0ull : (unsigned long long)vmread(VM_INSTRUCTION_ERROR));
 }
 
@@ -153,8 +153,7 @@ int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t
     vmcs[0] = (uint32_t)vm->caps->basic & 0x7fffffff;
     uint64_t pa = (uint64_t)(uintptr_t)vmcs;
     if (vmclear(pa) != VMX_OK || vmptrld(pa) != VMX_OK) {
-        fmt_snprintf(err, errlen, "VMCLEAR/VMPTRLD of the VMCS at 0x%llx failed",
-                     (unsigned long long)pa);
+        fmt_snprintf(err, errlen, "VMCLEAR/VMPTRLD of the VMCS at 0x%llx failed", (unsigned long long)pa);
         return -1;
     }
     v->vmcs = vmcs;
@@ -211,8 +210,7 @@ int vmcs_setup(struct vm *vm, const struct guest_start *start, char *err, size_t
 
     /* Every control the run can switch on: the windows, and APIC
      * virtualization's while the guest's LAPIC allows it. */
-    uint32_t proc_max = vm->ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
-                        (vm->apicv ? PROC_TPR_SHADOW : 0);
+    uint32_t proc_max = vm->ctl.proc | PROC_INTR_WINDOW | PROC_NMI_WINDOW | (vm->apicv ? PROC_TPR_SHADOW : 0);
     uint32_t proc2_max = vm->ctl.proc2 | (vm->apicv ? PROC2_APICV : 0) | (vm->x2apicv ? PROC2_X2APICV : 0);
     if (vm_check_exit_handlers(vm->ctl.pin, proc_max, proc2_max, err, errlen) ||
         vm_check_exit_handlers(vm->ctl.pin, vm->ctl.proc, vm->ctl.proc2, err, errlen))

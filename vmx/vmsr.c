@@ -4,18 +4,18 @@
 
 #include <string.h>
 
-#define MSR_MCG_CAP 0x179u
-#define MSR_MCG_STATUS 0x17Au
-#define MSR_MISC_ENABLE 0x1A0u
-#define MSR_MTRRCAP 0xFEu
-#define MSR_MTRR_VAR_FIRST 0x200u
-#define MSR_MTRR_FIX64K 0x250u
+#define MSR_MCG_CAP           0x179u
+#define MSR_MCG_STATUS        0x17Au
+#define MSR_MISC_ENABLE       0x1A0u
+#define MSR_MTRRCAP           0xFEu
+#define MSR_MTRR_VAR_FIRST    0x200u
+#define MSR_MTRR_FIX64K       0x250u
 #define MSR_MTRR_FIX16K_80000 0x258u
 #define MSR_MTRR_FIX16K_A0000 0x259u
-#define MSR_MTRR_FIX4K_FIRST 0x268u
-#define MSR_MTRR_FIX4K_LAST 0x26Fu
-#define MSR_PAT 0x277u
-#define MSR_MTRR_DEF_TYPE 0x2FFu
+#define MSR_MTRR_FIX4K_FIRST  0x268u
+#define MSR_MTRR_FIX4K_LAST   0x26Fu
+#define MSR_PAT               0x277u
+#define MSR_MTRR_DEF_TYPE     0x2FFu
 
 /* MTRRcap: VCNT variable ranges, fixed ranges (bit 8), write-combining
  * (bit 10); no SMRR. */
@@ -24,9 +24,9 @@
  * (3), performance monitoring available (7, read-only: we have no PMU so it
  * reads 0), BTS unavailable (11) and PEBS unavailable (12), both read-only
  * 1; limit CPUID maxval (22), xTPR disable (23), XD disable (34). */
-#define MISC_RO_ONE ((1ull << 11) | (1ull << 12))
-#define MISC_WRITABLE ((1ull << 0) | (1ull << 3) | (1ull << 16) | (1ull << 18) | (1ull << 22) | \
-                       (1ull << 23) | (1ull << 34))
+#define MISC_RO_ONE   ((1ull << 11) | (1ull << 12))
+#define MISC_WRITABLE \
+    ((1ull << 0) | (1ull << 3) | (1ull << 16) | (1ull << 18) | (1ull << 22) | (1ull << 23) | (1ull << 34))
 #define MISC_READ_ONLY ((1ull << 7) | MISC_RO_ONE)
 
 void vmsr_init(struct vmsr *s, unsigned maxphyaddr)
@@ -133,10 +133,8 @@ int vmsr_write(struct vmsr *s, uint32_t msr, uint64_t val)
         s->mcg_status = val;
         return VMSR_OK;
     case MSR_MTRRCAP:
-    case MSR_MCG_CAP:
-        return VMSR_GP; /* read-only */
-    default:
-        return VMSR_NOT_MINE;
+    case MSR_MCG_CAP: return VMSR_GP; /* read-only */
+    default: return VMSR_NOT_MINE;
     }
 }
 
@@ -150,17 +148,17 @@ int vmsr_claimed(uint32_t msr)
     /* Emulated in exit.c (VMCS fields, the TSC offset, the host's own
      * syscall MSRs) and in the vLAPIC (APIC base, TSC deadline, x2APIC). */
     static const uint32_t elsewhere[] = {
-        0x10,       /* IA32_TSC */
-        0x1B,       /* IA32_APIC_BASE */
-        0x3A,       /* IA32_FEATURE_CONTROL */
-        0x3B,       /* IA32_TSC_ADJUST */
-        0x8B,       /* IA32_BIOS_SIGN_ID */
-        0x174, 0x175, 0x176, /* SYSENTER */
-        0x6E0,      /* IA32_TSC_DEADLINE */
-        0xC0000080, /* EFER */
+        0x10,                                           /* IA32_TSC */
+        0x1B,                                           /* IA32_APIC_BASE */
+        0x3A,                                           /* IA32_FEATURE_CONTROL */
+        0x3B,                                           /* IA32_TSC_ADJUST */
+        0x8B,                                           /* IA32_BIOS_SIGN_ID */
+        0x174,      0x175,      0x176,                  /* SYSENTER */
+        0x6E0,                                          /* IA32_TSC_DEADLINE */
+        0xC0000080,                                     /* EFER */
         0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, /* STAR, LSTAR, CSTAR, FMASK */
-        0xC0000100, 0xC0000101, 0xC0000102, /* FS, GS, kernel GS base */
-        0xC0000103, /* TSC_AUX */
+        0xC0000100, 0xC0000101, 0xC0000102,             /* FS, GS, kernel GS base */
+        0xC0000103,                                     /* TSC_AUX */
     };
     for (unsigned i = 0; i < sizeof(elsewhere) / sizeof(elsewhere[0]); i++)
         if (elsewhere[i] == msr)

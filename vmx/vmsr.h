@@ -15,10 +15,10 @@ struct vmsr {
     uint64_t pat;
     uint64_t misc_enable;
     uint64_t mtrr_def_type;
-    uint64_t mtrr_fixed[11];                    /* 0x250, 0x258, 0x259, 0x268-0x26F */
-    uint64_t mtrr_var[2 * VMSR_MTRR_VARIABLE];  /* base/mask pairs from 0x200 */
+    uint64_t mtrr_fixed[11];                   /* 0x250, 0x258, 0x259, 0x268-0x26F */
+    uint64_t mtrr_var[2 * VMSR_MTRR_VARIABLE]; /* base/mask pairs from 0x200 */
     uint64_t mcg_status;
-    unsigned maxphyaddr;                        /* reserved bits of MTRR bases and masks */
+    unsigned maxphyaddr; /* reserved bits of MTRR bases and masks */
 };
 
 enum vmsr_result { VMSR_OK = 0, VMSR_GP = -1, VMSR_NOT_MINE = -2 };

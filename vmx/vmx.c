@@ -9,7 +9,8 @@
 int vmx_check_support(char *err, size_t errlen)
 {
     if (!cpu_has_vmx()) {
-        fmt_snprintf(err, errlen, "VMX is not available: CPUID.1:ECX.VMX[bit 5] = 0 (this CPU or "
+        fmt_snprintf(err, errlen,
+                     "VMX is not available: CPUID.1:ECX.VMX[bit 5] = 0 (this CPU or "
                      "emulator has no Intel VT-x, or it is not exposed to this machine)");
         return -1;
     }
@@ -20,7 +21,8 @@ int vmx_check_support(char *err, size_t errlen)
         log_info("vmx", "IA32_FEATURE_CONTROL was unlocked: locked with VMX outside SMX (0x%llx)",
                  (unsigned long long)fc);
     } else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE)) {
-        fmt_snprintf(err, errlen, "VMX is disabled by the firmware: IA32_FEATURE_CONTROL = 0x%llx is "
+        fmt_snprintf(err, errlen,
+                     "VMX is disabled by the firmware: IA32_FEATURE_CONTROL = 0x%llx is "
                      "locked with 'VMX outside SMX' off (enable VT-x in the firmware setup)",
                      (unsigned long long)fc);
         return -1;
@@ -70,7 +72,7 @@ int vmx_on(const struct vmx_caps *caps, char *err, size_t errlen)
                                            : "VMfailValid: already in VMX operation");
         return -1;
     }
-    log_info("vmx", "VMXON done (VMCS revision 0x%x, %s capability MSRs)",
-             region[0], (caps->basic & VMX_BASIC_TRUE_CTLS) ? "TRUE_*" : "legacy");
+    log_info("vmx", "VMXON done (VMCS revision 0x%x, %s capability MSRs)", region[0],
+             (caps->basic & VMX_BASIC_TRUE_CTLS) ? "TRUE_*" : "legacy");
     return 0;
 }

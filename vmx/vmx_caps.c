@@ -2,8 +2,7 @@
 
 #include "../arch/x86/fmt.h"
 
-int vmx_adjust_controls(uint64_t cap, uint32_t required, uint32_t optional,
-                        uint32_t *out, uint32_t *missing)
+int vmx_adjust_controls(uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out, uint32_t *missing)
 {
     uint32_t must1 = (uint32_t)cap;
     uint32_t may1 = (uint32_t)(cap >> 32);
@@ -76,8 +75,8 @@ static const struct bit_name entry_names[] = {
     { 0, 0 },
 };
 
-static void name_bits(char *err, size_t errlen, const char *what, uint32_t bits,
-                      const struct bit_name *names, const char *verb)
+static void name_bits(char *err, size_t errlen, const char *what, uint32_t bits, const struct bit_name *names,
+                      const char *verb)
 {
     int n = fmt_snprintf(err, errlen, "%s control bits 0x%08x %s:", what, bits, verb);
     for (const struct bit_name *b = names; names && b->name; b++)
@@ -85,8 +84,7 @@ static void name_bits(char *err, size_t errlen, const char *what, uint32_t bits,
             n += fmt_snprintf(err + n, errlen - (size_t)n, " [%s]", b->name);
 }
 
-int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
-                        char *err, size_t errlen)
+int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out, char *err, size_t errlen)
 {
     uint32_t miss;
 
@@ -99,7 +97,7 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
      * clear them, the legacy one may force them (handled by the CR exit). */
     if (vmx_adjust_controls(vmx_cap_proc(caps),
                             PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY |
-                            PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
+                                PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
                             PROC_TSC_OFFSET, &out->proc, &miss)) {
         name_bits(err, errlen, "processor-based", miss, proc_names, "not supported by this CPU");
         return -1;
@@ -113,10 +111,9 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     }
     /* Secondary controls: the capability MSR has no must-be-1 half in practice,
      * but treat it like the others. */
-    if (vmx_adjust_controls(caps->proc2, PROC2_EPT | PROC2_UNRESTRICTED,
-                            PROC2_VPID | PROC2_RDTSCP, &out->proc2, &miss)) {
-        name_bits(err, errlen, "secondary processor-based", miss, proc2_names,
-                  "not supported by this CPU");
+    if (vmx_adjust_controls(caps->proc2, PROC2_EPT | PROC2_UNRESTRICTED, PROC2_VPID | PROC2_RDTSCP,
+                            &out->proc2, &miss)) {
+        name_bits(err, errlen, "secondary processor-based", miss, proc2_names, "not supported by this CPU");
         return -1;
     }
     /* Never enable a secondary control we do not handle (INVPCID and XSAVES
@@ -130,13 +127,15 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
     out->x2apicv = out->apicv && ((caps->proc2 >> 32) & PROC2_VIRT_X2APIC);
 
     if ((caps->ept_vpid & (EPT_CAP_WALK4 | EPT_CAP_WB)) != (EPT_CAP_WALK4 | EPT_CAP_WB)) {
-        fmt_snprintf(err, errlen, "EPT lacks a 4-level walk or write-back paging structures "
-                     "(IA32_VMX_EPT_VPID_CAP 0x%llx)", (unsigned long long)caps->ept_vpid);
+        fmt_snprintf(err, errlen,
+                     "EPT lacks a 4-level walk or write-back paging structures "
+                     "(IA32_VMX_EPT_VPID_CAP 0x%llx)",
+                     (unsigned long long)caps->ept_vpid);
         return -1;
     }
     if (vmx_adjust_controls(vmx_cap_exit(caps),
-                            EXIT_HOST_ADDR64 | EXIT_ACK_INTR | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-                            0, &out->exit, &miss)) {
+                            EXIT_HOST_ADDR64 | EXIT_ACK_INTR | EXIT_SAVE_EFER | EXIT_LOAD_EFER, 0, &out->exit,
+                            &miss)) {
         name_bits(err, errlen, "VM-exit", miss, exit_names, "not supported by this CPU");
         return -1;
     }
@@ -145,7 +144,8 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out,
         return -1;
     }
     if (out->entry & ENTRY_IA32E_GUEST) {
-        fmt_snprintf(err, errlen, "VM-entry control 'IA-32e mode guest' is forced to 1: "
+        fmt_snprintf(err, errlen,
+                     "VM-entry control 'IA-32e mode guest' is forced to 1: "
                      "a 32-bit guest cannot start");
         return -1;
     }
@@ -176,7 +176,4 @@ uint64_t vmx_fix_cr0(const struct vmx_caps *c, uint64_t cr0, int unrestricted)
     return (cr0 | fixed0) & c->cr0_fixed1;
 }
 
-uint64_t vmx_fix_cr4(const struct vmx_caps *c, uint64_t cr4)
-{
-    return (cr4 | c->cr4_fixed0) & c->cr4_fixed1;
-}
+uint64_t vmx_fix_cr4(const struct vmx_caps *c, uint64_t cr4) { return (cr4 | c->cr4_fixed0) & c->cr4_fixed1; }

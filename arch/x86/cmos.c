@@ -7,12 +7,12 @@
 #define RTC_REG_A  0x0A
 #define RTC_REG_B  0x0B
 #define RTC_UIP    0x80
-#define UIP_POLLS  2000000   /* an update lasts about 2 ms; each read is about 1 us */
+#define UIP_POLLS  2000000 /* an update lasts about 2 ms; each read is about 1 us */
 #define TRIES      5
 
 static uint8_t cmos_in(uint8_t reg)
 {
-    outb(CMOS_INDEX, reg);   /* bit 7 clear: NMIs stay enabled, as firmware leaves them */
+    outb(CMOS_INDEX, reg); /* bit 7 clear: NMIs stay enabled, as firmware leaves them */
     return inb(CMOS_DATA);
 }
 

@@ -25,7 +25,6 @@
 #define FEATURE_CONTROL_VMX_IN_SMX  (1u << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE (1u << 2)
 
-
 struct cpuid_regs {
     uint32_t eax, ebx, ecx, edx;
 };
@@ -56,17 +55,14 @@ static inline uint64_t rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
-#define DEFINE_CR(n)                                                           \
-    static inline uint64_t read_cr##n(void)                                    \
-    {                                                                          \
-        uint64_t v;                                                            \
-        __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                      \
-        return v;                                                              \
-    }                                                                          \
-    static inline void write_cr##n(uint64_t v)                                 \
-    {                                                                          \
-        __asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory");               \
-    }
+#define DEFINE_CR(n)                                      \
+    static inline uint64_t read_cr##n(void)               \
+    {                                                     \
+        uint64_t v;                                       \
+        __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); \
+        return v;                                         \
+    }                                                     \
+    static inline void write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); }
 DEFINE_CR(0)
 DEFINE_CR(2)
 DEFINE_CR(3)

@@ -23,7 +23,7 @@ static uint64_t gdt[7] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
-extern const uint64_t isr_stub_table[256]; /* isr.asm */
+extern const uint64_t isr_stub_table[256];                  /* isr.asm */
 extern void desc_reload_segments(uint16_t cs, uint16_t ds); /* isr.asm */
 
 uint64_t desc_gdt_base(void) { return (uint64_t)(uintptr_t)gdt; }

@@ -4,9 +4,9 @@
 
 #include <stdint.h>
 
-#define HOST_CS 0x08
-#define HOST_DS 0x10
-#define HOST_TR 0x18
+#define HOST_CS   0x08
+#define HOST_DS   0x10
+#define HOST_TR   0x18
 #define HOST_CS32 0x28
 #define HOST_DS32 0x30
 

@@ -110,8 +110,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
                 neg = s < 0;
                 v = neg ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
             } else {
-                v = lng >= 2 ? va_arg(ap, unsigned long long)
-                    : lng == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
+                v = lng >= 2   ? va_arg(ap, unsigned long long)
+                    : lng == 1 ? va_arg(ap, unsigned long)
+                               : va_arg(ap, unsigned int);
             }
             char rev[24];
             size_t r = 0;
@@ -131,12 +132,8 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put_padded(&o, tmp, n, width, left, left ? ' ' : pad);
             break;
         }
-        case '%':
-            put(&o, '%');
-            break;
-        case 0:
-            fmt--;
-            break;
+        case '%': put(&o, '%'); break;
+        case 0: fmt--; break;
         default:
             put(&o, '%');
             put(&o, *fmt);

@@ -3,19 +3,19 @@
 #include "cpu.h"
 
 #define MSR_IA32_APIC_BASE 0x1B
-#define APIC_BASE_ENABLE (1u << 11)
-#define APIC_BASE_X2APIC (1u << 10)
-#define LAPIC_EOI 0xB0
-#define LAPIC_SVR 0xF0
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_CUR 0x390
-#define LAPIC_TIMER_DCR 0x3E0
-#define LVT_MASKED (1u << 16)
-#define X2APIC_MSR(off) (0x800u + ((off) >> 4))
+#define APIC_BASE_ENABLE   (1u << 11)
+#define APIC_BASE_X2APIC   (1u << 10)
+#define LAPIC_EOI          0xB0
+#define LAPIC_SVR          0xF0
+#define LAPIC_LVT_TIMER    0x320
+#define LAPIC_TIMER_INIT   0x380
+#define LAPIC_TIMER_CUR    0x390
+#define LAPIC_TIMER_DCR    0x3E0
+#define LVT_MASKED         (1u << 16)
+#define X2APIC_MSR(off)    (0x800u + ((off) >> 4))
 
 static const uint32_t lvt_regs[] = { 0x320 /* timer */, 0x330 /* thermal */, 0x340 /* perf */,
-                                     0x350 /* LINT0 */, 0x360 /* LINT1 */, 0x370 /* error */ };
+                                     0x350 /* LINT0 */, 0x360 /* LINT1 */,   0x370 /* error */ };
 
 static volatile uint32_t *mmio;
 static int x2apic;
@@ -59,19 +59,16 @@ uint8_t lapic_id(void)
     return (uint8_t)(x2apic ? id : id >> 24);
 }
 
-void lapic_eoi(void)
-{
-    lapic_write(LAPIC_EOI, 0);
-}
+void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 uint64_t lapic_timer_calibrate(uint64_t tsc_hz)
 {
     if (!mmio && !x2apic)
         return 0;
-    lapic_write(LAPIC_TIMER_DCR, 0x0B);                 /* divide by 1 */
+    lapic_write(LAPIC_TIMER_DCR, 0x0B); /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
     lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-    uint64_t t0 = rdtsc(), span = tsc_hz / 100;        /* 10 ms */
+    uint64_t t0 = rdtsc(), span = tsc_hz / 100; /* 10 ms */
     uint32_t c0 = lapic_read(LAPIC_TIMER_CUR);
     while (rdtsc() - t0 < span)
         pause();
@@ -105,6 +102,6 @@ void lapic_timer_arm(uint64_t deadline)
         ticks = 1;
     if (ticks > 0xffffffffu)
         ticks = 0xffffffffu;
-    lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);  /* one-shot, unmasked */
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
     lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
 }

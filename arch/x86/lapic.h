@@ -11,7 +11,7 @@ void lapic_quiesce(uint64_t lapic_base);
 void lapic_eoi(void);
 
 #define LAPIC_SPURIOUS_VECTOR 0xFF
-#define LAPIC_TIMER_VECTOR 0xEF
+#define LAPIC_TIMER_VECTOR    0xEF
 
 /* Measures the LAPIC timer (divide by 1) against the TSC; returns its
  * frequency in Hz, or 0 if it does not count. */

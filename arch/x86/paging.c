@@ -3,10 +3,10 @@
 #include "cpu.h"
 #include "pages.h"
 
-#define PTE_P  (1ull << 0)
-#define PTE_W  (1ull << 1)
-#define PTE_PS (1ull << 7)
-#define GiB (1ull << 30)
+#define PTE_P      (1ull << 0)
+#define PTE_W      (1ull << 1)
+#define PTE_PS     (1ull << 7)
+#define GiB        (1ull << 30)
 #define MAX_TOP_2M (64 * GiB) /* 64 page directories */
 
 uint64_t paging_build_identity(uint64_t top)

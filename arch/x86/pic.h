@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define HOST_PIC_MASTER_BASE 0xF0
-#define HOST_PIC_SLAVE_BASE 0xF8
+#define HOST_PIC_SLAVE_BASE  0xF8
 
 void pic_remap_and_mask(void);
 

@@ -34,19 +34,16 @@ int lapic_in_service(uint32_t vector)
     return (lapic_read(0x100 + (vector / 32) * 16) >> (vector % 32)) & 1;
 }
 
-int lapic_in_irr(uint32_t vector)
-{
-    return (lapic_read(0x200 + (vector / 32) * 16) >> (vector % 32)) & 1;
-}
+int lapic_in_irr(uint32_t vector) { return (lapic_read(0x200 + (vector / 32) * 16) >> (vector % 32)) & 1; }
 
 void lapic_self_ipi(uint8_t vector)
 {
     if (lapic_x2apic) {
-        (void)safe_wrmsr(0x83F, vector);   /* ignored: see lapic_read */
+        (void)safe_wrmsr(0x83F, vector); /* ignored: see lapic_read */
         return;
     }
     lapic_write(0x310, 0);
-    lapic_write(0x300, 0x40000u | vector);   /* shorthand: self, fixed, edge */
+    lapic_write(0x300, 0x40000u | vector); /* shorthand: self, fixed, edge */
 }
 
 static uint64_t calibrated_timer_khz;
@@ -57,7 +54,7 @@ uint64_t lapic_timer_khz(void)
         cpuid(0x40000010, 0, r);
         return r[1];
     }
-    if (!calibrated_timer_khz) {              /* bare: count it over 1 ms of TSC */
+    if (!calibrated_timer_khz) { /* bare: count it over 1 ms of TSC */
         uint64_t khz = tsc_khz();
         lapic_write(0x3E0, 0x0B);
         lapic_write(0x320, 0x10000);
@@ -113,8 +110,8 @@ static void storm_quiet(uint32_t vector)
     outb(0xA1, 0xff);
     for (unsigned pin = 0; pin < 24; pin++)
         ioapic_write(0x10 + 2 * pin, 0x10000);
-    lapic_write(0x320, 0x10000);             /* LAPIC timer LVT masked */
-    lapic_write(0x80, 0xF0);                 /* TPR: hold every fixed vector (legacy_reset lowers it) */
+    lapic_write(0x320, 0x10000); /* LAPIC timer LVT masked */
+    lapic_write(0x80, 0xF0);     /* TPR: hold every fixed vector (legacy_reset lowers it) */
     com1_thre_irq_off();
 }
 
@@ -126,8 +123,10 @@ static void trace_mark_at(uint32_t kind, uint32_t arg, uint64_t tsc)
     uint32_t ret;
     if (!trace_marks)
         return;
-    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(kind << 8 | (arg & 0xff)),
-                     "c"((uint32_t)tsc) : "memory");
+    __asm__ volatile("vmcall"
+                     : "=a"(ret)
+                     : "a"(HC_TRACE_MARK), "b"(kind << 8 | (arg & 0xff)), "c"((uint32_t)tsc)
+                     : "memory");
     trace_marks_sent++;
 }
 
@@ -138,8 +137,10 @@ int trace_marks_on(void)
     uint32_t ret;
     if (!hv_present())
         return 0;
-    __asm__ volatile("vmcall" : "=a"(ret) : "a"(HC_TRACE_MARK), "b"(MARK_HELLO << 8),
-                     "c"((uint32_t)rdtsc()) : "memory");
+    __asm__ volatile("vmcall"
+                     : "=a"(ret)
+                     : "a"(HC_TRACE_MARK), "b"(MARK_HELLO << 8), "c"((uint32_t)rdtsc())
+                     : "memory");
     trace_marks = ret == 0;
     return trace_marks;
 }
@@ -147,7 +148,7 @@ int trace_marks_on(void)
 void irq_record(uint32_t vector, uint32_t eip);
 void irq_record(uint32_t vector, uint32_t eip)
 {
-    uint64_t now = rdtsc();   /* the handler's entry, before the mark's own VMCALL */
+    uint64_t now = rdtsc(); /* the handler's entry, before the mark's own VMCALL */
     trace_mark_at(MARK_ISR, vector, now);
     irqlog.count[vector]++;
     irqlog.last_eip[vector] = eip;
@@ -186,7 +187,7 @@ uint64_t tsc_khz(void)
         outb(0x61, (uint8_t)((p & ~0x02) | 0x01));
         outb(0x43, 0xB0);
         outb(0x42, 0x9b);
-        outb(0x42, 0x2e);                   /* 11931 clocks: 10 ms */
+        outb(0x42, 0x2e); /* 11931 clocks: 10 ms */
         uint64_t t0 = rdtsc();
         for (uint32_t i = 0; i < 100000000u && !(inb(0x61) & 0x20); i++)
             ;
@@ -236,15 +237,15 @@ int control_ipi(uint8_t vector)
 void pic_setup(uint8_t master_base, uint8_t slave_base, int auto_eoi)
 {
     uint8_t icw4 = auto_eoi ? 0x03 : 0x01;
-    outb(0x20, 0x11);          /* ICW1: edge, cascade, ICW4 needed */
-    outb(0x21, master_base);   /* ICW2 */
-    outb(0x21, 0x04);          /* ICW3: slave on IRQ 2 */
-    outb(0x21, icw4);          /* ICW4: 8086 mode (+ AEOI) */
+    outb(0x20, 0x11);        /* ICW1: edge, cascade, ICW4 needed */
+    outb(0x21, master_base); /* ICW2 */
+    outb(0x21, 0x04);        /* ICW3: slave on IRQ 2 */
+    outb(0x21, icw4);        /* ICW4: 8086 mode (+ AEOI) */
     outb(0xA0, 0x11);
     outb(0xA1, slave_base);
-    outb(0xA1, 0x02);          /* slave id 2 */
+    outb(0xA1, 0x02); /* slave id 2 */
     outb(0xA1, icw4);
-    outb(0x21, 0xff);          /* everything masked */
+    outb(0x21, 0xff); /* everything masked */
     outb(0xA1, 0xff);
 }
 
@@ -269,10 +270,7 @@ uint8_t pic_read_isr(int slave)
     return v;
 }
 
-int pic_irr_bit(uint32_t irq)
-{
-    return (pic_read_irr(irq >= 8) >> (irq & 7)) & 1;
-}
+int pic_irr_bit(uint32_t irq) { return (pic_read_irr(irq >= 8) >> (irq & 7)) & 1; }
 
 void pit_program(unsigned channel, unsigned mode, uint16_t count)
 {
@@ -283,7 +281,7 @@ void pit_program(unsigned channel, unsigned mode, uint16_t count)
 
 int pit_out(uint32_t channel)
 {
-    outb(0x43, (uint8_t)(0xE0 | 2u << channel));   /* read-back: status only */
+    outb(0x43, (uint8_t)(0xE0 | 2u << channel)); /* read-back: status only */
     return (inb((uint16_t)(0x40 + channel)) >> 7) & 1;
 }
 
@@ -316,30 +314,39 @@ void pit_fire_oneshot(void)
 }
 
 #define COM1 0x3F8
-void com1_thre_irq_on(void) { outb(COM1 + 4, 0x0B); outb(COM1 + 1, 0x02); }
+void com1_thre_irq_on(void)
+{
+    outb(COM1 + 4, 0x0B);
+    outb(COM1 + 1, 0x02);
+}
 void com1_thre_irq_ack(void) { (void)inb(COM1 + 2); }
-void com1_thre_irq_off(void) { outb(COM1 + 1, 0x00); com1_thre_irq_ack(); outb(COM1 + 4, 0x03); }
+void com1_thre_irq_off(void)
+{
+    outb(COM1 + 1, 0x00);
+    com1_thre_irq_ack();
+    outb(COM1 + 4, 0x03);
+}
 
 void legacy_reset(int auto_eoi)
 {
     cli();
     /* The LAPIC as the BIOS left it: enabled, virtual wire, nothing in service. */
     lapic_back_to_xapic();
-    lapic_write(0x320, 0x10000);             /* timer: masked, stopped */
+    lapic_write(0x320, 0x10000); /* timer: masked, stopped */
     lapic_write(0x380, 0);
     /* Ignored: the LVT write above left TSC-deadline mode, where the MSR
      * drops writes; a CPU without TSC-deadline (a bare run) faults, with
      * nothing to disarm. */
     (void)safe_wrmsr(MSR_TSC_DEADLINE, 0);
-    lapic_write(0xF0, 0x11FF);               /* SVR: enabled, EOI broadcast suppressed for the cleanup */
-    for (int i = 0; i < 256 && lapic_read(0xA0) & 0xF0; i++)  /* PPR: something in service */
+    lapic_write(0xF0, 0x11FF); /* SVR: enabled, EOI broadcast suppressed for the cleanup */
+    for (int i = 0; i < 256 && lapic_read(0xA0) & 0xF0; i++) /* PPR: something in service */
         lapic_eoi();
     lapic_write(0xF0, 0x1FF);
-    lapic_write(0x80, 0);                    /* TPR */
-    lapic_write(0x350, 0x700);               /* LINT0: ExtINT */
-    lapic_write(0x360, 0x400);               /* LINT1: NMI */
+    lapic_write(0x80, 0);      /* TPR */
+    lapic_write(0x350, 0x700); /* LINT0: ExtINT */
+    lapic_write(0x360, 0x400); /* LINT1: NMI */
     lapic_auto_eoi = 1;
-    outb(0x43, 0x30);                        /* PIT channel 0 stopped (mode 0, no count yet) */
+    outb(0x43, 0x30); /* PIT channel 0 stopped (mode 0, no count yet) */
     com1_thre_irq_off();
     outb(0x4D0, 0);
     outb(0x4D1, 0);

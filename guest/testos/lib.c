@@ -206,8 +206,8 @@ uint64_t div64(uint64_t n, uint64_t d)
 uint64_t report_rate(const char *what, uint64_t measured, uint64_t expected)
 {
     uint64_t diff = measured > expected ? measured - expected : expected - measured;
-    kprintf("# %s in %u TSC ticks, expected %u (%u ppm off)\n", what, (uint32_t)measured,
-            (uint32_t)expected, (uint32_t)div64(diff * 1000000, expected));
+    kprintf("# %s in %u TSC ticks, expected %u (%u ppm off)\n", what, (uint32_t)measured, (uint32_t)expected,
+            (uint32_t)div64(diff * 1000000, expected));
     return diff;
 }
 
@@ -254,8 +254,8 @@ void trap_handler(struct trap_frame *f)
         if (!trap_armed) {
             if (trap_bail_hook)
                 trap_bail_hook();
-            kprintf("Bail out! unexpected exception %u, error 0x%x at EIP 0x%x\n", f->vector,
-                    f->error, f->eip);
+            kprintf("Bail out! unexpected exception %u, error 0x%x at EIP 0x%x\n", f->vector, f->error,
+                    f->eip);
             outb(DEBUG_EXIT_PORT, 3);
             for (;;)
                 __asm__ volatile("cli; hlt");
@@ -271,7 +271,7 @@ int safe_rdmsr(uint32_t msr, uint64_t *val)
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     trap_disarm();
     if (last_trap.taken) {
-        *val = 0;          /* not whatever EDX:EAX held when the RDMSR faulted */
+        *val = 0; /* not whatever EDX:EAX held when the RDMSR faulted */
         return -1;
     }
     *val = (uint64_t)hi << 32 | lo;

@@ -5,13 +5,12 @@
 
 struct boot boot;
 
-static const struct test_group *const groups[] = { &group_base, &group_eptstop, &group_pic,
-                                                   &group_pit, &group_ioapic, &group_inject,
-                                                   &group_trace, &group_chaos, &group_serial_irq,
-                                                   &group_mmiostop, &group_lapic, &group_timer,
-                                                   &group_x2apic, &group_level, &group_bench, &group_paging,
-                                                   &group_hostile, &group_tour, &group_fuzz,
-                                                   &group_pcdev, &group_pcdev_stop, &group_hpet };
+static const struct test_group *const groups[] = {
+    &group_base,   &group_eptstop, &group_pic,        &group_pit,      &group_ioapic,  &group_inject,
+    &group_trace,  &group_chaos,   &group_serial_irq, &group_mmiostop, &group_lapic,   &group_timer,
+    &group_x2apic, &group_level,   &group_bench,      &group_paging,   &group_hostile, &group_tour,
+    &group_fuzz,   &group_pcdev,   &group_pcdev_stop, &group_hpet
+};
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static __attribute__((noreturn)) void finish(uint8_t status)
@@ -63,9 +62,8 @@ static const struct {
     const char *key;
     uint32_t *val;
 } number_options[] = {
-    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed },
-    { "bursts=", &boot.fuzz_bursts },     { "seconds=", &boot.fuzz_seconds },
-    { "ops=", &boot.fuzz_ops },           { "verbose=", &boot.fuzz_verbose },
+    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed }, { "bursts=", &boot.fuzz_bursts },
+    { "seconds=", &boot.fuzz_seconds },   { "ops=", &boot.fuzz_ops },   { "verbose=", &boot.fuzz_verbose },
     { "from=", &boot.fuzz_from },
 };
 #define NOPTIONS (sizeof(number_options) / sizeof(number_options[0]))

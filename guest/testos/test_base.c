@@ -25,10 +25,9 @@ static int t_mbi_memory(char *why)
 {
     CHECK(boot.ram_mb_expected != 0, "command line has no ram_mb=N to compare with");
     uint32_t want_upper = boot.ram_mb_expected * 1024 - 1024;
-    CHECK(boot.mbi->mem_upper == want_upper, "mem_upper %u KiB, config says %u KiB",
-          boot.mbi->mem_upper, want_upper);
-    CHECK(boot.mbi->mem_lower >= 600 && boot.mbi->mem_lower <= 640, "mem_lower %u KiB",
-          boot.mbi->mem_lower);
+    CHECK(boot.mbi->mem_upper == want_upper, "mem_upper %u KiB, config says %u KiB", boot.mbi->mem_upper,
+          want_upper);
+    CHECK(boot.mbi->mem_lower >= 600 && boot.mbi->mem_lower <= 640, "mem_lower %u KiB", boot.mbi->mem_lower);
     return 0;
 }
 
@@ -55,8 +54,7 @@ static int t_mbi_mmap(char *why)
 
 static int t_cmdline(char *why)
 {
-    CHECK(strstr_(boot.cmdline, "base") != 0, "command line '%s' lacks the group name",
-          boot.cmdline);
+    CHECK(strstr_(boot.cmdline, "base") != 0, "command line '%s' lacks the group name", boot.cmdline);
     return 0;
 }
 
@@ -190,8 +188,8 @@ static int t_exception_ud(char *why)
     trap_arm(2);
     __asm__ volatile("ud2");
     trap_disarm();
-    CHECK(last_trap.taken == 1 && last_trap.vector == 6, "ud2: %d traps, vector %u",
-          last_trap.taken, last_trap.vector);
+    CHECK(last_trap.taken == 1 && last_trap.vector == 6, "ud2: %d traps, vector %u", last_trap.taken,
+          last_trap.vector);
     return 0;
 }
 

@@ -7,7 +7,7 @@
  * hypervisor) and less than a millisecond. */
 #include "testos.h"
 
-#define VT 0x70
+#define VT    0x70
 #define TICKS 1000
 
 /* Hypercalls exist only under the hypervisor (VMCALL is #UD on bare metal). */
@@ -18,7 +18,7 @@ static void stats(uint32_t nr, uint32_t arg)
 }
 
 static volatile uint32_t ticks;
-static volatile uint64_t last_tick_tsc;   /* TSC of tick number TICKS */
+static volatile uint64_t last_tick_tsc; /* TSC of tick number TICKS */
 /* The tick ends with an EOI and nothing else, as Linux's handler does:
  * testos's common path reads ISR first (an exit of its own on the
  * software path), which is the guest's cost, not the hypervisor's. */
@@ -66,8 +66,8 @@ static int timer_interrupts(char *why, unsigned label, const char *key)
     /* TICKS periods of `count` at lapic_timer_khz() is TICKS ms: within 5%. */
     uint64_t took = last_tick_tsc - t, want = ms_ticks(TICKS);
     uint64_t diff = report_rate("periodic timer: 1000 periods", took, want);
-    CHECK(diff * 20 <= want, "%u periods of 1 ms took %u TSC ticks, expected %u (more than 5%% off)",
-          TICKS, (uint32_t)took, (uint32_t)want);
+    CHECK(diff * 20 <= want, "%u periods of 1 ms took %u TSC ticks, expected %u (more than 5%% off)", TICKS,
+          (uint32_t)took, (uint32_t)want);
     return 0;
 }
 

@@ -42,12 +42,12 @@
 #include "testos.h"
 
 #define DEFAULT_BURSTS 20u
-#define DEFAULT_OPS 200u
+#define DEFAULT_OPS    200u
 
 /* Vectors of the checks after a burst. */
-#define V_TIMER 0x70
+#define V_TIMER      0x70
 #define V_PIT_IOAPIC 0x61
-#define V_IPI 0x62
+#define V_IPI        0x62
 
 /* ---- PRNG: splitmix64 ---- */
 static uint64_t rng;
@@ -84,12 +84,26 @@ static uint8_t sane_vector(uint32_t v)
 
 /* ---- the record of what ran, for failure messages ---- */
 enum op_kind {
-    OP_PORT, OP_PORT_STRING, OP_PIC, OP_PIT, OP_TESTDEV, OP_MSR, OP_LAPIC, OP_IOAPIC, OP_ALU,
-    OP_CPUID, OP_VMCALL, OP_CR, OP_MISC, OP_IRQ, OP_IF, OP_KINDS
+    OP_PORT,
+    OP_PORT_STRING,
+    OP_PIC,
+    OP_PIT,
+    OP_TESTDEV,
+    OP_MSR,
+    OP_LAPIC,
+    OP_IOAPIC,
+    OP_ALU,
+    OP_CPUID,
+    OP_VMCALL,
+    OP_CR,
+    OP_MISC,
+    OP_IRQ,
+    OP_IF,
+    OP_KINDS
 };
 static const char *const op_names[OP_KINDS] = {
-    "port", "port-string", "pic", "pit", "testdev", "msr", "lapic", "ioapic", "alu-diff",
-    "cpuid", "vmcall", "cr", "misc", "irq", "if",
+    "port",     "port-string", "pic",    "pit", "testdev", "msr", "lapic", "ioapic",
+    "alu-diff", "cpuid",       "vmcall", "cr",  "misc",    "irq", "if",
 };
 /* Relative frequencies, summing to 100. */
 static const uint8_t op_weight[OP_KINDS] = { 11, 4, 6, 5, 3, 13, 13, 8, 8, 6, 5, 5, 4, 5, 4 };
@@ -106,14 +120,14 @@ struct op_rec {
 #define RING 8
 static struct op_rec ring[RING];
 static uint32_t seed, burst, op_n, verbose;
-static const char *phase = "";   /* "" while the operations run, else what runs after them */
+static const char *phase = ""; /* "" while the operations run, else what runs after them */
 static uint64_t total_ops;
-static char op_why[WHY_MAX];   /* set by an operation whose own check failed */
+static char op_why[WHY_MAX]; /* set by an operation whose own check failed */
 
 static void print_op(const struct op_rec *r)
 {
-    kprintf("# fuzz:   op %u: %s %s a=0x%x b=0x%x v=0x%llx\n", r->n, op_names[r->kind], r->what, r->a,
-            r->b, r->v);
+    kprintf("# fuzz:   op %u: %s %s a=0x%x b=0x%x v=0x%llx\n", r->n, op_names[r->kind], r->what, r->a, r->b,
+            r->v);
 }
 
 static void record(enum op_kind k, const char *what, uint32_t a, uint32_t b, uint64_t v)
@@ -141,14 +155,22 @@ static void bail_note(void)
     print_ring(op_n);
 }
 
-#define OPCHECK(cond, ...) do { if (!(cond)) { ksnprintf(op_why, WHY_MAX, __VA_ARGS__); return; } } while (0)
+#define OPCHECK(cond, ...)                           \
+    do {                                             \
+        if (!(cond)) {                               \
+            ksnprintf(op_why, WHY_MAX, __VA_ARGS__); \
+            return;                                  \
+        }                                            \
+    } while (0)
 
 /* ---- port I/O ---- */
 
 /* Ports no write may reach (reads are all fine). Today the hypervisor
  * drops writes to all but the first two (unclaimed ports), but each ends
  * the run on some platform or would once it is emulated. */
-static const struct { uint16_t first, last; } denied[] = {
+static const struct {
+    uint16_t first, last;
+} denied[] = {
     { 0x00F0, 0x00F7 }, /* debug-exit 0xF4 (QEMU's isa-debug-exit is 4 wide): ends the run */
     { 0x03F8, 0x03FF }, /* COM1: the TAP output (line settings, garbled lines) */
     { 0x0064, 0x0064 }, /* 8042 command: 0xFE pulses the reset line */
@@ -178,9 +200,9 @@ static int port_is_pic(uint16_t port, unsigned size)
 }
 
 static const uint16_t hot_ports[] = {
-    0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x510, 0x511,
-    0xE0, 0xE1, 0xE2, 0xE3, 0x2000, 0x2002, 0x2004, 0x2008, 0x200F, 0x2017, 0x2018,
-    0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0xF4, 0x70, 0x71, 0x80, 0x3F0,
+    0x20,  0x21,  0xA0,  0xA1,  0x4D0,  0x4D1,  0x40,   0x41,   0x42,   0x43,   0x61,   0x510, 0x511,
+    0xE0,  0xE1,  0xE2,  0xE3,  0x2000, 0x2002, 0x2004, 0x2008, 0x200F, 0x2017, 0x2018, 0x3F8, 0x3F9,
+    0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE,  0x3FF,  0xF4,   0x70,   0x71,   0x80,   0x3F0,
 };
 
 /* One IN or OUT of size bytes. ESI and EDI carry canaries through it;
@@ -200,8 +222,8 @@ static void port_io(uint16_t port, unsigned size, int out, uint32_t v)
     }
     OPCHECK(s == s0 && d == d0, "%s port 0x%x changed ESI/EDI", out ? "OUT" : "IN", port);
     uint32_t keep = out ? ~0u : size == 1 ? 0xffffff00u : size == 2 ? 0xffff0000u : 0;
-    OPCHECK((a & keep) == (pre & keep), "%s%u port 0x%x: EAX 0x%x became 0x%x", out ? "OUT" : "IN",
-            size, port, pre, a);
+    OPCHECK((a & keep) == (pre & keep), "%s%u port 0x%x: EAX 0x%x became 0x%x", out ? "OUT" : "IN", size,
+            port, pre, a);
 }
 #undef IO
 static void port_in(uint16_t port, unsigned size) { port_io(port, size, 0, 0); }
@@ -227,8 +249,8 @@ static uint8_t pic_data_value(int pic, uint8_t v)
 static void op_pic(void)
 {
     static const uint16_t ports[] = { 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1 };
-    static const uint8_t commands[] = { 0x11, 0x13, 0x19, 0x20, 0x60, 0x62, 0xA0, 0xC0, 0xE3,
-                                        0x0A, 0x0B, 0x0C, 0x68, 0x48 };
+    static const uint8_t commands[] = { 0x11, 0x13, 0x19, 0x20, 0x60, 0x62, 0xA0,
+                                        0xC0, 0xE3, 0x0A, 0x0B, 0x0C, 0x68, 0x48 };
     uint16_t p = PICK(ports);
     if (chance(30)) {
         port_in(p, 1);
@@ -338,21 +360,53 @@ static void op_testdev(void)
 /* The MSRs the hypervisor emulates and the fuzzer puts back after each
  * burst (the TSC through IA32_TSC_ADJUST, the APIC base and the x2APIC
  * registers with the LAPIC), with the bits a write must read back. */
-static const struct { uint32_t msr; uint32_t echo_lo, echo_hi; } saved_msrs[] = {
-    { 0x174, ~0u, 0 }, { 0x175, ~0u, ~0u }, { 0x176, ~0u, ~0u }, { 0x17A, ~0u, ~0u },
+static const struct {
+    uint32_t msr;
+    uint32_t echo_lo, echo_hi;
+} saved_msrs[] = {
+    { 0x174, ~0u, 0 },
+    { 0x175, ~0u, ~0u },
+    { 0x176, ~0u, ~0u },
+    { 0x17A, ~0u, ~0u },
     { 0x1A0, 0x00c50009u, 0x4 }, /* IA32_MISC_ENABLE: the writable bits */
-    { 0x200, ~0u, ~0u }, { 0x201, ~0u, ~0u }, { 0x202, ~0u, ~0u }, { 0x203, ~0u, ~0u },
-    { 0x204, ~0u, ~0u }, { 0x205, ~0u, ~0u }, { 0x206, ~0u, ~0u }, { 0x207, ~0u, ~0u },
-    { 0x208, ~0u, ~0u }, { 0x209, ~0u, ~0u }, { 0x20A, ~0u, ~0u }, { 0x20B, ~0u, ~0u },
-    { 0x20C, ~0u, ~0u }, { 0x20D, ~0u, ~0u }, { 0x20E, ~0u, ~0u }, { 0x20F, ~0u, ~0u },
-    { 0x250, ~0u, ~0u }, { 0x258, ~0u, ~0u }, { 0x259, ~0u, ~0u }, { 0x268, ~0u, ~0u },
-    { 0x269, ~0u, ~0u }, { 0x26A, ~0u, ~0u }, { 0x26B, ~0u, ~0u }, { 0x26C, ~0u, ~0u },
-    { 0x26D, ~0u, ~0u }, { 0x26E, ~0u, ~0u }, { 0x26F, ~0u, ~0u }, { 0x277, ~0u, ~0u },
+    { 0x200, ~0u, ~0u },
+    { 0x201, ~0u, ~0u },
+    { 0x202, ~0u, ~0u },
+    { 0x203, ~0u, ~0u },
+    { 0x204, ~0u, ~0u },
+    { 0x205, ~0u, ~0u },
+    { 0x206, ~0u, ~0u },
+    { 0x207, ~0u, ~0u },
+    { 0x208, ~0u, ~0u },
+    { 0x209, ~0u, ~0u },
+    { 0x20A, ~0u, ~0u },
+    { 0x20B, ~0u, ~0u },
+    { 0x20C, ~0u, ~0u },
+    { 0x20D, ~0u, ~0u },
+    { 0x20E, ~0u, ~0u },
+    { 0x20F, ~0u, ~0u },
+    { 0x250, ~0u, ~0u },
+    { 0x258, ~0u, ~0u },
+    { 0x259, ~0u, ~0u },
+    { 0x268, ~0u, ~0u },
+    { 0x269, ~0u, ~0u },
+    { 0x26A, ~0u, ~0u },
+    { 0x26B, ~0u, ~0u },
+    { 0x26C, ~0u, ~0u },
+    { 0x26D, ~0u, ~0u },
+    { 0x26E, ~0u, ~0u },
+    { 0x26F, ~0u, ~0u },
+    { 0x277, ~0u, ~0u },
     { 0x2FF, ~0u, ~0u },
-    { 0xC0000080u, 0x901u, 0 },   /* EFER: SCE, LME, NXE (a write of LMA is ignored) */
-    { 0xC0000081u, ~0u, ~0u }, { 0xC0000082u, ~0u, ~0u }, { 0xC0000083u, ~0u, ~0u },
-    { 0xC0000084u, ~0u, 0 }, { 0xC0000100u, ~0u, ~0u }, { 0xC0000101u, ~0u, ~0u },
-    { 0xC0000102u, ~0u, ~0u }, { 0xC0000103u, ~0u, 0 },
+    { 0xC0000080u, 0x901u, 0 }, /* EFER: SCE, LME, NXE (a write of LMA is ignored) */
+    { 0xC0000081u, ~0u, ~0u },
+    { 0xC0000082u, ~0u, ~0u },
+    { 0xC0000083u, ~0u, ~0u },
+    { 0xC0000084u, ~0u, 0 },
+    { 0xC0000100u, ~0u, ~0u },
+    { 0xC0000101u, ~0u, ~0u },
+    { 0xC0000102u, ~0u, ~0u },
+    { 0xC0000103u, ~0u, 0 },
 };
 #define NSAVED (sizeof(saved_msrs) / sizeof(saved_msrs[0]))
 static uint64_t saved_val[NSAVED];
@@ -361,9 +415,10 @@ static uint8_t saved_ok[NSAVED];
 /* Others worth a try: emulated ones not put back and real MSRs of the CPU
  * the hypervisor does not offer (#GP). */
 static const uint32_t other_msrs[] = {
-    0x10, 0x1B, 0x3A, 0x3B, 0x8B, 0xFE, 0x179, 0x6E0, 0x17, 0x2A, 0xCE, 0xE7, 0xE8, 0x10A, 0x1D9,
-    0x345, 0x38F, 0xC1, 0x186, 0x199, 0x19A, 0x1A2, 0x3F1, 0x480, 0x481, 0x48B, 0x48D, 0x491,
-    0x4C1, 0x600, 0x6A0, 0x6A2, 0xDA0, 0xC0000104u, 0xC0010000u, 0x40000000u, 0x40000001u,
+    0x10,  0x1B,  0x3A,  0x3B,        0x8B,        0xFE,        0x179,       0x6E0, 0x17,  0x2A,
+    0xCE,  0xE7,  0xE8,  0x10A,       0x1D9,       0x345,       0x38F,       0xC1,  0x186, 0x199,
+    0x19A, 0x1A2, 0x3F1, 0x480,       0x481,       0x48B,       0x48D,       0x491, 0x4C1, 0x600,
+    0x6A0, 0x6A2, 0xDA0, 0xC0000104u, 0xC0010000u, 0x40000000u, 0x40000001u,
 };
 
 static uint64_t apic_base0;
@@ -378,20 +433,25 @@ static void track_apic_mode(void)
  * SELF IPI. */
 static int x2apic_vector_reg(uint32_t msr)
 {
-    return msr == 0x80F || msr == 0x82F || msr == 0x830 || (msr >= 0x832 && msr <= 0x837) ||
-           msr == 0x83F;
+    return msr == 0x80F || msr == 0x82F || msr == 0x830 || (msr >= 0x832 && msr <= 0x837) || msr == 0x83F;
 }
 
 static uint64_t msr_value(uint32_t msr)
 {
-    static const uint64_t edges[] = { 0, 1, ~0ull, 1ull << 63, 0x00007fffffffffffull,
-                                      0xffff800000000000ull, 0x0007040600070406ull, 0xfee00000ull };
+    static const uint64_t edges[] = { 0,
+                                      1,
+                                      ~0ull,
+                                      1ull << 63,
+                                      0x00007fffffffffffull,
+                                      0xffff800000000000ull,
+                                      0x0007040600070406ull,
+                                      0xfee00000ull };
     uint64_t cur = 0;
     switch (below(5)) {
     case 0: return rnd64();
     case 1: return rnd32();
     case 2:
-        (void)safe_rdmsr(msr, &cur);  /* 0 where it faults */
+        (void)safe_rdmsr(msr, &cur); /* 0 where it faults */
         return cur ^ (1ull << below(64));
     case 3: return PICK(edges);
     default: return rnd32() & 0xff;
@@ -429,16 +489,18 @@ static void op_msr(void)
             v |= 1ull << PICK(((const uint8_t[]){ 0, 5, 9, 36, 40, 63 }));
     }
     if (x2apic_vector_reg(msr))
-        v = (v & ~0xffull) | (msr == 0x80F ? (uint8_t)(sane_vector((uint32_t)v) | 0x20) :
-                              sane_vector((uint32_t)v));
+        v = (v & ~0xffull) |
+            (msr == 0x80F ? (uint8_t)(sane_vector((uint32_t)v) | 0x20) : sane_vector((uint32_t)v));
     record(OP_MSR, "wrmsr", msr, 0, v);
     int rc = safe_wrmsr(msr, v);
     if (msr == MSR_APIC_BASE) {
         uint64_t now = 0;
         track_apic_mode();
         OPCHECK(safe_rdmsr(MSR_APIC_BASE, &now) == 0, "RDMSR IA32_APIC_BASE faulted");
-        OPCHECK((now & ~0xfffull) == 0xfee00000u, "IA32_APIC_BASE 0x%llx after writing 0x%llx: the base "
-                "moved", now, v);
+        OPCHECK((now & ~0xfffull) == 0xfee00000u,
+                "IA32_APIC_BASE 0x%llx after writing 0x%llx: the base "
+                "moved",
+                now, v);
         OPCHECK(rc || ((now ^ v) & ~0x100ull) == 0, "IA32_APIC_BASE reads 0x%llx after a write of 0x%llx",
                 now, v);
         return;
@@ -456,35 +518,35 @@ static void op_msr(void)
 
 /* ---- MMIO: the instruction forms of the hypervisor's decoder ---- */
 
-enum form_kind { F_LOAD, F_STORE, F_RMW, F_READ };   /* F_READ: flags only (CMP, TEST) */
+enum form_kind { F_LOAD, F_STORE, F_RMW, F_READ }; /* F_READ: flags only (CMP, TEST) */
 struct form {
     uint32_t (*fn)(uintptr_t m, uint32_t eax, uint32_t fin, uint32_t *fout, uint32_t *canary);
     const char *text;
-    uint8_t size, kind, logic;  /* logic: AF undefined */
-    uint8_t shape;              /* for loads: 1 merge, 2 zero-extend, 3 sign-extend, 0 any */
+    uint8_t size, kind, logic; /* logic: AF undefined */
+    uint8_t shape;             /* for loads: 1 merge, 2 zero-extend, 3 sign-extend, 0 any */
 };
 
 /* Each form runs with the six arithmetic flags set from fin (IF kept) and
  * returns EAX and the flags after it; ESI/EDI carry canaries through. */
-#define FORM_FN(name, insn)                                                                      \
-    static uint32_t f_##name(uintptr_t m, uint32_t eax, uint32_t fin, uint32_t *fout,            \
-                             uint32_t *canary)                                                   \
-    {                                                                                            \
-        uint32_t f, s = canary[0], d = canary[1];                                                \
-        __asm__ volatile("pushfl\n\tandl $~0x8d5, (%%esp)\n\torl %[fin], (%%esp)\n\tpopfl\n\t" \
-                         insn "\n\tpushfl\n\tpopl %[f]"                                          \
-                         : [f] "=&r"(f), "+a"(eax), "+S"(s), "+D"(d)                             \
-                         : "b"(m), [fin] "r"(fin)                                                \
-                         : "memory", "cc");                                                      \
-        *fout = f;                                                                               \
-        canary[0] = s;                                                                           \
-        canary[1] = d;                                                                           \
-        return eax;                                                                              \
+#define FORM_FN(name, insn)                                                                             \
+    static uint32_t f_##name(uintptr_t m, uint32_t eax, uint32_t fin, uint32_t *fout, uint32_t *canary) \
+    {                                                                                                   \
+        uint32_t f, s = canary[0], d = canary[1];                                                       \
+        __asm__ volatile("pushfl\n\tandl $~0x8d5, (%%esp)\n\torl %[fin], (%%esp)\n\tpopfl\n\t" insn     \
+                         "\n\tpushfl\n\tpopl %[f]"                                                      \
+                         : [f] "=&r"(f), "+a"(eax), "+S"(s), "+D"(d)                                    \
+                         : "b"(m), [fin] "r"(fin)                                                       \
+                         : "memory", "cc");                                                             \
+        *fout = f;                                                                                      \
+        canary[0] = s;                                                                                  \
+        canary[1] = d;                                                                                  \
+        return eax;                                                                                     \
     }
-#define ALU3(op) \
-    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)") FORM_FN(op##w_m, #op "w %%ax, (%%ebx)")  \
-    FORM_FN(op##b_m, #op "b %%al, (%%ebx)") FORM_FN(op##l_r, #op "l (%%ebx), %%eax") \
-    FORM_FN(op##w_r, #op "w (%%ebx), %%ax") FORM_FN(op##b_r, #op "b (%%ebx), %%al")
+#define ALU3(op)                                                                         \
+    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)")                                             \
+    FORM_FN(op##w_m, #op "w %%ax, (%%ebx)") FORM_FN(op##b_m, #op "b %%al, (%%ebx)")      \
+        FORM_FN(op##l_r, #op "l (%%ebx), %%eax") FORM_FN(op##w_r, #op "w (%%ebx), %%ax") \
+            FORM_FN(op##b_r, #op "b (%%ebx), %%al")
 FORM_FN(movl_ld, "movl (%%ebx), %%eax")
 FORM_FN(movw_ld, "movw (%%ebx), %%ax")
 FORM_FN(movb_ld, "movb (%%ebx), %%al")
@@ -501,28 +563,32 @@ FORM_FN(xchgb, "xchgb %%al, (%%ebx)")
 FORM_FN(testl, "testl %%eax, (%%ebx)")
 FORM_FN(testw, "testw %%ax, (%%ebx)")
 FORM_FN(testb, "testb %%al, (%%ebx)")
-ALU3(add) ALU3(or) ALU3(adc) ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
+ALU3(add)
+ALU3(or) ALU3(adc) ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
 #undef ALU3
 
-#define F(name, size, kind, logic, shape) { f_##name, #name, size, kind, logic, shape }
-#define FALU(op, logic, mkind) \
+#define F(name, size, kind, logic, shape)         \
+    {                                             \
+        f_##name, #name, size, kind, logic, shape \
+    }
+#define FALU(op, logic, mkind)                                                                      \
     F(op##l_m, 4, mkind, logic, 0), F(op##w_m, 2, mkind, logic, 0), F(op##b_m, 1, mkind, logic, 0), \
-    F(op##l_r, 4, F_LOAD, logic, 0), F(op##w_r, 2, F_LOAD, logic, 0), F(op##b_r, 1, F_LOAD, logic, 0)
-static const struct form forms[] = {
-    F(movl_ld, 4, F_LOAD, 0, 0), F(movw_ld, 2, F_LOAD, 0, 1), F(movb_ld, 1, F_LOAD, 0, 1),
-    F(movzbl, 1, F_LOAD, 0, 2), F(movzwl, 2, F_LOAD, 0, 2), F(movsbl, 1, F_LOAD, 0, 3),
-    F(movswl, 2, F_LOAD, 0, 3), F(movl_st, 4, F_STORE, 0, 0), F(movw_st, 2, F_STORE, 0, 0),
-    F(movb_st, 1, F_STORE, 0, 0), F(xchgl, 4, F_RMW, 0, 0), F(xchgw, 2, F_RMW, 0, 0),
-    F(xchgb, 1, F_RMW, 0, 0), F(testl, 4, F_READ, 1, 0), F(testw, 2, F_READ, 1, 0),
-    F(testb, 1, F_READ, 1, 0),
-    FALU(add, 0, F_RMW), FALU(or, 1, F_RMW), FALU(adc, 0, F_RMW), FALU(sbb, 0, F_RMW),
-    FALU(and, 1, F_RMW), FALU(sub, 0, F_RMW), FALU(xor, 1, F_RMW), FALU(cmp, 0, F_READ),
-};
+        F(op##l_r, 4, F_LOAD, logic, 0), F(op##w_r, 2, F_LOAD, logic, 0), F(op##b_r, 1, F_LOAD, logic, 0)
+    static const struct form forms[] = {
+        F(movl_ld, 4, F_LOAD, 0, 0),  F(movw_ld, 2, F_LOAD, 0, 1),  F(movb_ld, 1, F_LOAD, 0, 1),
+        F(movzbl, 1, F_LOAD, 0, 2),   F(movzwl, 2, F_LOAD, 0, 2),   F(movsbl, 1, F_LOAD, 0, 3),
+        F(movswl, 2, F_LOAD, 0, 3),   F(movl_st, 4, F_STORE, 0, 0), F(movw_st, 2, F_STORE, 0, 0),
+        F(movb_st, 1, F_STORE, 0, 0), F(xchgl, 4, F_RMW, 0, 0),     F(xchgw, 2, F_RMW, 0, 0),
+        F(xchgb, 1, F_RMW, 0, 0),     F(testl, 4, F_READ, 1, 0),    F(testw, 2, F_READ, 1, 0),
+        F(testb, 1, F_READ, 1, 0),    FALU(add, 0, F_RMW),          FALU(or, 1, F_RMW),
+        FALU(adc, 0, F_RMW),          FALU(sbb, 0, F_RMW),          FALU(and, 1, F_RMW),
+        FALU(sub, 0, F_RMW),          FALU(xor, 1, F_RMW),          FALU(cmp, 0, F_READ),
+    };
 #undef FALU
 #undef F
-#define NFORMS (sizeof(forms) / sizeof(forms[0]))
+#define NFORMS      (sizeof(forms) / sizeof(forms[0]))
 #define ARITH_FLAGS 0x8d5u
-#define AF 0x10u
+#define AF          0x10u
 
 static int form_writes(const struct form *f) { return f->kind == F_STORE || f->kind == F_RMW; }
 static int form_is_xchg(const struct form *f) { return f->text[0] == 'x' && f->text[1] == 'c'; }
@@ -546,14 +612,14 @@ static void mmio_form(enum op_kind k, uintptr_t addr, const struct form *f, uint
                 (uint32_t)addr, fin, fout & ARITH_FLAGS);
     uint32_t high = f->size == 1 ? 0xffffff00u : 0xffff0000u;
     if (f->shape == 1 || (form_is_xchg(f) && f->size < 4))
-        OPCHECK((out & high) == (eax & high), "%s at 0x%x: EAX 0x%x became 0x%x above the size",
-                f->text, (uint32_t)addr, eax, out);
+        OPCHECK((out & high) == (eax & high), "%s at 0x%x: EAX 0x%x became 0x%x above the size", f->text,
+                (uint32_t)addr, eax, out);
     if (f->shape == 2)
         OPCHECK((out & high) == 0, "%s at 0x%x: 0x%x not zero-extended", f->text, (uint32_t)addr, out);
     if (f->shape == 3) {
         uint32_t sign = f->size == 1 ? 0x80u : 0x8000u;
-        OPCHECK((out & high) == ((out & sign) ? high : 0), "%s at 0x%x: 0x%x not sign-extended",
-                f->text, (uint32_t)addr, out);
+        OPCHECK((out & high) == ((out & sign) ? high : 0), "%s at 0x%x: 0x%x not sign-extended", f->text,
+                (uint32_t)addr, out);
     }
 }
 
@@ -569,9 +635,8 @@ static const struct form *pick_form(int writes_ok)
 /* ---- the LAPIC page ---- */
 
 static const uint16_t lapic_regs[] = {
-    0x20, 0x30, 0x80, 0x90, 0xA0, 0xB0, 0xC0, 0xD0, 0xE0, 0xF0, 0x100, 0x170, 0x180, 0x1F0, 0x200,
-    0x270, 0x280, 0x2F0, 0x300, 0x310, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x390,
-    0x3E0, 0x3F0,
+    0x20,  0x30,  0x80,  0x90,  0xA0,  0xB0,  0xC0,  0xD0,  0xE0,  0xF0,  0x100, 0x170, 0x180, 0x1F0, 0x200,
+    0x270, 0x280, 0x2F0, 0x300, 0x310, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x390, 0x3E0, 0x3F0,
 };
 
 /* Registers with a vector in bits 7:0 (SVR, CMCI, ICR, LVTs, self IPI). */
@@ -583,16 +648,13 @@ static int lapic_vector_reg(uint32_t aligned)
 
 /* A write reaches bits 7:0 of the dword at off & ~3 when it starts there
  * or is a misaligned dword (the emulator writes it to the aligned dword). */
-static int write_hits_low_byte(uint32_t off, unsigned size)
-{
-    return (off & 3) == 0 || size >= 4;
-}
+static int write_hits_low_byte(uint32_t off, unsigned size) { return (off & 3) == 0 || size >= 4; }
 
 static uint32_t store_value(uint32_t aligned, int vector_reg)
 {
     uint32_t v = rnd_value();
     if (aligned == 0x380 && chance(70))
-        v = below(100000);              /* a timer count that expires during the burst */
+        v = below(100000); /* a timer count that expires during the burst */
     if (vector_reg)
         v = (v & ~0xffu) | (aligned == 0xF0 ? (sane_vector(v) | 0x20u) : sane_vector(v));
     return v;
@@ -646,9 +708,8 @@ static void op_ioapic(void)
     __asm__ volatile("pushfl; popl %0; cli" : "=r"(fl)::"memory");
     uint32_t sel = ioregsel();
     if (aligned == 0x00 && chance(70))
-        v = chance(30) ? below(3) : 0x10 + below(48);   /* a real register */
-    int vec = aligned == 0x10 && sel >= 0x10 && sel < 0x40 && !(sel & 1) &&
-              write_hits_low_byte(off, f->size);
+        v = chance(30) ? below(3) : 0x10 + below(48); /* a real register */
+    int vec = aligned == 0x10 && sel >= 0x10 && sel < 0x40 && !(sel & 1) && write_hits_low_byte(off, f->size);
     if (vec && f->kind == F_RMW)
         f = pick_form(0);
     if (vec && f->kind == F_STORE)
@@ -663,9 +724,11 @@ static void op_ioapic(void)
 static volatile uint32_t twin;
 static void op_alu(void)
 {
-    static const struct { uint32_t base, off, ioreg; } stable[] = {
-        { LAPIC_BASE, 0x80, 0 }, { LAPIC_BASE, 0x30, 0 }, { LAPIC_BASE, 0xD0, 0 },
-        { LAPIC_BASE, 0xE0, 0 }, { IOAPIC_BASE, 0x10, 0 }, { IOAPIC_BASE, 0x10, 1 },
+    static const struct {
+        uint32_t base, off, ioreg;
+    } stable[] = {
+        { LAPIC_BASE, 0x80, 0 },  { LAPIC_BASE, 0x30, 0 },  { LAPIC_BASE, 0xD0, 0 },
+        { LAPIC_BASE, 0xE0, 0 },  { IOAPIC_BASE, 0x10, 0 }, { IOAPIC_BASE, 0x10, 1 },
         { IOAPIC_BASE, 0x10, 2 }, { IOAPIC_BASE, 0x00, 0 },
     };
     unsigned i = below(sizeof(stable) / sizeof(stable[0]));
@@ -690,19 +753,23 @@ static void op_alu(void)
     if (fl & 0x200)
         sti();
     uint32_t mask = ARITH_FLAGS & ~(f->logic ? AF : 0u);
-    OPCHECK((f_mmio & mask) == (f_ram & mask), "%s on 0x%x (value 0x%x, EAX 0x%x, flags in 0x%x): flags "
-            "0x%x, the CPU gives 0x%x", f->text, (uint32_t)addr, v, eax, fin, f_mmio & mask, f_ram & mask);
-    OPCHECK(out_mmio == out_ram, "%s on 0x%x (value 0x%x, EAX 0x%x): EAX 0x%x, the CPU gives 0x%x",
-            f->text, (uint32_t)addr, v, eax, out_mmio, out_ram);
+    OPCHECK((f_mmio & mask) == (f_ram & mask),
+            "%s on 0x%x (value 0x%x, EAX 0x%x, flags in 0x%x): flags "
+            "0x%x, the CPU gives 0x%x",
+            f->text, (uint32_t)addr, v, eax, fin, f_mmio & mask, f_ram & mask);
+    OPCHECK(out_mmio == out_ram, "%s on 0x%x (value 0x%x, EAX 0x%x): EAX 0x%x, the CPU gives 0x%x", f->text,
+            (uint32_t)addr, v, eax, out_mmio, out_ram);
 }
 
 /* ---- CPUID, VMCALL ---- */
 
 static void op_cpuid(void)
 {
-    static const uint32_t leaves[] = { 0, 1, 2, 4, 6, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x15,
-                                       0x16, 0x17, 0x18, 0x1A, 0x1B, 0x1F, 0x20, 0x40000000u,
-                                       0x40000001u, 0x40000010u, 0x400000ffu, 0x80000000u,
+    static const uint32_t leaves[] = { 0,           1,           2,           4,           6,
+                                       7,           0xB,         0xD,         0xF,         0x10,
+                                       0x12,        0x14,        0x15,        0x16,        0x17,
+                                       0x18,        0x1A,        0x1B,        0x1F,        0x20,
+                                       0x40000000u, 0x40000001u, 0x40000010u, 0x400000ffu, 0x80000000u,
                                        0x80000001u, 0x80000007u, 0x80000008u, 0x8000001fu };
     uint32_t leaf = chance(70) ? PICK(leaves) : rnd32(), sub = chance(50) ? below(4) : rnd32();
     uint32_t a = leaf, b = rnd32(), c = sub, d = rnd32(), s = rnd32(), di = rnd32(), s0 = s, di0 = di;
@@ -716,14 +783,14 @@ static void op_vmcall(void)
     uint32_t nr = chance(60) ? below(13) : rnd32();
     uint32_t a = nr, b = rnd32(), c = rnd32(), d = rnd32(), s = rnd32(), di = rnd32();
     uint32_t b0 = b, c0 = c, d0 = d, di0 = di;
-    if (nr == 10)                       /* KVM_HC_SEND_IPI: RSI is an ICR */
+    if (nr == 10) /* KVM_HC_SEND_IPI: RSI is an ICR */
         s = (s & ~0xffu) | sane_vector(s);
-    if (nr == 1 && chance(70))          /* HC_TEST_UNMAP: somewhere in guest RAM */
+    if (nr == 1 && chance(70)) /* HC_TEST_UNMAP: somewhere in guest RAM */
         b = b0 = below(32u << 20);
     uint32_t s0 = s;
     record(OP_VMCALL, "vmcall", nr, b, (uint64_t)c << 32 | s);
     __asm__ volatile("vmcall" : "+a"(a), "+b"(b), "+c"(c), "+d"(d), "+S"(s), "+D"(di)::"memory");
-    if (nr == HC_IRQ_STAMP)             /* answers in EBX, ECX and EDX too */
+    if (nr == HC_IRQ_STAMP) /* answers in EBX, ECX and EDX too */
         b = b0, c = c0, d = d0;
     OPCHECK(b == b0 && c == c0 && d == d0 && s == s0 && di == di0,
             "hypercall %u changed a register other than EAX", nr);
@@ -764,13 +831,13 @@ static int write_cr(unsigned n, uint32_t v)
     return last_trap.taken ? (int)last_trap.vector : -1;
 }
 
-#define CR0_PE 0x1u
-#define CR0_ET 0x10u
-#define CR0_PG 0x80000000u
+#define CR0_PE        0x1u
+#define CR0_ET        0x10u
+#define CR0_PG        0x80000000u
 /* MP EM TS ET NE WP AM NW CD: what the guest may flip. */
 #define CR0_FLIPPABLE 0x6005003eu
-#define CR0_DEFINED (CR0_FLIPPABLE | CR0_PE | CR0_PG)
-#define CR4_OSXSAVE (1u << 18)
+#define CR0_DEFINED   (CR0_FLIPPABLE | CR0_PE | CR0_PG)
+#define CR4_OSXSAVE   (1u << 18)
 
 static void op_cr(void)
 {
@@ -778,7 +845,7 @@ static void op_cr(void)
     if (which < 4) {
         v = read_cr(0) ^ (rnd32() & CR0_FLIPPABLE);
         if (chance(10))
-            v |= 1u << (6 + below(10));  /* a reserved bit: ignored, no #GP */
+            v |= 1u << (6 + below(10)); /* a reserved bit: ignored, no #GP */
         v = (v & ~(CR0_PE | CR0_PG)) | (cr0_0 & (CR0_PE | CR0_PG));
         record(OP_CR, "mov cr0", 0, 0, v);
         int vec = write_cr(0, v);
@@ -797,7 +864,7 @@ static void op_cr(void)
         else
             OPCHECK(vec == 13, "MOV to CR4 0x%x: exception %d, expected #GP or none", v, vec);
     } else {
-        v = rnd32();                     /* paging is off: CR3 is just a value */
+        v = rnd32(); /* paging is off: CR3 is just a value */
         record(OP_CR, "mov cr3", 3, 0, v);
         OPCHECK(write_cr(3, v) == -1, "MOV to CR3 0x%x faulted (vector %u)", v, last_trap.vector);
         OPCHECK(read_cr(3) == v, "CR3 reads 0x%x after writing 0x%x", read_cr(3), v);
@@ -818,7 +885,9 @@ static int run_insn(const uint8_t *bytes, unsigned len, uint32_t a, uint32_t c, 
     code[len] = 0xc3;
     trap_arm(len);
     uint32_t *b = operand;
-    __asm__ volatile("call *%4" : "+a"(a), "+c"(c), "+d"(d), "+b"(b) : "r"(code)
+    __asm__ volatile("call *%4"
+                     : "+a"(a), "+c"(c), "+d"(d), "+b"(b)
+                     : "r"(code)
                      : "esi", "edi", "memory", "cc");
     trap_disarm();
     return last_trap.taken ? (int)last_trap.vector : -1;
@@ -826,12 +895,15 @@ static int run_insn(const uint8_t *bytes, unsigned len, uint32_t a, uint32_t c, 
 
 static void op_misc(void)
 {
-    static const struct { const char *name; uint8_t len, bytes[5]; } insns[] = {
-        { "XSETBV", 3, { 0x0f, 0x01, 0xd1 } }, { "XGETBV", 3, { 0x0f, 0x01, 0xd0 } },
-        { "WBINVD", 2, { 0x0f, 0x09 } },       { "INVD", 2, { 0x0f, 0x08 } },
-        { "RDTSCP", 3, { 0x0f, 0x01, 0xf9 } }, { "RDPMC", 2, { 0x0f, 0x33 } },
-        { "GETSEC", 2, { 0x0f, 0x37 } },       { "RDRAND", 3, { 0x0f, 0xc7, 0xf0 } },
-        { "RDSEED", 3, { 0x0f, 0xc7, 0xf8 } }, { "PAUSE", 2, { 0xf3, 0x90 } },
+    static const struct {
+        const char *name;
+        uint8_t len, bytes[5];
+    } insns[] = {
+        { "XSETBV", 3, { 0x0f, 0x01, 0xd1 } },  { "XGETBV", 3, { 0x0f, 0x01, 0xd0 } },
+        { "WBINVD", 2, { 0x0f, 0x09 } },        { "INVD", 2, { 0x0f, 0x08 } },
+        { "RDTSCP", 3, { 0x0f, 0x01, 0xf9 } },  { "RDPMC", 2, { 0x0f, 0x33 } },
+        { "GETSEC", 2, { 0x0f, 0x37 } },        { "RDRAND", 3, { 0x0f, 0xc7, 0xf0 } },
+        { "RDSEED", 3, { 0x0f, 0xc7, 0xf8 } },  { "PAUSE", 2, { 0xf3, 0x90 } },
         { "CLFLUSH", 3, { 0x0f, 0xae, 0x3b } }, { "INVLPG", 3, { 0x0f, 0x01, 0x3b } },
         { "RDTSC", 2, { 0x0f, 0x31 } },
     };
@@ -842,8 +914,8 @@ static void op_misc(void)
     int vec = run_insn(insns[i].bytes, insns[i].len, a, c, d);
     if (i == 0 && vec == -1)
         xcr0_dirty = 1;
-    OPCHECK(vec == -1 || vec == 6 || vec == 13, "%s (EAX 0x%x ECX 0x%x EDX 0x%x): exception %d", insns[i].name,
-            a, c, d, vec);
+    OPCHECK(vec == -1 || vec == 6 || vec == 13, "%s (EAX 0x%x ECX 0x%x EDX 0x%x): exception %d",
+            insns[i].name, a, c, d, vec);
 }
 
 /* ---- interrupts during a burst ----
@@ -854,15 +926,15 @@ static void op_misc(void)
  * for that) would otherwise take the guest's storm guard's 20,000
  * interrupts, seconds of Bochs time each. */
 #define FUZZ_STORM 300
-static uint8_t level_pin[256];         /* testdev line + 1 routed to the vector, or 0 */
+static uint8_t level_pin[256]; /* testdev line + 1 routed to the vector, or 0 */
 static uint32_t quelled;
 
 static void quiet_sources(void)
 {
-    uint32_t sel = ioregsel();         /* an NMI may come in between an op's IOREGSEL and data */
+    uint32_t sel = ioregsel(); /* an NMI may come in between an op's IOREGSEL and data */
     outb(0x21, pic_data_value(0, 0xff));
     outb(0xA1, pic_data_value(1, 0xff));
-    outb(0x43, 0x30);                  /* PIT channel 0 stopped */
+    outb(0x43, 0x30); /* PIT channel 0 stopped */
     for (unsigned pin = 0; pin < 24; pin++) {
         outb((uint16_t)(0x2000 + pin), 0);
         ioapic_write(0x10 + 2 * pin, 0x10000);
@@ -919,7 +991,7 @@ static void op_irq(void)
         lapic_self_ipi((uint8_t)vector);
         break;
     default:
-        a = 5 + below(19);               /* a pin no ISA device uses as an edge */
+        a = 5 + below(19); /* a pin no ISA device uses as an edge */
         record(OP_IRQ, what[r], r, vector, a);
         level_pin[vector] = (uint8_t)(a + 1);
         ioapic_route(a, vector | 1u << 15, 0);
@@ -936,7 +1008,7 @@ static void op_if(void)
         sti();
     } else if (r == 1) {
         cli();
-    } else {                              /* a window of up to ~50 us with IF=1 */
+    } else { /* a window of up to ~50 us with IF=1 */
         uint64_t t = rdtsc(), len = div64(ms_ticks(1), 20 + below(200));
         sti();
         while (rdtsc() - t < len)
@@ -1010,8 +1082,8 @@ static int restore_state(char *why)
 {
     cli();
     for (unsigned n = 0; n < 24; n++)
-        outb((uint16_t)(0x2000 + n), 0);             /* pc-testdev lines low */
-    if (xcr0_dirty) {                                /* XCR0 back to x87 only */
+        outb((uint16_t)(0x2000 + n), 0); /* pc-testdev lines low */
+    if (xcr0_dirty) {                    /* XCR0 back to x87 only */
         static const uint8_t xsetbv[] = { 0x0f, 0x01, 0xd1 };
         (void)write_cr(4, read_cr(4) | CR4_OSXSAVE);
         CHECK(run_insn(xsetbv, 3, 1, 0, 0) == -1, "XSETBV XCR0=1 faulted (vector %u)", last_trap.vector);
@@ -1045,14 +1117,14 @@ static int restore_state(char *why)
     lapic_write(0x20, lapic_id0);
     lapic_write(0xD0, lapic_ldr0);
     lapic_write(0xE0, lapic_dfr0);
-    lapic_write(0x3E0, 0x0B);                         /* divide by 1 */
-    lapic_write(0x2F0, 0x10000);                      /* CMCI, thermal, perf, error: masked */
+    lapic_write(0x3E0, 0x0B);    /* divide by 1 */
+    lapic_write(0x2F0, 0x10000); /* CMCI, thermal, perf, error: masked */
     lapic_write(0x330, 0x10000);
     lapic_write(0x340, 0x10000);
     lapic_write(0x370, 0x10000);
-    lapic_write(0x280, 0);                            /* ESR: latch and clear */
+    lapic_write(0x280, 0); /* ESR: latch and clear */
     ioapic_write(0, ioapic_id0);
-    outb(0x43, 0xB0);                                 /* PIT channel 2 stopped */
+    outb(0x43, 0xB0); /* PIT channel 2 stopped */
     outb(0x61, port61_0);
     CHECK(safe_wrmsr(0x3B, tsc_adjust0) == 0, "IA32_TSC_ADJUST 0x%llx refused", tsc_adjust0);
     icw2_next[0] = icw2_next[1] = 0;
@@ -1145,9 +1217,9 @@ static int t_bursts(char *why)
     }
     trap_bail_hook = 0;
     kprintf("# fuzz: seed %u done: %u bursts, %u ops, %u interrupts and NMIs taken during them "
-            "(%u storms quieted at %u, %u at %u), %u ms of guest time\n", seed, burst - boot.fuzz_from,
-            (uint32_t)total_ops, interrupts, quelled, FUZZ_STORM, storms, IRQ_STORM,
-            (uint32_t)div64(rdtsc() - t0, ms_ticks(1)));
+            "(%u storms quieted at %u, %u at %u), %u ms of guest time\n",
+            seed, burst - boot.fuzz_from, (uint32_t)total_ops, interrupts, quelled, FUZZ_STORM, storms,
+            IRQ_STORM, (uint32_t)div64(rdtsc() - t0, ms_ticks(1)));
     return 0;
 }
 

@@ -5,7 +5,7 @@
  * their counts in the exit statistics, the run's wall time. */
 #include "testos.h"
 
-#define MSR_SCAN_BASE 0x10000000u /* no MSR lives here */
+#define MSR_SCAN_BASE  0x10000000u /* no MSR lives here */
 #define MSR_SCAN_COUNT 10000u
 
 /* IN of every port in every width: unclaimed ports read all ones, and the
@@ -31,10 +31,10 @@ static int t_msr_scan(char *why)
 {
     uint64_t v;
     for (uint32_t i = 0; i < MSR_SCAN_COUNT; i++) {
-        CHECK(safe_rdmsr(MSR_SCAN_BASE + i, &v) == -1 && last_trap.vector == 13,
-              "RDMSR 0x%x did not #GP", MSR_SCAN_BASE + i);
-        CHECK(safe_wrmsr(MSR_SCAN_BASE + i, i) == -1 && last_trap.vector == 13,
-              "WRMSR 0x%x did not #GP", MSR_SCAN_BASE + i);
+        CHECK(safe_rdmsr(MSR_SCAN_BASE + i, &v) == -1 && last_trap.vector == 13, "RDMSR 0x%x did not #GP",
+              MSR_SCAN_BASE + i);
+        CHECK(safe_wrmsr(MSR_SCAN_BASE + i, i) == -1 && last_trap.vector == 13, "WRMSR 0x%x did not #GP",
+              MSR_SCAN_BASE + i);
     }
     CHECK(hypercall(HC_VERSION, 0) == 0x000100u, "the hypervisor stopped answering hypercalls");
     return 0;
@@ -62,13 +62,22 @@ static int t_test_hooks_off(char *why)
  * INVEPT/INVVPID type); the #UD resumes at the RET after it. */
 static int t_vmx_instructions(char *why)
 {
-    static const struct { const char *name; uint8_t len, bytes[5]; } insns[] = {
-        { "VMXON", 4, { 0xf3, 0x0f, 0xc7, 0x33 } },   { "VMXOFF", 3, { 0x0f, 0x01, 0xc4 } },
-        { "VMCLEAR", 4, { 0x66, 0x0f, 0xc7, 0x33 } }, { "VMPTRLD", 3, { 0x0f, 0xc7, 0x33 } },
-        { "VMPTRST", 3, { 0x0f, 0xc7, 0x3b } },       { "VMREAD", 3, { 0x0f, 0x78, 0xc3 } },
-        { "VMWRITE", 3, { 0x0f, 0x79, 0xc3 } },       { "VMLAUNCH", 3, { 0x0f, 0x01, 0xc2 } },
-        { "VMRESUME", 3, { 0x0f, 0x01, 0xc3 } },      { "INVEPT", 5, { 0x66, 0x0f, 0x38, 0x80, 0x03 } },
-        { "INVVPID", 5, { 0x66, 0x0f, 0x38, 0x81, 0x03 } }, { "VMFUNC", 3, { 0x0f, 0x01, 0xd4 } },
+    static const struct {
+        const char *name;
+        uint8_t len, bytes[5];
+    } insns[] = {
+        { "VMXON", 4, { 0xf3, 0x0f, 0xc7, 0x33 } },
+        { "VMXOFF", 3, { 0x0f, 0x01, 0xc4 } },
+        { "VMCLEAR", 4, { 0x66, 0x0f, 0xc7, 0x33 } },
+        { "VMPTRLD", 3, { 0x0f, 0xc7, 0x33 } },
+        { "VMPTRST", 3, { 0x0f, 0xc7, 0x3b } },
+        { "VMREAD", 3, { 0x0f, 0x78, 0xc3 } },
+        { "VMWRITE", 3, { 0x0f, 0x79, 0xc3 } },
+        { "VMLAUNCH", 3, { 0x0f, 0x01, 0xc2 } },
+        { "VMRESUME", 3, { 0x0f, 0x01, 0xc3 } },
+        { "INVEPT", 5, { 0x66, 0x0f, 0x38, 0x80, 0x03 } },
+        { "INVVPID", 5, { 0x66, 0x0f, 0x38, 0x81, 0x03 } },
+        { "VMFUNC", 3, { 0x0f, 0x01, 0xd4 } },
     };
     static uint8_t code[8] __attribute__((aligned(8)));
     static uint64_t operand;
@@ -112,8 +121,13 @@ static int t_cr0_nw_without_cd(char *why)
  * #GP and leave CR4 as it was; a bit it does have (PGE) still works. */
 static int t_cr4_hidden_features(char *why)
 {
-    static const struct { unsigned bit; const char *name; } hidden[] = {
-        { 22, "PKE" }, { 14, "SMXE" }, { 6, "MCE" },
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } hidden[] = {
+        { 22, "PKE" },
+        { 14, "SMXE" },
+        { 6, "MCE" },
     };
     uint32_t cr4;
     __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
@@ -142,9 +156,15 @@ static int t_cr4_hidden_features(char *why)
 static int t_efer_follows_cpuid(char *why)
 {
     enum { EFER = 0xC0000080u };
-    static const struct { unsigned bit, cpuid_bit; const char *name; } bits[] = {
-        { 0, 11, "SCE" }, { 11, 20, "NXE" }, { 1, 99, "bit 1 (reserved)" },
-        { 12, 99, "bit 12 (reserved)" }, { 15, 99, "bit 15 (reserved)" },
+    static const struct {
+        unsigned bit, cpuid_bit;
+        const char *name;
+    } bits[] = {
+        { 0, 11, "SCE" },
+        { 11, 20, "NXE" },
+        { 1, 99, "bit 1 (reserved)" },
+        { 12, 99, "bit 12 (reserved)" },
+        { 15, 99, "bit 15 (reserved)" },
     };
     uint32_t r[4];
     uint64_t efer, now;
@@ -156,8 +176,10 @@ static int t_efer_follows_cpuid(char *why)
         unsigned vector = last_trap.vector;
         CHECK(safe_rdmsr(EFER, &now) == 0, "RDMSR EFER faulted");
         if (shown) {
-            CHECK(rc == 0 && now == (efer | 1ull << bits[i].bit), "EFER.%s (CPUID shows it): WRMSR %s, "
-                  "reads 0x%llx", bits[i].name, rc ? "#GP" : "ok", (unsigned long long)now);
+            CHECK(rc == 0 && now == (efer | 1ull << bits[i].bit),
+                  "EFER.%s (CPUID shows it): WRMSR %s, "
+                  "reads 0x%llx",
+                  bits[i].name, rc ? "#GP" : "ok", (unsigned long long)now);
             CHECK(safe_wrmsr(EFER, efer) == 0, "WRMSR EFER back to 0x%llx faulted", (unsigned long long)efer);
         } else {
             CHECK(rc == -1 && vector == 13, "EFER.%s (CPUID hides it or reserved): %s %u", bits[i].name,
@@ -180,10 +202,10 @@ static int t_efer_follows_cpuid(char *why)
 static int t_cli_hlt_wakes_on_nmi(char *why)
 {
     legacy_reset(0);
-    ioapic_route(2, 4u << 8, 0);                   /* edge, NMI, to APIC ID 0 */
-    pit_program(0, 0, 1193);                       /* about 1 ms */
+    ioapic_route(2, 4u << 8, 0); /* edge, NMI, to APIC ID 0 */
+    pit_program(0, 0, 1193);     /* about 1 ms */
     __asm__ volatile("cli; hlt" ::: "memory");
-    ioapic_route(2, 1u << 16, 0);                  /* masked again */
+    ioapic_route(2, 1u << 16, 0); /* masked again */
     CHECK(irqlog.count[2] == 1, "%u NMIs after CLI; HLT (expected the PIT's one)", irqlog.count[2]);
     return 0;
 }
@@ -217,7 +239,7 @@ static int t_apic_base_moves(char *why)
  * counts from where the guest resumes), so the main loop runs dozens of
  * iterations per interrupt (none in most gaps when the gap counted from VM
  * entry, which one exit outlasts), and the guest reaches its end. */
-#define STORM_TICKS 200u
+#define STORM_TICKS          200u
 #define STORM_LOOPS_PER_TICK 100u
 static volatile uint32_t storm_ticks;
 
@@ -234,7 +256,7 @@ static int t_pit_storm(char *why)
     storm_ticks = 0;
     irq_hook[PIC_MASTER_BASE] = storm_eoi;
     pit_program(0, 2, 1);
-    outb(0x21, 0xfe);                              /* IRQ 0 only */
+    outb(0x21, 0xfe); /* IRQ 0 only */
     uint32_t loops = 0;
     uint64_t t0 = rdtsc(), limit = ms_ticks(2000);
     sti();
@@ -242,13 +264,15 @@ static int t_pit_storm(char *why)
         loops++;
     cli();
     outb(0x21, 0xff);
-    outb(0x43, 0x30);                              /* channel 0 stopped */
+    outb(0x43, 0x30); /* channel 0 stopped */
     irq_hook[PIC_MASTER_BASE] = 0;
     uint32_t ticks = storm_ticks;
     kprintf("# pit_storm: %u main-loop iterations, %u PIT interrupts\n", loops, ticks);
     CHECK(ticks >= STORM_TICKS, "only %u PIT interrupts in 2 s of guest time", ticks);
-    CHECK(loops >= STORM_LOOPS_PER_TICK * ticks, "%u main-loop iterations for %u interrupts: the "
-          "guest hardly runs between ticks", loops, ticks);
+    CHECK(loops >= STORM_LOOPS_PER_TICK * ticks,
+          "%u main-loop iterations for %u interrupts: the "
+          "guest hardly runs between ticks",
+          loops, ticks);
     return 0;
 }
 
@@ -259,8 +283,8 @@ static int t_pit_storm(char *why)
  * on the masked PIT's deadlines. */
 static int t_hlt_all_masked(char *why)
 {
-    legacy_reset(0);                               /* PIC, IOAPIC, LAPIC timer: masked */
-    pit_program(0, 2, 1193);                       /* counting, about 1 kHz */
+    legacy_reset(0);         /* PIC, IOAPIC, LAPIC timer: masked */
+    pit_program(0, 2, 1193); /* counting, about 1 kHz */
     kprintf("# STI; HLT with every interrupt source masked\n");
     __asm__ volatile("sti; hlt; cli" ::: "memory");
     kprintf("# the guest woke up\n");
@@ -275,8 +299,10 @@ static int t_hlt_all_masked(char *why)
 static int t_idt_in_mmio(char *why)
 {
     static volatile uint32_t ram = 0x600d;
-    static const struct { uint16_t limit; uint32_t base; } __attribute__((packed))
-        idtr = { 256 * 8 - 1, IOAPIC_BASE };
+    static const struct {
+        uint16_t limit;
+        uint32_t base;
+    } __attribute__((packed)) idtr = { 256 * 8 - 1, IOAPIC_BASE };
     uint32_t v;
     legacy_reset(0);
     kprintf("# IDT at 0x%x (the IOAPIC page); self-IPI 0x40, then a load with IF=1\n", IOAPIC_BASE);
@@ -318,19 +344,19 @@ struct ts_record {
     uint32_t window; /* the dword at TS_WINDOW (0 without paging) */
 };
 
-#define TS_A 0x20 /* the main task */
-#define TS_B 0x28 /* JMP and CALL target */
-#define TS_C 0x30 /* #GP handler, through a task gate */
-#define TS_D 0x38 /* INT 0x41 handler, through a task gate */
+#define TS_A           0x20 /* the main task */
+#define TS_B           0x28 /* JMP and CALL target */
+#define TS_C           0x30 /* #GP handler, through a task gate */
+#define TS_D           0x38 /* INT 0x41 handler, through a task gate */
 #define TS_GDT_ENTRIES 8
-#define TS_WINDOW 0x40000000u /* with paging: a page that task B's tables map elsewhere */
-#define TS_MARK_MAIN 0x3A1A3A1Au
-#define TS_MARK_B 0x3B1B3B1Bu
-#define EFLAGS_NT (1u << 14)
-#define EFLAGS_RF (1u << 16)
-#define CR0_TS (1u << 3)
-#define CR0_PG (1u << 31)
-#define CR4_PAE (1u << 5)
+#define TS_WINDOW      0x40000000u /* with paging: a page that task B's tables map elsewhere */
+#define TS_MARK_MAIN   0x3A1A3A1Au
+#define TS_MARK_B      0x3B1B3B1Bu
+#define EFLAGS_NT      (1u << 14)
+#define EFLAGS_RF      (1u << 16)
+#define CR0_TS         (1u << 3)
+#define CR0_PG         (1u << 31)
+#define CR4_PAE        (1u << 5)
 
 extern struct ts_record ts_seen, ts_after;
 extern struct tss32 *ts_tss_a;
@@ -370,10 +396,7 @@ static uint64_t tss_descriptor(const struct tss32 *t)
 }
 
 /* The type of a GDT entry's descriptor: 9 available 32-bit TSS, 11 busy. */
-static unsigned ts_type(uint16_t sel)
-{
-    return (unsigned)(ts_gdt[sel >> 3] >> 40) & 0xf;
-}
+static unsigned ts_type(uint16_t sel) { return (unsigned)(ts_gdt[sel >> 3] >> 40) & 0xf; }
 
 /* A task that starts at body with flat segments (FS null), interrupts
  * off, its own stack and registers of its own. */
@@ -400,13 +423,14 @@ static void ts_task(struct tss32 *t, char *body, uint8_t *stack, uint32_t stack_
 
 /* Paging as the main task (cr3 is its CR3) and task B (their own tables)
  * see it: CR3, and what TS_WINDOW holds there. */
-static int ts_paging_as(char *why, const char *what, const struct ts_record *r, uint32_t cr3,
-                        uint32_t mark)
+static int ts_paging_as(char *why, const char *what, const struct ts_record *r, uint32_t cr3, uint32_t mark)
 {
     CHECK(r->cr3 == cr3, "%s: CR3 0x%x, expected 0x%x", what, r->cr3, cr3);
     if (ts_window_on)
-        CHECK(r->window == mark, "%s: 0x%x at the window 0x%x, expected 0x%x (the task's own page "
-              "tables)", what, r->window, TS_WINDOW, mark);
+        CHECK(r->window == mark,
+              "%s: 0x%x at the window 0x%x, expected 0x%x (the task's own page "
+              "tables)",
+              what, r->window, TS_WINDOW, mark);
     return 0;
 }
 
@@ -415,14 +439,14 @@ static int ts_paging_as(char *why, const char *what, const struct ts_record *r, 
 static int ts_back_intact(char *why, const char *what)
 {
     const struct ts_record *r = &ts_after;
-    CHECK(r->eax == 0xA0A0A0A0u && r->ecx == 0xC1C1C1C1u && r->edx == 0xD2D2D2D2u &&
-          r->ebx == 0xB3B3B3B3u && r->ebp == 0xE5E5E5E5u && r->esi == 0x5A5A5A5Au &&
-          r->edi == 0xD7D7D7D7u, "%s: main task's registers not restored (eax 0x%x ebx 0x%x "
-          "ebp 0x%x edi 0x%x)", what, r->eax, r->ebx, r->ebp, r->edi);
+    CHECK(r->eax == 0xA0A0A0A0u && r->ecx == 0xC1C1C1C1u && r->edx == 0xD2D2D2D2u && r->ebx == 0xB3B3B3B3u &&
+              r->ebp == 0xE5E5E5E5u && r->esi == 0x5A5A5A5Au && r->edi == 0xD7D7D7D7u,
+          "%s: main task's registers not restored (eax 0x%x ebx 0x%x "
+          "ebp 0x%x edi 0x%x)",
+          what, r->eax, r->ebx, r->ebp, r->edi);
     CHECK(r->esp == ts_before_esp, "%s: main task's ESP 0x%x, was 0x%x", what, r->esp, ts_before_esp);
     CHECK(r->tr == TS_A && r->cs == 0x08 && r->ss == 0x10 && r->ds == 0x10 && r->fs == 0x10,
-          "%s: back with TR 0x%x CS 0x%x SS 0x%x DS 0x%x FS 0x%x", what, r->tr, r->cs, r->ss, r->ds,
-          r->fs);
+          "%s: back with TR 0x%x CS 0x%x SS 0x%x DS 0x%x FS 0x%x", what, r->tr, r->cs, r->ss, r->ds, r->fs);
     CHECK(!(r->eflags & EFLAGS_NT), "%s: NT set in the main task (EFLAGS 0x%x)", what, r->eflags);
     CHECK(r->cr0 & CR0_TS, "%s: CR0.TS clear after the switch back (CR0 0x%x)", what, r->cr0);
     return ts_paging_as(why, what, r, ts_cr3_main, TS_MARK_MAIN);
@@ -431,15 +455,15 @@ static int ts_back_intact(char *why, const char *what)
 /* What a task body saw when the switch came with (gate or CALL) or without
  * (JMP) a back link: the registers of its TSS, TR, selectors, NT, CR0.TS,
  * its paging. */
-static int ts_seen_as_loaded(char *why, const char *what, uint16_t tr, uint32_t top_of_stack,
-                             int nested)
+static int ts_seen_as_loaded(char *why, const char *what, uint16_t tr, uint32_t top_of_stack, int nested)
 {
     const struct ts_record *r = &ts_seen;
     CHECK(r->tr == tr, "%s: the task ran with TR 0x%x, expected 0x%x", what, r->tr, tr);
-    CHECK(r->eax == 0x0B0B0001u && r->ecx == 0x0B0B0002u && r->edx == 0x0B0B0003u &&
-          r->ebx == 0x0B0B0004u && r->ebp == 0x0B0B0005u && r->esi == 0x0B0B0006u &&
-          r->edi == 0x0B0B0007u, "%s: the task's registers are not its TSS's (eax 0x%x ebx 0x%x "
-          "edi 0x%x)", what, r->eax, r->ebx, r->edi);
+    CHECK(r->eax == 0x0B0B0001u && r->ecx == 0x0B0B0002u && r->edx == 0x0B0B0003u && r->ebx == 0x0B0B0004u &&
+              r->ebp == 0x0B0B0005u && r->esi == 0x0B0B0006u && r->edi == 0x0B0B0007u,
+          "%s: the task's registers are not its TSS's (eax 0x%x ebx 0x%x "
+          "edi 0x%x)",
+          what, r->eax, r->ebx, r->edi);
     CHECK(r->esp == top_of_stack, "%s: the task's ESP 0x%x, expected 0x%x", what, r->esp, top_of_stack);
     CHECK(r->cs == 0x08 && r->ss == 0x10 && r->ds == 0x10 && r->fs == 0,
           "%s: the task's CS 0x%x SS 0x%x DS 0x%x FS 0x%x", what, r->cs, r->ss, r->ds, r->fs);
@@ -455,20 +479,23 @@ static int ts_seen_as_loaded(char *why, const char *what, uint16_t tr, uint32_t 
  * switches (B's body switches back), and the main task must have been
  * saved at ret, after the switching instruction. A nested switch (CALL)
  * links B to the main task; a JMP leaves B's back link as it was. */
-static int ts_b_round_trip(char *why, const char *what, char *body, void (*run)(void), char *ret,
-                           int nested)
+static int ts_b_round_trip(char *why, const char *what, char *body, void (*run)(void), char *ret, int nested)
 {
     ts_task(&tss_b, body, ts_stack_b, sizeof(ts_stack_b), ts_cr3_b);
     run();
     if (ts_seen_as_loaded(why, what, TS_B, (uint32_t)(ts_stack_b + sizeof(ts_stack_b)), nested) ||
         ts_back_intact(why, what))
         return 1;
-    CHECK(ts_a_eip == (uint32_t)ret, "%s: the main task was saved at EIP 0x%x, not 0x%x after the "
-          "instruction", what, ts_a_eip, (uint32_t)ret);
+    CHECK(ts_a_eip == (uint32_t)ret,
+          "%s: the main task was saved at EIP 0x%x, not 0x%x after the "
+          "instruction",
+          what, ts_a_eip, (uint32_t)ret);
     uint16_t link = nested ? TS_A : 0x1234;
     CHECK(tss_b.link == link, "%s: B's back link 0x%x, expected 0x%x", what, tss_b.link, link);
-    CHECK(ts_type(TS_A) == 11 && ts_type(TS_B) == 9, "%s there and back: TSS types A %u B %u, "
-          "expected 11 (busy) and 9", what, ts_type(TS_A), ts_type(TS_B));
+    CHECK(ts_type(TS_A) == 11 && ts_type(TS_B) == 9,
+          "%s there and back: TSS types A %u B %u, "
+          "expected 11 (busy) and 9",
+          what, ts_type(TS_A), ts_type(TS_B));
     return 0;
 }
 
@@ -511,8 +538,8 @@ static int ts_run(char *why, uint32_t cr3_b)
     __asm__ volatile("ljmp $0x20, $0" ::: "memory");
     trap_disarm();
     CHECK(last_trap.taken == 1 && last_trap.vector == 13 && last_trap.error == TS_A,
-          "JMP to the busy main task: %d traps, vector %u, error 0x%x (expected #GP(0x20))",
-          last_trap.taken, last_trap.vector, last_trap.error);
+          "JMP to the busy main task: %d traps, vector %u, error 0x%x (expected #GP(0x20))", last_trap.taken,
+          last_trap.vector, last_trap.error);
 
     /* (3) #GP and INT 0x41 through task gates in the IDT. */
     ts_task(&tss_c, ts_c_body, ts_stack_c, sizeof(ts_stack_c), ts_cr3_main);
@@ -536,10 +563,14 @@ static int ts_run(char *why, uint32_t cr3_b)
     if (ts_seen_as_loaded(why, "#GP through a task gate", TS_C,
                           (uint32_t)(ts_stack_c + sizeof(ts_stack_c)) - 4, 1))
         return 1;
-    CHECK(gp_seen.top == 0x1230, "#GP through a task gate: 0x%x on the handler's stack, expected the "
-          "error code 0x1230", gp_seen.top);
-    CHECK(gp_a_eip == (uint32_t)ts_gp_at, "#GP: the main task was saved at EIP 0x%x, expected the "
-          "faulting instruction at 0x%x", gp_a_eip, (uint32_t)ts_gp_at);
+    CHECK(gp_seen.top == 0x1230,
+          "#GP through a task gate: 0x%x on the handler's stack, expected the "
+          "error code 0x1230",
+          gp_seen.top);
+    CHECK(gp_a_eip == (uint32_t)ts_gp_at,
+          "#GP: the main task was saved at EIP 0x%x, expected the "
+          "faulting instruction at 0x%x",
+          gp_a_eip, (uint32_t)ts_gp_at);
     CHECK(tss_c.link == TS_A, "#GP: C's back link 0x%x, expected 0x%x", tss_c.link, TS_A);
     ts_after.eflags &= ~EFLAGS_RF; /* a fault may leave RF in the saved flags */
     if (ts_back_intact(why, "#GP handler task"))
@@ -547,17 +578,21 @@ static int ts_run(char *why, uint32_t cr3_b)
 
     ts_seen = int_seen;
     ts_after = int_after;
-    CHECK(ts_d_entries == 1, "INT 0x41 through a task gate: handler task entered %u times (the INT "
-          "ran again: saved EIP not after it)", ts_d_entries);
-    CHECK(ts_a_eip == (uint32_t)ts_int_ret, "INT 0x41: the main task was saved at EIP 0x%x, not 0x%x "
-          "after the INT", ts_a_eip, (uint32_t)ts_int_ret);
+    CHECK(ts_d_entries == 1,
+          "INT 0x41 through a task gate: handler task entered %u times (the INT "
+          "ran again: saved EIP not after it)",
+          ts_d_entries);
+    CHECK(ts_a_eip == (uint32_t)ts_int_ret,
+          "INT 0x41: the main task was saved at EIP 0x%x, not 0x%x "
+          "after the INT",
+          ts_a_eip, (uint32_t)ts_int_ret);
     if (ts_seen_as_loaded(why, "INT 0x41 through a task gate", TS_D,
                           (uint32_t)(ts_stack_d + sizeof(ts_stack_d)), 1) ||
         ts_back_intact(why, "INT 0x41 handler task"))
         return 1;
     CHECK(ts_type(TS_A) == 11 && ts_type(TS_C) == 9 && ts_type(TS_D) == 9,
-          "after the gates: TSS types A %u C %u D %u, expected 11, 9, 9", ts_type(TS_A),
-          ts_type(TS_C), ts_type(TS_D));
+          "after the gates: TSS types A %u C %u D %u, expected 11, 9, 9", ts_type(TS_A), ts_type(TS_C),
+          ts_type(TS_D));
     return 0;
 }
 
@@ -568,10 +603,7 @@ static int ts_run(char *why, uint32_t cr3_b)
  * task is #GP; every switch sets CR0.TS. The saved EIPs say whether the
  * instruction length was used where it must be (after JMP, CALL, INT n)
  * and not where it must not (a fault). Paging off: CR3 is not loaded. */
-static int t_task_switch(char *why)
-{
-    return ts_run(why, ts_read_cr3());
-}
+static int t_task_switch(char *why) { return ts_run(why, ts_read_cr3()); }
 
 /* PAE paging: the page-directory-pointer table, identity 2 MiB pages for
  * the first GiB and the top one (IOAPIC, LAPIC), and TS_WINDOW through a
@@ -614,14 +646,14 @@ static int t_task_switch_pae(char *why)
     ts_pae_tables(ts_pdpt_main, 0, TS_MARK_MAIN);
     ts_pae_tables(ts_pdpt_b, 1, TS_MARK_B);
     __asm__ volatile("mov %0, %%cr4; mov %1, %%cr3; mov %2, %%cr0" ::"r"(cr4 | CR4_PAE),
-                     "r"((uint32_t)ts_pdpt_main), "r"(cr0 | CR0_PG) : "memory");
+                     "r"((uint32_t)ts_pdpt_main), "r"(cr0 | CR0_PG)
+                     : "memory");
     uint32_t mark = *(volatile uint32_t *)TS_WINDOW;
     ts_window_on = 1;
     int r = mark == TS_MARK_MAIN ? ts_run(why, (uint32_t)ts_pdpt_b) : -1;
     ts_window_on = 0;
     __asm__ volatile("mov %0, %%cr0; mov %1, %%cr4" ::"r"(cr0), "r"(cr4) : "memory");
-    CHECK(r >= 0, "PAE paging on: 0x%x at the window 0x%x, expected 0x%x", mark, TS_WINDOW,
-          TS_MARK_MAIN);
+    CHECK(r >= 0, "PAE paging on: 0x%x at the window 0x%x, expected 0x%x", mark, TS_WINDOW, TS_MARK_MAIN);
     return r;
 }
 
@@ -638,8 +670,7 @@ static const struct test_case cases[] = {
     { "pit_storm: PIT count 1, EOI in the handler: the guest still runs to its end", t_pit_storm },
     { "task_switch: JMP, CALL/IRET, #GP and INT n through task gates switch tasks; busy TSS is #GP",
       t_task_switch },
-    { "task_switch_pae: the same with PAE paging, task B with its own CR3 and PDPTEs",
-      t_task_switch_pae },
+    { "task_switch_pae: the same with PAE paging, task B with its own CR3 and PDPTEs", t_task_switch_pae },
     { "hlt_masked: STI; HLT with every source masked stops the VM", t_hlt_all_masked },
     { "apic_end: a load across the end of the LAPIC page stops the VM", t_apic_page_end },
     { "idt_mmio: an interrupt through an IDT in the IOAPIC page stops the VM", t_idt_in_mmio },

@@ -5,27 +5,27 @@
  * pair stays masked. */
 #include "testos.h"
 
-#define HPET_BASE 0xFED00000u
-#define CAP 0x000
-#define CONFIG 0x010
-#define STATUS 0x020
-#define COUNTER 0x0F0
-#define TN(n) (0x100u + 0x20u * (n))
-#define TN_CMP(n) (TN(n) + 8)
-#define TN_FSB(n) (TN(n) + 0x10)
-#define CFG_ENABLE 1u
-#define CFG_LEGACY 2u
-#define TN_LEVEL 0x2u
-#define TN_INT_ENB 0x4u
+#define HPET_BASE   0xFED00000u
+#define CAP         0x000
+#define CONFIG      0x010
+#define STATUS      0x020
+#define COUNTER     0x0F0
+#define TN(n)       (0x100u + 0x20u * (n))
+#define TN_CMP(n)   (TN(n) + 8)
+#define TN_FSB(n)   (TN(n) + 0x10)
+#define CFG_ENABLE  1u
+#define CFG_LEGACY  2u
+#define TN_LEVEL    0x2u
+#define TN_INT_ENB  0x4u
 #define TN_PERIODIC 0x8u
-#define TN_VAL_SET 0x40u
-#define TN_32BIT 0x100u
+#define TN_VAL_SET  0x40u
+#define TN_32BIT    0x100u
 #define TN_ROUTE(p) ((uint32_t)(p) << 9)
-#define HPET_HZ 100000000u
-#define MASKED 0x10000u
-#define LEVEL 0x8000u
-#define REMOTE_IRR 0x4000u
-#define IOAPIC_EOI (*(volatile uint32_t *)(IOAPIC_BASE + 0x40))
+#define HPET_HZ     100000000u
+#define MASKED      0x10000u
+#define LEVEL       0x8000u
+#define REMOTE_IRR  0x4000u
+#define IOAPIC_EOI  (*(volatile uint32_t *)(IOAPIC_BASE + 0x40))
 
 static uint32_t hpet_rd(uint32_t off) { return *(volatile uint32_t *)(HPET_BASE + off); }
 static void hpet_wr(uint32_t off, uint32_t v) { *(volatile uint32_t *)(HPET_BASE + off) = v; }
@@ -66,12 +66,16 @@ static int t_capabilities(char *why)
 {
     reset();
     uint32_t cap = hpet_rd(CAP);
-    CHECK(cap == 0x8086A201u, "capabilities 0x%x, expected 0x8086A201 (vendor 8086, legacy route, "
-          "64-bit counter, 3 timers, rev 1)", cap);
+    CHECK(cap == 0x8086A201u,
+          "capabilities 0x%x, expected 0x8086A201 (vendor 8086, legacy route, "
+          "64-bit counter, 3 timers, rev 1)",
+          cap);
     CHECK(hpet_rd(CAP + 4) == 10000000u, "period %u fs, expected 10000000 (100 MHz)", hpet_rd(CAP + 4));
     for (unsigned n = 0; n < 3; n++) {
-        CHECK(hpet_rd(TN(n)) == 0x30, "timer %u config/caps low 0x%x, expected 0x30 (the reset "
-              "value: the first group run)", n, hpet_rd(TN(n)));
+        CHECK(hpet_rd(TN(n)) == 0x30,
+              "timer %u config/caps low 0x%x, expected 0x30 (the reset "
+              "value: the first group run)",
+              n, hpet_rd(TN(n)));
         CHECK(hpet_rd(TN(n) + 4) == 0x00ff0104u, "timer %u route cap 0x%x, expected 0x00ff0104", n,
               hpet_rd(TN(n) + 4));
         CHECK(hpet_rd(TN_FSB(n)) == 0, "timer %u FSB route reads 0x%x", n, hpet_rd(TN_FSB(n)));
@@ -103,12 +107,14 @@ static int t_counter_rate(char *why)
     hpet_wr(CONFIG, 0);
     uint64_t measured = (a1 + b1) / 2 - (a0 + b0) / 2;
     uint64_t expected = hpet_to_tsc(c1 - c0);
-    kprintf("# HPET counter advanced %u ticks; sample brackets %u and %u TSC ticks\n",
-            (uint32_t)(c1 - c0), (uint32_t)(b0 - a0), (uint32_t)(b1 - a1));
+    kprintf("# HPET counter advanced %u ticks; sample brackets %u and %u TSC ticks\n", (uint32_t)(c1 - c0),
+            (uint32_t)(b0 - a0), (uint32_t)(b1 - a1));
     uint64_t diff = report_rate("HPET counter over 50 ms", measured, expected);
     CHECK(c1 > c0, "the counter did not advance");
-    CHECK(diff * 1000 <= expected, "counter rate off by more than 0.1%% against the TSC "
-          "(%u TSC ticks measured, %u expected)", (uint32_t)measured, (uint32_t)expected);
+    CHECK(diff * 1000 <= expected,
+          "counter rate off by more than 0.1%% against the TSC "
+          "(%u TSC ticks measured, %u expected)",
+          (uint32_t)measured, (uint32_t)expected);
     return 0;
 }
 
@@ -118,7 +124,7 @@ static int t_oneshot_ioapic(char *why)
     ioapic_route(20, 0x58, 0);
     hpet_wr(TN(2), TN_INT_ENB | TN_ROUTE(20));
     hpet_wr(TN_CMP(2) + 4, 0);
-    hpet_wr(TN_CMP(2), 100000);                     /* 1 ms after the start */
+    hpet_wr(TN_CMP(2), 100000); /* 1 ms after the start */
     uint64_t t0 = rdtsc();
     hpet_wr(CONFIG, CFG_ENABLE);
     CHECK(wait_irq(0x58, 1, ms_ticks(20)), "comparator 2 did not interrupt through IOAPIC pin 20");
@@ -136,7 +142,7 @@ static int t_oneshot_ioapic(char *why)
 
 static int t_periodic(char *why)
 {
-    const uint32_t period = 100000;                 /* 1 ms */
+    const uint32_t period = 100000; /* 1 ms */
     reset();
     ioapic_route(21, 0x59, 0);
     /* Periodic with VAL_SET: the first write sets the comparator, the
@@ -157,21 +163,25 @@ static int t_periodic(char *why)
      * in before wait_irq's CLI). */
     uint64_t measured = last - first, expected = hpet_to_tsc((uint64_t)period * (ticks - 1));
     uint64_t diff = report_rate("HPET periodic: 40 periods", measured, expected);
-    CHECK(diff * 100 <= expected, "%u periods took %u TSC ticks, expected %u (more than 1%% off)",
-          ticks - 1, (uint32_t)measured, (uint32_t)expected);
+    CHECK(diff * 100 <= expected, "%u periods took %u TSC ticks, expected %u (more than 1%% off)", ticks - 1,
+          (uint32_t)measured, (uint32_t)expected);
     uint32_t cmp = hpet_rd(TN_CMP(0));
     CHECK(cmp % period == 0, "comparator 0x%x left the period grid", cmp);
     return 0;
 }
 
-static int pit_out0(uint32_t unused) { (void)unused; return pit_out(0); }
+static int pit_out0(uint32_t unused)
+{
+    (void)unused;
+    return pit_out(0);
+}
 
 static int t_legacy_replacement(char *why)
 {
     reset();
     ioapic_route(2, 0x5a, 0);
     ioapic_route(8, 0x5b, 0);
-    ioapic_route(20, 0x5c, 0);                      /* timer 0's own route: unused in legacy mode */
+    ioapic_route(20, 0x5c, 0); /* timer 0's own route: unused in legacy mode */
     hpet_wr(TN(0), TN_INT_ENB | TN_ROUTE(20));
     hpet_wr(TN(1), TN_INT_ENB | TN_ROUTE(20));
     hpet_wr(TN_CMP(0) + 4, 0);
@@ -201,7 +211,7 @@ static int t_legacy_replacement(char *why)
 static int t_level_status(char *why)
 {
     reset();
-    lapic_write(0xF0, 0x11FF);                      /* directed EOI: the handler's EOI is LAPIC-only */
+    lapic_write(0xF0, 0x11FF); /* directed EOI: the handler's EOI is LAPIC-only */
     ioapic_route(22, 0x5d | LEVEL, 0);
     hpet_wr(TN(1), TN_INT_ENB | TN_LEVEL | TN_ROUTE(22));
     hpet_wr(TN_CMP(1) + 4, 0);
@@ -215,9 +225,9 @@ static int t_level_status(char *why)
     /* Still asserted: the IOAPIC's EOI delivers again. */
     IOAPIC_EOI = 0x5d;
     CHECK(wait_irq(0x5d, 2, ms_ticks(20)), "EOI with the status set did not re-deliver");
-    hpet_wr(STATUS, 0);                             /* 0 clears nothing */
+    hpet_wr(STATUS, 0); /* 0 clears nothing */
     CHECK(hpet_rd(STATUS) == 2, "writing 0 changed status to 0x%x", hpet_rd(STATUS));
-    hpet_wr(STATUS, 2);                             /* write 1 to clear: the line drops */
+    hpet_wr(STATUS, 2); /* write 1 to clear: the line drops */
     CHECK(hpet_rd(STATUS) == 0, "status 0x%x after write-1-to-clear", hpet_rd(STATUS));
     IOAPIC_EOI = 0x5d;
     spin_irq(0x5d, 3, ms_ticks(QUIET_MS));
@@ -250,8 +260,10 @@ static int t_storm(char *why)
     uint32_t ticks = irqlog.count[0x5e];
     kprintf("# hpet storm: %u main-loop iterations, %u interrupts\n", loops, ticks);
     CHECK(ticks >= 200, "only %u interrupts in 2 s of guest time", ticks);
-    CHECK(loops >= 100 * ticks, "%u main-loop iterations for %u interrupts: the guest hardly "
-          "runs between them", loops, ticks);
+    CHECK(loops >= 100 * ticks,
+          "%u main-loop iterations for %u interrupts: the guest hardly "
+          "runs between them",
+          loops, ticks);
     return 0;
 }
 
@@ -266,8 +278,7 @@ static int t_8byte(char *why)
           (uint32_t)(lm_results[0] >> 32), (uint32_t)lm_results[0]);
     /* (The route earlier cases set is kept by reset.) */
     CHECK((lm_results[1] & ~(uint64_t)TN_ROUTE(0x1f)) == 0x00ff010400000030ull,
-          "8-byte timer 0 config/caps 0x%x%08x",
-          (uint32_t)(lm_results[1] >> 32), (uint32_t)lm_results[1]);
+          "8-byte timer 0 config/caps 0x%x%08x", (uint32_t)(lm_results[1] >> 32), (uint32_t)lm_results[1]);
     CHECK(lm_results[2] == 0x0000000500000007ull, "8-byte counter store/load gave 0x%x%08x",
           (uint32_t)(lm_results[2] >> 32), (uint32_t)lm_results[2]);
     CHECK(counter() == 0x0000000500000007ull, "the counter reads 0x%x%08x with 4-byte loads",
@@ -275,8 +286,8 @@ static int t_8byte(char *why)
     CHECK(lm_results[3] == 0x000000123456789Aull, "8-byte comparator store/load gave 0x%x%08x",
           (uint32_t)(lm_results[3] >> 32), (uint32_t)lm_results[3]);
     CHECK(hpet_rd(TN_CMP(0) + 4) == 0x12, "comparator high half 0x%x", hpet_rd(TN_CMP(0) + 4));
-    CHECK(lm_results[4] == 0, "a misaligned 8-byte load returned 0x%x%08x",
-          (uint32_t)(lm_results[4] >> 32), (uint32_t)lm_results[4]);
+    CHECK(lm_results[4] == 0, "a misaligned 8-byte load returned 0x%x%08x", (uint32_t)(lm_results[4] >> 32),
+          (uint32_t)lm_results[4]);
     return 0;
 }
 

@@ -3,7 +3,6 @@
  * delivery was interrupted by a VM exit (re-injected exactly once). */
 #include "testos.h"
 
-
 /* IRQ 0 pending at vector 0x40 through IOAPIC pin 2, with IF=0. */
 static void make_pending(void)
 {
@@ -27,7 +26,8 @@ static int t_sti_shadow(char *why)
                      ".globl sti_shadow_next\nsti_shadow_next:\n\t"
                      "nop\n\t"
                      ".globl sti_shadow_after\nsti_shadow_after:\n\t"
-                     "cli" ::: "memory");
+                     "cli" ::
+                         : "memory");
     CHECK(irqlog.count[0x40] == 1, "delivered %u times", irqlog.count[0x40]);
     CHECK(irqlog.last_eip[0x40] == (uint32_t)sti_shadow_next,
           "interrupted at 0x%x, expected 0x%x (one instruction after STI)", irqlog.last_eip[0x40],
@@ -57,7 +57,8 @@ static int t_mov_ss_shadow(char *why)
      * pending interrupt must not break it. */
     __asm__ volatile("sti\n\t"
                      "nop\n\t"
-                     "cli\n\t" ::: "memory");
+                     "cli\n\t" ::
+                         : "memory");
     CHECK(irqlog.count[0x40] == 1, "setup: first interrupt not delivered");
     irqlog_reset();
     make_pending();
@@ -68,7 +69,8 @@ static int t_mov_ss_shadow(char *why)
                      "mov %%ax, %%ss\n\t"
                      "nop\n\t"
                      ".globl movss_after\nmovss_after:\n\t"
-                     "cli" ::: "eax", "memory");
+                     "cli" ::
+                         : "eax", "memory");
     CHECK(irqlog.count[0x40] == 1, "delivered %u times", irqlog.count[0x40]);
     CHECK(irqlog.last_eip[0x40] == (uint32_t)movss_after,
           "interrupted at 0x%x, expected 0x%x (after the MOV SS shadow)", irqlog.last_eip[0x40],
@@ -99,8 +101,7 @@ static int t_exception_error_code(char *why)
     CHECK(last_trap.error == 0x1234, "error code 0x%x, expected 0x1234", last_trap.error);
     /* And one the hypervisor injects: #GP(0) for an unknown MSR. */
     uint64_t v;
-    CHECK(safe_rdmsr(0xdead, &v) == -1 && last_trap.error == 0, "injected #GP error 0x%x",
-          last_trap.error);
+    CHECK(safe_rdmsr(0xdead, &v) == -1 && last_trap.error == 0, "injected #GP error 0x%x", last_trap.error);
     return 0;
 }
 
@@ -117,11 +118,13 @@ static int run_on_unmapped_stack(uint32_t stack_top, int software)
     if (software)
         __asm__ volatile("mov %%esp, %%ebx\n\tmov %0, %%esp\n\t"
                          "int $0x82\n\t"
-                         "mov %%ebx, %%esp" ::"r"(stack_top) : "ebx", "memory");
+                         "mov %%ebx, %%esp" ::"r"(stack_top)
+                         : "ebx", "memory");
     else
         __asm__ volatile("mov %%esp, %%ebx\n\tmov %0, %%esp\n\t"
                          "sti\n\tnop\n\tnop\n\tcli\n\t"
-                         "mov %%ebx, %%esp" ::"r"(stack_top) : "ebx", "memory");
+                         "mov %%ebx, %%esp" ::"r"(stack_top)
+                         : "ebx", "memory");
     return 0;
 }
 
@@ -137,9 +140,11 @@ static int t_reinject_after_exit_in_delivery(char *why)
     CHECK(mid == before + 1, "re-injections %u -> %u: the delivery did not exit", before, mid);
     make_pending();
     CHECK(run_on_unmapped_stack(ram - 0x1000, 0) == 0, "the unmap hypercall failed");
-    CHECK(irqlog.count[0x40] == 1, "external interrupt handled %u times (re-injections %u -> %u, "
-          "ISR 0x40 %d, IRR 0x40 %d)", irqlog.count[0x40], mid, hypercall(HC_TEST_REINJECTED, 0),
-          lapic_in_service(0x40), lapic_in_irr(0x40));
+    CHECK(irqlog.count[0x40] == 1,
+          "external interrupt handled %u times (re-injections %u -> %u, "
+          "ISR 0x40 %d, IRR 0x40 %d)",
+          irqlog.count[0x40], mid, hypercall(HC_TEST_REINJECTED, 0), lapic_in_service(0x40),
+          lapic_in_irr(0x40));
     CHECK(hypercall(HC_TEST_REINJECTED, 0) == mid + 1, "the external interrupt was not re-injected");
     return 0;
 }
@@ -147,14 +152,13 @@ static int t_reinject_after_exit_in_delivery(char *why)
 static int t_nmi_ignores_if(char *why)
 {
     legacy_reset(0);
-    ioapic_route(2, 0x400, 0);               /* pin 2: delivery mode NMI */
-    pit_fire_oneshot();                       /* IF=0 throughout */
+    ioapic_route(2, 0x400, 0); /* pin 2: delivery mode NMI */
+    pit_fire_oneshot();        /* IF=0 throughout */
     CHECK(irqlog.count[2] == 1, "NMI delivered %u times with IF=0", irqlog.count[2]);
     CHECK(irqlog.n == 1, "%u events instead of one NMI", irqlog.n);
     ioapic_route(2, 0x10000, 0);
     return 0;
 }
-
 
 /* ---- NMIs where the entry path must take care ---- */
 
@@ -162,10 +166,7 @@ static int t_nmi_ignores_if(char *why)
  * APIC virtualization, an MMIO exit on the software path). */
 #define ICR_NMI 0x400u
 
-static uint32_t end_of_ram(void)
-{
-    return boot.ram_mb_expected << 20;
-}
+static uint32_t end_of_ram(void) { return boot.ram_mb_expected << 20; }
 
 extern char nmi_shadow_next[];
 
@@ -182,13 +183,17 @@ static int t_nmi_in_sti_shadow(char *why)
     irqlog_reset();
     volatile uint32_t *p = (volatile uint32_t *)(ram - 0x2000);
     uint32_t r;
-    __asm__ volatile("vmcall" : "=a"(r) : "a"(HC_TEST_UNMAP), "b"((uint32_t)p), "c"(HC_TEST_UNMAP_NMI) : "memory");
+    __asm__ volatile("vmcall"
+                     : "=a"(r)
+                     : "a"(HC_TEST_UNMAP), "b"((uint32_t)p), "c"(HC_TEST_UNMAP_NMI)
+                     : "memory");
     CHECK(r == 0, "the unmap hypercall failed (0x%x)", r);
     __asm__ volatile("sti\n\t"
                      "mov (%0), %%eax\n\t"
                      ".globl nmi_shadow_next\nnmi_shadow_next:\n\t"
                      "nop\n\t"
-                     "cli" ::"r"(p) : "eax", "memory");
+                     "cli" ::"r"(p)
+                     : "eax", "memory");
     CHECK(irqlog.count[2] == 1, "%u NMIs (expected the one)", irqlog.count[2]);
     CHECK(irqlog.last_eip[2] == (uint32_t)nmi_shadow_next,
           "the NMI interrupted 0x%x, expected 0x%x (after the instruction in the STI shadow)",
@@ -255,7 +260,9 @@ static int t_nmi_delivery_faults(char *why)
                      "movl %2, (%1)\n\t"
                      ".globl nmi_stack_sent\nnmi_stack_sent:\n\t"
                      "nop\n\tnop\n\t"
-                     "mov %%ebx, %%esp" ::"r"(top), "r"(icr), "i"(ICR_NMI) : "ebx", "memory");
+                     "mov %%ebx, %%esp" ::"r"(top),
+                     "r"(icr), "i"(ICR_NMI)
+                     : "ebx", "memory");
     uint32_t after = hypercall(HC_TEST_REINJECTED, 0);
     CHECK(irqlog.count[2] == 1, "%u NMIs, expected 1", irqlog.count[2]);
     CHECK(after == before + 1, "re-injections %u -> %u: the NMI's delivery did not exit", before, after);

@@ -5,13 +5,11 @@
  * write to the IOAPIC's EOI register (version 0x20). */
 #include "testos.h"
 
-#define COM1 0x3F8
-#define EOI_REG (*(volatile uint32_t *)(IOAPIC_BASE + 0x40))
-#define MASKED 0x10000u
-#define LEVEL 0x8000u
+#define COM1       0x3F8
+#define EOI_REG    (*(volatile uint32_t *)(IOAPIC_BASE + 0x40))
+#define MASKED     0x10000u
+#define LEVEL      0x8000u
 #define REMOTE_IRR 0x4000u
-
-
 
 static void reset(void) { legacy_reset(0); }
 
@@ -27,7 +25,7 @@ static int t_id_version_arb(char *why)
     ioapic_write(1, 0);
     CHECK(ioapic_read(1) == ver, "version register is writable");
     ioapic_write(0, 0);
-    *(volatile uint8_t *)IOAPIC_BASE = 0x01;  /* a byte store to IOREGSEL */
+    *(volatile uint8_t *)IOAPIC_BASE = 0x01; /* a byte store to IOREGSEL */
     CHECK(*(volatile uint32_t *)(IOAPIC_BASE + 0x10) == ver, "IOREGSEL byte store not honoured");
     return 0;
 }
@@ -49,7 +47,7 @@ static int t_redirection_entry_bits(char *why)
 static int t_edge_irq0_on_pin2(char *why)
 {
     reset();
-    ioapic_route(2, 0x41, 0);                 /* vector 0x41, fixed, edge, high */
+    ioapic_route(2, 0x41, 0); /* vector 0x41, fixed, edge, high */
     pit_fire_oneshot();
     CHECK(wait_irq(0x41, 1, ms_ticks(20)), "PIT IRQ 0 did not arrive through pin 2");
     /* A second delivery, or one through the 8259, would come in the
@@ -65,7 +63,7 @@ static int t_masked_pin_silent(char *why)
 {
     reset();
     ioapic_route(2, 0x41 | MASKED, 0);
-    pit_program(0, 0, 200);                   /* ~170 us one-shot */
+    pit_program(0, 0, 200); /* ~170 us one-shot */
     sti();
     /* Evidence: the edge reached the chipset (the masked 8259 on the same
      * line latched it); then the window, with IF=1 throughout. */
@@ -74,7 +72,7 @@ static int t_masked_pin_silent(char *why)
     CHECK(irqlog.count[0x41] == 0, "a masked pin delivered");
     CHECK(fired, "the PIT's IRQ 0 edge was never seen latched in the masked 8259 (IRR 0x%x)",
           pic_read_irr(0));
-    ioapic_route(2, 0x41, 0);                 /* an edge seen while masked is lost */
+    ioapic_route(2, 0x41, 0); /* an edge seen while masked is lost */
     CHECK((ioapic_read(0x10 + 4) & (MASKED | 0xff)) == 0x41, "pin 2 reads 0x%x after unmasking",
           ioapic_read(0x10 + 4));
     spin_irq(0x41, 1, ms_ticks(QUIET_MS));
@@ -106,9 +104,9 @@ static int t_level_remote_irr_eoi(char *why)
     spin_irq(0x44, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x44] == 1, "re-delivered %u times before EOI", irqlog.count[0x44]);
     CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR clear while in service");
-    EOI_REG = 0x44;                          /* line still high: delivered again */
+    EOI_REG = 0x44; /* line still high: delivered again */
     CHECK(wait_irq(0x44, 2, ms_ticks(20)), "EOI with the line asserted did not re-deliver");
-    com1_thre_irq_ack();                          /* line drops */
+    com1_thre_irq_ack(); /* line drops */
     EOI_REG = 0x44;
     spin_irq(0x44, 3, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x44] == 2, "delivered %u times, expected 2", irqlog.count[0x44]);
@@ -128,7 +126,7 @@ static int t_unmask_asserted_level(char *why)
     CHECK(pic_irr_bit(4), "IRQ 4 never rose (8259 IRR 0x%x)", pic_read_irr(0));
     spin_irq(0x45, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x45] == 0, "a masked level pin delivered while its line was asserted");
-    ioapic_route(4, 0x45 | LEVEL, 0);        /* unmasking an asserted level line delivers */
+    ioapic_route(4, 0x45 | LEVEL, 0); /* unmasking an asserted level line delivers */
     CHECK(wait_irq(0x45, 1, ms_ticks(20)), "unmasking an asserted level pin did not deliver");
     com1_thre_irq_off();
     EOI_REG = 0x45;
@@ -140,7 +138,7 @@ static int t_higher_vector_first(char *why)
     reset();
     ioapic_route(2, 0x42, 0);
     ioapic_route(4, 0x52, 0);
-    pit_fire_oneshot();                       /* both pending with IF=0 */
+    pit_fire_oneshot(); /* both pending with IF=0 */
     com1_thre_irq_on();
     wait_irq(0x42, 1, ms_ticks(20));
     CHECK(irqlog.n == 2, "%u interrupts, expected 2", irqlog.n);
@@ -153,15 +151,15 @@ static int t_extint_through_pin0(char *why)
 {
     reset();
     pic_setup(0x30, 0x38, 1);
-    outb(0x21, 0xfe);                         /* PIC IRQ 0 unmasked */
-    ioapic_route(0, 0x700, 0);                /* pin 0: ExtINT */
+    outb(0x21, 0xfe);          /* PIC IRQ 0 unmasked */
+    ioapic_route(0, 0x700, 0); /* pin 0: ExtINT */
     pit_fire_oneshot();
     CHECK(wait_irq(0x30, 1, ms_ticks(20)), "the PIC's vector 0x30 did not arrive");
-    spin_irq(0x30, 2, ms_ticks(QUIET_MS));   /* a second copy would come in this window */
+    spin_irq(0x30, 2, ms_ticks(QUIET_MS)); /* a second copy would come in this window */
     CHECK(irqlog.count[0x30] == 1, "ExtINT delivered %u times (once through INTR, once through pin 0?)",
           irqlog.count[0x30]);
-    CHECK(irqlog.n == 1, "%u interrupts for one ExtINT (a second INTA answers the spurious 0x%x)",
-          irqlog.n, irqlog.order[1]);
+    CHECK(irqlog.n == 1, "%u interrupts for one ExtINT (a second INTA answers the spurious 0x%x)", irqlog.n,
+          irqlog.order[1]);
     ioapic_route(0, MASKED, 0);
     return 0;
 }
@@ -174,15 +172,15 @@ static int t_polarity_low(char *why)
      * (The polarity is set while the line is idle: the model applies a new
      * sense from the next line change.) */
     ioapic_route(4, 0x46 | LEVEL | 0x2000u | MASKED, 0);
-    com1_thre_irq_on();                            /* electrically high: idle */
+    com1_thre_irq_on(); /* electrically high: idle */
     ioapic_route(4, 0x46 | LEVEL | 0x2000u, 0);
     /* Evidence: the line is electrically high (the 8259 latched it). */
     CHECK(pic_irr_bit(4), "IRQ 4 never went high (8259 IRR 0x%x)", pic_read_irr(0));
     spin_irq(0x46, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x46] == 0, "active-low pin delivered while its line was high");
-    com1_thre_irq_ack();                           /* electrically low: asserted */
+    com1_thre_irq_ack(); /* electrically low: asserted */
     CHECK(wait_irq(0x46, 1, ms_ticks(20)), "active-low pin did not deliver when its line went low");
-    outb(COM1, '\n');                         /* THR empty again: line high, idle */
+    outb(COM1, '\n'); /* THR empty again: line high, idle */
     EOI_REG = 0x46;
     spin_irq(0x46, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x46] == 1, "delivered %u times after the line went idle", irqlog.count[0x46]);

@@ -24,10 +24,12 @@ static int t_apic_base_and_cpuid(char *why)
     CHECK((base & ~0xffull) == 0xFEE00900ull, "IA32_APIC_BASE 0x%llx, expected 0xfee00900 (BSP, EN)", base);
     cpuid(1, 0, r);
     CHECK(r[3] & (1u << 9), "CPUID.1:EDX.APIC clear with the APIC enabled");
-    CHECK((r[2] & (1u << 21 | 1u << 24)) == (1u << 21 | 1u << 24), "CPUID.1:ECX 0x%x lacks x2APIC or TSC-deadline", r[2]);
+    CHECK((r[2] & (1u << 21 | 1u << 24)) == (1u << 21 | 1u << 24),
+          "CPUID.1:ECX 0x%x lacks x2APIC or TSC-deadline", r[2]);
     /* EXTD without EN is an invalid state: #GP. */
     CHECK(safe_wrmsr(MSR_APIC_BASE, (base & ~(uint64_t)APIC_BASE_EN) | APIC_BASE_EXTD) == -1 &&
-          last_trap.vector == 13, "EXTD=1 with EN=0 accepted");
+              last_trap.vector == 13,
+          "EXTD=1 with EN=0 accepted");
     CHECK(safe_wrmsr(MSR_APIC_BASE, base | 0x1) == -1, "a reserved bit in IA32_APIC_BASE accepted");
     return 0;
 }
@@ -46,14 +48,14 @@ static int t_self_ipi(char *why)
 static int t_tpr_masks(char *why)
 {
     legacy_reset(0);
-    lapic_write(0x80, 0x70);                  /* TPR class 7 */
+    lapic_write(0x80, 0x70); /* TPR class 7 */
     lapic_self_ipi(0x65);
     spin_irq(0x65, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[0x65] == 0, "vector 0x65 delivered although TPR is 0x70");
     /* Evidence: the IPI did arrive and waits in IRR. */
     CHECK(lapic_in_irr(0x65), "vector 0x65 not pending in IRR: the self-IPI never arrived");
     CHECK(lapic_read(0xA0) == 0x70, "PPR 0x%x, expected 0x70", lapic_read(0xA0));
-    lapic_self_ipi(0x85);                     /* class 8: above TPR */
+    lapic_self_ipi(0x85); /* class 8: above TPR */
     spin_irq(0x85, 1, ms_ticks(2));
     CHECK(irqlog.count[0x85] == 1, "vector 0x85 held by TPR 0x70");
     lapic_write(0x80, 0);
@@ -67,17 +69,17 @@ static void hook_nest(uint32_t v)
 {
     (void)v;
     ppr_seen = lapic_read(0xA0);
-    lapic_self_ipi(0x91);                     /* higher class: nests */
+    lapic_self_ipi(0x91); /* higher class: nests */
     sti();
     __asm__ volatile("nop; nop");
     cli();
-    lapic_eoi();                              /* ends 0x61 (0x91 was ended inside) */
+    lapic_eoi(); /* ends 0x61 (0x91 was ended inside) */
 }
 static void hook_inner(uint32_t v)
 {
     (void)v;
     nested_isr_seen = lapic_in_service(0x61) && lapic_in_service(0x91);
-    lapic_eoi();                              /* the highest ISR bit: 0x91 */
+    lapic_eoi(); /* the highest ISR bit: 0x91 */
 }
 
 static int t_nesting_and_eoi_order(char *why)
@@ -120,12 +122,12 @@ static int trap_taken(uint32_t unused)
 static int t_esr_illegal_vector(char *why)
 {
     legacy_reset(0);
-    lapic_write(0x280, 0);                    /* clear */
+    lapic_write(0x280, 0); /* clear */
     lapic_write(0x280, 0);
-    last_trap.taken = 0;                      /* vector 3 would arrive as a "trap" */
-    lapic_self_ipi(0x03);                     /* vectors 0-15 are illegal */
+    last_trap.taken = 0;  /* vector 3 would arrive as a "trap" */
+    lapic_self_ipi(0x03); /* vectors 0-15 are illegal */
     CHECK(lapic_read(0x280) == 0, "ESR updated before the write that latches it");
-    lapic_write(0x280, 0);                    /* write-before-read */
+    lapic_write(0x280, 0); /* write-before-read */
     uint32_t esr = lapic_read(0x280);
     CHECK(esr & (1u << 5), "ESR 0x%x lacks 'send illegal vector'", esr);
     lapic_write(0x280, 0);
@@ -146,8 +148,8 @@ static int t_svr_and_software_disable(char *why)
     legacy_reset(0);
     lapic_write(0xF0, 0x1EF);
     CHECK((lapic_read(0xF0) & 0x1ff) == 0x1EF, "SVR reads 0x%x", lapic_read(0xF0));
-    lapic_write(0xF0, 0x0EF);                 /* software disable */
-    lapic_write(0x320, 0x70);                 /* try to unmask an LVT */
+    lapic_write(0xF0, 0x0EF); /* software disable */
+    lapic_write(0x320, 0x70); /* try to unmask an LVT */
     CHECK(lapic_read(0x320) & 0x10000, "LVT unmasked while software-disabled");
     lapic_self_ipi(0x66);
     spin_irq(0x66, 1, ms_ticks(QUIET_MS));

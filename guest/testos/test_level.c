@@ -4,8 +4,8 @@
  * COM1's THR-empty interrupt on IRQ 4 (held until IIR is read). */
 #include "testos.h"
 
-#define VL 0x58
-#define LEVEL 0x8000u
+#define VL         0x58
+#define LEVEL      0x8000u
 #define REMOTE_IRR 0x4000u
 
 static volatile int eois_left;
@@ -13,7 +13,7 @@ static void hook_level(uint32_t v)
 {
     (void)v;
     if (--eois_left <= 0)
-        com1_thre_irq_ack();                 /* the source lets go */
+        com1_thre_irq_ack(); /* the source lets go */
     /* the automatic LAPIC EOI follows: it broadcasts to the IOAPIC */
 }
 
@@ -50,7 +50,8 @@ static int t_redelivery_while_asserted(char *why)
           irqlog.count[VL]);
     /* Evidence: the last EOI reached the IOAPIC (remote IRR clear), so a
      * line still seen as asserted would have been sent again. */
-    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR), "remote IRR left set: the last EOI never reached the IOAPIC");
+    CHECK(!(ioapic_read(0x10 + 8) & REMOTE_IRR),
+          "remote IRR left set: the last EOI never reached the IOAPIC");
     return 0;
 }
 
@@ -71,16 +72,16 @@ static int t_deasserted_no_redelivery(char *why)
 static int t_suppressed_broadcast(char *why)
 {
     setup();
-    lapic_write(0xF0, 0x11FF);               /* suppress EOI broadcast */
+    lapic_write(0xF0, 0x11FF); /* suppress EOI broadcast */
     com1_thre_irq_on();
-    wait_irq(VL, 1, ms_ticks(20));           /* the automatic LAPIC EOI does not reach the IOAPIC */
+    wait_irq(VL, 1, ms_ticks(20)); /* the automatic LAPIC EOI does not reach the IOAPIC */
     /* Evidence: that LAPIC EOI happened (ISR clear); the line stays high
      * (the directed EOI below re-delivers). */
     CHECK(!lapic_in_service(VL), "vector 0x%x still in service: the LAPIC EOI did not happen", VL);
     spin_irq(VL, 2, ms_ticks(QUIET_MS));
     CHECK(irqlog.count[VL] == 1, "delivered %u times with the broadcast suppressed", irqlog.count[VL]);
     CHECK(ioapic_read(0x10 + 8) & REMOTE_IRR, "remote IRR cleared without a broadcast");
-    *(volatile uint32_t *)(IOAPIC_BASE + 0x40) = VL;   /* directed EOI: line still high */
+    *(volatile uint32_t *)(IOAPIC_BASE + 0x40) = VL; /* directed EOI: line still high */
     CHECK(wait_irq(VL, 2, ms_ticks(20)), "the directed EOI did not re-deliver");
     com1_thre_irq_ack();
     *(volatile uint32_t *)(IOAPIC_BASE + 0x40) = VL;
@@ -91,7 +92,7 @@ static int t_suppressed_broadcast(char *why)
 static int t_edge_clears_tmr(char *why)
 {
     setup();
-    ioapic_route(4, VL, 0);                  /* same vector, edge */
+    ioapic_route(4, VL, 0); /* same vector, edge */
     lapic_auto_eoi = 0;
     com1_thre_irq_on();
     CHECK(wait_irq(VL, 1, ms_ticks(20)), "edge vector not delivered");
@@ -113,7 +114,7 @@ static int t_masked_while_pending(char *why)
     CHECK(irqlog.count[VL] == 0, "a masked level pin delivered");
     eois_left = 1;
     irq_hook[VL] = hook_level;
-    ioapic_route(4, VL | LEVEL, 0);          /* unmask: the asserted line is served */
+    ioapic_route(4, VL | LEVEL, 0); /* unmask: the asserted line is served */
     CHECK(wait_irq(VL, 1, ms_ticks(20)), "unmasking the asserted level pin did not deliver");
     return 0;
 }
@@ -137,11 +138,13 @@ static int t_pit_mode0_level(char *why)
     pit_program(0, 0, 100);
     CHECK(wait_irq(0x59, 3, ms_ticks(20)), "held PIT output delivered only %u times", irqlog.count[0x59]);
     spin_irq(0x59, 4, ms_ticks(QUIET_MS));
-    CHECK(irqlog.count[0x59] == 3, "delivered %u times: still delivered after OUT dropped", irqlog.count[0x59]);
+    CHECK(irqlog.count[0x59] == 3, "delivered %u times: still delivered after OUT dropped",
+          irqlog.count[0x59]);
     /* Evidence: OUT is low (read-back status) and the last EOI reached the
      * IOAPIC (remote IRR clear), so a held line would have been sent again. */
     CHECK(!pit_out(0), "PIT OUT still high after the new control word");
-    CHECK(!(ioapic_read(0x10 + 4) & REMOTE_IRR), "remote IRR left set: the last EOI never reached the IOAPIC");
+    CHECK(!(ioapic_read(0x10 + 4) & REMOTE_IRR),
+          "remote IRR left set: the last EOI never reached the IOAPIC");
     ioapic_route(2, 0x10000, 0);
     return 0;
 }

@@ -12,22 +12,22 @@
  * tables (2 MiB and 1 GiB pages) for 8-byte accesses and REX forms. */
 #include "testos.h"
 
-#define CR0_PG 0x80000000u
+#define CR0_PG  0x80000000u
 #define CR4_PSE 0x10u
-#define PTE_P 1u
-#define PTE_W 2u
+#define PTE_P   1u
+#define PTE_W   2u
 #define PTE_PCD 0x10u
-#define PDE_PS 0x80u
+#define PDE_PS  0x80u
 
-#define ALIAS 0x40000000u                 /* linear page-table window */
-#define ALIAS_IOAPIC (ALIAS + 0x0000u)    /* -> 0xFEC00000 */
-#define ALIAS_LAPIC (ALIAS + 0x1000u)     /* -> 0xFEE00000 */
-#define ALIAS_BUF (ALIAS + 0x2000u)       /* -> buf_lo, then buf_hi: two pages */
-#define ALIAS_HOLE (ALIAS + 0x4000u)      /* not present */
+#define ALIAS        0x40000000u       /* linear page-table window */
+#define ALIAS_IOAPIC (ALIAS + 0x0000u) /* -> 0xFEC00000 */
+#define ALIAS_LAPIC  (ALIAS + 0x1000u) /* -> 0xFEE00000 */
+#define ALIAS_BUF    (ALIAS + 0x2000u) /* -> buf_lo, then buf_hi: two pages */
+#define ALIAS_HOLE   (ALIAS + 0x4000u) /* not present */
 
 #define TESTDEV_SCRATCH 0xE0
-#define FWCFG_SELECTOR 0x510
-#define FWCFG_DATA 0x511
+#define FWCFG_SELECTOR  0x510
+#define FWCFG_DATA      0x511
 
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[1024] __attribute__((aligned(4096)));
@@ -36,9 +36,24 @@ static uint8_t buf_pages[3][4096] __attribute__((aligned(4096)));
 #define buf_lo (buf_pages[0])
 #define buf_hi (buf_pages[2])
 
-static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr0(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+static inline uint32_t read_cr2(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+static inline uint32_t read_cr4(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
 static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
 static inline void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
@@ -70,17 +85,17 @@ static void paging_off(void)
 
 #define MMIO32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 #define MMIO16(a) (*(volatile uint16_t *)(uintptr_t)(a))
-#define MMIO8(a) (*(volatile uint8_t *)(uintptr_t)(a))
+#define MMIO8(a)  (*(volatile uint8_t *)(uintptr_t)(a))
 
 static int t_ioapic_through_alias(char *why)
 {
     legacy_reset(0);
     uint32_t ver = ioapic_read(1); /* paging off: the identity address */
     paging_on();
-    MMIO8(ALIAS_IOAPIC) = 0x01;                      /* byte store to IOREGSEL */
-    uint32_t v32 = MMIO32(ALIAS_IOAPIC + 0x10);      /* dword load of IOWIN */
-    uint16_t v16 = MMIO16(ALIAS_IOAPIC + 0x10);      /* word load */
-    uint8_t v8 = MMIO8(ALIAS_IOAPIC + 0x12);         /* byte load of bits 23:16 */
+    MMIO8(ALIAS_IOAPIC) = 0x01;                 /* byte store to IOREGSEL */
+    uint32_t v32 = MMIO32(ALIAS_IOAPIC + 0x10); /* dword load of IOWIN */
+    uint16_t v16 = MMIO16(ALIAS_IOAPIC + 0x10); /* word load */
+    uint8_t v8 = MMIO8(ALIAS_IOAPIC + 0x12);    /* byte load of bits 23:16 */
     uint32_t zx, sx;
     __asm__ volatile("movzbl (%1), %0" : "=r"(zx) : "r"(ALIAS_IOAPIC + 0x10));
     __asm__ volatile("movswl (%1), %0" : "=r"(sx) : "r"(ALIAS_IOAPIC + 0x10));
@@ -142,7 +157,7 @@ static int t_lapic_through_alias(char *why)
     uint32_t ver = lapic_read(0x30);
     paging_on();
     uint32_t v = MMIO32(ALIAS_LAPIC + 0x30);
-    MMIO32(ALIAS_LAPIC + 0x80) = 0x20;               /* TPR */
+    MMIO32(ALIAS_LAPIC + 0x80) = 0x20; /* TPR */
     uint32_t tpr1 = MMIO32(ALIAS_LAPIC + 0x80);
     __asm__ volatile("orl $0x10, (%0)" ::"r"(ALIAS_LAPIC + 0x80) : "memory", "cc");
     uint32_t tpr2 = MMIO32(ALIAS_LAPIC + 0x80);
@@ -172,10 +187,9 @@ static int t_rep_ins_across_pages(char *why)
     __asm__ volatile("cld; rep insb" : "+D"(edi), "+c"(ecx) : "d"(FWCFG_DATA) : "memory");
     paging_off();
     CHECK(ecx == 0 && edi == ALIAS_BUF + 4098, "ECX %u, EDI 0x%x after the REP", ecx, edi);
-    CHECK(buf_lo[4094] == 'Q' && buf_lo[4095] == 'E', "end of the first page: '%c%c'",
-          buf_lo[4094], buf_lo[4095]);
-    CHECK(buf_hi[0] == 'M' && buf_hi[1] == 'U', "start of the second page: '%c%c'", buf_hi[0],
-          buf_hi[1]);
+    CHECK(buf_lo[4094] == 'Q' && buf_lo[4095] == 'E', "end of the first page: '%c%c'", buf_lo[4094],
+          buf_lo[4095]);
+    CHECK(buf_hi[0] == 'M' && buf_hi[1] == 'U', "start of the second page: '%c%c'", buf_hi[0], buf_hi[1]);
     CHECK(buf_pages[1][0] == 0, "the physical page between them was written");
     return 0;
 }
@@ -275,13 +289,16 @@ static int t_long_mode_8byte(char *why)
     CHECK(lm_results[2] == 0x30, "TPR after an 8-byte OR 0x%x%08x, expected 0x30",
           (uint32_t)(lm_results[2] >> 32), (uint32_t)lm_results[2]);
     CHECK(lm_results[3] == lver, "SIB load 0x%x, expected 0x%x", (uint32_t)lm_results[3], lver);
-    CHECK(lm_results[4] == 0x40, "byte load after a word store 0x%x, expected 0x40",
-          (uint32_t)lm_results[4]);
+    CHECK(lm_results[4] == 0x40, "byte load after a word store 0x%x, expected 0x40", (uint32_t)lm_results[4]);
     CHECK(tpr == 0 && sel == 0, "TPR 0x%x and IOREGSEL 0x%x after the routine, expected 0", tpr, sel);
-    CHECK(lm_results[5] == 0x104 && lm_results[6] == 0, "fs rep outsb left RSI 0x%x RCX %u, "
-          "expected 0x104 and 0", (uint32_t)lm_results[5], (uint32_t)lm_results[6]);
-    CHECK((lm_results[7] & 0xff) == 0x44, "fs rep outsb sent 0x%x last, expected 0x44 (FS base "
-          "ignored?)", (uint32_t)lm_results[7] & 0xff);
+    CHECK(lm_results[5] == 0x104 && lm_results[6] == 0,
+          "fs rep outsb left RSI 0x%x RCX %u, "
+          "expected 0x104 and 0",
+          (uint32_t)lm_results[5], (uint32_t)lm_results[6]);
+    CHECK((lm_results[7] & 0xff) == 0x44,
+          "fs rep outsb sent 0x%x last, expected 0x44 (FS base "
+          "ignored?)",
+          (uint32_t)lm_results[7] & 0xff);
     return 0;
 }
 
@@ -293,7 +310,7 @@ static int t_long_mode_8byte(char *why)
  * executed by the CPU itself (without the NE flip). */
 static uint64_t pae_pdpt[4] __attribute__((aligned(32)));
 static uint64_t pae_pd[2][512] __attribute__((aligned(4096))); /* 0-1 GiB, 3-4 GiB */
-#define CR0_NE 0x20u
+#define CR0_NE  0x20u
 #define CR4_PAE 0x20u
 
 static int t_pae_pdptes(char *why)
@@ -317,8 +334,12 @@ static int t_pae_pdptes(char *why)
     CHECK(on & CR0_PG, "CR0 0x%x after turning PAE paging on", on);
     CHECK(version >= 0x10, "LAPIC version 0x%x read through PAE paging", version);
 
-    static const struct { uint32_t flip; const char *how; } ways[] = {
-        { CR0_NE, "emulated (NE flipped)" }, { 0, "executed by the CPU" },
+    static const struct {
+        uint32_t flip;
+        const char *how;
+    } ways[] = {
+        { CR0_NE, "emulated (NE flipped)" },
+        { 0, "executed by the CPU" },
     };
     for (unsigned w = 0; w < 2; w++) {
         pae_pdpt[1] = (uint32_t)(uintptr_t)pae_pd[0] | PTE_W | PTE_P; /* R/W is reserved in a PDPTE */

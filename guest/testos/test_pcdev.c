@@ -8,26 +8,26 @@
 
 #define RTC_VEC 0x48
 #define SCI_VEC 0x49
-#define LEVEL 0x8000u
+#define LEVEL   0x8000u
 
-#define REG_A 0x0A
-#define REG_B 0x0B
-#define REG_C 0x0C
-#define REG_D 0x0D
-#define A_UIP 0x80
-#define B_PIE 0x40
-#define B_UIE 0x10
-#define B_24H 0x02
+#define REG_A  0x0A
+#define REG_B  0x0B
+#define REG_C  0x0C
+#define REG_D  0x0D
+#define A_UIP  0x80
+#define B_PIE  0x40
+#define B_UIE  0x10
+#define B_24H  0x02
 #define C_IRQF 0x80
-#define C_PF 0x40
-#define C_UF 0x10
+#define C_PF   0x40
+#define C_UF   0x10
 
-#define PM_STS 0x600
-#define PM_EN 0x602
-#define PM_CNT 0x604
-#define PM_TMR 0x608
-#define PM_HZ 3579545u
-#define SLP_EN 0x2000u
+#define PM_STS     0x600
+#define PM_EN      0x602
+#define PM_CNT     0x604
+#define PM_TMR     0x608
+#define PM_HZ      3579545u
+#define SLP_EN     0x2000u
 #define SLP_TYP_S5 0u
 
 static uint8_t cmos(uint8_t reg)
@@ -68,7 +68,7 @@ static void rtc_hook(uint32_t vector)
     if (n < 4)
         rtc_sec_at[n] = cmos(0x00);
     if (rtc_ack)
-        rtc_c_last = cmos(REG_C);   /* acknowledges: IRQ 8 drops, the next flag raises it again */
+        rtc_c_last = cmos(REG_C); /* acknowledges: IRQ 8 drops, the next flag raises it again */
     rtc_irqs = n + 1;
 }
 
@@ -88,7 +88,7 @@ static int rtc_read(unsigned t[6], char *why)
     static const uint8_t regs[6] = { 0x32, 0x09, 0x08, 0x07, 0x04, 0x02 };
     for (int i = 0; i < 6; i++)
         t[i] = bcd(cmos(regs[i]));
-    t[5] = t[5] * 60 + bcd(cmos(0x00));   /* minutes and seconds together */
+    t[5] = t[5] * 60 + bcd(cmos(0x00)); /* minutes and seconds together */
     return 0;
 }
 
@@ -101,8 +101,8 @@ static int t_rtc_date(char *why)
     if (rtc_read(t, why))
         return 1;
     /* The integration test compares this line with the machine's RTC. */
-    kprintf("# pcdev: RTC reads %02u%02u-%02u-%02u %02u:%02u:%02u\n", t[0], t[1], t[2], t[3],
-            t[4], t[5] / 60, t[5] % 60);
+    kprintf("# pcdev: RTC reads %02u%02u-%02u-%02u %02u:%02u:%02u\n", t[0], t[1], t[2], t[3], t[4], t[5] / 60,
+            t[5] % 60);
     CHECK(t[0] >= 19 && t[0] <= 21 && t[1] <= 99, "year %u%02u is implausible", t[0], t[1]);
     CHECK(t[2] >= 1 && t[2] <= 12 && t[3] >= 1 && t[3] <= 31 && t[4] < 24 && t[5] < 3600,
           "fields out of range: month %u day %u hour %u", t[2], t[3], t[4]);
@@ -125,16 +125,15 @@ static int t_rtc_periodic(char *why)
     rtc_reset();
     rtc_hook_on();
     cmos_set(REG_B, B_PIE | B_24H);
-    CHECK(wait_irq(RTC_VEC, 101, ms_ticks(200)), "%u periodic interrupts in 200 ms, expected 101",
-          rtc_irqs);
+    CHECK(wait_irq(RTC_VEC, 101, ms_ticks(200)), "%u periodic interrupts in 200 ms, expected 101", rtc_irqs);
     cmos_set(REG_B, B_24H);
     CHECK((rtc_c_last & (C_IRQF | C_PF)) == (C_IRQF | C_PF), "register C read 0x%x in the handler",
           rtc_c_last);
     uint64_t hz = tsc_khz() * 1000, span = rtc_tsc_at[100] - rtc_tsc_at[0];
     uint64_t want = div64(hz * 100, 1024);
     uint64_t off = report_rate("RTC periodic 100 x 1/1024 s", span, want);
-    CHECK(off * 100 <= want, "100 periods took %u ticks, expected %u (more than 1 %% off)",
-          (uint32_t)span, (uint32_t)want);
+    CHECK(off * 100 <= want, "100 periods took %u ticks, expected %u (more than 1 %% off)", (uint32_t)span,
+          (uint32_t)want);
     /* Register C: PF sets with PIE off (no interrupt), read clears it. */
     (void)cmos(REG_C);
     uint32_t n = irqlog.count[RTC_VEC];
@@ -158,7 +157,7 @@ static int t_rtc_c_ack(char *why)
     rtc_ack = 0;
     cmos_set(REG_B, B_PIE | B_24H);
     CHECK(wait_irq(RTC_VEC, 1, ms_ticks(20)), "no periodic interrupt");
-    spin_irq(RTC_VEC, 2, ms_ticks(10));         /* 10 periods */
+    spin_irq(RTC_VEC, 2, ms_ticks(10)); /* 10 periods */
     CHECK(rtc_irqs == 1, "%u interrupts without a read of C, expected 1", rtc_irqs);
     uint8_t c = cmos(REG_C);
     CHECK((c & (C_IRQF | C_PF)) == (C_IRQF | C_PF), "register C 0x%x, expected IRQF and PF", c);
@@ -176,8 +175,7 @@ static int t_rtc_update_ended(char *why)
     rtc_reset();
     rtc_hook_on();
     cmos_set(REG_B, B_UIE | B_24H);
-    CHECK(wait_irq(RTC_VEC, 3, ms_ticks(2200)), "%u update-ended interrupts in 2.2 s, expected 3",
-          rtc_irqs);
+    CHECK(wait_irq(RTC_VEC, 3, ms_ticks(2200)), "%u update-ended interrupts in 2.2 s, expected 3", rtc_irqs);
     cmos_set(REG_B, B_24H);
     CHECK((rtc_c_last & (C_IRQF | C_UF)) == (C_IRQF | C_UF), "register C read 0x%x", rtc_c_last);
     uint64_t hz = tsc_khz() * 1000;
@@ -185,8 +183,8 @@ static int t_rtc_update_ended(char *why)
         uint64_t span = rtc_tsc_at[i] - rtc_tsc_at[i - 1];
         uint64_t off = report_rate("RTC update-ended interval", span, hz);
         CHECK(off * 200 <= hz, "interval %d: %u ticks, expected %u", i, (uint32_t)span, (uint32_t)hz);
-        CHECK(bcd((uint8_t)rtc_sec_at[i]) == (bcd((uint8_t)rtc_sec_at[i - 1]) + 1) % 60,
-              "seconds %x then %x", rtc_sec_at[i - 1], rtc_sec_at[i]);
+        CHECK(bcd((uint8_t)rtc_sec_at[i]) == (bcd((uint8_t)rtc_sec_at[i - 1]) + 1) % 60, "seconds %x then %x",
+              rtc_sec_at[i - 1], rtc_sec_at[i]);
     }
     /* UIP: from the last update, 1 s - 1 ms of TSC, then poll. */
     uint64_t last = rtc_tsc_at[2];
@@ -247,7 +245,7 @@ static void sci_hook(uint32_t vector)
 {
     (void)vector;
     sci_sts = inw(PM_STS);
-    outw(PM_STS, 1);                           /* TMR_STS: write 1 to clear, the SCI drops */
+    outw(PM_STS, 1); /* TMR_STS: write 1 to clear, the SCI drops */
 }
 
 /* PM1 registers, and the SCI (GSI 9, level) from TMR_STS with TMR_EN. */
@@ -298,7 +296,7 @@ static int t_kbc_post(char *why)
 {
     CHECK(inb(0x64) == 0xFF, "8042 status 0x%x", inb(0x64));
     CHECK(inb(0x60) == 0xFF, "8042 data 0x%x", inb(0x60));
-    outb(0x64, 0xAA);                          /* self-test: nobody answers */
+    outb(0x64, 0xAA); /* self-test: nobody answers */
     CHECK(inb(0x60) == 0xFF, "8042 data 0x%x after a self-test", inb(0x60));
     for (int i = 0; i < 100; i++)
         outb(0x80, (uint8_t)i);
@@ -308,7 +306,8 @@ static int t_kbc_post(char *why)
 
 static const struct test_case cases[] = {
     { "rtc_date: the RTC's date is valid and advances with the TSC", t_rtc_date },
-    { "rtc_periodic: 1024 Hz periodic interrupts through IOAPIC pin 8, register C read-to-clear", t_rtc_periodic },
+    { "rtc_periodic: 1024 Hz periodic interrupts through IOAPIC pin 8, register C read-to-clear",
+      t_rtc_periodic },
     { "rtc_c_ack: IRQ 8 waits for a read of register C", t_rtc_c_ack },
     { "rtc_update_ended: one update-ended interrupt a second, UIP before each update", t_rtc_update_ended },
     { "pm_timer: 3.579545 MHz against the TSC within 0.1 %, monotonic", t_pm_timer },

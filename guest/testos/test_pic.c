@@ -5,9 +5,7 @@
 
 #define V(irq) (PIC_MASTER_BASE + (irq))
 
-
 /* IRQ 4 from the virtual UART: THR-empty interrupt on (asserted at once). */
-
 
 static void reset(void) { legacy_reset(0); }
 
@@ -26,13 +24,17 @@ static int t_masked_edge_latches_irr(char *why)
     reset();
     pit_fire_oneshot();
     CHECK(pic_read_irr(0) & 1, "IRR 0x%x: the masked IRQ 0 edge was not latched", pic_read_irr(0));
-    spin_irq(V(0), 1, ms_ticks(QUIET_MS));   /* the latched request, IF=1 */
+    spin_irq(V(0), 1, ms_ticks(QUIET_MS)); /* the latched request, IF=1 */
     CHECK(irqlog.count[V(0)] == 0, "a masked IRQ was delivered");
     return 0;
 }
 
 static volatile uint8_t isr_in_handler;
-static void hook_read_isr(uint32_t v) { (void)v; isr_in_handler = pic_read_isr(0); }
+static void hook_read_isr(uint32_t v)
+{
+    (void)v;
+    isr_in_handler = pic_read_isr(0);
+}
 
 static int t_delivery_isr_and_eoi(char *why)
 {
@@ -62,8 +64,17 @@ static int t_auto_eoi(char *why)
     return 0;
 }
 
-static void hook_eoi(uint32_t v) { (void)v; outb(0x20, 0x20); }
-static void hook_ack_uart_eoi(uint32_t v) { (void)v; com1_thre_irq_ack(); outb(0x20, 0x20); }
+static void hook_eoi(uint32_t v)
+{
+    (void)v;
+    outb(0x20, 0x20);
+}
+static void hook_ack_uart_eoi(uint32_t v)
+{
+    (void)v;
+    com1_thre_irq_ack();
+    outb(0x20, 0x20);
+}
 
 /* IRQ 0 and IRQ 4 both pending; delivery order shows the priority. */
 static int two_pending_order(uint32_t *first, uint32_t *second)
@@ -87,15 +98,19 @@ static int t_priority_and_rotation(char *why)
     irq_hook[V(4)] = hook_ack_uart_eoi;
     CHECK(two_pending_order(&a, &b) == 2, "%u interrupts instead of 2", irqlog.n);
     CHECK(a == V(0) && b == V(4), "order 0x%x, 0x%x: IRQ 0 should come first", a, b);
-    outb(0x20, 0xC0);                        /* OCW2 set priority: IRQ 0 lowest */
+    outb(0x20, 0xC0); /* OCW2 set priority: IRQ 0 lowest */
     com1_thre_irq_off();
     CHECK(two_pending_order(&a, &b) == 2, "%u interrupts instead of 2 after rotation", irqlog.n);
     CHECK(a == V(4) && b == V(0), "order 0x%x, 0x%x: IRQ 4 should come first now", a, b);
-    outb(0x20, 0xC7);                        /* back to IRQ 7 lowest */
+    outb(0x20, 0xC7); /* back to IRQ 7 lowest */
     return 0;
 }
 
-static void hook_ack_uart(uint32_t v) { (void)v; com1_thre_irq_ack(); }
+static void hook_ack_uart(uint32_t v)
+{
+    (void)v;
+    com1_thre_irq_ack();
+}
 
 static int t_specific_eoi(char *why)
 {
@@ -105,7 +120,7 @@ static int t_specific_eoi(char *why)
     outb(0x21, 0xef);
     CHECK(wait_irq(V(4), 1, ms_ticks(20)), "IRQ 4 not delivered");
     CHECK(pic_read_isr(0) == 0x10, "ISR 0x%x, expected 0x10", pic_read_isr(0));
-    outb(0x20, 0x60);                        /* specific EOI for level 0: not in service */
+    outb(0x20, 0x60); /* specific EOI for level 0: not in service */
     CHECK(pic_read_isr(0) == 0x10, "a specific EOI for IRQ 0 cleared IRQ 4 (ISR 0x%x)", pic_read_isr(0));
     outb(0x20, 0x64);
     CHECK(pic_read_isr(0) == 0, "ISR 0x%x after the specific EOI for IRQ 4", pic_read_isr(0));
@@ -117,16 +132,16 @@ static void hook_level(uint32_t v)
 {
     (void)v;
     if (++level_eois >= 3)
-        com1_thre_irq_ack();                      /* third time: the source lets go */
+        com1_thre_irq_ack(); /* third time: the source lets go */
     outb(0x20, 0x20);
 }
 
 static int t_level_redelivery_elcr(char *why)
 {
     reset();
-    outb(0x4D0, 0x10);                       /* IRQ 4 level-triggered */
+    outb(0x4D0, 0x10); /* IRQ 4 level-triggered */
     CHECK(inb(0x4D0) == 0x10, "ELCR reads 0x%x", inb(0x4D0));
-    outb(0x4D0, 0x17);                       /* IRQ 0-2 cannot be level on a PC */
+    outb(0x4D0, 0x17); /* IRQ 0-2 cannot be level on a PC */
     CHECK(inb(0x4D0) == 0x10, "ELCR bits 0-2 writable (0x%x)", inb(0x4D0));
     level_eois = 0;
     irq_hook[V(4)] = hook_level;
@@ -134,8 +149,10 @@ static int t_level_redelivery_elcr(char *why)
     outb(0x21, 0xef);
     wait_irq(V(4), 3, ms_ticks(20));
     spin_irq(V(4), 4, ms_ticks(QUIET_MS));
-    CHECK(irqlog.count[V(4)] == 3, "IRQ 4 delivered %u times, expected 3 (re-delivery while the "
-          "line stays high, none after)", irqlog.count[V(4)]);
+    CHECK(irqlog.count[V(4)] == 3,
+          "IRQ 4 delivered %u times, expected 3 (re-delivery while the "
+          "line stays high, none after)",
+          irqlog.count[V(4)]);
     /* Evidence: the third handler's EOI happened (ISR clear) after its
      * source let go (the level IRR follows the line: clear). */
     CHECK(pic_read_isr(0) == 0, "ISR 0x%x: the third EOI did not happen", pic_read_isr(0));
@@ -147,8 +164,8 @@ static int t_poll_mode(char *why)
 {
     reset();
     com1_thre_irq_on();
-    outb(0x21, 0xef);                        /* IF stays 0: nothing is injected */
-    outb(0x20, 0x0C);                        /* OCW3: poll */
+    outb(0x21, 0xef); /* IF stays 0: nothing is injected */
+    outb(0x20, 0x0C); /* OCW3: poll */
     uint8_t p = inb(0x20);
     CHECK(p == 0x84, "poll returned 0x%x, expected 0x84", p);
     CHECK(pic_read_isr(0) == 0x10, "poll did not acknowledge (ISR 0x%x)", pic_read_isr(0));
@@ -166,10 +183,10 @@ static int t_spurious_irq7(char *why)
 {
     reset();
     outb(0x4D0, 0x10);
-    ioapic_route(0, 0x700, 0);               /* pin 0: ExtINT, unmasked */
+    ioapic_route(0, 0x700, 0); /* pin 0: ExtINT, unmasked */
     com1_thre_irq_on();
-    outb(0x21, 0xef);                        /* INTR high: IOAPIC sends ExtINT */
-    com1_thre_irq_ack();                          /* the level request disappears */
+    outb(0x21, 0xef);    /* INTR high: IOAPIC sends ExtINT */
+    com1_thre_irq_ack(); /* the level request disappears */
     sti();
     __asm__ volatile("nop; nop; nop");
     cli();

@@ -4,7 +4,7 @@
 #include "testos.h"
 
 #define PIT_HZ 1193182u
-#define V0 (PIC_MASTER_BASE + 0)
+#define V0     (PIC_MASTER_BASE + 0)
 
 static void setup(void) { legacy_reset(1); }
 
@@ -23,7 +23,7 @@ static void hook_tick(uint32_t v)
 
 static int t_mode2_rate(char *why)
 {
-    const uint16_t count = 1193;            /* 1000.15 Hz */
+    const uint16_t count = 1193; /* 1000.15 Hz */
     setup();
     CHECK(tsc_khz() != 0, "CPUID 0x40000010 reports no TSC frequency");
     ticks = 0;
@@ -47,12 +47,12 @@ static int t_mode0_oneshot(char *why)
     setup();
     outb(0x21, 0xfe);
     uint64_t t0 = rdtsc();
-    pit_program(0, 0, 5966);                /* 5 ms */
+    pit_program(0, 0, 5966); /* 5 ms */
     CHECK(wait_irq(V0, 1, pit_to_tsc(5966) * 4), "mode 0 never fired");
     uint64_t took = irqlog.last_tsc[V0] - t0, want = pit_to_tsc(5966);
     CHECK(took * 100 >= want * 95, "fired after %u TSC ticks, expected at least %u", (uint32_t)took,
           (uint32_t)want);
-    spin_irq(V0, 2, pit_to_tsc(5966) * 3);  /* give a second one the chance to appear */
+    spin_irq(V0, 2, pit_to_tsc(5966) * 3); /* give a second one the chance to appear */
     CHECK(irqlog.count[V0] == 1, "mode 0 fired %u times", irqlog.count[V0]);
     outb(0x21, 0xff);
     return 0;
@@ -60,7 +60,7 @@ static int t_mode0_oneshot(char *why)
 
 static uint16_t latch_read(unsigned ch)
 {
-    outb(0x43, (uint8_t)(ch << 6));         /* counter latch */
+    outb(0x43, (uint8_t)(ch << 6)); /* counter latch */
     uint8_t lo = inb((uint16_t)(0x40 + ch));
     uint8_t hi = inb((uint16_t)(0x40 + ch));
     return (uint16_t)(hi << 8 | lo);
@@ -92,12 +92,12 @@ static int t_readback_status(char *why)
 {
     setup();
     pit_program(0, 2, 1000);
-    outb(0x43, 0xE2);                       /* read-back: status only, channel 0 */
+    outb(0x43, 0xE2); /* read-back: status only, channel 0 */
     uint8_t st = inb(0x40);
     CHECK((st & 0x3f) == 0x34, "status 0x%x: expected access 3, mode 2, binary (0x34)", st);
-    outb(0x43, 0x10);                       /* channel 0, LSB only, mode 0 */
+    outb(0x43, 0x10); /* channel 0, LSB only, mode 0 */
     outb(0x40, 0x80);
-    outb(0x43, 0xC2);                       /* read-back: count and status */
+    outb(0x43, 0xC2); /* read-back: count and status */
     st = inb(0x40);
     uint8_t cnt = inb(0x40);
     CHECK((st & 0x3e) == 0x10, "status 0x%x: expected access 1, mode 0", st);
@@ -110,9 +110,9 @@ static int t_port61_gate_out2(char *why)
     setup();
     uint8_t p = inb(0x61);
     outb(0x61, (uint8_t)((p & ~0x03) | 0x01)); /* gate 2 on, speaker off */
-    outb(0x43, 0xB0);                       /* channel 2, LSB+MSB, mode 0 */
+    outb(0x43, 0xB0);                          /* channel 2, LSB+MSB, mode 0 */
     outb(0x42, 0x9b);
-    outb(0x42, 0x2e);                       /* 11931 clocks = 10 ms */
+    outb(0x42, 0x2e); /* 11931 clocks = 10 ms */
     CHECK(!(inb(0x61) & 0x20), "OUT2 high right after the count was written");
     uint64_t t0 = rdtsc();
     uint32_t spins = 0;
@@ -131,10 +131,10 @@ static int t_gate_low_stops_channel2(char *why)
 {
     setup();
     uint8_t p = inb(0x61);
-    outb(0x61, (uint8_t)(p & ~0x03));       /* gate 2 off */
+    outb(0x61, (uint8_t)(p & ~0x03)); /* gate 2 off */
     outb(0x43, 0xB0);
     outb(0x42, 0x10);
-    outb(0x42, 0x00);                       /* 16 clocks */
+    outb(0x42, 0x00); /* 16 clocks */
     uint64_t t = rdtsc();
     while (rdtsc() - t < pit_to_tsc(200))
         ;

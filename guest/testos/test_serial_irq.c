@@ -4,16 +4,15 @@
  * payload (tests/integration/serial_irq.t). */
 #include "testos.h"
 
-#define COM1 0x3F8
+#define COM1       0x3F8
 #define VEC_IOAPIC 0x54
-#define PAYLOAD1 "tinyhv-rx-1\n"
-#define PAYLOAD2 "second\n"
-#define PAYLOAD3 "third!\n"
+#define PAYLOAD1   "tinyhv-rx-1\n"
+#define PAYLOAD2   "second\n"
+#define PAYLOAD3   "third!\n"
 
 static char rxbuf[64];
 static volatile unsigned rxlen;
 static volatile uint8_t iir_seen;
-
 
 static void drain(void)
 {
@@ -32,10 +31,7 @@ static void hook_rx(uint32_t v)
         outb(0x20, 0x20);
 }
 
-static int got(const char *want)
-{
-    return rxlen == strlen(want) && !strncmp(rxbuf, want, rxlen);
-}
+static int got(const char *want) { return rxlen == strlen(want) && !strncmp(rxbuf, want, rxlen); }
 
 /* Waits for n bytes. The harness answers in wall-clock time while an idle
  * emulator races through emulated time, so the limit is generous: 5 s of
@@ -57,7 +53,7 @@ static int byte_arrived(uint32_t unused)
 static void setup(void)
 {
     legacy_reset(0);
-    drain();                                 /* leftovers of an earlier failed test */
+    drain(); /* leftovers of an earlier failed test */
     rxlen = 0;
     iir_seen = 0;
     irq_hook[VEC_IOAPIC] = hook_rx;
@@ -67,9 +63,9 @@ static void setup(void)
 static int t_ioapic_delivery(char *why)
 {
     setup();
-    ioapic_route(4, VEC_IOAPIC, 0);          /* edge, active high */
-    outb(COM1 + 4, 0x0B);                    /* OUT2: the UART's IRQ line is connected */
-    outb(COM1 + 1, 0x01);                    /* received-data interrupt */
+    ioapic_route(4, VEC_IOAPIC, 0); /* edge, active high */
+    outb(COM1 + 4, 0x0B);           /* OUT2: the UART's IRQ line is connected */
+    outb(COM1 + 1, 0x01);           /* received-data interrupt */
     kprintf("# serial-irq: send 1\n");
     expect_bytes(strlen(PAYLOAD1), VEC_IOAPIC);
     CHECK(irqlog.count[VEC_IOAPIC] >= 1, "no IRQ 4 at vector 0x%x (%u bytes polled)", VEC_IOAPIC, rxlen);
@@ -98,7 +94,7 @@ static int t_exits_with_if0(char *why)
 {
     setup();
     outb(COM1 + 4, 0x0B);
-    outb(COM1 + 1, 0x00);                    /* no guest interrupt: poll later */
+    outb(COM1 + 1, 0x00); /* no guest interrupt: poll later */
     kprintf("# serial-irq: send 2\n");
     cli();
     uint64_t t = rdtsc();
@@ -137,7 +133,7 @@ static int t_enable_with_data_waiting(char *why)
     spin_irq(VEC_IOAPIC, 1, ms_ticks(QUIET_MS));
     CHECK(irqlog.n == 0, "interrupt with IER off");
     CHECK(waiting, "no byte arrived to wait in the receiver");
-    outb(COM1 + 1, 0x01);                    /* data waiting: the line rises now */
+    outb(COM1 + 1, 0x01); /* data waiting: the line rises now */
     expect_bytes(strlen(PAYLOAD3), VEC_IOAPIC);
     rxbuf[rxlen] = 0;
     CHECK(irqlog.count[VEC_IOAPIC] >= 1, "enabling IER.RDA with data waiting raised no IRQ");
@@ -148,7 +144,7 @@ static int t_enable_with_data_waiting(char *why)
 static int t_through_the_8259(char *why)
 {
     setup();
-    outb(0x21, 0xef);                        /* IRQ 4 on the 8259, vector 0x24 */
+    outb(0x21, 0xef); /* IRQ 4 on the 8259, vector 0x24 */
     outb(COM1 + 4, 0x0B);
     outb(COM1 + 1, 0x01);
     kprintf("# serial-irq: send 4\n");
@@ -157,8 +153,8 @@ static int t_through_the_8259(char *why)
     outb(COM1 + 1, 0x00);
     outb(0x21, 0xff);
     CHECK(irqlog.count[PIC_MASTER_BASE + 4] >= 1, "no IRQ 4 through the 8259");
-    CHECK(got(PAYLOAD1), "received '%s' (%u IRQs, IIR 0x%x, LSR 0x%x, IMR 0x%x, IRR 0x%x, ISR 0x%x)",
-          rxbuf, irqlog.count[PIC_MASTER_BASE + 4], iir_seen, inb(COM1 + 5), inb(0x21), pic_read_irr(0),
+    CHECK(got(PAYLOAD1), "received '%s' (%u IRQs, IIR 0x%x, LSR 0x%x, IMR 0x%x, IRR 0x%x, ISR 0x%x)", rxbuf,
+          irqlog.count[PIC_MASTER_BASE + 4], iir_seen, inb(COM1 + 5), inb(0x21), pic_read_irr(0),
           pic_read_isr(0));
     return 0;
 }

@@ -3,12 +3,12 @@
  * 0x40000010 (EBX, kHz); no calibration needed. */
 #include "testos.h"
 
-#define VT 0x70
-#define LVT_MASKED (1u << 16)
-#define LVT_PERIODIC (1u << 17)
+#define VT               0x70
+#define LVT_MASKED       (1u << 16)
+#define LVT_PERIODIC     (1u << 17)
 #define LVT_TSC_DEADLINE (2u << 17)
-#define DIV_1 0x0B
-#define DIV_16 0x03
+#define DIV_1            0x0B
+#define DIV_16           0x03
 
 static uint64_t timer_to_tsc(uint64_t counts) { return div64(counts * tsc_khz(), lapic_timer_khz()); }
 
@@ -46,7 +46,7 @@ static int t_oneshot(char *why)
     lapic_write(0x3E0, DIV_1);
     lapic_write(0x320, VT);
     uint64_t t0 = rdtsc();
-    uint32_t count = (uint32_t)(lapic_timer_khz() * 2);   /* 2 ms */
+    uint32_t count = (uint32_t)(lapic_timer_khz() * 2); /* 2 ms */
     lapic_write(0x380, count);
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "one-shot never fired");
     uint64_t took = irqlog.last_tsc[VT] - t0;
@@ -74,7 +74,7 @@ static int t_periodic_1khz(char *why)
     legacy_reset(0);
     ticks = 0;
     irq_hook[VT] = hook_tick;
-    uint32_t count = (uint32_t)lapic_timer_khz();          /* 1 ms */
+    uint32_t count = (uint32_t)lapic_timer_khz(); /* 1 ms */
     lapic_write(0x3E0, DIV_1);
     lapic_write(0x320, LVT_PERIODIC | VT);
     lapic_write(0x380, count);
@@ -95,11 +95,12 @@ static int t_tsc_deadline_latency(char *why)
     legacy_reset(0);
     lapic_write(0x320, LVT_TSC_DEADLINE | VT);
     for (unsigned i = 0; i < 100; i++) {
-        uint64_t deadline = rdtsc() + ms_ticks(1) / 10;     /* 100 us ahead */
+        uint64_t deadline = rdtsc() + ms_ticks(1) / 10; /* 100 us ahead */
         uint32_t before = irqlog.count[VT];
         CHECK(safe_wrmsr(MSR_TSC_DEADLINE, deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
         CHECK(wait_irq(VT, before + 1, ms_ticks(20)), "deadline %u never fired", i);
-        CHECK(irqlog.last_tsc[VT] >= deadline, "fired %u ticks early", (uint32_t)(deadline - irqlog.last_tsc[VT]));
+        CHECK(irqlog.last_tsc[VT] >= deadline, "fired %u ticks early",
+              (uint32_t)(deadline - irqlog.last_tsc[VT]));
         lat[i] = (uint32_t)(irqlog.last_tsc[VT] - deadline);
     }
     uint64_t v = 1;
@@ -123,7 +124,7 @@ static int t_masked_timer_counts(char *why)
         ;
     uint32_t b = lapic_read(0x390);
     CHECK(b < a, "a masked timer does not count (%u then %u)", a, b);
-    lapic_write(0x380, 1000);                               /* expires at once, silently */
+    lapic_write(0x380, 1000); /* expires at once, silently */
     /* Evidence: the count ran out (current count 0), then the window;
      * IF=1 throughout. */
     sti();
@@ -160,13 +161,13 @@ static int t_rearm_by_writing_count(char *why)
     legacy_reset(0);
     lapic_write(0x3E0, DIV_1);
     lapic_write(0x320, VT);
-    uint32_t count = (uint32_t)(lapic_timer_khz() * 3);     /* 3 ms */
+    uint32_t count = (uint32_t)(lapic_timer_khz() * 3); /* 3 ms */
     lapic_write(0x380, count);
     uint64_t t = rdtsc();
     while (rdtsc() - t < ms_ticks(2))
         ;
     uint64_t rearm = rdtsc();
-    lapic_write(0x380, count);                              /* start again */
+    lapic_write(0x380, count); /* start again */
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "the re-armed timer never fired");
     CHECK(irqlog.last_tsc[VT] >= rearm + timer_to_tsc(count), "fired on the first arming, not the second");
     timer_stop();
@@ -183,31 +184,35 @@ static int t_mode_switch_disarms(char *why)
     lapic_write(0x320, LVT_TSC_DEADLINE | VT);
     uint64_t old_deadline = rdtsc() + ms_ticks(1);
     CHECK(safe_wrmsr(MSR_TSC_DEADLINE, old_deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
-    lapic_write(0x320, VT);                                 /* one-shot: the deadline is gone */
-    uint32_t count = (uint32_t)(lapic_timer_khz() * 2);     /* 2 ms: after the old deadline */
+    lapic_write(0x320, VT);                             /* one-shot: the deadline is gone */
+    uint32_t count = (uint32_t)(lapic_timer_khz() * 2); /* 2 ms: after the old deadline */
     uint64_t armed = rdtsc();
     lapic_write(0x380, count);
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control one-shot never fired");
     CHECK(irqlog.last_tsc[VT] >= armed + timer_to_tsc(count),
           "interrupt %u ticks after the old deadline, before the one-shot's expiry: the deadline "
-          "fired after the mode switch", (uint32_t)(irqlog.last_tsc[VT] - old_deadline));
+          "fired after the mode switch",
+          (uint32_t)(irqlog.last_tsc[VT] - old_deadline));
     spin_irq(VT, 2, ms_ticks(QUIET_MS));
-    CHECK(irqlog.count[VT] == 1, "%u interrupts after the mode switch, expected the one-shot's", irqlog.count[VT]);
+    CHECK(irqlog.count[VT] == 1, "%u interrupts after the mode switch, expected the one-shot's",
+          irqlog.count[VT]);
 
     /* Back to TSC-deadline mode: the old deadline (long past) stays gone,
      * and an initial count (1000 counts: about 5 us) arms nothing. */
     irqlog_reset();
     lapic_write(0x320, LVT_TSC_DEADLINE | VT);
     uint64_t start = rdtsc();
-    lapic_write(0x380, 1000);                               /* ignored in TSC-deadline mode */
+    lapic_write(0x380, 1000); /* ignored in TSC-deadline mode */
     uint64_t deadline = start + ms_ticks(2);
     CHECK(safe_wrmsr(MSR_TSC_DEADLINE, deadline) == 0, "WRMSR IA32_TSC_DEADLINE faulted");
     CHECK(wait_irq(VT, 1, ms_ticks(20)), "the control TSC deadline never fired");
     CHECK(irqlog.last_tsc[VT] >= deadline,
           "interrupt %u ticks after the count write, before the new deadline: the count or the "
-          "disarmed deadline fired", (uint32_t)(irqlog.last_tsc[VT] - start));
+          "disarmed deadline fired",
+          (uint32_t)(irqlog.last_tsc[VT] - start));
     spin_irq(VT, 2, ms_ticks(QUIET_MS));
-    CHECK(irqlog.count[VT] == 1, "%u interrupts in TSC-deadline mode, expected the deadline's", irqlog.count[VT]);
+    CHECK(irqlog.count[VT] == 1, "%u interrupts in TSC-deadline mode, expected the deadline's",
+          irqlog.count[VT]);
     timer_stop();
     return 0;
 }

@@ -8,21 +8,21 @@
  * machine's COM1 (make run sends one when it sees "tour: type a key"). */
 #include "testos.h"
 
-#define COM1 0x3F8
-#define LEVEL 0x8000u
-#define REMOTE_IRR 0x4000u
-#define NMI_MODE (4u << 8)
-#define LVT_PERIODIC (1u << 17)
+#define COM1             0x3F8
+#define LEVEL            0x8000u
+#define REMOTE_IRR       0x4000u
+#define NMI_MODE         (4u << 8)
+#define LVT_PERIODIC     (1u << 17)
 #define LVT_TSC_DEADLINE (2u << 17)
-#define VEC_IOAPIC_PIT 0x41
-#define VEC_ONESHOT 0x70
-#define VEC_PERIODIC 0x71
-#define VEC_DEADLINE 0x72
-#define VEC_LEVEL 0x58
-#define VEC_COM1 0x54
-#define VEC_TESTDEV 0x5a
-#define TESTDEV_IRQ_PORT 0x2000     /* pc-testdev: port 0x2000 + n drives line n */
-#define TESTDEV_GSI 10
+#define VEC_IOAPIC_PIT   0x41
+#define VEC_ONESHOT      0x70
+#define VEC_PERIODIC     0x71
+#define VEC_DEADLINE     0x72
+#define VEC_LEVEL        0x58
+#define VEC_COM1         0x54
+#define VEC_TESTDEV      0x5a
+#define TESTDEV_IRQ_PORT 0x2000 /* pc-testdev: port 0x2000 + n drives line n */
+#define TESTDEV_GSI      10
 
 /* One stop: the stamp when the source was armed and the one the handler
  * took first. */
@@ -53,8 +53,8 @@ static int stop_report(char *why, const char *source, uint32_t gsi, const char *
 {
     trace_mark(MARK_PHASE_END, phase);
     CHECK(seen, "%s: the interrupt never reached the guest's handler", source);
-    CHECK(at_isr.gsi == gsi, "%s: the last source event the hypervisor saw was GSI %u, expected %u",
-          source, at_isr.gsi, gsi);
+    CHECK(at_isr.gsi == gsi, "%s: the last source event the hypervisor saw was GSI %u, expected %u", source,
+          at_isr.gsi, gsi);
     /* The stamp at arming does not count its own VMCALL; the handler's
      * does, and the marks the handler sent are the trace's, not the
      * source's. */
@@ -68,18 +68,24 @@ static int stop_report(char *why, const char *source, uint32_t gsi, const char *
     else
         ksnprintf(g, sizeof(g), "%u", gsi);
     kprintf("# tour: %-22s GSI %-2s  %-50s %-9s vector 0x%02x %4u exits %7u ticks\n", source, g, route,
-            how == HC_DELIVERED_VID ? "VID (RVI)" : how == HC_DELIVERED_INJECTED ? "injected" : "?",
+            how == HC_DELIVERED_VID        ? "VID (RVI)"
+            : how == HC_DELIVERED_INJECTED ? "injected"
+                                           : "?",
             vector, exits, isr_tsc - at_isr.source_tsc);
     return 0;
 }
 
-static void hook_pic(uint32_t v) { stop_seen(v); outb(0x20, 0x20); }
+static void hook_pic(uint32_t v)
+{
+    stop_seen(v);
+    outb(0x20, 0x20);
+}
 static void hook_seen(uint32_t v) { stop_seen(v); }
 
 static int t_pit_pic(char *why)
 {
-    kprintf("# tour: %-22s %-7s %-50s %-9s %-11s %-10s %s\n", "source", "GSI", "route", "delivery",
-            "vector", "VM exits", "latency (source event -> handler)");
+    kprintf("# tour: %-22s %-7s %-50s %-9s %-11s %-10s %s\n", "source", "GSI", "route", "delivery", "vector",
+            "VM exits", "latency (source event -> handler)");
     legacy_reset(0);
     irq_hook[PIC_MASTER_BASE] = hook_pic;
     stop_begin();
@@ -115,7 +121,7 @@ static int lapic_timer_stop(char *why, const char *name, uint32_t lvt, uint32_t 
     uint32_t vector = lvt & 0xff;
     legacy_reset(0);
     irq_hook[vector] = hook_seen;
-    lapic_write(0x3E0, 0x0B);                /* divide by 1 */
+    lapic_write(0x3E0, 0x0B); /* divide by 1 */
     stop_begin();
     lapic_write(0x320, lvt);
     if (lvt & LVT_TSC_DEADLINE) {
@@ -151,7 +157,7 @@ static void hook_level(uint32_t v)
 {
     stop_seen(v);
     remote_irr_in_isr = ioapic_read(0x10 + 8) & REMOTE_IRR;
-    com1_thre_irq_ack();                      /* the source lets go; the EOI follows */
+    com1_thre_irq_ack(); /* the source lets go; the EOI follows */
 }
 
 static int t_level(char *why)
@@ -172,8 +178,7 @@ static int t_level(char *why)
     CHECK(tmr, "the vector's TMR bit was clear: not level-triggered in the vLAPIC");
     CHECK(remote_irr_in_isr, "remote IRR was clear in the handler");
     CHECK(!after, "the EOI did not clear remote IRR");
-    return stop_report(why, "COM1 THRE (level)", 4,
-                       "vIOAPIC pin 4 level: remote IRR 1, EOI -> 0", VEC_LEVEL);
+    return stop_report(why, "COM1 THRE (level)", 4, "vIOAPIC pin 4 level: remote IRR 1, EOI -> 0", VEC_LEVEL);
 }
 
 static int t_nmi(char *why)
@@ -199,8 +204,8 @@ static int t_testdev(char *why)
     outb(TESTDEV_IRQ_PORT + TESTDEV_GSI, 1);
     wait_irq(VEC_TESTDEV, 1, ms_ticks(20));
     outb(TESTDEV_IRQ_PORT + TESTDEV_GSI, 0);
-    return stop_report(why, "pc-testdev line 10", TESTDEV_GSI,
-                       "port 0x200a -> irq_set -> vIOAPIC pin 10", VEC_TESTDEV);
+    return stop_report(why, "pc-testdev line 10", TESTDEV_GSI, "port 0x200a -> irq_set -> vIOAPIC pin 10",
+                       VEC_TESTDEV);
 }
 
 static char typed[16];
@@ -223,8 +228,8 @@ static int t_com1_byte(char *why)
     ntyped = 0;
     irq_hook[VEC_COM1] = hook_com1;
     ioapic_route(4, VEC_COM1, 0);
-    outb(COM1 + 4, 0x0B);                    /* OUT2: the UART's IRQ line is connected */
-    outb(COM1 + 1, 0x01);                    /* received-data interrupt */
+    outb(COM1 + 4, 0x0B); /* OUT2: the UART's IRQ line is connected */
+    outb(COM1 + 1, 0x01); /* received-data interrupt */
     stop_begin();
     kprintf("# tour: type a key (COM1)\n");
     /* The key comes in wall-clock time while an idle emulator races
@@ -232,8 +237,8 @@ static int t_com1_byte(char *why)
     wait_irq(VEC_COM1, 1, ms_ticks(5000));
     outb(COM1 + 1, 0x00);
     CHECK(seen, "no byte arrived on COM1 within 5 s of guest time (make run types one)");
-    return stop_report(why, "COM1 byte (physical)", 4,
-                       "host IRQ 4 -> exit -> vUART RX -> vIOAPIC pin 4", VEC_COM1);
+    return stop_report(why, "COM1 byte (physical)", 4, "host IRQ 4 -> exit -> vUART RX -> vIOAPIC pin 4",
+                       VEC_COM1);
 }
 
 static int t_summary(char *why)
@@ -244,7 +249,6 @@ static int t_summary(char *why)
             "# tour: the hypervisor's exit statistics for the whole run follow.\n");
     return 0;
 }
-
 
 static const struct test_case cases[] = {
     { "the vPIT's IRQ 0 through the vPIC (LAPIC in virtual-wire mode)", t_pit_pic },

@@ -4,7 +4,11 @@
  * records between the guest's phase marks 1 (trace = on). */
 #include "testos.h"
 
-static void hook_eoi(uint32_t v) { (void)v; outb(0x20, 0x20); }
+static void hook_eoi(uint32_t v)
+{
+    (void)v;
+    outb(0x20, 0x20);
+}
 
 static int t_one_tick(char *why)
 {
@@ -15,7 +19,7 @@ static int t_one_tick(char *why)
     trace_mark(MARK_PHASE_BEGIN, 1);
     pit_program(0, 0, 100);
     CHECK(wait_irq(PIC_MASTER_BASE, 1, tsc_khz() * 20), "the tick did not arrive");
-    spin_irq(PIC_MASTER_BASE, 2, ms_ticks(QUIET_MS));   /* IRQ 0 unmasked: a second tick would come */
+    spin_irq(PIC_MASTER_BASE, 2, ms_ticks(QUIET_MS)); /* IRQ 0 unmasked: a second tick would come */
     outb(0x21, 0xff);
     irq_hook[PIC_MASTER_BASE] = 0;
     trace_mark(MARK_PHASE_END, 1);

@@ -35,7 +35,7 @@ static int t_enable(char *why)
     cpuid(1, 0, r);
     CHECK(r[2] & (1u << 21), "CPUID.1:ECX.x2APIC clear");
     CHECK(enter_x2apic() == 0, "enabling x2APIC mode faulted");
-    lapic_x2apic = 1;                          /* helpers now use the MSRs */
+    lapic_x2apic = 1; /* helpers now use the MSRs */
     rd_faulted = 0;
     CHECK(rd(MSR_APIC_BASE) & APIC_BASE_EXTD, "EXTD did not stick");
     CHECK(rd(X2(0x20)) == 0, "x2APIC ID %u, expected 0", (uint32_t)rd(X2(0x20)));

@@ -9,9 +9,24 @@
 static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
 static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint16_t inw(uint16_t p) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint8_t inb(uint16_t p)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
+    return v;
+}
+static inline uint16_t inw(uint16_t p)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p));
+    return v;
+}
+static inline uint32_t inl(uint16_t p)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
+    return v;
+}
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
@@ -29,7 +44,7 @@ struct trap_frame {
     uint32_t vector, error, eip, cs, eflags;
 };
 struct trap_record {
-    int taken;           /* number of traps since trap_arm() */
+    int taken; /* number of traps since trap_arm() */
     uint32_t vector, error, eip;
 };
 extern volatile struct trap_record last_trap;
@@ -81,7 +96,7 @@ struct boot {
     uint32_t magic;
     const struct mb_info *mbi;
     const char *cmdline;
-    uint32_t ram_mb_expected;   /* from "ram_mb=N" on the command line, 0 if absent */
+    uint32_t ram_mb_expected; /* from "ram_mb=N" on the command line, 0 if absent */
     /* group "fuzz": seed=N bursts=N seconds=N ops=N verbose=N from=N, 0 if absent */
     uint32_t fuzz_seed, fuzz_bursts, fuzz_seconds, fuzz_ops, fuzz_verbose, fuzz_from;
 };
@@ -90,7 +105,7 @@ extern char kernel_start[], kernel_end[];
 
 /* ---- the test framework: TAP on the serial line ---- */
 #define WHY_MAX 160
-typedef int (*test_fn)(char *why);   /* 0 = pass; otherwise fill why */
+typedef int (*test_fn)(char *why); /* 0 = pass; otherwise fill why */
 struct test_case {
     const char *name;
     test_fn fn;
@@ -100,27 +115,35 @@ struct test_group {
     const struct test_case *cases;
     unsigned count;
 };
-#define FAILF(...) do { ksnprintf(why, WHY_MAX, __VA_ARGS__); return 1; } while (0)
-#define CHECK(cond, ...) do { if (!(cond)) FAILF(__VA_ARGS__); } while (0)
+#define FAILF(...)                            \
+    do {                                      \
+        ksnprintf(why, WHY_MAX, __VA_ARGS__); \
+        return 1;                             \
+    } while (0)
+#define CHECK(cond, ...)        \
+    do {                        \
+        if (!(cond))            \
+            FAILF(__VA_ARGS__); \
+    } while (0)
 
-extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic,
-    group_inject, group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic,
-    group_timer, group_x2apic, group_level, group_bench, group_paging, group_hostile, group_tour,
-    group_fuzz, group_pcdev, group_pcdev_stop, group_hpet;
+extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic, group_inject,
+    group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic, group_timer, group_x2apic,
+    group_level, group_bench, group_paging, group_hostile, group_tour, group_fuzz, group_pcdev,
+    group_pcdev_stop, group_hpet;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
-#define HC_VERSION 0
-#define HC_TEST_UNMAP 1        /* EBX = guest-physical address: unmap its 2 MiB until touched */
-#define HC_TEST_UNMAP_NMI 0x21494d4eu /* in ECX: and an NMI arrives at that touch's exit */
-#define HC_TEST_REINJECTED 2   /* returns the number of events re-injected after an exit */
-#define HC_STATS_RESET 3       /* test hooks (test_hooks = on): zero the exit statistics */
-#define HC_STATS_PRINT 4       /*   print them as "hv: stats <EBX>" lines */
-#define HC_IRQ_STAMP 5         /* EAX <- exits so far, EBX <- guest TSC of the last source event, ECX <- its GSI */
-#define HC_TRACE_MARK 6        /* EBX = kind << 8 | arg, ECX = TSC: a mark in the trace (EAX <- 0 if recorded) */
+#define HC_VERSION             0
+#define HC_TEST_UNMAP          1           /* EBX = guest-physical address: unmap its 2 MiB until touched */
+#define HC_TEST_UNMAP_NMI      0x21494d4eu /* in ECX: and an NMI arrives at that touch's exit */
+#define HC_TEST_REINJECTED     2           /* returns the number of events re-injected after an exit */
+#define HC_STATS_RESET         3           /* test hooks (test_hooks = on): zero the exit statistics */
+#define HC_STATS_PRINT         4           /*   print them as "hv: stats <EBX>" lines */
+#define HC_IRQ_STAMP           5 /* EAX <- exits so far, EBX <- guest TSC of the last source event, ECX <- its GSI */
+#define HC_TRACE_MARK          6 /* EBX = kind << 8 | arg, ECX = TSC: a mark in the trace (EAX <- 0 if recorded) */
 #define IRQ_SOURCE_LAPIC_TIMER 0xffu
-#define HC_DELIVERED_INJECTED 1
-#define HC_DELIVERED_VID 2
-#define HC_UNKNOWN_RESULT 0xffffffffu
+#define HC_DELIVERED_INJECTED  1
+#define HC_DELIVERED_VID       2
+#define HC_UNKNOWN_RESULT      0xffffffffu
 static inline uint32_t hypercall(uint32_t nr, uint32_t arg)
 {
     uint32_t ret;
@@ -138,18 +161,20 @@ struct irq_stamp {
 };
 static inline void irq_stamp(struct irq_stamp *s)
 {
-    __asm__ volatile("vmcall" : "=a"(s->exits), "=b"(s->source_tsc), "=c"(s->gsi), "=d"(s->delivered)
-                     : "a"(HC_IRQ_STAMP) : "memory");
+    __asm__ volatile("vmcall"
+                     : "=a"(s->exits), "=b"(s->source_tsc), "=c"(s->gsi), "=d"(s->delivered)
+                     : "a"(HC_IRQ_STAMP)
+                     : "memory");
 }
 /* Marks in the hypervisor's interrupt trace (`trace = on`): the interrupt
  * handler marks its entry and its EOI once trace_marks_on() found the
  * trace recording; phases (a tour stop, a test) are marked by their
  * callers. Each mark is a VMCALL, counted in trace_marks_sent. */
-#define MARK_ISR 1
-#define MARK_EOI 2
+#define MARK_ISR         1
+#define MARK_EOI         2
 #define MARK_PHASE_BEGIN 3
-#define MARK_PHASE_END 4
-#define MARK_HELLO 5           /* trace_marks_on()'s probe */
+#define MARK_PHASE_END   4
+#define MARK_HELLO       5 /* trace_marks_on()'s probe */
 extern volatile int trace_marks;
 extern volatile uint32_t trace_marks_sent;
 int trace_marks_on(void);
@@ -163,14 +188,14 @@ void trace_mark(uint32_t kind, uint32_t arg);
  * not livelock, and counts it in irq_storms; a test during which a storm
  * happened fails, whatever its own checks say. No test expects more than
  * about a thousand of one vector. */
-#define IRQ_STORM 20000
+#define IRQ_STORM   20000
 extern volatile uint32_t irq_storms, irq_storm_vector;
 struct irq_log {
     volatile uint32_t count[256];
-    volatile uint32_t order[IRQ_LOG_MAX];  /* vectors in arrival order */
+    volatile uint32_t order[IRQ_LOG_MAX]; /* vectors in arrival order */
     volatile uint32_t n;
     volatile uint64_t last_tsc[256];
-    volatile uint32_t last_eip[256];       /* where the interrupt hit */
+    volatile uint32_t last_eip[256]; /* where the interrupt hit */
 };
 extern struct irq_log irqlog;
 /* Called (if set) from the handler of that vector, before IRET. */
@@ -248,10 +273,10 @@ int lapic_in_irr(uint32_t vector);
 void lapic_self_ipi(uint8_t vector);
 /* LAPIC timer input frequency in kHz (CPUID 0x40000010 EBX). */
 uint64_t lapic_timer_khz(void);
-#define MSR_APIC_BASE 0x1B
+#define MSR_APIC_BASE    0x1B
 #define MSR_TSC_DEADLINE 0x6E0
-#define APIC_BASE_EN (1u << 11)
-#define APIC_BASE_EXTD (1u << 10)
+#define APIC_BASE_EN     (1u << 11)
+#define APIC_BASE_EXTD   (1u << 10)
 /* When set (the default), the interrupt handler ends every vector that is
  * in service in the LAPIC with an EOI after its hook ran. */
 extern volatile int lapic_auto_eoi;

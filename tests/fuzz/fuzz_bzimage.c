@@ -18,7 +18,12 @@
 
 #include "../../boot/bzimage.h"
 
-static uint32_t get32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, p + off, 4);
+    return v;
+}
 
 static int all_zero(const uint8_t *p, size_t n)
 {

@@ -127,8 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_insn(&in, avail);
         /* deterministic, and the decode of exactly len bytes gives the same result */
         struct mmio_insn again;
-        if (mmio_decode(bytes, in.len, mode, &again, NULL, 0) != 0 ||
-            memcmp(&again, &in, sizeof(in)) != 0)
+        if (mmio_decode(bytes, in.len, mode, &again, NULL, 0) != 0 || memcmp(&again, &in, sizeof(in)) != 0)
             __builtin_trap();
         /* the decoded operation on the instruction's own operand */
         if (in.op != MMIO_MOV && in.op != MMIO_XCHG)

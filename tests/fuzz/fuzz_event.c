@@ -9,7 +9,11 @@
 
 #include "../../vmx/event.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#define CHECK(c)              \
+    do {                      \
+        if (!(c))             \
+            __builtin_trap(); \
+    } while (0)
 
 static void check(const struct event_snapshot *s, const struct event_decision *d)
 {
@@ -72,9 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (s.interruptibility & INTERRUPTIBILITY_STI)
             s.rflags_if = 1; /* VM entry: blocking by STI needs IF = 1 */
         if (data[1] & 1) {
-            static const uint32_t types[] = { INTR_TYPE_EXTERNAL, INTR_TYPE_NMI, INTR_TYPE_HW_EXCEPTION,
-                                              INTR_TYPE_SW_INTERRUPT, INTR_TYPE_PRIV_SW_EXCEPTION,
-                                              INTR_TYPE_SW_EXCEPTION };
+            static const uint32_t types[] = { INTR_TYPE_EXTERNAL,          INTR_TYPE_NMI,
+                                              INTR_TYPE_HW_EXCEPTION,      INTR_TYPE_SW_INTERRUPT,
+                                              INTR_TYPE_PRIV_SW_EXCEPTION, INTR_TYPE_SW_EXCEPTION };
             uint32_t type = types[(data[1] >> 1) % 6];
             s.pending = event_from_idt_vectoring(INTR_INFO_VALID | type | data[2] |
                                                      ((data[1] & 0x80) ? INTR_INFO_HAS_ERROR : 0),

@@ -42,11 +42,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define RAM_MAX 65536u
-#define HEADER 9u
-#define MAX_OPS 8u
-#define OP_BYTES 28u
-#define PAGE 4096u
+#define RAM_MAX         65536u
+#define HEADER          9u
+#define MAX_OPS         8u
+#define OP_BYTES        28u
+#define PAGE            4096u
 #define TAME_PAGES_MASK 0xFull /* 16 pages of 4 KiB: 64 KiB */
 
 enum mode { M_NONE, M_32, M_PAE, M_4L, M_5L };
@@ -125,8 +125,8 @@ static void tame(struct ctx *c)
 }
 
 /* Checks a fault from a translation, read or write at linear of len bytes. */
-static void check_fault(const struct ctx *c, const struct gmem_fault *f, uint64_t linear,
-                        size_t len, unsigned access)
+static void check_fault(const struct ctx *c, const struct gmem_fault *f, uint64_t linear, size_t len,
+                        unsigned access)
 {
     if (f->has_error != 1)
         __builtin_trap();
@@ -194,8 +194,8 @@ static int all_pages_fine_before(const struct ctx *c, uint64_t linear, size_t le
 }
 
 /* Checks what a failed gmem_read (buf != NULL) or gmem_write left behind. */
-static void check_failed_copy(const struct ctx *c, int rc, const struct gmem_fault *f,
-                              uint64_t linear, size_t len, unsigned access, const uint8_t *buf)
+static void check_failed_copy(const struct ctx *c, int rc, const struct gmem_fault *f, uint64_t linear,
+                              size_t len, unsigned access, const uint8_t *buf)
 {
     if (memcmp(c->snap, c->v.ram, c->v.ram_size) == 0) {
         for (size_t i = 0; buf && i < len; i++)
@@ -319,8 +319,7 @@ static void op_segment(struct cursor *in, unsigned access)
         __builtin_trap();
     if (long64 && !canonical(lin, long64 == GMEM_LONG64_LA57 ? 57 : 48))
         __builtin_trap();
-    if (gmem_seg_linear(seg, &s, long64, addr_size, offset, len, access, &lin2, &f) != GMEM_OK ||
-        lin2 != lin)
+    if (gmem_seg_linear(seg, &s, long64, addr_size, offset, len, access, &lin2, &f) != GMEM_OK || lin2 != lin)
         __builtin_trap();
 }
 

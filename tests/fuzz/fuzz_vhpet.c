@@ -26,19 +26,20 @@ struct fuzz {
 static uint64_t f_now(void *ctx) { return ((struct fuzz *)ctx)->now; }
 static int f_deliver(void *ctx, uint8_t v, uint8_t m, uint8_t d, uint8_t l, uint8_t lv)
 {
-    (void)v; (void)m; (void)d; (void)l; (void)lv;
+    (void)v;
+    (void)m;
+    (void)d;
+    (void)l;
+    (void)lv;
     ((struct fuzz *)ctx)->delivered++;
     return 1;
 }
 
-static void advance(struct fuzz *f, uint64_t d)
-{
-    f->now = d > f->max - f->now ? f->max : f->now + d;
-}
+static void advance(struct fuzz *f, uint64_t d) { f->now = d > f->max - f->now ? f->max : f->now + d; }
 
 static const uint16_t offsets[16] = {
-    0x000, 0x004, 0x010, 0x014, 0x020, 0x0F0, 0x0F4, 0x100, 0x104, 0x108, 0x10C, 0x110,
-    0x128, 0x120, 0x140, 0x148,
+    0x000, 0x004, 0x010, 0x014, 0x020, 0x0F0, 0x0F4, 0x100,
+    0x104, 0x108, 0x10C, 0x110, 0x128, 0x120, 0x140, 0x148,
 };
 static const uint64_t freqs[8] = {
     3000000000ull, 2419200000ull, 200000000ull, VHPET_HZ, 1, 0, 100000000000ull, UINT64_MAX,
@@ -61,8 +62,8 @@ static void check_state(const struct vhpet *h, const struct irq_chipset *c)
         __builtin_trap();
     for (int i = 0; i < VHPET_TIMERS; i++) {
         const struct vhpet_timer *t = &h->t[i];
-        int want = (t->config & HPET_TN_LEVEL) && (h->isr & (1u << i)) &&
-                   (t->config & HPET_TN_INT_ENB) && (h->config & HPET_CFG_ENABLE);
+        int want = (t->config & HPET_TN_LEVEL) && (h->isr & (1u << i)) && (t->config & HPET_TN_INT_ENB) &&
+                   (h->config & HPET_CFG_ENABLE);
         /* Only level-mode comparators keep a status bit. */
         if ((h->isr & (1u << i)) && !(t->config & HPET_TN_LEVEL))
             __builtin_trap();
@@ -122,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!ok && rc != -1)
                 __builtin_trap();
             if ((off & ~7ull) == HPET_COUNTER || (off & ~7ull) == HPET_CONFIG)
-                have_read = 0;      /* the counter may move back */
+                have_read = 0; /* the counter may move back */
             break;
         case 2:
             off = op & 0x80 ? (take8(&in) | (uint64_t)take8(&in) << 8) & 0xfff : offsets[take8(&in) & 15];
@@ -143,12 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 have_read = 1;
             }
             break;
-        case 3:
-            advance(&f, take8(&in) * (uint64_t)(op >> 3));
-            break;
-        case 4:
-            advance(&f, (uint64_t)take8(&in) << (take8(&in) & 63));
-            break;
+        case 3: advance(&f, take8(&in) * (uint64_t)(op >> 3)); break;
+        case 4: advance(&f, (uint64_t)take8(&in) << (take8(&in) & 63)); break;
         case 5: {
             /* An IOAPIC redirection entry, or an EOI. */
             uint8_t pin = take8(&in) % VIOAPIC_PINS;

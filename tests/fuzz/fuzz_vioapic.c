@@ -10,10 +10,10 @@
 
 #include "../../irq/vioapic.h"
 
-#define CHECK(x)                  \
-    do {                          \
-        if (!(x))                 \
-            __builtin_trap();     \
+#define CHECK(x)              \
+    do {                      \
+        if (!(x))             \
+            __builtin_trap(); \
     } while (0)
 
 enum ctx_kind { IN_NONE, IN_SET_IRQ, IN_EOI, IN_WRITE };
@@ -21,23 +21,22 @@ enum ctx_kind { IN_NONE, IN_SET_IRQ, IN_EOI, IN_WRITE };
 /* The fake LAPIC side and what the fuzzer knows about the call in flight. */
 struct fake {
     struct vioapic *io;
-    int refuse;        /* refuse messages now */
-    int ever_refused;  /* some message was refused since init */
-    int accepted;      /* messages accepted */
-    int calls;         /* deliver calls */
+    int refuse;       /* refuse messages now */
+    int ever_refused; /* some message was refused since init */
+    int accepted;     /* messages accepted */
+    int calls;        /* deliver calls */
     int kicks;
-    int traced_pin;    /* pin named by the last TRACE_IOAPIC_DELIVER */
+    int traced_pin; /* pin named by the last TRACE_IOAPIC_DELIVER */
     enum ctx_kind in;
-    unsigned in_pin;   /* for IN_SET_IRQ */
-    int in_was;        /* line bit of in_pin before the call */
-    uint32_t sent_ok;  /* pins whose message was accepted during this op */
-    uint32_t owed;     /* level pins with an accepted message not yet EOIed */
+    unsigned in_pin;  /* for IN_SET_IRQ */
+    int in_was;       /* line bit of in_pin before the call */
+    uint32_t sent_ok; /* pins whose message was accepted during this op */
+    uint32_t owed;    /* level pins with an accepted message not yet EOIed */
 };
 
 static struct fake fk;
 
-static int fake_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest, uint8_t logical,
-                        uint8_t level)
+static int fake_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest, uint8_t logical, uint8_t level)
 {
     CHECK(ctx == &fk);
     const struct vioapic *io = fk.io;
@@ -90,15 +89,12 @@ static void fake_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t 
         CHECK(b == (fk.io->redtbl[a] & IOREDTBL_VECTOR));
         fk.traced_pin = (int)a;
         break;
-    case TRACE_IOAPIC_SET_IRQ:
-        CHECK(fk.in == IN_SET_IRQ && a == fk.in_pin && b <= 1 && c <= 1);
-        break;
+    case TRACE_IOAPIC_SET_IRQ: CHECK(fk.in == IN_SET_IRQ && a == fk.in_pin && b <= 1 && c <= 1); break;
     case TRACE_IOAPIC_EOI:
         CHECK(b < VIOAPIC_PINS || b == 0xff);
         CHECK(c <= 1);
         break;
-    default:
-        CHECK(0); /* the IOAPIC traces nothing else */
+    default: CHECK(0); /* the IOAPIC traces nothing else */
     }
 }
 
@@ -127,8 +123,8 @@ static void check_state(const struct vioapic *io, int live_host)
             fk.owed &= ~(1u << pin);
         /* With a LAPIC side that never refused, no asserted, unmasked level
          * pin is left without its message outstanding. */
-        if (live_host && !fk.ever_refused && (e & IOREDTBL_LEVEL) &&
-            !(e & IOREDTBL_MASKED) && ((io->line >> pin) & 1))
+        if (live_host && !fk.ever_refused && (e & IOREDTBL_LEVEL) && !(e & IOREDTBL_MASKED) &&
+            ((io->line >> pin) & 1))
             CHECK(e & IOREDTBL_REMOTE_IRR);
     }
     CHECK(fk.kicks == fk.accepted);
@@ -271,9 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(vioapic_mmio_read(&io, 0x00) == (v & 0xff));
             break;
         }
-        case 1: /* IOWIN at the current select */
-            window_write(&io, u32(&in));
-            break;
+        case 1: /* IOWIN at the current select */ window_write(&io, u32(&in)); break;
         case 2: { /* select and write in one op, index biased to the table */
             uint8_t idx = u8(&in);
             if (op & 0x80)

@@ -173,8 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 3: {
             uint8_t s = take8(&in);
-            uint32_t msr = s == 0xFE ? MSR_IA32_APIC_BASE : s == 0xFF ? MSR_IA32_TSC_DEADLINE
-                                                                       : 0x800u + s;
+            uint32_t msr = s == 0xFE ? MSR_IA32_APIC_BASE : s == 0xFF ? MSR_IA32_TSC_DEADLINE : 0x800u + s;
 
             rc = vlapic_msr_read(&l, msr, &q);
             if (rc == 0 && msr >= 0x800 && m != 2)
@@ -184,8 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4:
         case 5: {
             uint8_t s = take8(&in);
-            uint32_t msr = s == 0xFE ? MSR_IA32_APIC_BASE : s == 0xFF ? MSR_IA32_TSC_DEADLINE
-                                                                       : 0x800u + s;
+            uint32_t msr = s == 0xFE ? MSR_IA32_APIC_BASE : s == 0xFF ? MSR_IA32_TSC_DEADLINE : 0x800u + s;
 
             q = (op & 0x80) ? take64(&in) : take32(&in);
             rc = vlapic_msr_write(&l, msr, q);
@@ -196,7 +194,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 6: {
             /* IA32_APIC_BASE with a likely-valid pattern. */
             static const uint64_t pats[4] = {
-                0, APIC_BASE_EN, APIC_BASE_EN | APIC_BASE_EXTD, APIC_BASE_EXTD,
+                0,
+                APIC_BASE_EN,
+                APIC_BASE_EN | APIC_BASE_EXTD,
+                APIC_BASE_EXTD,
             };
             rc = vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | pats[op >> 6]);
             (void)rc;
@@ -226,18 +227,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             else if (m == 2 && vlapic_msr_write(&l, 0x80B, 0))
                 __builtin_trap();
             break;
-        case 10:
-            fuzz_advance(&f.now, take8(&in));
-            break;
-        case 11:
-            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
-            break;
-        case 12:
-            fuzz_advance(&f.now, take64(&in));
-            break;
-        case 13:
-            f.extint = op >> 7;
-            break;
+        case 10: fuzz_advance(&f.now, take8(&in)); break;
+        case 11: fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63)); break;
+        case 12: fuzz_advance(&f.now, take64(&in)); break;
+        case 13: f.extint = op >> 7; break;
         case 14:
             /* Arbitrary acknowledge: never crashes, never sets ISR for junk. */
             v = take8(&in) | ((op >> 7) << 8);

@@ -17,10 +17,10 @@
 
 #include "../../irq/vpic.h"
 
-#define CHECK(x)                \
-    do {                        \
-        if (!(x))               \
-            __builtin_trap();   \
+#define CHECK(x)              \
+    do {                      \
+        if (!(x))             \
+            __builtin_trap(); \
     } while (0)
 
 struct fz {
@@ -233,9 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (vpic_has_interrupt(p))
                 do_ack(&f);
             break;
-        case 4:
-            do_ack(&f);
-            break;
+        case 4: do_ack(&f); break;
         case 5: {
             struct vpic before;
             memcpy(&before, p, sizeof(before));

@@ -12,16 +12,13 @@
 
 struct fuzz {
     uint64_t now;
-    int level;               /* IRQ 0 as last driven */
+    int level; /* IRQ 0 as last driven */
     uint64_t raises, lowers;
     uint64_t traces;
     int bad;
 };
 
-static uint64_t f_now(void *ctx)
-{
-    return ((struct fuzz *)ctx)->now;
-}
+static uint64_t f_now(void *ctx) { return ((struct fuzz *)ctx)->now; }
 
 static void f_irq(void *ctx, int level)
 {
@@ -50,8 +47,7 @@ static void f_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, 
 static const uint16_t ports[8] = { 0x40, 0x41, 0x42, 0x43, 0x61, 0x44, 0x60, 0x3F };
 
 static const uint64_t freqs[8] = {
-    (uint64_t)PIT_HZ * 100, 200000000, 2419200000ull, 3000000000ull,
-    PIT_HZ, 1, 0, UINT64_MAX,
+    (uint64_t)PIT_HZ * 100, 200000000, 2419200000ull, 3000000000ull, PIT_HZ, 1, 0, UINT64_MAX,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,15 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (port == 0x61 && (v & 0xC0))
                 __builtin_trap();
             break;
-        case 3:
-            fuzz_advance(&f.now, take8(&in));
-            break;
-        case 4:
-            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
-            break;
-        case 5:
-            fuzz_advance(&f.now, take64(&in));
-            break;
+        case 3: fuzz_advance(&f.now, take8(&in)); break;
+        case 4: fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63)); break;
+        case 5: fuzz_advance(&f.now, take64(&in)); break;
         case 6:
             /* Land exactly on the last deadline (or one tick before). */
             if (last > f.now)

@@ -55,8 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sel = take8(&in);
     hz = sel & 0x80 ? take64(&in) : freqs[sel & 7];
     f.now = sel & 0x40 ? take64(&in) : 0;
-    t = (struct vrtc_time){ (uint16_t)(take8(&in) * 40), take8(&in), take8(&in), take8(&in),
-                            take8(&in), take8(&in) };
+    t = (struct vrtc_time){
+        (uint16_t)(take8(&in) * 40), take8(&in), take8(&in), take8(&in), take8(&in), take8(&in)
+    };
     vrtc_init(&r, hz, &host, f_irq, &f, &t, take64(&in), (sel & 0x20) ? 0x32 : 0);
 
     while (in.n) {
@@ -93,12 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 vrtc_port_write(&r, (uint16_t)(0x6F - (op >> 3)), v) != -1)
                 __builtin_trap();
             break;
-        case 4:
-            fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63));
-            break;
-        case 5:
-            fuzz_advance(&f.now, take64(&in));
-            break;
+        case 4: fuzz_advance(&f.now, (uint64_t)take8(&in) << (take8(&in) & 63)); break;
+        case 5: fuzz_advance(&f.now, take64(&in)); break;
         case 6:
             /* Land exactly on the last deadline (or one tick before). */
             if (last > f.now)
@@ -123,8 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         if ((op & 0x78) == 0x78) {
             vrtc_get_time(&r, &t);
-            if (t.mon < 1 || t.mon > 12 || t.day < 1 || t.day > 31 || t.hour > 23 || t.min > 59 ||
-                t.sec > 59)
+            if (t.mon < 1 || t.mon > 12 || t.day < 1 || t.day > 31 || t.hour > 23 || t.min > 59 || t.sec > 59)
                 __builtin_trap();
         }
     }

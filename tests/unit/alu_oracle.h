@@ -13,54 +13,53 @@
 
 #include "../../vmx/decode.h"
 
-#define ORACLE_CF (1ull << 0)
-#define ORACLE_PF (1ull << 2)
-#define ORACLE_AF (1ull << 4)
-#define ORACLE_ZF (1ull << 6)
-#define ORACLE_SF (1ull << 7)
-#define ORACLE_OF (1ull << 11)
+#define ORACLE_CF    (1ull << 0)
+#define ORACLE_PF    (1ull << 2)
+#define ORACLE_AF    (1ull << 4)
+#define ORACLE_ZF    (1ull << 6)
+#define ORACLE_SF    (1ull << 7)
+#define ORACLE_OF    (1ull << 11)
 #define ORACLE_ARITH (ORACLE_CF | ORACLE_PF | ORACLE_AF | ORACLE_ZF | ORACLE_SF | ORACLE_OF)
 
 /* "insn src, dst" (AT&T order: dst = dst op src) with flags f in and out. */
-#define ORACLE_ASM(insn, dst, src, f)                                          \
-    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t"                              \
-                     "push %[fl]\n\t"                                          \
-                     "popf\n\t" insn " %[s], %[d]\n\t"                         \
-                     "pushf\n\t"                                               \
-                     "pop %[fl]\n\t"                                           \
-                     "lea 128(%%rsp), %%rsp"                                   \
-                     : [d] "+q"(dst), [fl] "+r"(f)                             \
-                     : [s] "q"(src)                                            \
+#define ORACLE_ASM(insn, dst, src, f)                  \
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t"      \
+                     "push %[fl]\n\t"                  \
+                     "popf\n\t" insn " %[s], %[d]\n\t" \
+                     "pushf\n\t"                       \
+                     "pop %[fl]\n\t"                   \
+                     "lea 128(%%rsp), %%rsp"           \
+                     : [d] "+q"(dst), [fl] "+r"(f)     \
+                     : [s] "q"(src)                    \
                      : "cc", "memory")
 
 /* oracle_<name>(size, dst, src, &flags): the instruction at size bytes;
  * returns the destination register after it (unchanged for cmp/test). */
-#define ORACLE_OP(name)                                                        \
-    static inline uint64_t oracle_##name(unsigned size, uint64_t d, uint64_t s, \
-                                         uint64_t *f)                          \
-    {                                                                          \
-        switch (size) {                                                        \
-        case 1: {                                                              \
-            uint8_t a = (uint8_t)d, b = (uint8_t)s;                            \
-            ORACLE_ASM(#name, a, b, *f);                                       \
-            return a;                                                          \
-        }                                                                      \
-        case 2: {                                                              \
-            uint16_t a = (uint16_t)d, b = (uint16_t)s;                         \
-            ORACLE_ASM(#name, a, b, *f);                                       \
-            return a;                                                          \
-        }                                                                      \
-        case 4: {                                                              \
-            uint32_t a = (uint32_t)d, b = (uint32_t)s;                         \
-            ORACLE_ASM(#name, a, b, *f);                                       \
-            return a;                                                          \
-        }                                                                      \
-        default: {                                                             \
-            uint64_t a = d, b = s;                                             \
-            ORACLE_ASM(#name, a, b, *f);                                       \
-            return a;                                                          \
-        }                                                                      \
-        }                                                                      \
+#define ORACLE_OP(name)                                                                      \
+    static inline uint64_t oracle_##name(unsigned size, uint64_t d, uint64_t s, uint64_t *f) \
+    {                                                                                        \
+        switch (size) {                                                                      \
+        case 1: {                                                                            \
+            uint8_t a = (uint8_t)d, b = (uint8_t)s;                                          \
+            ORACLE_ASM(#name, a, b, *f);                                                     \
+            return a;                                                                        \
+        }                                                                                    \
+        case 2: {                                                                            \
+            uint16_t a = (uint16_t)d, b = (uint16_t)s;                                       \
+            ORACLE_ASM(#name, a, b, *f);                                                     \
+            return a;                                                                        \
+        }                                                                                    \
+        case 4: {                                                                            \
+            uint32_t a = (uint32_t)d, b = (uint32_t)s;                                       \
+            ORACLE_ASM(#name, a, b, *f);                                                     \
+            return a;                                                                        \
+        }                                                                                    \
+        default: {                                                                           \
+            uint64_t a = d, b = s;                                                           \
+            ORACLE_ASM(#name, a, b, *f);                                                     \
+            return a;                                                                        \
+        }                                                                                    \
+        }                                                                                    \
     }
 
 ORACLE_OP(add)
@@ -85,7 +84,7 @@ static inline uint64_t oracle_alu(enum mmio_op op, unsigned size, uint64_t dst, 
     uint64_t f = 0x2 | (*rflags & ORACLE_ARITH), scratch = f, res;
     switch (op) {
     case MMIO_ADD: res = oracle_add(size, dst, src, &f); break;
-    case MMIO_OR:  res = oracle_or(size, dst, src, &f); break;
+    case MMIO_OR: res = oracle_or(size, dst, src, &f); break;
     case MMIO_ADC: res = oracle_adc(size, dst, src, &f); break;
     case MMIO_SBB: res = oracle_sbb(size, dst, src, &f); break;
     case MMIO_AND: res = oracle_and(size, dst, src, &f); break;
@@ -99,8 +98,7 @@ static inline uint64_t oracle_alu(enum mmio_op op, unsigned size, uint64_t dst, 
         oracle_test(size, dst, src, &f);
         res = oracle_and(size, dst, src, &scratch);
         break;
-    default:
-        return src;
+    default: return src;
     }
     *rflags = (*rflags & ~ORACLE_ARITH) | (f & ORACLE_ARITH);
     return res;

@@ -44,18 +44,25 @@ static void build(int use_xsdt)
     header(madt, "APIC", 0);
     put32(madt + 36, 0xFEE00000);
     uint8_t lapic[8] = { 0, 8, 0, 0, 1, 0, 0, 0 };
-    memcpy(madt + n, lapic, 8); n += 8;
+    memcpy(madt + n, lapic, 8);
+    n += 8;
     uint8_t lapic_off[8] = { 0, 8, 1, 1, 0, 0, 0, 0 }; /* disabled CPU: not counted */
-    memcpy(madt + n, lapic_off, 8); n += 8;
+    memcpy(madt + n, lapic_off, 8);
+    n += 8;
     uint8_t io[12] = { 1, 12, 1, 0 };
-    put32(io + 4, 0xFEC00000); put32(io + 8, 0);
-    memcpy(madt + n, io, 12); n += 12;
+    put32(io + 4, 0xFEC00000);
+    put32(io + 8, 0);
+    memcpy(madt + n, io, 12);
+    n += 12;
     uint8_t iso0[10] = { 2, 10, 0, 0 };
     put32(iso0 + 4, 2);
-    memcpy(madt + n, iso0, 10); n += 10;
+    memcpy(madt + n, iso0, 10);
+    n += 10;
     uint8_t iso9[10] = { 2, 10, 0, 9 };
-    put32(iso9 + 4, 9); iso9[8] = 0x0d;
-    memcpy(madt + n, iso9, 10); n += 10;
+    put32(iso9 + 4, 9);
+    iso9[8] = 0x0d;
+    memcpy(madt + n, iso9, 10);
+    n += 10;
     put32(madt + 4, n);
     sum_fix(madt, n, 9);
 

@@ -16,14 +16,29 @@
 #include "../../drivers/acpi_build.h"
 #include "../../irq/irq.h"
 
-static uint8_t *area;                /* below 4 GiB: the tables' pointers are its addresses */
+static uint8_t *area; /* below 4 GiB: the tables' pointers are its addresses */
 static struct vm_desc desc;
 static struct acpi_build_out out;
 static char err[160];
 
-static uint16_t get16(const uint8_t *p, size_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
-static uint32_t get32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static uint64_t get64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint16_t get16(const uint8_t *p, size_t off)
+{
+    uint16_t v;
+    memcpy(&v, p + off, 2);
+    return v;
+}
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, p + off, 4);
+    return v;
+}
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, p + off, 8);
+    return v;
+}
 static uint8_t *table(enum acpi_build_table t) { return (uint8_t *)(uintptr_t)out.addr[t]; }
 
 static int setup(void **state)
@@ -69,7 +84,7 @@ static void test_parsed_back(void **state)
     assert_int_equal(info.iso[0].flags, 0);
     assert_int_equal(info.iso[1].source, 9);
     assert_int_equal(info.iso[1].gsi, 9);
-    assert_int_equal(info.iso[1].flags, 0x0D);   /* level, active high */
+    assert_int_equal(info.iso[1].flags, 0x0D); /* level, active high */
     assert_int_equal(info.pm1a_cnt, PLATFORM_PM1A_CNT);
     assert_true(info.s5_valid);
     assert_int_equal(info.slp_typ_a, PLATFORM_SLP_TYP_S5);
@@ -127,14 +142,14 @@ static void test_fadt_fields(void **state)
     (void)state;
     build();
     const uint8_t *f = table(ACPI_T_FADT);
-    assert_int_equal(f[8], 6);                              /* revision */
+    assert_int_equal(f[8], 6); /* revision */
     assert_int_equal(get32(f, 4), 276);
     assert_int_equal(get32(f, 36), out.addr[ACPI_T_FACS]);
     assert_int_equal(get32(f, 40), out.addr[ACPI_T_DSDT]);
     assert_int_equal(get64(f, 132), 0);                     /* X_FIRMWARE_CTRL: one pointer only */
     assert_int_equal(get64(f, 140), out.addr[ACPI_T_DSDT]); /* X_DSDT */
     assert_int_equal(get16(f, 46), PLATFORM_SCI_GSI);
-    assert_int_equal(get32(f, 48), 0);                      /* no SMI_CMD: ACPI mode */
+    assert_int_equal(get32(f, 48), 0); /* no SMI_CMD: ACPI mode */
     assert_int_equal(get32(f, 56), PLATFORM_PM1A_EVT);
     assert_int_equal(get32(f, 64), PLATFORM_PM1A_CNT);
     assert_int_equal(get32(f, 76), PLATFORM_PM_TMR);
@@ -142,9 +157,9 @@ static void test_fadt_fields(void **state)
     assert_int_equal(f[89], 2);
     assert_int_equal(f[91], 4);
     assert_int_equal(f[108], PLATFORM_RTC_CENTURY);
-    assert_int_equal(get16(f, 109), 1);                     /* legacy devices, no 8042 */
-    assert_true(get32(f, 112) & (1u << 10));                /* RESET_REG_SUP */
-    assert_false(get32(f, 112) & (1u << 8));                /* 24-bit PM timer */
+    assert_int_equal(get16(f, 109), 1);      /* legacy devices, no 8042 */
+    assert_true(get32(f, 112) & (1u << 10)); /* RESET_REG_SUP */
+    assert_false(get32(f, 112) & (1u << 8)); /* 24-bit PM timer */
     /* RESET_REG: I/O, 8 bits, byte access, 0xCF9; value 6 */
     assert_int_equal(f[116], 1);
     assert_int_equal(f[117], 8);
@@ -166,7 +181,7 @@ static void test_madt_and_hpet(void **state)
     (void)state;
     build();
     const uint8_t *m = table(ACPI_T_MADT);
-    assert_int_equal(get32(m, 40) & 1, 1);                  /* PCAT_COMPAT */
+    assert_int_equal(get32(m, 40) & 1, 1); /* PCAT_COMPAT */
     /* The last entry: local APIC NMI on LINT1 for every processor */
     const uint8_t *nmi = m + out.len[ACPI_T_MADT] - 6;
     assert_int_equal(nmi[0], 4);
@@ -175,7 +190,7 @@ static void test_madt_and_hpet(void **state)
     assert_int_equal(nmi[5], 1);
     const uint8_t *h = table(ACPI_T_HPET);
     assert_int_equal(get32(h, 36), 0x8086a201);
-    assert_int_equal(h[40], 0);                             /* system memory */
+    assert_int_equal(h[40], 0); /* system memory */
     assert_int_equal(get64(h, 44), PLATFORM_HPET_BASE);
     /* 0x8086a201: 3 timers (NUM_TIM_CAP 2), 64-bit counter, legacy capable */
     assert_int_equal((get32(h, 36) >> 8) & 0x1f, 2);
@@ -235,12 +250,9 @@ static void test_router_agrees(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parsed_back),
-        cmocka_unit_test(test_checksums_and_layout),
-        cmocka_unit_test(test_fadt_fields),
-        cmocka_unit_test(test_madt_and_hpet),
-        cmocka_unit_test(test_follows_description),
-        cmocka_unit_test(test_area_too_small),
+        cmocka_unit_test(test_parsed_back),         cmocka_unit_test(test_checksums_and_layout),
+        cmocka_unit_test(test_fadt_fields),         cmocka_unit_test(test_madt_and_hpet),
+        cmocka_unit_test(test_follows_description), cmocka_unit_test(test_area_too_small),
         cmocka_unit_test(test_router_agrees),
     };
     return cmocka_run_group_tests_name("acpi_build", tests, setup, teardown);

@@ -11,11 +11,11 @@
 
 #include "../../boot/bzimage.h"
 
-#define MiB (1ull << 20)
-#define RAM_SIZE (64 * MiB)
-#define SETUP_SECTS 3                   /* setup: (3 + 1) * 512 bytes */
-#define SETUP_SIZE ((SETUP_SECTS + 1) * 512)
-#define KERNEL_SIZE 8192                /* the protected-mode part */
+#define MiB         (1ull << 20)
+#define RAM_SIZE    (64 * MiB)
+#define SETUP_SECTS 3 /* setup: (3 + 1) * 512 bytes */
+#define SETUP_SIZE  ((SETUP_SECTS + 1) * 512)
+#define KERNEL_SIZE 8192 /* the protected-mode part */
 
 static uint8_t *ram, *zero_ram;
 static uint8_t img[SETUP_SIZE + KERNEL_SIZE];
@@ -27,8 +27,18 @@ static struct bz_loaded out;
 static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
 static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
 static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
-static uint32_t get32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static uint64_t get64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, p + off, 4);
+    return v;
+}
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, p + off, 8);
+    return v;
+}
 
 /* A protocol 2.15 bzImage of a 64-bit relocatable kernel that prefers 16 MiB,
  * aligned to 2 MiB, needing 4 MiB from its load address. */
@@ -38,7 +48,7 @@ static void make_image(void)
     img[BZ_SETUP_SECTS] = SETUP_SECTS;
     put32(img, BZ_SYSSIZE, KERNEL_SIZE / 16);
     put16(img, BZ_BOOT_FLAG, 0xAA55);
-    img[BZ_HEADER_END_LEN] = 0x6A;      /* header ends at 0x26c, as in 6.1 */
+    img[BZ_HEADER_END_LEN] = 0x6A; /* header ends at 0x26c, as in 6.1 */
     memcpy(img + BZ_HEADER, "HdrS", 4);
     put16(img, BZ_VERSION, 0x020F);
     img[BZ_LOADFLAGS] = BZ_LOADED_HIGH;
@@ -169,12 +179,12 @@ static void test_good_load(void **state)
 static void test_truncated(void **state)
 {
     (void)state;
-    refused(args(sizeof(img) - 16, ""), "truncated");       /* kernel cut short */
-    refused(args(SETUP_SIZE - 1, ""), "truncated");         /* setup cut short */
-    refused(args(0x240, ""), "truncated");                  /* header cut short */
-    refused(args(0x100, ""), "too short");                  /* no header at all */
+    refused(args(sizeof(img) - 16, ""), "truncated"); /* kernel cut short */
+    refused(args(SETUP_SIZE - 1, ""), "truncated");   /* setup cut short */
+    refused(args(0x240, ""), "truncated");            /* header cut short */
+    refused(args(0x100, ""), "too short");            /* no header at all */
     put32(img, BZ_SYSSIZE, 0);
-    refused(args(sizeof(img), ""), "truncated");            /* no kernel at all */
+    refused(args(sizeof(img), ""), "truncated"); /* no kernel at all */
 }
 
 static void test_wrong_magic(void **state)
@@ -198,10 +208,10 @@ static void test_old_protocol(void **state)
     put16(img, BZ_VERSION, 0x020B);
     refused(args(sizeof(img), ""), "2.11 is older than 2.12");
     make_image();
-    img[BZ_HEADER_END_LEN] = 0x30;   /* header ends before the 2.12 fields */
+    img[BZ_HEADER_END_LEN] = 0x30; /* header ends before the 2.12 fields */
     refused(args(sizeof(img), ""), "before the 2.12 fields");
     make_image();
-    img[BZ_LOADFLAGS] = 0;           /* a zImage */
+    img[BZ_LOADFLAGS] = 0; /* a zImage */
     refused(args(sizeof(img), ""), "zImage");
 }
 
@@ -286,14 +296,10 @@ static void test_e820_layout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_good_header, before),
-        cmocka_unit_test_setup(test_good_load, before),
-        cmocka_unit_test_setup(test_truncated, before),
-        cmocka_unit_test_setup(test_wrong_magic, before),
-        cmocka_unit_test_setup(test_old_protocol, before),
-        cmocka_unit_test_setup(test_too_big, before),
-        cmocka_unit_test_setup(test_relocation, before),
-        cmocka_unit_test_setup(test_e820_layout, before),
+        cmocka_unit_test_setup(test_good_header, before),  cmocka_unit_test_setup(test_good_load, before),
+        cmocka_unit_test_setup(test_truncated, before),    cmocka_unit_test_setup(test_wrong_magic, before),
+        cmocka_unit_test_setup(test_old_protocol, before), cmocka_unit_test_setup(test_too_big, before),
+        cmocka_unit_test_setup(test_relocation, before),   cmocka_unit_test_setup(test_e820_layout, before),
     };
     return cmocka_run_group_tests_name("bzimage", tests, setup, teardown);
 }

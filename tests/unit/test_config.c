@@ -11,10 +11,7 @@
 static struct hv_config cfg;
 static char err[256];
 
-static int parse(const char *text)
-{
-    return config_parse(text, strlen(text), &cfg, err, sizeof(err));
-}
+static int parse(const char *text) { return config_parse(text, strlen(text), &cfg, err, sizeof(err)); }
 
 static void expect_error(const char *text, const char *fragment)
 {
@@ -37,7 +34,8 @@ static void test_full_file(void **s)
 {
     (void)s;
     assert_int_equal(parse("# comment\n\nguest=/guests/k.elf\n  cmdline =  base pic  \n"
-                           "ram_mb = 64\nlog_level = debug\n"), 0);
+                           "ram_mb = 64\nlog_level = debug\n"),
+                     0);
     assert_string_equal(cfg.guest, "/guests/k.elf");
     assert_string_equal(cfg.cmdline, "base pic");
     assert_int_equal(cfg.ram_mb, 64);
@@ -125,7 +123,8 @@ static void test_too_long_values(void **s)
 static void test_binary_garbage(void **s)
 {
     (void)s;
-    const char bin[] = "guest = a.elf\n\x7f" "ELF\x01\x01";
+    const char bin[] = "guest = a.elf\n\x7f"
+                       "ELF\x01\x01";
     assert_int_equal(config_parse(bin, sizeof(bin) - 1, &cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "line 2: not a text line"));
     const char nul[] = { 'g', 'u', 'e', 's', 't', '=', 'a', 0, 'b' };

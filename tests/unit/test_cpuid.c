@@ -32,8 +32,8 @@ static void test_every_feature_msr_is_emulated(void **s)
     for (size_t i = 0; i < cpuid_nfeatures; i++)
         for (int m = 0; m < 4 && cpuid_features[i].msrs[m]; m++)
             if (!vmsr_claimed(cpuid_features[i].msrs[m]))
-                fail_msg("feature %s advertises MSR 0x%x, which nothing emulates",
-                         cpuid_features[i].name, cpuid_features[i].msrs[m]);
+                fail_msg("feature %s advertises MSR 0x%x, which nothing emulates", cpuid_features[i].name,
+                         cpuid_features[i].msrs[m]);
 }
 
 /* A host with every bit set: the guest sees only the table's bits. */
@@ -54,11 +54,11 @@ static void test_only_table_bits_survive(void **s)
                     continue;
                 int found = 0;
                 for (size_t i = 0; i < cpuid_nfeatures; i++)
-                    found |= cpuid_features[i].leaf == leaves[l] &&
-                             (int)cpuid_features[i].reg == reg && cpuid_features[i].bit == bit;
+                    found |= cpuid_features[i].leaf == leaves[l] && (int)cpuid_features[i].reg == reg &&
+                             cpuid_features[i].bit == bit;
                 if (!found)
-                    fail_msg("leaf 0x%x reg %d bit %d reaches the guest but is not in the table",
-                             leaves[l], reg, bit);
+                    fail_msg("leaf 0x%x reg %d bit %d reaches the guest but is not in the table", leaves[l],
+                             reg, bit);
             }
         }
     }
@@ -207,14 +207,14 @@ static void test_cr4_follows_cpuid(void **s)
     cpuid_guest(&v, 1, 0, &l1);
     cpuid_guest(&v, 7, 0, &l7);
     uint64_t ok = cpuid_cr4_allowed(&l1, &l7);
-    assert_true(ok & (1u << 5));            /* PAE */
-    assert_true(ok & (1u << 18));           /* OSXSAVE: XSAVE is shown */
-    assert_true(ok & (1u << 20));           /* SMEP */
-    assert_false(ok & (1u << 6));           /* MCE: hidden */
-    assert_false(ok & (1u << 13));          /* VMXE */
-    assert_false(ok & (1u << 14));          /* SMXE */
-    assert_false(ok & (1u << 22));          /* PKE: PKU hidden */
-    assert_false(ok & (1u << 23));          /* CET */
+    assert_true(ok & (1u << 5));   /* PAE */
+    assert_true(ok & (1u << 18));  /* OSXSAVE: XSAVE is shown */
+    assert_true(ok & (1u << 20));  /* SMEP */
+    assert_false(ok & (1u << 6));  /* MCE: hidden */
+    assert_false(ok & (1u << 13)); /* VMXE */
+    assert_false(ok & (1u << 14)); /* SMXE */
+    assert_false(ok & (1u << 22)); /* PKE: PKU hidden */
+    assert_false(ok & (1u << 23)); /* CET */
     assert_false(ok >> 32);
     struct cpuid_out none = { 0, 0, 0, 0 };
     assert_int_equal(cpuid_cr4_allowed(&none, &none), 0x7bf);
@@ -240,10 +240,10 @@ static void test_mtrr(void **s)
     assert_int_equal(vmsr_read(&m, 0xFE, &v), VMSR_OK);
     assert_int_equal(v & 0xff, VMSR_MTRR_VARIABLE);
     assert_true(v & (1u << 8));
-    assert_int_equal(vmsr_write(&m, 0xFE, 0), VMSR_GP);        /* read-only */
-    assert_int_equal(vmsr_write(&m, 0x2FF, 0xc06), VMSR_OK);    /* enabled, WB default */
-    assert_int_equal(vmsr_write(&m, 0x2FF, 0xc02), VMSR_GP);    /* type 2 is reserved */
-    assert_int_equal(vmsr_write(&m, 0x2FF, 0x1006), VMSR_GP);   /* reserved bit */
+    assert_int_equal(vmsr_write(&m, 0xFE, 0), VMSR_GP);       /* read-only */
+    assert_int_equal(vmsr_write(&m, 0x2FF, 0xc06), VMSR_OK);  /* enabled, WB default */
+    assert_int_equal(vmsr_write(&m, 0x2FF, 0xc02), VMSR_GP);  /* type 2 is reserved */
+    assert_int_equal(vmsr_write(&m, 0x2FF, 0x1006), VMSR_GP); /* reserved bit */
     assert_int_equal(vmsr_write(&m, 0x250, 0x0606060606060606ull), VMSR_OK);
     assert_int_equal(vmsr_write(&m, 0x26F, 0x0706060606060606ull), VMSR_GP);
     assert_int_equal(vmsr_write(&m, 0x200, 0x80000006ull), VMSR_OK);
@@ -261,15 +261,15 @@ static void test_misc_enable_and_mcg(void **s)
     uint64_t v;
     vmsr_init(&m, 39);
     assert_int_equal(vmsr_read(&m, 0x1A0, &v), VMSR_OK);
-    assert_int_equal(v & 0x1800, 0x1800);                       /* BTS, PEBS unavailable */
+    assert_int_equal(v & 0x1800, 0x1800); /* BTS, PEBS unavailable */
     assert_int_equal(vmsr_write(&m, 0x1A0, 0x400c50809ull), VMSR_OK);
     assert_int_equal(vmsr_read(&m, 0x1A0, &v), VMSR_OK);
-    assert_int_equal(v, 0x400c51809ull);                        /* bit 12 stays */
+    assert_int_equal(v, 0x400c51809ull); /* bit 12 stays */
     assert_int_equal(vmsr_write(&m, 0x1A0, 1ull << 40), VMSR_GP);
     assert_int_equal(vmsr_read(&m, 0x179, &v), VMSR_OK);
-    assert_int_equal(v, 0);                                     /* no banks */
+    assert_int_equal(v, 0); /* no banks */
     assert_int_equal(vmsr_write(&m, 0x17A, 8), VMSR_GP);
-    assert_int_equal(vmsr_read(&m, 0x400, &v), VMSR_NOT_MINE);  /* MC0_CTL: no bank 0 */
+    assert_int_equal(vmsr_read(&m, 0x400, &v), VMSR_NOT_MINE); /* MC0_CTL: no bank 0 */
 }
 
 static void test_pat(void **s)

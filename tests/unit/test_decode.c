@@ -40,13 +40,13 @@ static struct result decode_n(unsigned mode, const uint8_t *b, unsigned avail)
     return r;
 }
 
-#define BYTES(...) ((const uint8_t[]){__VA_ARGS__})
-#define NBYTES(...) ((unsigned)sizeof((const uint8_t[]){__VA_ARGS__}))
+#define BYTES(...)     ((const uint8_t[]){ __VA_ARGS__ })
+#define NBYTES(...)    ((unsigned)sizeof((const uint8_t[]){ __VA_ARGS__ }))
 #define DEC(mode, ...) decode_n((mode), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
 /* Checks a successful MOV/MOVZX/MOVSX decode. */
-static void expect(struct result r, unsigned len, unsigned size, int is_write, int reg,
-                   int high8, unsigned reg_size, enum mmio_ext ext, uint64_t imm)
+static void expect(struct result r, unsigned len, unsigned size, int is_write, int reg, int high8,
+                   unsigned reg_size, enum mmio_ext ext, uint64_t imm)
 {
     if (r.rc != 0)
         fail_msg("decode failed: %s", r.err);
@@ -65,8 +65,7 @@ static void expect(struct result r, unsigned len, unsigned size, int is_write, i
 }
 
 /* Register load/store: reg_size equals size, no extension, no immediate. */
-static void expect_rm(struct result r, unsigned len, unsigned size, int is_write, int reg,
-                      int high8)
+static void expect_rm(struct result r, unsigned len, unsigned size, int is_write, int reg, int high8)
 {
     expect(r, len, size, is_write, reg, high8, size, EXT_NONE, 0);
 }
@@ -81,9 +80,8 @@ static void expect_fail(struct result r, const char *want)
 
 /* Checks a successful decode of an ALU, TEST or XCHG form: memory is
  * always read, the register (if any) has the access size. */
-static void expect_alu(struct result r, enum mmio_op op, unsigned len, unsigned size,
-                       int is_write, int reg, int high8, int reg_is_dest, int reg_is_left,
-                       uint64_t imm)
+static void expect_alu(struct result r, enum mmio_op op, unsigned len, unsigned size, int is_write, int reg,
+                       int high8, int reg_is_dest, int reg_is_left, uint64_t imm)
 {
     if (r.rc != 0)
         fail_msg("decode failed: %s", r.err);
@@ -99,28 +97,24 @@ static void expect_alu(struct result r, enum mmio_op op, unsigned len, unsigned 
     assert_int_equal(r.in.reg_size, size);
     assert_int_equal(r.in.ext, EXT_NONE);
     if (r.in.imm != imm)
-        fail_msg("imm 0x%llx, expected 0x%llx", (unsigned long long)r.in.imm,
-                 (unsigned long long)imm);
+        fail_msg("imm 0x%llx, expected 0x%llx", (unsigned long long)r.in.imm, (unsigned long long)imm);
 }
 
 /* "op r/m, reg" (memory is the destination and the left operand). */
-static void expect_rm_reg(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg,
-                          int high8)
+static void expect_rm_reg(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg, int high8)
 {
     int stores = op != MMIO_CMP && op != MMIO_TEST;
     expect_alu(r, op, len, size, stores, reg, high8, 0, 0, 0);
 }
 
 /* "op reg, r/m" (memory is only read; the register is the left operand). */
-static void expect_reg_rm(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg,
-                          int high8)
+static void expect_reg_rm(struct result r, enum mmio_op op, unsigned len, unsigned size, int reg, int high8)
 {
     expect_alu(r, op, len, size, 0, reg, high8, op != MMIO_CMP, 1, 0);
 }
 
 /* "op r/m, imm". */
-static void expect_rm_imm(struct result r, enum mmio_op op, unsigned len, unsigned size,
-                          uint64_t imm)
+static void expect_rm_imm(struct result r, enum mmio_op op, unsigned len, unsigned size, uint64_t imm)
 {
     int stores = op != MMIO_CMP && op != MMIO_TEST;
     expect_alu(r, op, len, size, stores, -1, 0, 0, 0, imm);
@@ -147,24 +141,24 @@ static void expect_truncations(unsigned mode, const uint8_t *b, unsigned len)
 static void test_mov89_store32_disp8(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x89, 0x48, 0x10), 3, 4, 1, 1, 0);            /* mov [eax+0x10], ecx */
+    expect_rm(DEC(32, 0x89, 0x48, 0x10), 3, 4, 1, 1, 0); /* mov [eax+0x10], ecx */
 }
 
 static void test_mov8b_load32_no_disp(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x8b, 0x13), 2, 4, 0, 2, 0);                  /* mov edx, [ebx] */
+    expect_rm(DEC(32, 0x8b, 0x13), 2, 4, 0, 2, 0);                         /* mov edx, [ebx] */
     expect_rm(DEC(32, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12), 6, 4, 0, 0, 0); /* mov eax, [disp32] */
 }
 
 static void test_mov88_high8_without_rex(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x88, 0x20), 2, 1, 1, 0, 1);                  /* mov [eax], ah */
-    expect_rm(DEC(32, 0x88, 0x3e), 2, 1, 1, 3, 1);                  /* mov [esi], bh */
-    expect_rm(DEC(64, 0x88, 0x34, 0x24), 3, 1, 1, 2, 1);            /* mov [rsp], dh */
-    expect_rm(DEC(64, 0x88, 0x65, 0x10), 3, 1, 1, 0, 1);            /* mov [rbp+0x10], ah */
-    expect_rm(DEC(16, 0x88, 0x6e, 0x00), 3, 1, 1, 1, 1);            /* mov [bp], ch */
+    expect_rm(DEC(32, 0x88, 0x20), 2, 1, 1, 0, 1);       /* mov [eax], ah */
+    expect_rm(DEC(32, 0x88, 0x3e), 2, 1, 1, 3, 1);       /* mov [esi], bh */
+    expect_rm(DEC(64, 0x88, 0x34, 0x24), 3, 1, 1, 2, 1); /* mov [rsp], dh */
+    expect_rm(DEC(64, 0x88, 0x65, 0x10), 3, 1, 1, 0, 1); /* mov [rbp+0x10], ah */
+    expect_rm(DEC(16, 0x88, 0x6e, 0x00), 3, 1, 1, 1, 1); /* mov [bp], ch */
 }
 
 static void test_mov8a_load8(void **s)
@@ -175,25 +169,25 @@ static void test_mov8a_load8(void **s)
     /* mov bl, [bx+di+0x7f] */
     expect_rm(DEC(16, 0x8a, 0x59, 0x7f), 3, 1, 0, 3, 0);
     /* 8A with reg 4 and no REX is AH */
-    expect_rm(DEC(32, 0x8a, 0x20), 2, 1, 0, 0, 1);                  /* mov ah, [eax] */
+    expect_rm(DEC(32, 0x8a, 0x20), 2, 1, 0, 0, 1); /* mov ah, [eax] */
 }
 
 static void test_byte_regs_with_rex(void **s)
 {
     (void)s;
-    expect_rm(DEC(64, 0x40, 0x88, 0x20), 3, 1, 1, 4, 0);            /* mov [rax], spl */
-    expect_rm(DEC(64, 0x40, 0x88, 0x30), 3, 1, 1, 6, 0);            /* mov [rax], sil */
-    expect_rm(DEC(64, 0x40, 0x8a, 0x38), 3, 1, 0, 7, 0);            /* mov dil, [rax] */
-    expect_rm(DEC(64, 0x44, 0x88, 0x38), 3, 1, 1, 15, 0);           /* mov [rax], r15b */
+    expect_rm(DEC(64, 0x40, 0x88, 0x20), 3, 1, 1, 4, 0);  /* mov [rax], spl */
+    expect_rm(DEC(64, 0x40, 0x88, 0x30), 3, 1, 1, 6, 0);  /* mov [rax], sil */
+    expect_rm(DEC(64, 0x40, 0x8a, 0x38), 3, 1, 0, 7, 0);  /* mov dil, [rax] */
+    expect_rm(DEC(64, 0x44, 0x88, 0x38), 3, 1, 1, 15, 0); /* mov [rax], r15b */
     /* REX.B alone (41) still switches AH..BH to SPL..DIL */
-    expect_rm(DEC(64, 0x41, 0x88, 0x20), 3, 1, 1, 4, 0);            /* mov [r8], spl */
+    expect_rm(DEC(64, 0x41, 0x88, 0x20), 3, 1, 1, 4, 0); /* mov [r8], spl */
 }
 
 static void test_rex_r(void **s)
 {
     (void)s;
-    expect_rm(DEC(64, 0x44, 0x8b, 0x08), 3, 4, 0, 9, 0);            /* mov r9d, [rax] */
-    expect_rm(DEC(64, 0x44, 0x89, 0x38), 3, 4, 1, 15, 0);           /* mov [rax], r15d */
+    expect_rm(DEC(64, 0x44, 0x8b, 0x08), 3, 4, 0, 9, 0);  /* mov r9d, [rax] */
+    expect_rm(DEC(64, 0x44, 0x89, 0x38), 3, 4, 1, 15, 0); /* mov [rax], r15d */
     /* mov r10w, [r11+r12*8+0x44]: 66 + REX.RXB */
     expect_rm(DEC(64, 0x66, 0x47, 0x8b, 0x54, 0xe3, 0x44), 6, 2, 0, 10, 0);
 }
@@ -201,15 +195,15 @@ static void test_rex_r(void **s)
 static void test_rex_w(void **s)
 {
     (void)s;
-    expect_rm(DEC(64, 0x48, 0x8b, 0x0a), 3, 8, 0, 1, 0);            /* mov rcx, [rdx] */
-    expect_rm(DEC(64, 0x4c, 0x89, 0x20), 3, 8, 1, 12, 0);           /* mov [rax], r12 */
-    expect_rm(DEC(64, 0x49, 0x89, 0x00), 3, 8, 1, 0, 0);            /* mov [r8], rax */
+    expect_rm(DEC(64, 0x48, 0x8b, 0x0a), 3, 8, 0, 1, 0);  /* mov rcx, [rdx] */
+    expect_rm(DEC(64, 0x4c, 0x89, 0x20), 3, 8, 1, 12, 0); /* mov [rax], r12 */
+    expect_rm(DEC(64, 0x49, 0x89, 0x00), 3, 8, 1, 0, 0);  /* mov [r8], rax */
 }
 
 static void test_rex_w_wins_over_66(void **s)
 {
     (void)s;
-    expect_rm(DEC(64, 0x66, 0x48, 0x89, 0x08), 4, 8, 1, 1, 0);      /* data16 mov [rax], rcx */
+    expect_rm(DEC(64, 0x66, 0x48, 0x89, 0x08), 4, 8, 1, 1, 0); /* data16 mov [rax], rcx */
 }
 
 static void test_rex_ignored_unless_last(void **s)
@@ -228,11 +222,11 @@ static void test_rex_ignored_unless_last(void **s)
 static void test_64bit_default_sizes(void **s)
 {
     (void)s;
-    expect_rm(DEC(64, 0x89, 0x08), 2, 4, 1, 1, 0);                  /* mov [rax], ecx */
-    expect_rm(DEC(64, 0x66, 0x89, 0x08), 3, 2, 1, 1, 0);            /* mov [rax], cx */
-    expect_rm(DEC(64, 0x67, 0x89, 0x08), 3, 4, 1, 1, 0);            /* mov [eax], ecx */
-    expect_rm(DEC(64, 0x41, 0x89, 0x45, 0x00), 4, 4, 1, 0, 0);      /* mov [r13], eax (disp8) */
-    expect_rm(DEC(64, 0x41, 0x89, 0x04, 0x24), 4, 4, 1, 0, 0);      /* mov [r12], eax (SIB) */
+    expect_rm(DEC(64, 0x89, 0x08), 2, 4, 1, 1, 0);             /* mov [rax], ecx */
+    expect_rm(DEC(64, 0x66, 0x89, 0x08), 3, 2, 1, 1, 0);       /* mov [rax], cx */
+    expect_rm(DEC(64, 0x67, 0x89, 0x08), 3, 4, 1, 1, 0);       /* mov [eax], ecx */
+    expect_rm(DEC(64, 0x41, 0x89, 0x45, 0x00), 4, 4, 1, 0, 0); /* mov [r13], eax (disp8) */
+    expect_rm(DEC(64, 0x41, 0x89, 0x04, 0x24), 4, 4, 1, 0, 0); /* mov [r12], eax (SIB) */
 }
 
 /* ---- operand and address size prefixes ---- */
@@ -240,24 +234,24 @@ static void test_64bit_default_sizes(void **s)
 static void test_16bit_mode_sizes(void **s)
 {
     (void)s;
-    expect_rm(DEC(16, 0x89, 0x00), 2, 2, 1, 0, 0);                  /* mov [bx+si], ax */
-    expect_rm(DEC(16, 0x66, 0x89, 0x07), 3, 4, 1, 0, 0);            /* mov [bx], eax */
-    expect_rm(DEC(16, 0x8a, 0x07), 2, 1, 0, 0, 0);                  /* mov al, [bx] */
+    expect_rm(DEC(16, 0x89, 0x00), 2, 2, 1, 0, 0);       /* mov [bx+si], ax */
+    expect_rm(DEC(16, 0x66, 0x89, 0x07), 3, 4, 1, 0, 0); /* mov [bx], eax */
+    expect_rm(DEC(16, 0x8a, 0x07), 2, 1, 0, 0, 0);       /* mov al, [bx] */
 }
 
 static void test_32bit_mode_66(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x66, 0x89, 0x08), 3, 2, 1, 1, 0);            /* mov [eax], cx */
-    expect_rm(DEC(32, 0x66, 0x8b, 0x08), 3, 2, 0, 1, 0);            /* mov cx, [eax] */
+    expect_rm(DEC(32, 0x66, 0x89, 0x08), 3, 2, 1, 1, 0); /* mov [eax], cx */
+    expect_rm(DEC(32, 0x66, 0x8b, 0x08), 3, 2, 0, 1, 0); /* mov cx, [eax] */
 }
 
 static void test_16bit_addressing_forms(void **s)
 {
     (void)s;
-    expect_rm(DEC(16, 0x8b, 0x06, 0x34, 0x12), 4, 2, 0, 0, 0);      /* mov ax, [0x1234] (mod0 rm6) */
-    expect_rm(DEC(16, 0x89, 0x4e, 0x10), 3, 2, 1, 1, 0);            /* mov [bp+0x10], cx (mod1) */
-    expect_rm(DEC(16, 0x89, 0x94, 0x34, 0x12), 4, 2, 1, 2, 0);      /* mov [si+0x1234], dx (mod2) */
+    expect_rm(DEC(16, 0x8b, 0x06, 0x34, 0x12), 4, 2, 0, 0, 0); /* mov ax, [0x1234] (mod0 rm6) */
+    expect_rm(DEC(16, 0x89, 0x4e, 0x10), 3, 2, 1, 1, 0);       /* mov [bp+0x10], cx (mod1) */
+    expect_rm(DEC(16, 0x89, 0x94, 0x34, 0x12), 4, 2, 1, 2, 0); /* mov [si+0x1234], dx (mod2) */
     /* rm 100 in 16-bit addressing is [si], not a SIB: mov [si], ax */
     expect_rm(DEC(16, 0x89, 0x04), 2, 2, 1, 0, 0);
     /* rm 101 mod 0 is [di], no displacement */
@@ -267,9 +261,9 @@ static void test_16bit_addressing_forms(void **s)
 static void test_67_in_32bit_mode_uses_16bit_addressing(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x67, 0x89, 0x0b), 3, 4, 1, 1, 0);            /* mov [bp+di], ecx */
+    expect_rm(DEC(32, 0x67, 0x89, 0x0b), 3, 4, 1, 1, 0);             /* mov [bp+di], ecx */
     expect_rm(DEC(32, 0x67, 0x8b, 0x0e, 0x34, 0x12), 5, 4, 0, 1, 0); /* mov ecx, [word 0x1234] */
-    expect_rm(DEC(32, 0x67, 0x89, 0x44, 0x10), 4, 4, 1, 0, 0);      /* mov [si+0x10], eax */
+    expect_rm(DEC(32, 0x67, 0x89, 0x44, 0x10), 4, 4, 1, 0, 0);       /* mov [si+0x10], eax */
 }
 
 static void test_67_in_16bit_mode_uses_32bit_addressing(void **s)
@@ -286,14 +280,14 @@ static void test_67_in_16bit_mode_uses_32bit_addressing(void **s)
 static void test_sib_no_disp(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x89, 0x14, 0x88), 3, 4, 1, 2, 0);            /* mov [eax+ecx*4], edx */
+    expect_rm(DEC(32, 0x89, 0x14, 0x88), 3, 4, 1, 2, 0); /* mov [eax+ecx*4], edx */
 }
 
 static void test_sib_disp8(void **s)
 {
     (void)s;
-    expect_rm(DEC(32, 0x89, 0x44, 0x24, 0x08), 4, 4, 1, 0, 0);      /* mov [esp+8], eax */
-    expect_rm(DEC(32, 0x89, 0x4c, 0x05, 0x04), 4, 4, 1, 1, 0);      /* mov [ebp+eax+4], ecx */
+    expect_rm(DEC(32, 0x89, 0x44, 0x24, 0x08), 4, 4, 1, 0, 0); /* mov [esp+8], eax */
+    expect_rm(DEC(32, 0x89, 0x4c, 0x05, 0x04), 4, 4, 1, 1, 0); /* mov [ebp+eax+4], ecx */
 }
 
 static void test_sib_disp32(void **s)
@@ -320,8 +314,8 @@ static void test_rip_relative(void **s)
     /* mov byte [rip+0x1000], 0x55: displacement, then the immediate */
     expect(DEC(64, 0xc6, 0x05, 0x00, 0x10, 0x00, 0x00, 0x55), 7, 1, 1, -1, 0, 1, EXT_NONE, 0x55);
     /* mov dword [rip+0x1000], 0x55 */
-    expect(DEC(64, 0xc7, 0x05, 0x00, 0x10, 0x00, 0x00, 0x55, 0x00, 0x00, 0x00), 10, 4, 1, -1, 0,
-           4, EXT_NONE, 0x55);
+    expect(DEC(64, 0xc7, 0x05, 0x00, 0x10, 0x00, 0x00, 0x55, 0x00, 0x00, 0x00), 10, 4, 1, -1, 0, 4, EXT_NONE,
+           0x55);
 }
 
 /* ---- C6 / C7 immediates ---- */
@@ -329,9 +323,9 @@ static void test_rip_relative(void **s)
 static void test_c6_imm8(void **s)
 {
     (void)s;
-    expect(DEC(32, 0xc6, 0x00, 0x80), 3, 1, 1, -1, 0, 1, EXT_NONE, 0x80);      /* mov byte [eax], 0x80 */
-    expect(DEC(32, 0xc6, 0x45, 0x00, 0x01), 4, 1, 1, -1, 0, 1, EXT_NONE, 1);   /* mov byte [ebp], 1 */
-    expect(DEC(16, 0xc6, 0x07, 0xff), 3, 1, 1, -1, 0, 1, EXT_NONE, 0xff);      /* mov byte [bx], 0xff */
+    expect(DEC(32, 0xc6, 0x00, 0x80), 3, 1, 1, -1, 0, 1, EXT_NONE, 0x80);    /* mov byte [eax], 0x80 */
+    expect(DEC(32, 0xc6, 0x45, 0x00, 0x01), 4, 1, 1, -1, 0, 1, EXT_NONE, 1); /* mov byte [ebp], 1 */
+    expect(DEC(16, 0xc6, 0x07, 0xff), 3, 1, 1, -1, 0, 1, EXT_NONE, 0xff);    /* mov byte [bx], 0xff */
     /* 66 and REX.W do not widen C6 */
     expect(DEC(64, 0x48, 0xc6, 0x00, 0x7f), 4, 1, 1, -1, 0, 1, EXT_NONE, 0x7f);
 }
@@ -340,17 +334,15 @@ static void test_c7_imm32(void **s)
 {
     (void)s;
     /* mov dword [eax+4], 0xdeadbeef: 32-bit immediate is not sign-extended at size 4 */
-    expect(DEC(32, 0xc7, 0x40, 0x04, 0xef, 0xbe, 0xad, 0xde), 7, 4, 1, -1, 0, 4, EXT_NONE,
-           0xdeadbeefu);
+    expect(DEC(32, 0xc7, 0x40, 0x04, 0xef, 0xbe, 0xad, 0xde), 7, 4, 1, -1, 0, 4, EXT_NONE, 0xdeadbeefu);
     /* 16-bit mode + 66: mov dword [bx], 0x12345678 */
-    expect(DEC(16, 0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12), 7, 4, 1, -1, 0, 4, EXT_NONE,
-           0x12345678u);
+    expect(DEC(16, 0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12), 7, 4, 1, -1, 0, 4, EXT_NONE, 0x12345678u);
 }
 
 static void test_c7_imm16(void **s)
 {
     (void)s;
-    expect(DEC(16, 0xc7, 0x07, 0x01, 0x80), 4, 2, 1, -1, 0, 2, EXT_NONE, 0x8001);  /* mov word [bx], 0x8001 */
+    expect(DEC(16, 0xc7, 0x07, 0x01, 0x80), 4, 2, 1, -1, 0, 2, EXT_NONE, 0x8001); /* mov word [bx], 0x8001 */
     expect(DEC(32, 0x66, 0xc7, 0x00, 0x34, 0x12), 5, 2, 1, -1, 0, 2, EXT_NONE, 0x1234);
     expect(DEC(64, 0x66, 0xc7, 0x00, 0xff, 0xff), 5, 2, 1, -1, 0, 2, EXT_NONE, 0xffff);
 }
@@ -362,8 +354,7 @@ static void test_c7_rexw_sign_extends(void **s)
     expect(DEC(64, 0x48, 0xc7, 0x00, 0xfe, 0xff, 0xff, 0xff), 7, 8, 1, -1, 0, 8, EXT_NONE,
            0xfffffffffffffffeull);
     /* mov qword [rax], 0x7fffffff: positive stays positive */
-    expect(DEC(64, 0x48, 0xc7, 0x00, 0xff, 0xff, 0xff, 0x7f), 7, 8, 1, -1, 0, 8, EXT_NONE,
-           0x7fffffffull);
+    expect(DEC(64, 0x48, 0xc7, 0x00, 0xff, 0xff, 0xff, 0x7f), 7, 8, 1, -1, 0, 8, EXT_NONE, 0x7fffffffull);
     /* mov qword [rax], 0x80000000 as imm32 -> 0xffffffff80000000 */
     expect(DEC(64, 0x48, 0xc7, 0x00, 0x00, 0x00, 0x00, 0x80), 7, 8, 1, -1, 0, 8, EXT_NONE,
            0xffffffff80000000ull);
@@ -374,9 +365,9 @@ static void test_c7_rexw_sign_extends(void **s)
 static void test_moffs16(void **s)
 {
     (void)s;
-    expect_rm(DEC(16, 0xa1, 0x34, 0x12), 3, 2, 0, 0, 0);            /* mov ax, [0x1234] */
-    expect_rm(DEC(16, 0xa0, 0x34, 0x12), 3, 1, 0, 0, 0);            /* mov al, [0x1234] */
-    expect_rm(DEC(32, 0x67, 0xa2, 0x34, 0x12), 4, 1, 1, 0, 0);      /* a16 mov [0x1234], al */
+    expect_rm(DEC(16, 0xa1, 0x34, 0x12), 3, 2, 0, 0, 0);       /* mov ax, [0x1234] */
+    expect_rm(DEC(16, 0xa0, 0x34, 0x12), 3, 1, 0, 0, 0);       /* mov al, [0x1234] */
+    expect_rm(DEC(32, 0x67, 0xa2, 0x34, 0x12), 4, 1, 1, 0, 0); /* a16 mov [0x1234], al */
 }
 
 static void test_moffs32(void **s)
@@ -428,11 +419,11 @@ static void test_rip_relative_more(void **s)
     /* 67: EIP-relative, same length: mov eax, [eip+0x10] */
     expect_rm(DEC(64, 0x67, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00), 7, 4, 0, 0, 0);
     /* mov qword [rip+0x100], -1: disp32 then imm32, sign-extended */
-    expect(DEC(64, 0x48, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff), 11, 8, 1, -1,
-           0, 8, EXT_NONE, 0xffffffffffffffffull);
+    expect(DEC(64, 0x48, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff), 11, 8, 1, -1, 0, 8,
+           EXT_NONE, 0xffffffffffffffffull);
     /* mov word [rip+0x100], 0x8000 */
-    expect(DEC(64, 0x66, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x80), 9, 2, 1, -1, 0, 2,
-           EXT_NONE, 0x8000);
+    expect(DEC(64, 0x66, 0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x80), 9, 2, 1, -1, 0, 2, EXT_NONE,
+           0x8000);
     /* in 32-bit mode mod 00 rm 101 is an absolute disp32: mov [0x1000], al */
     expect_rm(DEC(32, 0x88, 0x05, 0x00, 0x10, 0x00, 0x00), 6, 1, 1, 0, 0);
 }
@@ -501,27 +492,27 @@ static void test_c7_sizes_more(void **s)
 static void test_movzx(void **s)
 {
     (void)s;
-    expect(DEC(32, 0x0f, 0xb6, 0x03), 3, 1, 0, 0, 0, 4, EXT_ZERO, 0);          /* movzx eax, byte [ebx] */
-    expect(DEC(32, 0x0f, 0xb7, 0x08), 3, 2, 0, 1, 0, 4, EXT_ZERO, 0);          /* movzx ecx, word [eax] */
-    expect(DEC(64, 0x4c, 0x0f, 0xb6, 0x00), 4, 1, 0, 8, 0, 8, EXT_ZERO, 0);    /* movzx r8, byte [rax] */
-    expect(DEC(16, 0x0f, 0xb6, 0x07), 3, 1, 0, 0, 0, 2, EXT_ZERO, 0);          /* movzx ax, byte [bx] */
-    expect(DEC(16, 0x66, 0x0f, 0xb6, 0x07), 4, 1, 0, 0, 0, 4, EXT_ZERO, 0);    /* movzx eax, byte [bx] */
-    expect(DEC(64, 0x66, 0x0f, 0xb6, 0x00), 4, 1, 0, 0, 0, 2, EXT_ZERO, 0);    /* movzx ax, byte [rax] */
+    expect(DEC(32, 0x0f, 0xb6, 0x03), 3, 1, 0, 0, 0, 4, EXT_ZERO, 0);       /* movzx eax, byte [ebx] */
+    expect(DEC(32, 0x0f, 0xb7, 0x08), 3, 2, 0, 1, 0, 4, EXT_ZERO, 0);       /* movzx ecx, word [eax] */
+    expect(DEC(64, 0x4c, 0x0f, 0xb6, 0x00), 4, 1, 0, 8, 0, 8, EXT_ZERO, 0); /* movzx r8, byte [rax] */
+    expect(DEC(16, 0x0f, 0xb6, 0x07), 3, 1, 0, 0, 0, 2, EXT_ZERO, 0);       /* movzx ax, byte [bx] */
+    expect(DEC(16, 0x66, 0x0f, 0xb6, 0x07), 4, 1, 0, 0, 0, 4, EXT_ZERO, 0); /* movzx eax, byte [bx] */
+    expect(DEC(64, 0x66, 0x0f, 0xb6, 0x00), 4, 1, 0, 0, 0, 2, EXT_ZERO, 0); /* movzx ax, byte [rax] */
     /* movzx rcx, word gs:[rax] */
     expect(DEC(64, 0x65, 0x48, 0x0f, 0xb7, 0x08), 5, 2, 0, 1, 0, 8, EXT_ZERO, 0);
     /* reg field 4 on MOVZX is ESP, never AH */
-    expect(DEC(32, 0x0f, 0xb6, 0x20), 3, 1, 0, 4, 0, 4, EXT_ZERO, 0);          /* movzx esp, byte [eax] */
+    expect(DEC(32, 0x0f, 0xb6, 0x20), 3, 1, 0, 4, 0, 4, EXT_ZERO, 0); /* movzx esp, byte [eax] */
 }
 
 static void test_movsx(void **s)
 {
     (void)s;
-    expect(DEC(32, 0x0f, 0xbe, 0x10), 3, 1, 0, 2, 0, 4, EXT_SIGN, 0);          /* movsx edx, byte [eax] */
-    expect(DEC(64, 0x48, 0x0f, 0xbf, 0x01), 4, 2, 0, 0, 0, 8, EXT_SIGN, 0);    /* movsx rax, word [rcx] */
-    expect(DEC(32, 0x66, 0x0f, 0xbe, 0x10), 4, 1, 0, 2, 0, 2, EXT_SIGN, 0);    /* movsx dx, byte [eax] */
+    expect(DEC(32, 0x0f, 0xbe, 0x10), 3, 1, 0, 2, 0, 4, EXT_SIGN, 0);       /* movsx edx, byte [eax] */
+    expect(DEC(64, 0x48, 0x0f, 0xbf, 0x01), 4, 2, 0, 0, 0, 8, EXT_SIGN, 0); /* movsx rax, word [rcx] */
+    expect(DEC(32, 0x66, 0x0f, 0xbe, 0x10), 4, 1, 0, 2, 0, 2, EXT_SIGN, 0); /* movsx dx, byte [eax] */
     /* movsx r9, byte [r12+0x10] */
     expect(DEC(64, 0x4d, 0x0f, 0xbe, 0x4c, 0x24, 0x10), 6, 1, 0, 9, 0, 8, EXT_SIGN, 0);
-    expect(DEC(16, 0x0f, 0xbf, 0x07), 3, 2, 0, 0, 0, 2, EXT_SIGN, 0);          /* movsx ax, word [bx] */
+    expect(DEC(16, 0x0f, 0xbf, 0x07), 3, 2, 0, 0, 0, 2, EXT_SIGN, 0); /* movsx ax, word [bx] */
 }
 
 /* ---- prefixes ---- */
@@ -558,8 +549,8 @@ static void test_max_length_15_ok(void **s)
 {
     (void)s;
     /* 9 segment prefixes + mov [eax+disp32], ecx (6 bytes) = 15 */
-    struct result r = DEC(32, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e,
-                          0x89, 0x88, 0x00, 0x00, 0x00, 0xfe);
+    struct result r = DEC(32, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x89, 0x88, 0x00, 0x00,
+                          0x00, 0xfe);
     expect_rm(r, 15, 4, 1, 1, 0);
     /* avail beyond the instruction is fine: only len bytes are consumed */
     expect_rm(DEC(32, 0x89, 0x08, 0x90, 0x90, 0x90), 2, 4, 1, 1, 0);
@@ -570,15 +561,15 @@ static void test_max_length_15_ok(void **s)
 static void test_refuse_mod3(void **s)
 {
     (void)s;
-    struct result r = DEC(32, 0x89, 0xc8);                          /* mov eax, ecx */
+    struct result r = DEC(32, 0x89, 0xc8); /* mov eax, ecx */
     expect_fail(r, "register operand (mod=3) is not a memory access");
     expect_fail(r, "0x89");
-    expect_fail(DEC(64, 0x44, 0x88, 0xe0), "mod=3");                /* mov al, r12b */
+    expect_fail(DEC(64, 0x44, 0x88, 0xe0), "mod=3"); /* mov al, r12b */
     expect_fail(DEC(16, 0x8a, 0xc1), "mod=3");
     expect_fail(DEC(32, 0x8b, 0xc1), "mod=3");
-    expect_fail(DEC(32, 0xc6, 0xc0, 0x01), "mod=3");                /* mov al, 1 (C6 form) */
+    expect_fail(DEC(32, 0xc6, 0xc0, 0x01), "mod=3"); /* mov al, 1 (C6 form) */
     expect_fail(DEC(32, 0xc7, 0xc0, 1, 0, 0, 0), "mod=3");
-    r = DEC(32, 0x0f, 0xb6, 0xc0);                                  /* movzx eax, al */
+    r = DEC(32, 0x0f, 0xb6, 0xc0); /* movzx eax, al */
     expect_fail(r, "mod=3");
     expect_fail(r, "0x0f 0xb6");
     expect_fail(DEC(64, 0x48, 0x0f, 0xbf, 0xc1), "mod=3");
@@ -597,18 +588,18 @@ static void test_refuse_rep(void **s)
     (void)s;
     expect_fail(DEC(32, 0xf3, 0x89, 0x08), "REP prefix 0xf3");
     expect_fail(DEC(32, 0xf2, 0x8b, 0x08), "REP prefix 0xf2");
-    expect_fail(DEC(32, 0xf3, 0xa4), "REP");                        /* rep movsb */
+    expect_fail(DEC(32, 0xf3, 0xa4), "REP"); /* rep movsb */
     expect_fail(DEC(64, 0xf3, 0x48, 0x89, 0x08), "REP");
 }
 
 static void test_refuse_unknown_opcode(void **s)
 {
     (void)s;
-    struct result r = DEC(32, 0x0f, 0x10, 0x00);                    /* movups */
+    struct result r = DEC(32, 0x0f, 0x10, 0x00); /* movups */
     expect_fail(r, "unsupported opcode 0x0f 0x10");
-    expect_fail(DEC(32, 0x90), "unsupported opcode 0x90");          /* nop */
-    expect_fail(DEC(64, 0x48, 0xa5), "unsupported opcode 0xa5");    /* movsq */
-    expect_fail(DEC(64, 0x8c, 0x18), "unsupported opcode 0x8c");    /* mov [rax], ds */
+    expect_fail(DEC(32, 0x90), "unsupported opcode 0x90");       /* nop */
+    expect_fail(DEC(64, 0x48, 0xa5), "unsupported opcode 0xa5"); /* movsq */
+    expect_fail(DEC(64, 0x8c, 0x18), "unsupported opcode 0x8c"); /* mov [rax], ds */
     expect_fail(DEC(32, 0x0f, 0xb8, 0x00), "unsupported opcode 0x0f 0xb8");
     expect_fail(DEC(32, 0x0f, 0x0f), "unsupported opcode 0x0f 0x0f");
     expect_fail(DEC(64, 0x66, 0x0f, 0x7e, 0x00), "unsupported opcode 0x0f 0x7e");
@@ -677,17 +668,17 @@ static void test_refuse_overlong(void **s)
 {
     (void)s;
     /* 10 prefixes + 6-byte MOV = 16 bytes */
-    struct result r = DEC(32, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e,
-                          0x89, 0x88, 0x00, 0x00, 0x00, 0xfe);
+    struct result r = DEC(32, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x89, 0x88, 0x00,
+                          0x00, 0x00, 0xfe);
     expect_fail(r, "longer than 15");
     /* 14 x 66 + 89 08 */
-    expect_fail(DEC(32, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
-                    0x66, 0x66, 0x89, 0x08),
+    expect_fail(DEC(32, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+                    0x89, 0x08),
                 "longer than 15");
     /* 13 x 66 + 89 08 = 15: accepted */
-    expect_rm(DEC(32, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
-                  0x66, 0x89, 0x08),
-              15, 2, 1, 1, 0);
+    expect_rm(
+        DEC(32, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x89, 0x08), 15,
+        2, 1, 1, 0);
     /* a long run of prefixes with plenty of bytes */
     uint8_t many[64];
     memset(many, 0x26, sizeof(many));
@@ -695,8 +686,7 @@ static void test_refuse_overlong(void **s)
     /* 15 prefixes and nothing else available is too long, not truncated */
     expect_fail(decode_n(64, many, 15), "longer than 15");
     /* a 64-bit moffs with 6 prefixes: 6 + 1 + 8 = 15 ok; 7 prefixes too long */
-    expect_rm(DEC(64, 0x26, 0x26, 0x26, 0x26, 0x26, 0x48, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), 15, 8,
-              1, 0, 0);
+    expect_rm(DEC(64, 0x26, 0x26, 0x26, 0x26, 0x26, 0x48, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), 15, 8, 1, 0, 0);
     expect_fail(DEC(64, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x48, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8),
                 "longer than 15");
 }
@@ -780,13 +770,13 @@ static void test_alu_rm_reg_every_op(void **s)
         expect_rm_reg(decode_n(32, full, 3), alu_order[k], 3, 4, 1, 0);
         expect_rm_reg(decode_n(32, byte, 3), alu_order[k], 3, 1, 1, 0);
     }
-    expect_rm_reg(DEC(32, 0x01, 0x08), MMIO_ADD, 2, 4, 1, 0);      /* add [eax], ecx */
-    expect_rm_reg(DEC(32, 0x09, 0x08), MMIO_OR, 2, 4, 1, 0);       /* or [eax], ecx */
-    expect_rm_reg(DEC(32, 0x11, 0x08), MMIO_ADC, 2, 4, 1, 0);      /* adc [eax], ecx */
-    expect_rm_reg(DEC(32, 0x19, 0x08), MMIO_SBB, 2, 4, 1, 0);      /* sbb [eax], ecx */
-    expect_rm_reg(DEC(32, 0x21, 0x08), MMIO_AND, 2, 4, 1, 0);      /* and [eax], ecx */
-    expect_rm_reg(DEC(32, 0x29, 0x08), MMIO_SUB, 2, 4, 1, 0);      /* sub [eax], ecx */
-    expect_rm_reg(DEC(32, 0x31, 0x08), MMIO_XOR, 2, 4, 1, 0);      /* xor [eax], ecx */
+    expect_rm_reg(DEC(32, 0x01, 0x08), MMIO_ADD, 2, 4, 1, 0); /* add [eax], ecx */
+    expect_rm_reg(DEC(32, 0x09, 0x08), MMIO_OR, 2, 4, 1, 0);  /* or [eax], ecx */
+    expect_rm_reg(DEC(32, 0x11, 0x08), MMIO_ADC, 2, 4, 1, 0); /* adc [eax], ecx */
+    expect_rm_reg(DEC(32, 0x19, 0x08), MMIO_SBB, 2, 4, 1, 0); /* sbb [eax], ecx */
+    expect_rm_reg(DEC(32, 0x21, 0x08), MMIO_AND, 2, 4, 1, 0); /* and [eax], ecx */
+    expect_rm_reg(DEC(32, 0x29, 0x08), MMIO_SUB, 2, 4, 1, 0); /* sub [eax], ecx */
+    expect_rm_reg(DEC(32, 0x31, 0x08), MMIO_XOR, 2, 4, 1, 0); /* xor [eax], ecx */
     /* cmp [eax], ecx: memory is only read */
     expect_alu(DEC(32, 0x39, 0x08), MMIO_CMP, 2, 4, 0, 1, 0, 0, 0, 0);
 }
@@ -811,24 +801,24 @@ static void test_alu_reg_rm_every_op(void **s)
 static void test_alu_byte_registers(void **s)
 {
     (void)s;
-    expect_rm_reg(DEC(32, 0x00, 0x20), MMIO_ADD, 2, 1, 0, 1);       /* add [eax], ah */
-    expect_rm_reg(DEC(16, 0x30, 0x3f), MMIO_XOR, 2, 1, 3, 1);       /* xor [bx], bh */
-    expect_reg_rm(DEC(32, 0x22, 0x28), MMIO_AND, 2, 1, 1, 1);       /* and ch, [eax] */
-    expect_rm_reg(DEC(64, 0x40, 0x00, 0x20), MMIO_ADD, 3, 1, 4, 0); /* add [rax], spl */
+    expect_rm_reg(DEC(32, 0x00, 0x20), MMIO_ADD, 2, 1, 0, 1);        /* add [eax], ah */
+    expect_rm_reg(DEC(16, 0x30, 0x3f), MMIO_XOR, 2, 1, 3, 1);        /* xor [bx], bh */
+    expect_reg_rm(DEC(32, 0x22, 0x28), MMIO_AND, 2, 1, 1, 1);        /* and ch, [eax] */
+    expect_rm_reg(DEC(64, 0x40, 0x00, 0x20), MMIO_ADD, 3, 1, 4, 0);  /* add [rax], spl */
     expect_rm_reg(DEC(64, 0x44, 0x30, 0x38), MMIO_XOR, 3, 1, 15, 0); /* xor [rax], r15b */
-    expect_reg_rm(DEC(64, 0x41, 0x0a, 0x30), MMIO_OR, 3, 1, 6, 0);  /* or sil, [r8] */
-    expect_rm_reg(DEC(64, 0x28, 0x30), MMIO_SUB, 2, 1, 2, 1);       /* sub [rax], dh */
+    expect_reg_rm(DEC(64, 0x41, 0x0a, 0x30), MMIO_OR, 3, 1, 6, 0);   /* or sil, [r8] */
+    expect_rm_reg(DEC(64, 0x28, 0x30), MMIO_SUB, 2, 1, 2, 1);        /* sub [rax], dh */
 }
 
 static void test_alu_sizes_and_modes(void **s)
 {
     (void)s;
-    expect_rm_reg(DEC(16, 0x01, 0x07), MMIO_ADD, 2, 2, 0, 0);       /* add [bx], ax */
-    expect_rm_reg(DEC(16, 0x66, 0x01, 0x07), MMIO_ADD, 3, 4, 0, 0); /* add [bx], eax */
-    expect_rm_reg(DEC(32, 0x66, 0x29, 0x08), MMIO_SUB, 3, 2, 1, 0); /* sub [eax], cx */
-    expect_rm_reg(DEC(64, 0x48, 0x01, 0x08), MMIO_ADD, 3, 8, 1, 0); /* add [rax], rcx */
-    expect_rm_reg(DEC(64, 0x66, 0x01, 0x08), MMIO_ADD, 3, 2, 1, 0); /* add [rax], cx */
-    expect_reg_rm(DEC(64, 0x4c, 0x03, 0x08), MMIO_ADD, 3, 8, 9, 0); /* add r9, [rax] */
+    expect_rm_reg(DEC(16, 0x01, 0x07), MMIO_ADD, 2, 2, 0, 0);        /* add [bx], ax */
+    expect_rm_reg(DEC(16, 0x66, 0x01, 0x07), MMIO_ADD, 3, 4, 0, 0);  /* add [bx], eax */
+    expect_rm_reg(DEC(32, 0x66, 0x29, 0x08), MMIO_SUB, 3, 2, 1, 0);  /* sub [eax], cx */
+    expect_rm_reg(DEC(64, 0x48, 0x01, 0x08), MMIO_ADD, 3, 8, 1, 0);  /* add [rax], rcx */
+    expect_rm_reg(DEC(64, 0x66, 0x01, 0x08), MMIO_ADD, 3, 2, 1, 0);  /* add [rax], cx */
+    expect_reg_rm(DEC(64, 0x4c, 0x03, 0x08), MMIO_ADD, 3, 8, 9, 0);  /* add r9, [rax] */
     expect_reg_rm(DEC(64, 0x44, 0x1b, 0x38), MMIO_SBB, 3, 4, 15, 0); /* sbb r15d, [rax] */
     /* 16-bit addressing: or [bp+di+0x10], dx; and 67 in 32-bit mode */
     expect_rm_reg(DEC(16, 0x09, 0x53, 0x10), MMIO_OR, 3, 2, 2, 0);
@@ -850,9 +840,10 @@ static void test_grp1_80_ib(void **s)
         uint8_t b[3] = { 0x80, (uint8_t)(n << 3), 0x81 };
         expect_rm_imm(decode_n(32, b, 3), alu_order[n], 3, 1, 0x81);
     }
-    expect_rm_imm(DEC(32, 0x80, 0x48, 0x04, 0x01), MMIO_OR, 4, 1, 1);      /* or byte [eax+4], 1 */
-    expect_rm_imm(DEC(64, 0x80, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x7f), MMIO_CMP, 7, 1, 0x7f); /* cmp byte [rip+0x100], 0x7f */
-    expect_rm_imm(DEC(16, 0x80, 0x26, 0x34, 0x12, 0xfe), MMIO_AND, 5, 1, 0xfe);   /* and byte [0x1234], 0xfe */
+    expect_rm_imm(DEC(32, 0x80, 0x48, 0x04, 0x01), MMIO_OR, 4, 1, 1); /* or byte [eax+4], 1 */
+    expect_rm_imm(DEC(64, 0x80, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x7f), MMIO_CMP, 7, 1,
+                  0x7f); /* cmp byte [rip+0x100], 0x7f */
+    expect_rm_imm(DEC(16, 0x80, 0x26, 0x34, 0x12, 0xfe), MMIO_AND, 5, 1, 0xfe); /* and byte [0x1234], 0xfe */
     /* 66 and REX.W do not widen 80 */
     expect_rm_imm(DEC(64, 0x48, 0x80, 0x00, 0xff), MMIO_ADD, 4, 1, 0xff);
 }
@@ -871,15 +862,14 @@ static void test_grp1_81_iz(void **s)
     /* 32-bit mode + 66: iw: cmp word [eax], 0x1234 */
     expect_rm_imm(DEC(32, 0x66, 0x81, 0x38, 0x34, 0x12), MMIO_CMP, 5, 2, 0x1234);
     /* REX.W: id sign-extended: and qword [rax], 0xffffffff80000000 */
-    expect_rm_imm(DEC(64, 0x48, 0x81, 0x20, 0x00, 0x00, 0x00, 0x80), MMIO_AND, 7, 8,
-                  0xffffffff80000000ull);
+    expect_rm_imm(DEC(64, 0x48, 0x81, 0x20, 0x00, 0x00, 0x00, 0x80), MMIO_AND, 7, 8, 0xffffffff80000000ull);
     expect_rm_imm(DEC(64, 0x48, 0x81, 0x20, 0xff, 0xff, 0xff, 0x7f), MMIO_AND, 7, 8, 0x7fffffff);
     /* 64-bit mode, no REX.W: 32-bit, not extended: sub dword [rip+0x10], 0xfffffff0 */
-    expect_rm_imm(DEC(64, 0x81, 0x2d, 0x10, 0x00, 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff), MMIO_SUB,
-                  10, 4, 0xfffffff0u);
+    expect_rm_imm(DEC(64, 0x81, 0x2d, 0x10, 0x00, 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff), MMIO_SUB, 10, 4,
+                  0xfffffff0u);
     /* REX.W + SIB + disp32 + imm32: cmp qword [rsp+0x100], -1 */
-    expect_rm_imm(DEC(64, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff),
-                  MMIO_CMP, 12, 8, 0xffffffffffffffffull);
+    expect_rm_imm(DEC(64, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff), MMIO_CMP,
+                  12, 8, 0xffffffffffffffffull);
 }
 
 static void test_grp1_83_ib_sign_extended(void **s)
@@ -889,11 +879,11 @@ static void test_grp1_83_ib_sign_extended(void **s)
         uint8_t b[3] = { 0x83, (uint8_t)(n << 3), 0x80 };
         expect_rm_imm(decode_n(32, b, 3), alu_order[n], 3, 4, 0xffffff80u);
     }
-    expect_rm_imm(DEC(16, 0x83, 0x07, 0xff), MMIO_ADD, 3, 2, 0xffff);           /* add word [bx], -1 */
-    expect_rm_imm(DEC(32, 0x83, 0x00, 0xff), MMIO_ADD, 3, 4, 0xffffffffu);      /* add dword [eax], -1 */
+    expect_rm_imm(DEC(16, 0x83, 0x07, 0xff), MMIO_ADD, 3, 2, 0xffff);      /* add word [bx], -1 */
+    expect_rm_imm(DEC(32, 0x83, 0x00, 0xff), MMIO_ADD, 3, 4, 0xffffffffu); /* add dword [eax], -1 */
     expect_rm_imm(DEC(64, 0x48, 0x83, 0x00, 0xff), MMIO_ADD, 4, 8, 0xffffffffffffffffull);
-    expect_rm_imm(DEC(64, 0x48, 0x83, 0x00, 0x7f), MMIO_ADD, 4, 8, 0x7f);       /* positive stays */
-    expect_rm_imm(DEC(32, 0x66, 0x83, 0x08, 0x80), MMIO_OR, 4, 2, 0xff80);      /* or word [eax], -128 */
+    expect_rm_imm(DEC(64, 0x48, 0x83, 0x00, 0x7f), MMIO_ADD, 4, 8, 0x7f);  /* positive stays */
+    expect_rm_imm(DEC(32, 0x66, 0x83, 0x08, 0x80), MMIO_OR, 4, 2, 0xff80); /* or word [eax], -128 */
     /* add qword [rip+0x100], 1 */
     expect_rm_imm(DEC(64, 0x48, 0x83, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01), MMIO_ADD, 8, 8, 1);
     /* add dword [esp+8], 1; and word [bp+2], 0xfffe (16-bit mode) */
@@ -928,13 +918,12 @@ static void test_test_84_85(void **s)
 static void test_test_f6_f7(void **s)
 {
     (void)s;
-    expect_rm_imm(DEC(32, 0xf6, 0x00, 0x80), MMIO_TEST, 3, 1, 0x80);          /* test byte [eax], 0x80 */
+    expect_rm_imm(DEC(32, 0xf6, 0x00, 0x80), MMIO_TEST, 3, 1, 0x80); /* test byte [eax], 0x80 */
     expect_rm_imm(DEC(32, 0xf7, 0x00, 0x00, 0x00, 0x00, 0x80), MMIO_TEST, 6, 4, 0x80000000u);
     expect_rm_imm(DEC(32, 0x66, 0xf7, 0x00, 0x00, 0x80), MMIO_TEST, 5, 2, 0x8000);
-    expect_rm_imm(DEC(16, 0xf7, 0x07, 0x34, 0x12), MMIO_TEST, 4, 2, 0x1234);  /* test word [bx], 0x1234 */
+    expect_rm_imm(DEC(16, 0xf7, 0x07, 0x34, 0x12), MMIO_TEST, 4, 2, 0x1234); /* test word [bx], 0x1234 */
     /* REX.W: id sign-extended: test qword [rax], -1 */
-    expect_rm_imm(DEC(64, 0x48, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff), MMIO_TEST, 7, 8,
-                  0xffffffffffffffffull);
+    expect_rm_imm(DEC(64, 0x48, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff), MMIO_TEST, 7, 8, 0xffffffffffffffffull);
     /* test byte [rip+0x100], 1 */
     expect_rm_imm(DEC(64, 0xf6, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01), MMIO_TEST, 7, 1, 1);
     /* the other members of group 3 (NOT, NEG, MUL, IMUL, DIV, IDIV) and /1 */
@@ -950,13 +939,13 @@ static void test_test_f6_f7(void **s)
 static void test_xchg_86_87(void **s)
 {
     (void)s;
-    expect_rm_reg(DEC(32, 0x86, 0x08), MMIO_XCHG, 2, 1, 1, 0);        /* xchg [eax], cl */
-    expect_rm_reg(DEC(32, 0x86, 0x20), MMIO_XCHG, 2, 1, 0, 1);        /* xchg [eax], ah */
-    expect_rm_reg(DEC(32, 0x87, 0x08), MMIO_XCHG, 2, 4, 1, 0);        /* xchg [eax], ecx */
-    expect_rm_reg(DEC(16, 0x87, 0x07), MMIO_XCHG, 2, 2, 0, 0);        /* xchg [bx], ax */
-    expect_rm_reg(DEC(64, 0x48, 0x87, 0x08), MMIO_XCHG, 3, 8, 1, 0);  /* xchg [rax], rcx */
-    expect_rm_reg(DEC(64, 0x4c, 0x87, 0x00), MMIO_XCHG, 3, 8, 8, 0);  /* xchg [rax], r8 */
-    expect_rm_reg(DEC(64, 0x66, 0x87, 0x08), MMIO_XCHG, 3, 2, 1, 0);  /* xchg [rax], cx */
+    expect_rm_reg(DEC(32, 0x86, 0x08), MMIO_XCHG, 2, 1, 1, 0);       /* xchg [eax], cl */
+    expect_rm_reg(DEC(32, 0x86, 0x20), MMIO_XCHG, 2, 1, 0, 1);       /* xchg [eax], ah */
+    expect_rm_reg(DEC(32, 0x87, 0x08), MMIO_XCHG, 2, 4, 1, 0);       /* xchg [eax], ecx */
+    expect_rm_reg(DEC(16, 0x87, 0x07), MMIO_XCHG, 2, 2, 0, 0);       /* xchg [bx], ax */
+    expect_rm_reg(DEC(64, 0x48, 0x87, 0x08), MMIO_XCHG, 3, 8, 1, 0); /* xchg [rax], rcx */
+    expect_rm_reg(DEC(64, 0x4c, 0x87, 0x00), MMIO_XCHG, 3, 8, 8, 0); /* xchg [rax], r8 */
+    expect_rm_reg(DEC(64, 0x66, 0x87, 0x08), MMIO_XCHG, 3, 2, 1, 0); /* xchg [rax], cx */
     /* xchg [rip+0x100], eax */
     expect_rm_reg(DEC(64, 0x87, 0x05, 0x00, 0x01, 0x00, 0x00), MMIO_XCHG, 6, 4, 0, 0);
 }
@@ -966,17 +955,19 @@ static void test_xchg_86_87(void **s)
 static void test_lock_on_rmw(void **s)
 {
     (void)s;
-    expect_rm_reg(DEC(32, 0xf0, 0x01, 0x08), MMIO_ADD, 3, 4, 1, 0);             /* lock add [eax], ecx */
-    expect_rm_reg(DEC(64, 0xf0, 0x48, 0x29, 0x08), MMIO_SUB, 4, 8, 1, 0);       /* lock sub [rax], rcx */
-    expect_rm_reg(DEC(64, 0x66, 0xf0, 0x09, 0x08), MMIO_OR, 4, 2, 1, 0);        /* lock or [rax], cx */
-    expect_rm_reg(DEC(32, 0xf0, 0x10, 0x08), MMIO_ADC, 3, 1, 1, 0);             /* lock adc [eax], cl */
-    expect_rm_reg(DEC(32, 0xf0, 0x19, 0x08), MMIO_SBB, 3, 4, 1, 0);             /* lock sbb [eax], ecx */
-    expect_rm_reg(DEC(32, 0xf0, 0x21, 0x08), MMIO_AND, 3, 4, 1, 0);             /* lock and [eax], ecx */
-    expect_rm_reg(DEC(32, 0xf0, 0x31, 0x08), MMIO_XOR, 3, 4, 1, 0);             /* lock xor [eax], ecx */
-    expect_rm_reg(DEC(32, 0xf0, 0x87, 0x08), MMIO_XCHG, 3, 4, 1, 0);            /* lock xchg [eax], ecx */
-    expect_rm_imm(DEC(32, 0xf0, 0x80, 0x08, 0x01), MMIO_OR, 4, 1, 1);           /* lock or byte [eax], 1 */
-    expect_rm_imm(DEC(64, 0xf0, 0x48, 0x83, 0x30, 0xff), MMIO_XOR, 5, 8, ~0ull); /* lock xor qword [rax], -1 */
-    expect_rm_imm(DEC(16, 0xf0, 0x81, 0x2f, 0x34, 0x12), MMIO_SUB, 5, 2, 0x1234); /* lock sub word [bx], 0x1234 */
+    expect_rm_reg(DEC(32, 0xf0, 0x01, 0x08), MMIO_ADD, 3, 4, 1, 0);       /* lock add [eax], ecx */
+    expect_rm_reg(DEC(64, 0xf0, 0x48, 0x29, 0x08), MMIO_SUB, 4, 8, 1, 0); /* lock sub [rax], rcx */
+    expect_rm_reg(DEC(64, 0x66, 0xf0, 0x09, 0x08), MMIO_OR, 4, 2, 1, 0);  /* lock or [rax], cx */
+    expect_rm_reg(DEC(32, 0xf0, 0x10, 0x08), MMIO_ADC, 3, 1, 1, 0);       /* lock adc [eax], cl */
+    expect_rm_reg(DEC(32, 0xf0, 0x19, 0x08), MMIO_SBB, 3, 4, 1, 0);       /* lock sbb [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x21, 0x08), MMIO_AND, 3, 4, 1, 0);       /* lock and [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x31, 0x08), MMIO_XOR, 3, 4, 1, 0);       /* lock xor [eax], ecx */
+    expect_rm_reg(DEC(32, 0xf0, 0x87, 0x08), MMIO_XCHG, 3, 4, 1, 0);      /* lock xchg [eax], ecx */
+    expect_rm_imm(DEC(32, 0xf0, 0x80, 0x08, 0x01), MMIO_OR, 4, 1, 1);     /* lock or byte [eax], 1 */
+    expect_rm_imm(DEC(64, 0xf0, 0x48, 0x83, 0x30, 0xff), MMIO_XOR, 5, 8,
+                  ~0ull); /* lock xor qword [rax], -1 */
+    expect_rm_imm(DEC(16, 0xf0, 0x81, 0x2f, 0x34, 0x12), MMIO_SUB, 5, 2,
+                  0x1234); /* lock sub word [bx], 0x1234 */
     /* LOCK after other prefixes and repeated */
     expect_rm_reg(DEC(64, 0x65, 0xf0, 0xf0, 0x01, 0x08), MMIO_ADD, 5, 4, 1, 0);
 }
@@ -1006,21 +997,21 @@ static void test_refuse_alu_mod3(void **s)
         unsigned len;
         uint8_t b[6];
     } cases[] = {
-        { 2, { 0x01, 0xc8 } },                   /* add eax, ecx */
-        { 2, { 0x3b, 0xc1 } },                   /* cmp eax, ecx */
-        { 2, { 0x30, 0xe0 } },                   /* xor al, ah */
-        { 3, { 0x80, 0xc0, 0x01 } },             /* add al, 1 */
-        { 6, { 0x81, 0xf8, 0, 0, 0, 0 } },       /* cmp eax, 0 */
-        { 3, { 0x83, 0xe0, 0x01 } },             /* and eax, 1 */
-        { 2, { 0x85, 0xc0 } },                   /* test eax, eax */
-        { 3, { 0xf6, 0xc0, 0x01 } },             /* test al, 1 */
-        { 2, { 0x87, 0xc8 } },                   /* xchg eax, ecx */
-        { 2, { 0x86, 0xe0 } },                   /* xchg al, ah */
+        { 2, { 0x01, 0xc8 } },             /* add eax, ecx */
+        { 2, { 0x3b, 0xc1 } },             /* cmp eax, ecx */
+        { 2, { 0x30, 0xe0 } },             /* xor al, ah */
+        { 3, { 0x80, 0xc0, 0x01 } },       /* add al, 1 */
+        { 6, { 0x81, 0xf8, 0, 0, 0, 0 } }, /* cmp eax, 0 */
+        { 3, { 0x83, 0xe0, 0x01 } },       /* and eax, 1 */
+        { 2, { 0x85, 0xc0 } },             /* test eax, eax */
+        { 3, { 0xf6, 0xc0, 0x01 } },       /* test al, 1 */
+        { 2, { 0x87, 0xc8 } },             /* xchg eax, ecx */
+        { 2, { 0x86, 0xe0 } },             /* xchg al, ah */
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         expect_fail(decode_n(32, cases[i].b, cases[i].len),
                     "register operand (mod=3) is not a memory access");
-    expect_fail(DEC(64, 0xf0, 0x48, 0x01, 0xc8), "mod=3");     /* lock add rax, rcx */
+    expect_fail(DEC(64, 0xf0, 0x48, 0x01, 0xc8), "mod=3"); /* lock add rax, rcx */
     expect_fail(DEC(32, 0x83, 0xc0, 0x01), "opcode 0x83, modrm 0xc0");
 }
 
@@ -1055,15 +1046,15 @@ static void test_refuse_sse_names_prefix(void **s)
 static void test_refuse_other_rmw(void **s)
 {
     (void)s;
-    expect_fail(DEC(32, 0xfe, 0x00), "unsupported opcode 0xfe");          /* inc byte [eax] */
-    expect_fail(DEC(32, 0xff, 0x08), "unsupported opcode 0xff");          /* dec dword [eax] */
+    expect_fail(DEC(32, 0xfe, 0x00), "unsupported opcode 0xfe");            /* inc byte [eax] */
+    expect_fail(DEC(32, 0xff, 0x08), "unsupported opcode 0xff");            /* dec dword [eax] */
     expect_fail(DEC(32, 0x0f, 0xb1, 0x08), "unsupported opcode 0x0f 0xb1"); /* cmpxchg [eax], ecx */
     expect_fail(DEC(32, 0x0f, 0xc1, 0x08), "unsupported opcode 0x0f 0xc1"); /* xadd [eax], ecx */
     expect_fail(DEC(32, 0x0f, 0xab, 0x08), "unsupported opcode 0x0f 0xab"); /* bts [eax], ecx */
-    expect_fail(DEC(32, 0x05, 1, 0, 0, 0), "unsupported opcode 0x05");  /* add eax, imm32 */
-    expect_fail(DEC(32, 0x3c, 0x01), "unsupported opcode 0x3c");        /* cmp al, 1 */
-    expect_fail(DEC(32, 0xa8, 0x01), "unsupported opcode 0xa8");        /* test al, 1 */
-    expect_fail(DEC(32, 0x91), "unsupported opcode 0x91");              /* xchg eax, ecx */
+    expect_fail(DEC(32, 0x05, 1, 0, 0, 0), "unsupported opcode 0x05");      /* add eax, imm32 */
+    expect_fail(DEC(32, 0x3c, 0x01), "unsupported opcode 0x3c");            /* cmp al, 1 */
+    expect_fail(DEC(32, 0xa8, 0x01), "unsupported opcode 0xa8");            /* test al, 1 */
+    expect_fail(DEC(32, 0x91), "unsupported opcode 0x91");                  /* xchg eax, ecx */
 }
 
 static void test_alu_truncations_and_length(void **s)
@@ -1086,11 +1077,11 @@ static void test_alu_truncations_and_length(void **s)
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         expect_truncations(cases[i].mode, cases[i].b, cases[i].len);
     /* 3 prefixes + a 12-byte cmp qword [rsp+disp32], imm32 = 15; one more is too long */
-    expect_rm_imm(DEC(64, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff,
-                      0xff, 0xff, 0xff),
-                  MMIO_CMP, 15, 8, ~0ull);
-    expect_fail(DEC(64, 0x3e, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00,
-                    0xff, 0xff, 0xff, 0xff),
+    expect_rm_imm(
+        DEC(64, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff),
+        MMIO_CMP, 15, 8, ~0ull);
+    expect_fail(DEC(64, 0x3e, 0x3e, 0x3e, 0x3e, 0x48, 0x81, 0xbc, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff,
+                    0xff, 0xff),
                 "longer than 15");
 }
 
@@ -1109,34 +1100,34 @@ static const struct alu_case {
     unsigned size;
     uint64_t dst, src, flags_in, result, flags_out;
 } alu_cases[] = {
-    { MMIO_ADD, 1, 0x7f, 0x01, 0, 0x80, OF | SF | AF },               /* signed overflow */
-    { MMIO_ADD, 1, 0xff, 0x01, 0, 0x00, CF | PF | AF | ZF },           /* carry out, zero */
-    { MMIO_ADD, 1, 0x1ff, 0x101, 0, 0x00, CF | PF | AF | ZF },         /* operands truncated */
+    { MMIO_ADD, 1, 0x7f, 0x01, 0, 0x80, OF | SF | AF },        /* signed overflow */
+    { MMIO_ADD, 1, 0xff, 0x01, 0, 0x00, CF | PF | AF | ZF },   /* carry out, zero */
+    { MMIO_ADD, 1, 0x1ff, 0x101, 0, 0x00, CF | PF | AF | ZF }, /* operands truncated */
     { MMIO_ADD, 2, 0x8000, 0x8000, 0, 0x0000, CF | PF | ZF | OF },
     { MMIO_ADD, 4, 0x7fffffff, 1, 0, 0x80000000, OF | SF | AF | PF },
     { MMIO_ADD, 8, ~0ull, 1, 0, 0, CF | PF | AF | ZF },
-    { MMIO_ADD, 8, 0x0f, 0x01, CF, 0x10, AF },                         /* CF in ignored by ADD */
-    { MMIO_ADC, 2, 0xffff, 0, CF, 0, CF | PF | AF | ZF },              /* CF in used by ADC */
+    { MMIO_ADD, 8, 0x0f, 0x01, CF, 0x10, AF },            /* CF in ignored by ADD */
+    { MMIO_ADC, 2, 0xffff, 0, CF, 0, CF | PF | AF | ZF }, /* CF in used by ADC */
     { MMIO_ADC, 8, 0x7fffffffffffffffull, 0, CF, 0x8000000000000000ull, OF | SF | AF | PF },
     { MMIO_ADC, 1, 0xff, 0xff, CF, 0xff, CF | AF | SF | PF },
     { MMIO_ADC, 4, 1, 2, 0, 3, PF },
-    { MMIO_SUB, 1, 0x00, 0x01, 0, 0xff, CF | PF | AF | SF },           /* borrow */
-    { MMIO_SUB, 1, 0x80, 0x01, 0, 0x7f, OF | AF },                     /* signed overflow */
+    { MMIO_SUB, 1, 0x00, 0x01, 0, 0xff, CF | PF | AF | SF }, /* borrow */
+    { MMIO_SUB, 1, 0x80, 0x01, 0, 0x7f, OF | AF },           /* signed overflow */
     { MMIO_SUB, 4, 5, 5, CF | OF, 0, ZF | PF },
     { MMIO_SUB, 8, 0, 0x8000000000000000ull, 0, 0x8000000000000000ull, CF | SF | OF | PF },
     { MMIO_SBB, 2, 0, 0, CF, 0xffff, CF | PF | AF | SF },
     { MMIO_SBB, 8, 0x8000000000000000ull, 0, CF, 0x7fffffffffffffffull, OF | AF | PF },
     { MMIO_SBB, 1, 0x10, 0x0f, CF, 0x00, ZF | PF | AF },
-    { MMIO_CMP, 4, 1, 2, 0, 0xffffffff, CF | PF | AF | SF },           /* result = dst - src */
+    { MMIO_CMP, 4, 1, 2, 0, 0xffffffff, CF | PF | AF | SF }, /* result = dst - src */
     { MMIO_CMP, 8, 0x8000000000000000ull, 1, 0, 0x7fffffffffffffffull, OF | AF | PF },
-    { MMIO_CMP, 1, 0x42, 0x42, CF, 0, ZF | PF },                       /* CF in ignored by CMP */
+    { MMIO_CMP, 1, 0x42, 0x42, CF, 0, ZF | PF }, /* CF in ignored by CMP */
     { MMIO_AND, 4, 0xf0f0f0f0, 0x0ff00ff0, CF | OF | AF | SF | ZF, 0x00f000f0, PF },
     { MMIO_AND, 1, 0x80, 0x80, 0, 0x80, SF },
     { MMIO_OR, 1, 0x80, 0x01, CF | OF, 0x81, SF | PF },
     { MMIO_OR, 8, 0, 0, 0, 0, ZF | PF },
     { MMIO_XOR, 8, 0x123456789abcdef0ull, 0x123456789abcdef0ull, CF, 0, ZF | PF },
     { MMIO_XOR, 2, 0x00ff, 0xff01, 0, 0xfffe, SF },
-    { MMIO_TEST, 2, 0x8000, 0x8000, CF | OF, 0x8000, SF | PF },          /* result = dst & src */
+    { MMIO_TEST, 2, 0x8000, 0x8000, CF | OF, 0x8000, SF | PF }, /* result = dst & src */
     { MMIO_TEST, 4, 0x0f, 0xf0, 0, 0, ZF | PF },
 };
 
@@ -1153,12 +1144,12 @@ static void test_alu_fixed_cases(void **s)
         uint64_t hres = oracle_alu(c->op, c->size, c->dst, c->src, &hw);
         if (res != c->result || fl != (other | c->flags_out))
             fail_msg("case %u: result 0x%llx flags 0x%llx, expected 0x%llx 0x%llx", i,
-                     (unsigned long long)res, (unsigned long long)fl,
-                     (unsigned long long)c->result, (unsigned long long)(other | c->flags_out));
+                     (unsigned long long)res, (unsigned long long)fl, (unsigned long long)c->result,
+                     (unsigned long long)(other | c->flags_out));
         uint64_t mask = oracle_defined_flags(c->op);
         if (hres != c->result || (hw & mask) != ((other | c->flags_out) & mask))
-            fail_msg("case %u: the host CPU gives 0x%llx flags 0x%llx", i,
-                     (unsigned long long)hres, (unsigned long long)hw);
+            fail_msg("case %u: the host CPU gives 0x%llx flags 0x%llx", i, (unsigned long long)hres,
+                     (unsigned long long)hw);
     }
 }
 
@@ -1178,8 +1169,7 @@ static void test_alu_non_alu_ops(void **s)
 
 /* Compares mmio_alu() with the host CPU for one input; AF is compared
  * where the SDM defines it, and must be 0 after the logical operations. */
-static void check_alu_vs_cpu(enum mmio_op op, unsigned size, uint64_t d, uint64_t src,
-                             uint64_t flags_in)
+static void check_alu_vs_cpu(enum mmio_op op, unsigned size, uint64_t d, uint64_t src, uint64_t flags_in)
 {
     uint64_t fl = flags_in, hw = flags_in;
     uint64_t res = mmio_alu(op, size, d, src, &fl);
@@ -1188,9 +1178,9 @@ static void check_alu_vs_cpu(enum mmio_op op, unsigned size, uint64_t d, uint64_
     if (res != hres || (fl & mask) != (hw & mask) || (!(mask & AF) && (fl & AF)))
         fail_msg("op %d size %u: 0x%llx, 0x%llx, flags in 0x%llx: got 0x%llx flags 0x%llx, "
                  "the CPU 0x%llx flags 0x%llx",
-                 (int)op, size, (unsigned long long)d, (unsigned long long)src,
-                 (unsigned long long)flags_in, (unsigned long long)res, (unsigned long long)fl,
-                 (unsigned long long)hres, (unsigned long long)hw);
+                 (int)op, size, (unsigned long long)d, (unsigned long long)src, (unsigned long long)flags_in,
+                 (unsigned long long)res, (unsigned long long)fl, (unsigned long long)hres,
+                 (unsigned long long)hw);
 }
 
 static const enum mmio_op alu_all[9] = {
@@ -1212,8 +1202,22 @@ static void test_alu_vs_cpu_exhaustive_8bit(void **s)
 static uint64_t next_operand(uint64_t *st)
 {
     static const uint64_t edges[] = {
-        0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000u, 0xffffffffu,
-        0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, 0x0f, 0x10,
+        0,
+        1,
+        0x7f,
+        0x80,
+        0xff,
+        0x7fff,
+        0x8000,
+        0xffff,
+        0x7fffffff,
+        0x80000000u,
+        0xffffffffu,
+        0x7fffffffffffffffull,
+        0x8000000000000000ull,
+        ~0ull,
+        0x0f,
+        0x10,
     };
     uint64_t x = *st;
     x ^= x << 13;

@@ -37,7 +37,6 @@ static void test_double_fault_table(void **s)
     assert_int_equal(exception_merge(8, 14), MERGE_TRIPLE_FAULT);
 }
 
-
 /* ---- event arbitration ---------------------------------------------------- */
 
 /* A guest that can take anything: IF = 1, no blocking, active, software
@@ -53,7 +52,7 @@ static struct event_snapshot quiet(void)
     return s;
 }
 
-#define EXT(v) (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (v))
+#define EXT(v)   (INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (v))
 #define NMI_INFO (INTR_INFO_VALID | INTR_TYPE_NMI | NMI_VECTOR)
 
 static void expect(struct event_decision d, enum event_inject inject, int intr_window, int nmi_window,
@@ -72,7 +71,7 @@ static void test_arbitrate_interrupts(void **st)
     expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_CLOSED, 0, 0);
     s.intr_pending = 1;
     expect(event_arbitrate(&s), INJECT_INTERRUPT, WINDOW_IF_MORE, 0, 0);
-    s.rflags_if = 0;                        /* CLI: wait for the window */
+    s.rflags_if = 0; /* CLI: wait for the window */
     expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_OPEN, 0, 0);
     s.rflags_if = 1;
     s.interruptibility = INTERRUPTIBILITY_STI; /* STI shadow */
@@ -82,7 +81,7 @@ static void test_arbitrate_interrupts(void **st)
     s.interruptibility = INTERRUPTIBILITY_NMI; /* in an NMI handler with IF = 1: maskable ones go in */
     expect(event_arbitrate(&s), INJECT_INTERRUPT, WINDOW_IF_MORE, 0, INTERRUPTIBILITY_NMI);
     s.interruptibility = 0;
-    s.activity = ACTIVITY_WAIT_SIPI;        /* no event while waiting for a SIPI */
+    s.activity = ACTIVITY_WAIT_SIPI; /* no event while waiting for a SIPI */
     expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_CLOSED, 0, 0);
 }
 
@@ -92,9 +91,9 @@ static void test_arbitrate_nmi(void **st)
     struct event_snapshot s = quiet();
     s.nmi_pending = 1;
     expect(event_arbitrate(&s), INJECT_NMI, WINDOW_CLOSED, 0, 0);
-    s.rflags_if = 0;                         /* IF does not hold NMIs back */
+    s.rflags_if = 0; /* IF does not hold NMIs back */
     expect(event_arbitrate(&s), INJECT_NMI, WINDOW_CLOSED, 0, 0);
-    s.intr_pending = 1;                      /* NMI before the interrupt, which waits for its window */
+    s.intr_pending = 1; /* NMI before the interrupt, which waits for its window */
     s.rflags_if = 1;
     expect(event_arbitrate(&s), INJECT_NMI, WINDOW_OPEN, 0, 0);
     s.intr_pending = 0;
@@ -179,7 +178,7 @@ static void test_arbitrate_extint_apicv(void **st)
     (void)st;
     struct event_snapshot s = quiet();
     s.apicv = 1;
-    s.intr_pending = 1;  /* ExtINT */
+    s.intr_pending = 1; /* ExtINT */
     s.irr_highest = 0x80;
     s.isr_highest = 0x40;
     struct event_decision d = event_arbitrate(&s);
@@ -235,7 +234,7 @@ static void test_idt_vectoring(void **st)
     struct pending_event e = event_from_idt_vectoring(0x30, 5, 2); /* valid bit clear */
     assert_int_equal(e.info, 0);
     e = event_from_idt_vectoring(EXT(0x30) | INTR_INFO_NMI_UNBLOCKED_BY_IRET, 5, 2);
-    assert_int_equal(e.info, EXT(0x30));  /* bit 12 undefined here: cleared */
+    assert_int_equal(e.info, EXT(0x30)); /* bit 12 undefined here: cleared */
     assert_int_equal(e.error, 0);
     assert_int_equal(e.instr_len, 0);
     e = event_from_idt_vectoring(NMI_INFO, 0, 3);

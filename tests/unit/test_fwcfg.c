@@ -26,7 +26,7 @@ static void test_signature_and_id(void **s)
     for (int i = 0; i < 4; i++)
         sig[i] = (char)fwcfg_read(&f);
     assert_string_equal(sig, "QEMU");
-    assert_int_equal(fwcfg_read(&f), 0); /* past the end */
+    assert_int_equal(fwcfg_read(&f), 0);             /* past the end */
     assert_int_equal(read_item(&f, FWCFG_ID, 4), 1); /* no DMA interface */
 }
 
@@ -47,7 +47,7 @@ static void test_unknown_and_empty_items_read_zero(void **s)
     (void)s;
     struct fwcfg f;
     fwcfg_init(&f, 1u << 20, 1);
-    assert_int_equal(read_item(&f, 0x11, 8), 0);      /* MAX_RAM: absent in QEMU too */
+    assert_int_equal(read_item(&f, 0x11, 8), 0); /* MAX_RAM: absent in QEMU too */
     assert_int_equal(read_item(&f, 0x8000, 8), 0);
     assert_int_equal(read_item(&f, FWCFG_FILE_DIR, 4), 0);
 }

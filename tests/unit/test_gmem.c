@@ -17,28 +17,28 @@
 #include "../../vmx/gmem.h"
 #include "../../arch/x86/regs.h"
 
-#define RAM_SIZE (8ull << 20)
-#define TABLES_START 0x10000ull /* page tables are allocated from here up */
-#define DATA 0x200000ull        /* 4 KiB data pages from here up */
+#define RAM_SIZE     (8ull << 20)
+#define TABLES_START 0x10000ull  /* page tables are allocated from here up */
+#define DATA         0x200000ull /* 4 KiB data pages from here up */
 
-#define P (1ull << 0)
-#define RW (1ull << 1)
-#define US (1ull << 2)
-#define PWT (1ull << 3)
-#define PCD (1ull << 4)
-#define A (1ull << 5)
-#define D (1ull << 6)
-#define PS (1ull << 7)
-#define XD (1ull << 63)
+#define P         (1ull << 0)
+#define RW        (1ull << 1)
+#define US        (1ull << 2)
+#define PWT       (1ull << 3)
+#define PCD       (1ull << 4)
+#define A         (1ull << 5)
+#define D         (1ull << 6)
+#define PS        (1ull << 7)
+#define XD        (1ull << 63)
 #define ADDR_MASK 0x000FFFFFFFFFF000ull
 
-#define AR_DATA_RW 0x93u   /* present, S, data read/write, accessed */
-#define AR_DATA_RO 0x91u   /* present, S, data read-only, accessed */
+#define AR_DATA_RW   0x93u /* present, S, data read/write, accessed */
+#define AR_DATA_RO   0x91u /* present, S, data read-only, accessed */
 #define AR_DATA_DOWN 0x97u /* present, S, data read/write expand-down */
-#define AR_CODE_RX 0x9Bu   /* present, S, code execute/read */
-#define AR_CODE_X 0x99u    /* present, S, code execute-only */
-#define AR_DB (1u << 14)
-#define AR_UNUSABLE (1u << 16)
+#define AR_CODE_RX   0x9Bu /* present, S, code execute/read */
+#define AR_CODE_X    0x99u /* present, S, code execute-only */
+#define AR_DB        (1u << 14)
+#define AR_UNUSABLE  (1u << 16)
 
 static uint8_t *ram;
 static struct gmem_view v;
@@ -79,10 +79,7 @@ static uint64_t get64(uint64_t gpa)
     return x;
 }
 
-static void put64(uint64_t gpa, uint64_t x)
-{
-    memcpy(ram + gpa, &x, 8);
-}
+static void put64(uint64_t gpa, uint64_t x) { memcpy(ram + gpa, &x, 8); }
 
 static uint32_t get32(uint64_t gpa)
 {
@@ -91,10 +88,7 @@ static uint32_t get32(uint64_t gpa)
     return x;
 }
 
-static void put32(uint64_t gpa, uint32_t x)
-{
-    memcpy(ram + gpa, &x, 4);
-}
+static void put32(uint64_t gpa, uint32_t x) { memcpy(ram + gpa, &x, 4); }
 
 /* A fresh zeroed page for a paging structure. */
 static uint64_t new_table(void)
@@ -122,15 +116,9 @@ static void ent_write(const struct map *m, unsigned i, uint64_t x)
         put64(m->e[i], x);
 }
 
-static void ent_set(const struct map *m, unsigned i, uint64_t b)
-{
-    ent_write(m, i, ent(m, i) | b);
-}
+static void ent_set(const struct map *m, unsigned i, uint64_t b) { ent_write(m, i, ent(m, i) | b); }
 
-static void ent_clear(const struct map *m, unsigned i, uint64_t b)
-{
-    ent_write(m, i, ent(m, i) & ~b);
-}
+static void ent_clear(const struct map *m, unsigned i, uint64_t b) { ent_write(m, i, ent(m, i) & ~b); }
 
 /* Clears the accessed and dirty bits of every entry of m. */
 static void clear_ad(const struct map *m)
@@ -244,8 +232,8 @@ static uint64_t xlate(uint64_t linear, unsigned access)
     int rc = gmem_translate(&v, linear, access, &gpa, &f);
 
     if (rc != GMEM_OK)
-        fail_msg("translate 0x%llx: rc %d vector %u error 0x%x", (unsigned long long)linear, rc,
-                 f.vector, f.error);
+        fail_msg("translate 0x%llx: rc %d vector %u error 0x%x", (unsigned long long)linear, rc, f.vector,
+                 f.error);
     return gpa;
 }
 
@@ -304,8 +292,8 @@ static void test_nopaging_identity(void **s)
     v.cpl = 3;
     assert_int_equal(xlate(0x12345, 0), 0x12345);
     assert_int_equal(xlate(0x12345, GMEM_WRITE), 0x12345);
-    assert_int_equal(xlate(0xFEE00000, GMEM_FETCH), 0xFEE00000);   /* not RAM: still translated */
-    assert_int_equal(xlate(0x100001234ull, 0), 0x1234);            /* 32-bit linear addresses */
+    assert_int_equal(xlate(0xFEE00000, GMEM_FETCH), 0xFEE00000); /* not RAM: still translated */
+    assert_int_equal(xlate(0x100001234ull, 0), 0x1234);          /* 32-bit linear addresses */
 }
 
 static void test_nopaging_read_write(void **s)
@@ -433,7 +421,7 @@ static void test_pae_4k(void **s)
     assert_int_equal(m.n, 3);
     assert_int_equal(xlate(0xC0201ABC, 0), DATA + 0x7ABC);
     assert_int_equal(xlate(0x7C0201ABCull, GMEM_WRITE), DATA + 0x7ABC); /* 32-bit linear */
-    assert_int_equal(ent(&m, 0) & (A | D), 0);                           /* PDPTE: no A bit */
+    assert_int_equal(ent(&m, 0) & (A | D), 0);                          /* PDPTE: no A bit */
     assert_int_equal(ent(&m, 1) & (A | D), A);
     assert_int_equal(ent(&m, 2) & (A | D), A | D);
     expect_pf(0x80201000, 0, 0); /* another PDPTE, not present */
@@ -819,7 +807,7 @@ static void test_smap_explicit(void **s)
     v.cr0 &= ~CR0_WP;
     expect_pf(0x1000, GMEM_WRITE, PF_P | PF_W);
     assert_int_equal(xlate(0x1000, GMEM_FETCH), DATA); /* fetches are SMEP's business */
-    ent_clear(&m, 0, US);                               /* supervisor address: fine */
+    ent_clear(&m, 0, US);                              /* supervisor address: fine */
     assert_int_equal(xlate(0x1000, GMEM_WRITE), DATA);
 }
 
@@ -860,7 +848,7 @@ static void test_implicit_at_cpl3_is_supervisor(void **s)
     expect_pf(0x1000, 0, PF_P | PF_U);
     assert_int_equal(xlate(0x1000, GMEM_IMPLICIT), DATA);
     expect_pf(0x1000, GMEM_IMPLICIT | GMEM_WRITE, PF_P | PF_W); /* CR0.WP = 1 */
-    expect_pf(0x2000, GMEM_IMPLICIT, 0);                         /* not present, no U */
+    expect_pf(0x2000, GMEM_IMPLICIT, 0);                        /* not present, no U */
 }
 
 static void test_not_present_error_bits(void **s)
@@ -1052,7 +1040,7 @@ static void test_page_tables_outside_ram(void **s)
     mode_pae();
     v.cr3 = RAM_SIZE - 32; /* the PDPT at the very end of RAM */
     v.ram_size = RAM_SIZE - 16;
-    expect_pf(0x40000000, 0, 0);                   /* PDPTE 1: in RAM, not present */
+    expect_pf(0x40000000, 0, 0);                  /* PDPTE 1: in RAM, not present */
     expect_not_ram(0x80000000, 0, RAM_SIZE - 16); /* PDPTE 2: past the end */
     v.ram_size = RAM_SIZE - 20;
     expect_not_ram(0x40000000, 0, RAM_SIZE - 20); /* PDPTE 1: half of it past the end */
@@ -1142,28 +1130,26 @@ static void test_read_wraps_at_4g(void **s)
 /* ---- segmentation ---- */
 
 /* gmem_seg_linear expecting success. */
-static uint64_t seg_ok(enum gmem_segreg sr, struct gmem_seg sg, int long64, unsigned asz,
-                       uint64_t off, unsigned len, unsigned access)
+static uint64_t seg_ok(enum gmem_segreg sr, struct gmem_seg sg, int long64, unsigned asz, uint64_t off,
+                       unsigned len, unsigned access)
 {
     struct gmem_fault f;
     uint64_t lin = 0xdead;
     int rc = gmem_seg_linear(sr, &sg, long64, asz, off, len, access, &lin, &f);
 
     if (rc != GMEM_OK)
-        fail_msg("seg %d off 0x%llx len %u: rc %d vector %u", sr, (unsigned long long)off, len, rc,
-                 f.vector);
+        fail_msg("seg %d off 0x%llx len %u: rc %d vector %u", sr, (unsigned long long)off, len, rc, f.vector);
     return lin;
 }
 
 /* gmem_seg_linear expecting #GP(0) or #SS(0) (vector). */
-static void seg_fault(enum gmem_segreg sr, struct gmem_seg sg, int long64, unsigned asz,
-                      uint64_t off, unsigned len, unsigned access, unsigned vector)
+static void seg_fault(enum gmem_segreg sr, struct gmem_seg sg, int long64, unsigned asz, uint64_t off,
+                      unsigned len, unsigned access, unsigned vector)
 {
     struct gmem_fault f;
     uint64_t lin = 0xdead;
 
-    assert_int_equal(gmem_seg_linear(sr, &sg, long64, asz, off, len, access, &lin, &f),
-                     GMEM_FAULT);
+    assert_int_equal(gmem_seg_linear(sr, &sg, long64, asz, off, len, access, &lin, &f), GMEM_FAULT);
     assert_int_equal(f.vector, vector);
     assert_int_equal(f.has_error, 1);
     assert_int_equal(f.error, 0);
@@ -1182,7 +1168,7 @@ static void test_seg_flat_32(void **s)
     struct gmem_seg flat = seg(0, 0xFFFFFFFF, AR_DATA_RW | AR_DB);
     assert_int_equal(seg_ok(SEG_DS, flat, 0, 4, 0xFFFFFFFC, 4, GMEM_WRITE), 0xFFFFFFFC);
     struct gmem_seg high = seg(0xFFFFF000, 0xFFFFFFFF, AR_DATA_RW | AR_DB);
-    assert_int_equal(seg_ok(SEG_ES, high, 0, 4, 0x2000, 1, 0), 0x1000); /* wraps at 4 GiB */
+    assert_int_equal(seg_ok(SEG_ES, high, 0, 4, 0x2000, 1, 0), 0x1000);         /* wraps at 4 GiB */
     assert_int_equal(seg_ok(SEG_ES, high, 0, 4, 0x100002000ull, 1, 0), 0x1000); /* offset cut */
     assert_int_equal(seg_ok(SEG_ES, high, 0, 8, 0x100002000ull, 1, 0), 0x1000); /* 8 taken as 4 */
 }
@@ -1247,7 +1233,7 @@ static void test_seg_types(void **s)
     seg_fault(SEG_CS, rx, 0, 4, 0x10, 4, GMEM_WRITE, 13); /* code is never writable */
     seg_fault(SEG_ES, x, 0, 4, 0x10, 4, 0, 13);           /* execute-only: no reads */
     assert_int_equal(seg_ok(SEG_CS, x, 0, 4, 0x10, 15, GMEM_FETCH), 0x10);
-    seg_fault(SEG_CS, x, 0, 4, 0xFFFFF, 2, GMEM_FETCH, 13); /* limits still apply to fetches */
+    seg_fault(SEG_CS, x, 0, 4, 0xFFFFF, 2, GMEM_FETCH, 13);     /* limits still apply to fetches */
     struct gmem_seg conforming = seg(0, 0xFFF, AR_CODE_RX | 4); /* not expand-down */
     assert_int_equal(seg_ok(SEG_DS, conforming, 0, 4, 0x10, 1, 0), 0x10);
 }
@@ -1271,11 +1257,9 @@ static void test_seg_64_bases(void **s)
                      0x123456789ull); /* base, limit and type ignored */
     assert_int_equal(seg_ok(SEG_SS, ds, GMEM_LONG64, 8, 0x20, 8, 0), 0x20);
     assert_int_equal(seg_ok(SEG_FS, fs, GMEM_LONG64, 8, 0x10, 8, 0), 0xFFFF800000000010ull);
-    assert_int_equal(seg_ok(SEG_GS, fs, GMEM_LONG64, 8, 0x10, 8, GMEM_WRITE),
-                     0xFFFF800000000010ull);
+    assert_int_equal(seg_ok(SEG_GS, fs, GMEM_LONG64, 8, 0x10, 8, GMEM_WRITE), 0xFFFF800000000010ull);
     /* 32-bit address size in 64-bit mode: the offset is cut, the base is not */
-    assert_int_equal(seg_ok(SEG_GS, fs, GMEM_LONG64, 4, 0x1FFFFFFF0ull, 1, 0),
-                     0xFFFF8000FFFFFFF0ull);
+    assert_int_equal(seg_ok(SEG_GS, fs, GMEM_LONG64, 4, 0x1FFFFFFF0ull, 1, 0), 0xFFFF8000FFFFFFF0ull);
 }
 
 static void test_seg_64_noncanonical(void **s)
@@ -1286,8 +1270,7 @@ static void test_seg_64_noncanonical(void **s)
     seg_fault(SEG_SS, ds, GMEM_LONG64, 8, 0x0000800000000000ull, 1, 0, 12);
     seg_fault(SEG_DS, ds, GMEM_LONG64, 8, 0x00007FFFFFFFFFFFull, 2, 0, 13); /* last byte */
     seg_fault(SEG_SS, ds, GMEM_LONG64, 8, 0x00007FFFFFFFFFF9ull, 8, GMEM_WRITE, 12);
-    assert_int_equal(seg_ok(SEG_SS, ds, GMEM_LONG64, 8, 0x00007FFFFFFFFFF8ull, 8, 0),
-                     0x00007FFFFFFFFFF8ull);
+    assert_int_equal(seg_ok(SEG_SS, ds, GMEM_LONG64, 8, 0x00007FFFFFFFFFF8ull, 8, 0), 0x00007FFFFFFFFFF8ull);
     struct gmem_seg fs = seg(0x00007FFFFFFFF000ull, 0, AR_DATA_RW);
     seg_fault(SEG_FS, fs, GMEM_LONG64, 8, 0x1000, 1, 0, 13); /* the base makes it so */
     assert_int_equal(seg_ok(SEG_DS, fs, GMEM_LONG64, 8, 0x1000, 1, 0), 0x1000);

@@ -16,7 +16,9 @@ static uint8_t img[16384];
 static char err[256];
 static struct mb_loaded out;
 
-struct seg { uint32_t paddr, filesz, memsz, offset; };
+struct seg {
+    uint32_t paddr, filesz, memsz, offset;
+};
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -27,14 +29,16 @@ static size_t make_elf(const struct seg *segs, unsigned n, uint32_t entry, uint3
 {
     memset(img, 0, sizeof(img));
     memcpy(img, "\177ELF", 4);
-    img[4] = 1; img[5] = 1; img[6] = 1;
-    put16(img + 16, 2);   /* ET_EXEC */
-    put16(img + 18, 3);   /* EM_386 */
+    img[4] = 1;
+    img[5] = 1;
+    img[6] = 1;
+    put16(img + 16, 2); /* ET_EXEC */
+    put16(img + 18, 3); /* EM_386 */
     put32(img + 20, 1);
     put32(img + 24, entry);
-    put32(img + 28, 52);  /* phoff */
+    put32(img + 28, 52); /* phoff */
     put16(img + 40, 52);
-    put16(img + 42, 32);  /* phentsize */
+    put16(img + 42, 32); /* phentsize */
     put16(img + 44, (uint16_t)n);
     for (unsigned i = 0; i < n; i++) {
         uint8_t *ph = img + 52 + 32 * i;
@@ -50,14 +54,24 @@ static size_t make_elf(const struct seg *segs, unsigned n, uint32_t entry, uint3
     }
     put32(img + 0x100, MULTIBOOT_HEADER_MAGIC);
     put32(img + 0x104, mb_flags);
-    put32(img + 0x108, (uint32_t)-(MULTIBOOT_HEADER_MAGIC + mb_flags));
+    put32(img + 0x108, (uint32_t) - (MULTIBOOT_HEADER_MAGIC + mb_flags));
     return 0x2000;
 }
 
 static const struct seg one = { 0x100000, 0x800, 0x1000, 0x1000 };
 
-static int setup(void **s) { (void)s; ram = calloc(1, RAM_SIZE); return ram ? 0 : -1; }
-static int teardown(void **s) { (void)s; free(ram); return 0; }
+static int setup(void **s)
+{
+    (void)s;
+    ram = calloc(1, RAM_SIZE);
+    return ram ? 0 : -1;
+}
+static int teardown(void **s)
+{
+    (void)s;
+    free(ram);
+    return 0;
+}
 
 static void expect_fail(size_t len, const char *fragment)
 {
@@ -82,7 +96,7 @@ static void test_good_image(void **s)
     assert_int_equal(out.highest, 0x202fff);
     assert_memory_equal(ram + 0x100000, img + 0x1000, 0x800);
     for (size_t i = 0x100800; i < 0x101000; i++)
-        assert_int_equal(ram[i], 0); /* BSS zeroed */
+        assert_int_equal(ram[i], 0);       /* BSS zeroed */
     assert_int_equal(ram[0x101000], 0xEE); /* nothing past memsz */
     assert_memory_equal(ram + 0x200000, img + 0x1800, 0x10);
 }
@@ -256,7 +270,7 @@ static void test_modules_placed_in_order(void **s)
     assert_int_equal(mbi.mods_count, 2);
     struct mb_module mod[2];
     memcpy(mod, ram + mbi.mods_addr, sizeof(mod));
-    assert_int_equal(mod[0].mod_start, 0x124000);          /* page-aligned after the kernel */
+    assert_int_equal(mod[0].mod_start, 0x124000); /* page-aligned after the kernel */
     assert_int_equal(mod[0].mod_end - mod[0].mod_start, sizeof(env) - 1);
     assert_memory_equal(ram + mod[0].mod_start, env, sizeof(env) - 1);
     assert_string_equal((char *)ram + mod[0].string, "env");

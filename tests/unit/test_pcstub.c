@@ -35,10 +35,10 @@ static enum pcstub_result out(uint16_t port, unsigned size, uint32_t v)
 static void test_cf9_reset(void **s)
 {
     (void)s;
-    assert_int_equal(out(0xCF9, 1, 0x02), PCSTUB_DONE);   /* Linux: hard reset type first */
+    assert_int_equal(out(0xCF9, 1, 0x02), PCSTUB_DONE); /* Linux: hard reset type first */
     assert_null(st.reset_by);
     assert_int_equal(in(0xCF9, 1), 0x02);
-    assert_int_equal(out(0xCF9, 1, 0x06), PCSTUB_RESET);  /* then RST_CPU */
+    assert_int_equal(out(0xCF9, 1, 0x06), PCSTUB_RESET); /* then RST_CPU */
     assert_string_equal(st.reset_by, "port 0xCF9");
     /* A word or dword at 0xCF8 is not the reset register. */
     pcstub_init(&st);
@@ -54,7 +54,7 @@ static void test_8042(void **s)
     assert_int_equal(in(0x60, 1), 0xFF);
     assert_int_equal(out(0x64, 1, 0xAA), PCSTUB_DONE);
     assert_int_equal(in(0x60, 1), 0xFF);
-    assert_int_equal(out(0x60, 1, 0xFE), PCSTUB_DONE);    /* data, not a command */
+    assert_int_equal(out(0x60, 1, 0xFE), PCSTUB_DONE); /* data, not a command */
     assert_null(st.reset_by);
     assert_int_equal(out(0x64, 1, 0xFE), PCSTUB_RESET);
     assert_string_equal(st.reset_by, "8042 command 0xFE");
@@ -74,7 +74,7 @@ static void test_pci_no_devices(void **s)
 {
     (void)s;
     assert_int_equal(out(0xCF8, 4, 0x80000000u), PCSTUB_DONE);
-    assert_int_equal(in(0xCF8, 4), 0x80000000u);           /* mechanism #1 is there */
+    assert_int_equal(in(0xCF8, 4), 0x80000000u); /* mechanism #1 is there */
     for (uint16_t p = 0xCFC; p <= 0xCFF; p++) {
         assert_int_equal(in(p, 1), 0xFF);
         if (p <= 0xCFE)

@@ -25,13 +25,19 @@ static int deliver_cb(void *ctx, uint8_t v, uint8_t m, uint8_t d, uint8_t l, uin
 {
     struct rec *r = ctx;
     r->ndeliver++;
-    r->vector = v; r->mode = m; r->dest = d; r->logical = l; r->level = lv;
+    r->vector = v;
+    r->mode = m;
+    r->dest = d;
+    r->logical = l;
+    r->level = lv;
     return 1;
 }
 static void trace_cb(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
 {
     struct rec *r = ctx;
-    (void)a; (void)b; (void)c;
+    (void)a;
+    (void)b;
+    (void)c;
     if (!r->ntrace++)
         r->first_trace = ev;
 }
@@ -75,8 +81,8 @@ static void test_default_table(void **s)
     assert_int_equal(c.routes[0][0].kind, IRQ_ROUTE_PIC);
     assert_int_equal(c.routes[0][0].pin, 0);
     assert_int_equal(c.routes[0][1].kind, IRQ_ROUTE_IOAPIC);
-    assert_int_equal(c.routes[0][1].pin, 2);      /* the interrupt source override */
-    assert_int_equal(c.nroutes[2], 0);            /* the cascade */
+    assert_int_equal(c.routes[0][1].pin, 2); /* the interrupt source override */
+    assert_int_equal(c.nroutes[2], 0);       /* the cascade */
     assert_int_equal(c.routes[9][1].pin, 9);
     assert_int_equal(c.nroutes[16], 1);
     assert_int_equal(c.routes[16][0].kind, IRQ_ROUTE_IOAPIC);
@@ -97,7 +103,7 @@ static void test_pic_path(void **s)
 {
     (void)s;
     pic_init();
-    vpic_port_write(&c.pic, 0x21, 0xef);          /* IRQ 4 unmasked */
+    vpic_port_write(&c.pic, 0x21, 0xef); /* IRQ 4 unmasked */
     int src = irq_source_alloc(&c);
     assert_int_equal(irq_set(&c, src, 4, 1), IRQ_DELIVERED);
     assert_true(vpic_has_interrupt(&c.pic));
@@ -117,13 +123,13 @@ static void test_all_masked(void **s)
 static void test_shared_level_line_is_ored(void **s)
 {
     (void)s;
-    ioapic_route(10, 0x50 | 0x8000);              /* level */
+    ioapic_route(10, 0x50 | 0x8000); /* level */
     int a = irq_source_alloc(&c), b = irq_source_alloc(&c);
     assert_int_equal(irq_set(&c, a, 10, 1), IRQ_DELIVERED);
-    assert_int_equal(irq_set(&c, b, 10, 1), IRQ_COALESCED);  /* line already high */
-    assert_int_equal(irq_set(&c, a, 10, 0), IRQ_COALESCED);  /* b still holds it */
+    assert_int_equal(irq_set(&c, b, 10, 1), IRQ_COALESCED); /* line already high */
+    assert_int_equal(irq_set(&c, a, 10, 0), IRQ_COALESCED); /* b still holds it */
     assert_int_equal(c.line[10], 1u << b);
-    vioapic_eoi(&c.ioapic, 0x50);                 /* still asserted by b: re-delivered */
+    vioapic_eoi(&c.ioapic, 0x50); /* still asserted by b: re-delivered */
     assert_int_equal(rec.ndeliver, 2);
     irq_set(&c, b, 10, 0);
     vioapic_eoi(&c.ioapic, 0x50);
@@ -136,7 +142,7 @@ static void test_bad_arguments(void **s)
     assert_int_equal(irq_set(&c, 0, 24, 1), IRQ_ERROR);
     assert_int_equal(irq_set(&c, -1, 3, 1), IRQ_ERROR);
     assert_int_equal(irq_set(&c, IRQ_MAX_SOURCES, 3, 1), IRQ_ERROR);
-    assert_int_equal(irq_set(&c, 7, 3, 1), IRQ_ERROR);  /* not allocated */
+    assert_int_equal(irq_set(&c, 7, 3, 1), IRQ_ERROR); /* not allocated */
     struct irq_route bad = { .kind = IRQ_ROUTE_IOAPIC, .pin = 24 };
     assert_int_equal(irq_set_routes(&c, 3, &bad, 1), -1);
     assert_int_equal(irq_set_routes(&c, 24, &bad, 0), -1);
@@ -150,7 +156,7 @@ static void test_source_allocator(void **s)
     int n = 0;
     while (irq_source_alloc(&c) >= 0)
         n++;
-    assert_int_equal(n, IRQ_MAX_SOURCES - 1);     /* the PIT holds one */
+    assert_int_equal(n, IRQ_MAX_SOURCES - 1); /* the PIT holds one */
     assert_int_equal(irq_source_alloc(&c), -1);
     irq_source_free(&c, 5);
     assert_int_equal(irq_source_alloc(&c), 5);
@@ -179,12 +185,12 @@ static void test_mute_and_reconnect(void **s)
     assert_int_equal(irq_set(&c, a, 10, 1), IRQ_DELIVERED);
     irq_sources_mute(&c, 1u << a, 1);
     assert_int_equal(c.line[10], 0);
-    assert_int_equal(irq_set(&c, a, 11, 1), IRQ_MASKED);   /* held, not delivered */
+    assert_int_equal(irq_set(&c, a, 11, 1), IRQ_MASKED); /* held, not delivered */
     assert_int_equal(c.line[11], 0);
     assert_int_equal(irq_set(&c, b, 11, 1), IRQ_DELIVERED); /* b is not muted */
     irq_set(&c, b, 11, 0);
     assert_int_equal(rec.ndeliver, 2);
-    irq_set(&c, a, 10, 0);                                   /* dropped while muted */
+    irq_set(&c, a, 10, 0); /* dropped while muted */
     vioapic_eoi(&c.ioapic, 0x5a);
     irq_sources_mute(&c, 1u << a, 0);
     assert_int_equal(c.line[10], 0);
@@ -207,7 +213,7 @@ static void test_gsi_unmasked(void **s)
     pic_init();
     vpic_port_write(&c.pic, 0x21, 0xff);
     vpic_port_write(&c.pic, 0xA1, 0xff);
-    assert_false(irq_gsi_unmasked(&c, 0));                 /* IOAPIC pins start masked */
+    assert_false(irq_gsi_unmasked(&c, 0)); /* IOAPIC pins start masked */
     vpic_port_write(&c.pic, 0x21, 0xfe);
     assert_true(irq_gsi_unmasked(&c, 0));
     vpic_port_write(&c.pic, 0x21, 0xff);
@@ -215,7 +221,7 @@ static void test_gsi_unmasked(void **s)
     assert_true(irq_gsi_unmasked(&c, 0));
     ioapic_route(2, 0x10030);
     assert_false(irq_gsi_unmasked(&c, 0));
-    vpic_port_write(&c.pic, 0xA1, 0xfe);                   /* IRQ 8, cascade masked */
+    vpic_port_write(&c.pic, 0xA1, 0xfe); /* IRQ 8, cascade masked */
     assert_false(irq_gsi_unmasked(&c, 8));
     vpic_port_write(&c.pic, 0x21, 0xfb);
     assert_true(irq_gsi_unmasked(&c, 8));
@@ -246,7 +252,7 @@ static void test_pic_output_drives_ioapic_pin0(void **s)
     (void)s;
     pic_init();
     vpic_port_write(&c.pic, 0x21, 0xef);
-    ioapic_route(0, 0x700);                       /* ExtINT */
+    ioapic_route(0, 0x700); /* ExtINT */
     int src = irq_source_alloc(&c);
     irq_set(&c, src, 4, 1);
     assert_int_equal(rec.ndeliver, 1);
@@ -258,14 +264,14 @@ static void test_pit_raises_irq0(void **s)
 {
     (void)s;
     ioapic_route(2, 0x42);
-    vpit_port_write(&c.pit, 0x43, 0x34);          /* channel 0, mode 2 */
+    vpit_port_write(&c.pit, 0x43, 0x34); /* channel 0, mode 2 */
     vpit_port_write(&c.pit, 0x40, 100);
     vpit_port_write(&c.pit, 0x40, 0);
-    rec.now += 100 * 100 + 1;                     /* one period (tsc_hz = 100 * PIT_HZ) */
+    rec.now += 100 * 100 + 1; /* one period (tsc_hz = 100 * PIT_HZ) */
     vpit_update(&c.pit);
     assert_int_equal(rec.ndeliver, 1);
     assert_int_equal(rec.vector, 0x42);
-    assert_int_equal(c.line[0], 0);               /* a pulse: the line is low again */
+    assert_int_equal(c.line[0], 0); /* a pulse: the line is low again */
 }
 
 static void test_result_names(void **s)

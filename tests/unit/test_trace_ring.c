@@ -13,7 +13,9 @@
 
 #define SIZE 8
 /* Guards either side of the records: a write outside them shows. */
-static struct { struct trace_rec before, rec[SIZE], after; } mem;
+static struct {
+    struct trace_rec before, rec[SIZE], after;
+} mem;
 static struct trace_ring ring;
 
 static char out[64][160];
@@ -70,7 +72,7 @@ static void test_records_in_order(void **s)
 static void test_full_ring_drops_the_oldest(void **s)
 {
     (void)s;
-    put_n(SIZE * 3 + 3);   /* wraps three times and a bit */
+    put_n(SIZE * 3 + 3); /* wraps three times and a bit */
     assert_int_equal(trace_ring_held(&ring), SIZE);
     assert_int_equal(trace_ring_dropped(&ring), SIZE * 2 + 3);
     /* The newest SIZE records remain, oldest first. */
@@ -82,7 +84,7 @@ static void test_full_ring_drops_the_oldest(void **s)
 static void test_bad_size_writes_nothing(void **s)
 {
     (void)s;
-    trace_ring_init(&ring, mem.rec, 6);   /* not a power of two: the ring stays off */
+    trace_ring_init(&ring, mem.rec, 6); /* not a power of two: the ring stays off */
     put_n(20);
     assert_int_equal(trace_ring_held(&ring), 0);
     struct trace_rec g;
@@ -99,7 +101,7 @@ static void test_dump(void **s)
     (void)s;
     static const char *const names[] = { "irq_set", NULL, "inject" };
     put_n(SIZE + 2);
-    trace_put(&ring, 0x123456789abull, 1, 0, 0, 0);   /* the high half of the TSC too */
+    trace_put(&ring, 0x123456789abull, 1, 0, 0, 0); /* the high half of the TSC too */
     trace_ring_dump(&ring, 200000000, 0x10, names, 3, sink, NULL);
     assert_int_equal(nout, SIZE + 3);
     assert_string_equal(out[0], "tinyhv-trace begin v1 tsc_hz=200000000 tsc_offset=10 held=8 dropped=3");

@@ -10,8 +10,8 @@
 
 #include "../../irq/vhpet.h"
 
-#define HZ_EXACT   3000000000ull   /* 30 TSC ticks per counter tick */
-#define HZ_INEXACT 2419200000ull   /* 24.192 ticks per counter tick (Bochs tigerlake's claim) */
+#define HZ_EXACT   3000000000ull /* 30 TSC ticks per counter tick */
+#define HZ_INEXACT 2419200000ull /* 24.192 ticks per counter tick (Bochs tigerlake's claim) */
 
 struct rec {
     uint64_t now;
@@ -24,7 +24,9 @@ static uint64_t now_cb(void *ctx) { return ((struct rec *)ctx)->now; }
 static int deliver_cb(void *ctx, uint8_t v, uint8_t m, uint8_t d, uint8_t l, uint8_t lv)
 {
     struct rec *r = ctx;
-    (void)m; (void)d; (void)l;
+    (void)m;
+    (void)d;
+    (void)l;
     if (r->n < 256) {
         r->vectors[r->n] = v;
         r->level[r->n] = lv;
@@ -70,10 +72,7 @@ static void route_pin(unsigned pin, uint32_t low)
     vioapic_mmio_write(&c.ioapic, 0x10, low);
 }
 
-static uint64_t tn_route(unsigned pin)
-{
-    return (uint64_t)pin << HPET_TN_ROUTE_SHIFT;
-}
+static uint64_t tn_route(unsigned pin) { return (uint64_t)pin << HPET_TN_ROUTE_SHIFT; }
 
 /* Comparator n routed to IOAPIC pin `pin` (redirection entry low word
  * iored), Tn_CONF cfg, comparator cmp; the counter started at TSC 0. */
@@ -87,10 +86,7 @@ static void start(int n, unsigned pin, uint32_t iored, uint64_t cfg, uint64_t cm
 }
 
 /* Time to the TSC at which the counter has advanced k ticks since t0. */
-static void at_tick(uint64_t t0, uint64_t k)
-{
-    rec.now = t0 + k * (HZ_EXACT / VHPET_HZ);
-}
+static void at_tick(uint64_t t0, uint64_t k) { rec.now = t0 + k * (HZ_EXACT / VHPET_HZ); }
 
 static void test_capabilities(void **s)
 {
@@ -127,7 +123,7 @@ static void test_counter_rate_exact(void **s)
     (void)s;
     rec.now = 1000;
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
-    rec.now = 1000 + HZ_EXACT;              /* one second */
+    rec.now = 1000 + HZ_EXACT; /* one second */
     assert_int_equal(rd(HPET_COUNTER, 8), VHPET_HZ);
     rec.now += 29;
     assert_int_equal(rd(HPET_COUNTER, 8), VHPET_HZ);
@@ -147,7 +143,7 @@ static void test_counter_rate_inexact(void **s)
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
     rec.now = 77 + HZ_INEXACT;
     assert_int_equal(rd(HPET_COUNTER, 8), VHPET_HZ);
-    rec.now = 77 + 24192;                   /* exactly 1000 ticks */
+    rec.now = 77 + 24192; /* exactly 1000 ticks */
     assert_int_equal(rd(HPET_COUNTER, 8), 1000);
     rec.now--;
     assert_int_equal(rd(HPET_COUNTER, 8), 999);
@@ -164,7 +160,7 @@ static void test_counter_write_while_halted(void **s)
     assert_int_equal(rd(HPET_COUNTER, 8), 0x2222222211111111ull);
     wr(HPET_COUNTER, 8, 0x0000000500000000ull);
     rec.now = 5000;
-    assert_int_equal(rd(HPET_COUNTER, 8), 0x0000000500000000ull);  /* halted: no counting */
+    assert_int_equal(rd(HPET_COUNTER, 8), 0x0000000500000000ull); /* halted: no counting */
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
     rec.now = 5000 + 300;
     assert_int_equal(rd(HPET_COUNTER, 8), 0x0000000500000000ull + 10);
@@ -187,7 +183,7 @@ static void test_oneshot_edge_ioapic(void **s)
     route_pin(20, 0x51);
     wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | tn_route(20));
     wr(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8, 1000);
-    assert_int_equal(vhpet_next_deadline(&h), 0);         /* halted */
+    assert_int_equal(vhpet_next_deadline(&h), 0); /* halted */
     rec.now = 100;
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
     assert_int_equal(vhpet_next_deadline(&h), 100 + 1000 * 30);
@@ -196,10 +192,10 @@ static void test_oneshot_edge_ioapic(void **s)
     assert_int_equal(vhpet_update(&h), 100 + 1000 * 30);
     assert_int_equal(rec.n, 0);
     at_tick(100, 1000);
-    assert_int_equal(vhpet_update(&h), 0);                /* one-shot: spent */
+    assert_int_equal(vhpet_update(&h), 0); /* one-shot: spent */
     assert_int_equal(rec.n, 1);
     assert_int_equal(rec.vectors[0], 0x51);
-    assert_int_equal(rd(HPET_STATUS, 8), 0);              /* edge: no status */
+    assert_int_equal(rd(HPET_STATUS, 8), 0); /* edge: no status */
     at_tick(100, 5000);
     vhpet_update(&h);
     assert_int_equal(rec.n, 1);
@@ -212,7 +208,7 @@ static void test_oneshot_edge_ioapic(void **s)
     at_tick(100, 7000);
     vhpet_update(&h);
     assert_int_equal(rec.n, 1);
-    assert_int_equal(h.t[0].fired, 2);                    /* it ran all the same */
+    assert_int_equal(h.t[0].fired, 2); /* it ran all the same */
 }
 
 static void test_comparator_equal_fires_behind_waits(void **s)
@@ -223,9 +219,9 @@ static void test_comparator_equal_fires_behind_waits(void **s)
     rec.now = 0;
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
     at_tick(0, 500);
-    wr(HPET_TIMER(2) + HPET_TN_COMPARATOR, 8, 500);       /* equal: fires now */
+    wr(HPET_TIMER(2) + HPET_TN_COMPARATOR, 8, 500); /* equal: fires now */
     assert_int_equal(rec.n, 1);
-    wr(HPET_TIMER(2) + HPET_TN_COMPARATOR, 8, 499);       /* behind: 2^64 ticks away */
+    wr(HPET_TIMER(2) + HPET_TN_COMPARATOR, 8, 499); /* behind: 2^64 ticks away */
     assert_int_equal(vhpet_next_deadline(&h), 0);
     at_tick(0, 1000000);
     vhpet_update(&h);
@@ -237,9 +233,9 @@ static void test_periodic_val_set(void **s)
     (void)s;
     route_pin(21, 0x53);
     wr(HPET_TIMER(1), 4, HPET_TN_INT_ENB | HPET_TN_PERIODIC | HPET_TN_VAL_SET | tn_route(21));
-    wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 500);       /* comparator (and period) */
-    assert_int_equal(rd(HPET_TIMER(1), 4) & HPET_TN_VAL_SET, 0);   /* clears itself */
-    wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 1000);      /* the period only */
+    wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 500);              /* comparator (and period) */
+    assert_int_equal(rd(HPET_TIMER(1), 4) & HPET_TN_VAL_SET, 0); /* clears itself */
+    wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 1000);             /* the period only */
     assert_int_equal(rd(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8), 500);
     rec.now = 0;
     wr(HPET_CONFIG, 4, HPET_CFG_ENABLE);
@@ -289,27 +285,26 @@ static void test_32bit_mode(void **s)
     at_tick(0, 0xff);
     vhpet_update(&h);
     assert_int_equal(rec.n, 0);
-    at_tick(0, 0x100);                                    /* counter 0x800000000 */
+    at_tick(0, 0x100); /* counter 0x800000000 */
     assert_int_equal(vhpet_update(&h), 0x200 * 30);
     assert_int_equal(rec.n, 1);
-    at_tick(0, 0x200);                                    /* counter 0x800000100 */
+    at_tick(0, 0x200); /* counter 0x800000100 */
     assert_int_equal(vhpet_update(&h), 0);
     assert_int_equal(rec.n, 2);
     /* Periodic 32-bit: the comparator accumulates modulo 2^32. (One tick
      * on first: a comparator equal to the counter would fire at once.) */
     at_tick(0, 0x201);
-    wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | HPET_TN_32BIT | HPET_TN_PERIODIC | HPET_TN_VAL_SET |
-                         tn_route(17));
+    wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | HPET_TN_32BIT | HPET_TN_PERIODIC | HPET_TN_VAL_SET | tn_route(17));
     wr(HPET_TIMER(0) + HPET_TN_COMPARATOR, 4, 0xfffffff0u);
     wr(HPET_TIMER(0) + HPET_TN_COMPARATOR, 4, 0x20);
-    at_tick(0, 0x1000000efull);                           /* counter 0x8ffffffef */
+    at_tick(0, 0x1000000efull); /* counter 0x8ffffffef */
     vhpet_update(&h);
     assert_int_equal(rec.n, 2);
-    at_tick(0, 0x1000000f0ull);                           /* counter 0x8fffffff0 */
+    at_tick(0, 0x1000000f0ull); /* counter 0x8fffffff0 */
     vhpet_update(&h);
     assert_int_equal(rec.n, 3);
     assert_int_equal(rd(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8), 0x10);
-    at_tick(0, 0x100000110ull);                           /* counter 0x900000010 */
+    at_tick(0, 0x100000110ull); /* counter 0x900000010 */
     vhpet_update(&h);
     assert_int_equal(rec.n, 4);
     assert_int_equal(rd(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8), 0x30);
@@ -368,7 +363,7 @@ static void test_edge_no_status(void **s)
     assert_int_equal(rec.n, 1);
     assert_int_equal(rec.level[0], 0);
     assert_int_equal(rd(HPET_STATUS, 8), 0);
-    assert_int_equal(c.line[23], 0);      /* a pulse: the line is low again */
+    assert_int_equal(c.line[23], 0); /* a pulse: the line is low again */
 }
 
 static void test_routes(void **s)
@@ -392,7 +387,7 @@ static void test_routes(void **s)
     }
     /* A route outside the capability reads back unchanged and is refused. */
     assert_int_equal(vhpet_mmio_write(&h, HPET_TIMER(0), 4, HPET_TN_INT_ENB | tn_route(5)), -1);
-    assert_int_equal((rd(HPET_TIMER(0), 4) >> 9) & 0x1f, 23);   /* pins[9]'s */
+    assert_int_equal((rd(HPET_TIMER(0), 4) >> 9) & 0x1f, 23); /* pins[9]'s */
     assert_int_equal(rd(HPET_TIMER(0), 4) & HPET_TN_INT_ENB, HPET_TN_INT_ENB);
     assert_int_equal(h.bad_accesses, 1);
 }
@@ -410,10 +405,10 @@ static void test_legacy_replacement(void **s)
     irq_set(&c, IRQ_SOURCE_PIT, 0, 0);
     assert_int_equal(irq_set(&c, rtc, 8, 1), IRQ_DELIVERED);
     assert_int_equal(rec.n, 2);
-    vioapic_eoi(&c.ioapic, 0x78);                          /* still high: again */
+    vioapic_eoi(&c.ioapic, 0x78); /* still high: again */
     assert_int_equal(rec.n, 3);
     /* Legacy on: the RTC's line is dropped and both sources are cut off. */
-    wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | tn_route(20));  /* route ignored in legacy mode */
+    wr(HPET_TIMER(0), 4, HPET_TN_INT_ENB | tn_route(20)); /* route ignored in legacy mode */
     wr(HPET_TIMER(1), 4, HPET_TN_INT_ENB | tn_route(20));
     wr(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8, 100);
     wr(HPET_TIMER(1) + HPET_TN_COMPARATOR, 8, 200);
@@ -459,10 +454,13 @@ static void test_legacy_replacement(void **s)
 static void test_bad_accesses(void **s)
 {
     (void)s;
-    static const struct { uint64_t off; unsigned size; } bad[] = {
-        { HPET_CAP, 1 }, { HPET_CAP, 2 }, { HPET_COUNTER + 1, 4 }, { HPET_COUNTER + 4, 8 },
-        { 0x008, 4 }, { 0x018, 8 }, { 0x0E0, 4 }, { HPET_TIMER(0) + 0x18, 8 },
-        { HPET_TIMER(3), 4 }, { 0x3F8, 8 }, { 0x400, 4 }, { 0xFFC, 4 }, { HPET_CONFIG, 3 },
+    static const struct {
+        uint64_t off;
+        unsigned size;
+    } bad[] = {
+        { HPET_CAP, 1 }, { HPET_CAP, 2 }, { HPET_COUNTER + 1, 4 },     { HPET_COUNTER + 4, 8 }, { 0x008, 4 },
+        { 0x018, 8 },    { 0x0E0, 4 },    { HPET_TIMER(0) + 0x18, 8 }, { HPET_TIMER(3), 4 },    { 0x3F8, 8 },
+        { 0x400, 4 },    { 0xFFC, 4 },    { HPET_CONFIG, 3 },
     };
     uint64_t v;
     unsigned n = sizeof(bad) / sizeof(bad[0]);
@@ -489,7 +487,7 @@ static void test_can_interrupt(void **s)
     (void)s;
     start(0, 18, IOREDTBL_MASKED, HPET_TN_INT_ENB, 100);
     assert_int_not_equal(vhpet_next_deadline(&h), 0);
-    assert_false(vhpet_can_interrupt(&h));                 /* pin 18 masked */
+    assert_false(vhpet_can_interrupt(&h)); /* pin 18 masked */
     route_pin(18, 0x40);
     assert_true(vhpet_can_interrupt(&h));
 }
@@ -514,7 +512,7 @@ static void test_deadline_exact_inexact(void **s)
         assert_int_equal(rec.n, i);
         rec.now = d;
         assert_int_equal(rd(HPET_COUNTER, 8), cmp);
-        assert_int_equal(rec.n, i + 1);                    /* the read brought it up */
+        assert_int_equal(rec.n, i + 1); /* the read brought it up */
         assert_int_equal(rd(HPET_TIMER(0) + HPET_TN_COMPARATOR, 8), cmp + 777);
     }
 }

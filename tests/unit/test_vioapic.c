@@ -19,7 +19,7 @@ struct trace_entry {
     uint32_t a, b, c;
 };
 
-#define MAXREC 64
+#define MAXREC     64
 #define FAKE_MAGIC 0x82093
 
 struct fake {
@@ -45,8 +45,7 @@ static struct fake *ctx_ok(void *ctx)
     return f;
 }
 
-static int fake_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest, uint8_t logical,
-                        uint8_t level)
+static int fake_deliver(void *ctx, uint8_t vector, uint8_t mode, uint8_t dest, uint8_t logical, uint8_t level)
 {
     struct fake *f = ctx_ok(ctx);
     if (!f || f->refuse)
@@ -124,17 +123,14 @@ static void program(unsigned pin, uint32_t lo, uint8_t dest)
     wr_reg(0x10 + 2 * pin, lo);
 }
 
-#define EDGE(vec) ((uint32_t)(vec))
+#define EDGE(vec)  ((uint32_t)(vec))
 #define LEVEL(vec) ((uint32_t)(vec) | (uint32_t)IOREDTBL_LEVEL)
-#define MASKED ((uint32_t)IOREDTBL_MASKED)
+#define MASKED     ((uint32_t)IOREDTBL_MASKED)
 #define ACTIVE_LOW ((uint32_t)IOREDTBL_POLARITY_LOW)
-#define MODE(m) ((uint32_t)(m) << IOREDTBL_DELMODE_SHIFT)
-#define LOGICAL ((uint32_t)IOREDTBL_DEST_LOGICAL)
+#define MODE(m)    ((uint32_t)(m) << IOREDTBL_DELMODE_SHIFT)
+#define LOGICAL    ((uint32_t)IOREDTBL_DEST_LOGICAL)
 
-static int remote_irr(unsigned pin)
-{
-    return (entry(pin) & IOREDTBL_REMOTE_IRR) != 0;
-}
+static int remote_irr(unsigned pin) { return (entry(pin) & IOREDTBL_REMOTE_IRR) != 0; }
 
 static int count(enum irq_trace_event ev)
 {
@@ -278,8 +274,7 @@ static void test_redtbl_readonly_bits_preserved(void **s)
     assert_true(remote_irr(2));
     assert_int_equal(rd_reg(0x14) & 0xff, 0x32);
     /* Setting bits 12/14 on a fresh level pin does not set them. */
-    program(3, LEVEL(0x33) | MASKED | (uint32_t)IOREDTBL_REMOTE_IRR | (uint32_t)IOREDTBL_DELIVS,
-            0);
+    program(3, LEVEL(0x33) | MASKED | (uint32_t)IOREDTBL_REMOTE_IRR | (uint32_t)IOREDTBL_DELIVS, 0);
     assert_int_equal(rd_reg(0x16), LEVEL(0x33) | MASKED);
     /* A high-dword write does not touch remote IRR either. */
     wr_reg(0x15, 0x01000000);
@@ -306,8 +301,8 @@ static void test_out_of_range_indices(void **s)
 static void test_other_offsets(void **s)
 {
     (void)s;
-    static const uint64_t off[] = { 0x01, 0x04, 0x08, 0x0c, 0x11, 0x14, 0x20, 0x30,
-                                    0x3c, 0x41, 0x44, 0xffc, 0x1000, ~0ull };
+    static const uint64_t off[] = { 0x01, 0x04, 0x08, 0x0c, 0x11,  0x14,   0x20,
+                                    0x30, 0x3c, 0x41, 0x44, 0xffc, 0x1000, ~0ull };
     program(1, LEVEL(0x51), 0);
     vioapic_set_irq(&io, 1, 1);
     assert_true(remote_irr(1));
@@ -317,7 +312,7 @@ static void test_other_offsets(void **s)
         assert_int_equal(vioapic_mmio_read(&io, off[i]), 0);
     }
     assert_int_equal(vioapic_mmio_read(&io, 0x00), 0x12); /* select unchanged */
-    assert_true(remote_irr(1));                             /* no EOI happened */
+    assert_true(remote_irr(1));                           /* no EOI happened */
     assert_int_equal(rd_reg(0x00), 0);
     /* The EOI register is write-only. */
     assert_int_equal(vioapic_mmio_read(&io, 0x40), 0);
@@ -507,7 +502,7 @@ static void test_eoi_two_pins_one_vector(void **s)
     assert_false(remote_irr(16));
     assert_true(remote_irr(20));
     assert_int_equal(fk.nmsg, 3);
-    assert_int_equal(fk.m[2].dest, 1); /* pin 20 re-sent */
+    assert_int_equal(fk.m[2].dest, 1);            /* pin 20 re-sent */
     assert_int_equal(count(TRACE_IOAPIC_EOI), 1); /* one trace per EOI */
     const struct trace_entry *t = last(TRACE_IOAPIC_EOI);
     assert_non_null(t);
@@ -785,8 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eoi_other_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eoi_register, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eoi_two_pins_one_vector, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eoi_ignores_edge_pin_with_same_vector, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_eoi_ignores_edge_pin_with_same_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmask_asserted_level_delivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_masked_level_eoi_no_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_to_edge_clears_remote_irr, setup, teardown),

@@ -9,9 +9,9 @@
 
 #include "../../irq/vlapic.h"
 
-#define HZ_TSC     1000000000ull   /* exact: 10 TSC ticks per bus clock */
+#define HZ_TSC     1000000000ull /* exact: 10 TSC ticks per bus clock */
 #define HZ_BUS     100000000ull
-#define HZ_TSC_INX 3000000000ull   /* inexact: 428.57 ticks per bus clock */
+#define HZ_TSC_INX 3000000000ull /* inexact: 428.57 ticks per bus clock */
 #define HZ_BUS_INX 7000000ull
 
 #define SVR_ON 0x1FFu
@@ -122,10 +122,7 @@ static uint32_t rd(uint32_t off)
     return v;
 }
 
-static void wr(uint32_t off, uint32_t v)
-{
-    assert_int_equal(vlapic_mmio_write(&l, off, v), 0);
-}
+static void wr(uint32_t off, uint32_t v) { assert_int_equal(vlapic_mmio_write(&l, off, v), 0); }
 
 static uint64_t rdmsr(uint32_t msr)
 {
@@ -137,8 +134,8 @@ static uint64_t rdmsr(uint32_t msr)
 
 static void to_x2apic(void)
 {
-    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE,
-                                      VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), 0);
+    assert_int_equal(
+        vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), 0);
 }
 
 static int irr(unsigned v) { return (rd(LAPIC_IRR + (v >> 5) * 16) >> (v & 31)) & 1; }
@@ -270,11 +267,11 @@ static void test_reserved_offset(void **s)
     (void)s;
     setup();
     assert_int_equal(rd(0x000), 0);
-    assert_int_equal(rd(0x3F0), 0);     /* SELF IPI: x2APIC only */
+    assert_int_equal(rd(0x3F0), 0); /* SELF IPI: x2APIC only */
     assert_int_equal(rd(LAPIC_LVT_CMCI), 0);
     wr(LAPIC_ESR, 0);
     assert_int_equal(rd(LAPIC_ESR), 0x80); /* illegal register address */
-    assert_int_equal(rd(0x1000), 0);    /* outside the page: quiet */
+    assert_int_equal(rd(0x1000), 0);       /* outside the page: quiet */
     assert_int_equal(rd(0x24), 0);
 }
 
@@ -295,9 +292,9 @@ static void test_icr_bits(void **s)
     setup_id(5);
     wr(LAPIC_ICR_HI, 0xFFFFFFFF);
     assert_int_equal(rd(LAPIC_ICR_HI), 0xFF000000u);
-    wr(LAPIC_ICR_HI, 0x07000000u);      /* not us: nothing delivered */
+    wr(LAPIC_ICR_HI, 0x07000000u); /* not us: nothing delivered */
     wr(LAPIC_ICR_LO, 0xFFFFFFFFu & ~0x700u & ~0xC0000u);
-    assert_int_equal(rd(LAPIC_ICR_LO), 0x0000C8FFu);  /* delivery status bit 12 reads 0 */
+    assert_int_equal(rd(LAPIC_ICR_LO), 0x0000C8FFu); /* delivery status bit 12 reads 0 */
     assert_int_equal(vlapic_pending(&l), -1);
 }
 
@@ -315,7 +312,7 @@ static void test_lvt_bits(void **s)
     assert_int_equal(rd(LAPIC_LVT_ERROR), 0x100FF);
     wr(LAPIC_LVT_TIMER, 0xFFFFFFFF);
     assert_int_equal(rd(LAPIC_LVT_TIMER), 0x700FF);
-    wr(LAPIC_LVT_LINT1, 0x5);           /* illegal vector may be written */
+    wr(LAPIC_LVT_LINT1, 0x5); /* illegal vector may be written */
     assert_int_equal(rd(LAPIC_LVT_LINT1), 0x5);
 }
 
@@ -352,7 +349,7 @@ static void test_base_to_x2apic(void **s)
     assert_int_equal(rdmsr(0x80D), (2u << 16) | (1u << 3));
     assert_int_equal(rdmsr(MSR_IA32_APIC_BASE) & (APIC_BASE_EN | APIC_BASE_EXTD),
                      APIC_BASE_EN | APIC_BASE_EXTD);
-    assert_int_equal(rdmsr(0x80F), SVR_ON);    /* state kept */
+    assert_int_equal(rdmsr(0x80F), SVR_ON); /* state kept */
 }
 
 static void test_base_x2apic_to_xapic_gp(void **s)
@@ -370,13 +367,15 @@ static void test_base_invalid(void **s)
     setup();
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EXTD), -1);
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | 1), -1);
-    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | (1 << 9)), -1);
-    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | (1ull << 36)), -1);
+    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | (1 << 9)),
+                     -1);
+    assert_int_equal(
+        vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | (1ull << 36)), -1);
     assert_int_equal(rdmsr(MSR_IA32_APIC_BASE), VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_BSP);
     /* disabled -> x2APIC directly is invalid */
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE), 0);
-    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE,
-                                      VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), -1);
+    assert_int_equal(
+        vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), -1);
 }
 
 static void test_base_address_change(void **s)
@@ -385,7 +384,7 @@ static void test_base_address_change(void **s)
     setup();
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE, 0xFED00000ull | APIC_BASE_EN), 0);
     assert_int_equal(rdmsr(MSR_IA32_APIC_BASE), 0xFED00000ull | APIC_BASE_EN | APIC_BASE_BSP);
-    assert_int_equal(rd(LAPIC_SVR), SVR_ON);   /* no reset without disabling */
+    assert_int_equal(rd(LAPIC_SVR), SVR_ON); /* no reset without disabling */
 }
 
 static void test_base_disable_resets(void **s)
@@ -429,22 +428,22 @@ static void test_x2apic_gp_cases(void **s)
     (void)s;
     setup();
     to_x2apic();
-    assert_int_equal(vlapic_msr_write(&l, 0x802, 1), -1);     /* ID read-only */
-    assert_int_equal(vlapic_msr_write(&l, 0x803, 1), -1);     /* version */
-    assert_int_equal(vlapic_msr_write(&l, 0x80D, 1), -1);     /* LDR read-only */
-    assert_int_equal(vlapic_msr_read(&l, 0x80B, &v), -1);     /* EOI write-only */
+    assert_int_equal(vlapic_msr_write(&l, 0x802, 1), -1); /* ID read-only */
+    assert_int_equal(vlapic_msr_write(&l, 0x803, 1), -1); /* version */
+    assert_int_equal(vlapic_msr_write(&l, 0x80D, 1), -1); /* LDR read-only */
+    assert_int_equal(vlapic_msr_read(&l, 0x80B, &v), -1); /* EOI write-only */
     assert_int_equal(vlapic_msr_write(&l, 0x80B, 1), -1);
     assert_int_equal(vlapic_msr_write(&l, 0x80B, 0), 0);
-    assert_int_equal(vlapic_msr_read(&l, 0x80E, &v), -1);     /* no DFR */
-    assert_int_equal(vlapic_msr_read(&l, 0x831, &v), -1);     /* no ICR high */
-    assert_int_equal(vlapic_msr_read(&l, 0x83F, &v), -1);     /* SELF IPI write-only */
-    assert_int_equal(vlapic_msr_read(&l, 0x800, &v), -1);     /* reserved */
-    assert_int_equal(vlapic_msr_read(&l, 0x82F, &v), -1);     /* no CMCI */
+    assert_int_equal(vlapic_msr_read(&l, 0x80E, &v), -1); /* no DFR */
+    assert_int_equal(vlapic_msr_read(&l, 0x831, &v), -1); /* no ICR high */
+    assert_int_equal(vlapic_msr_read(&l, 0x83F, &v), -1); /* SELF IPI write-only */
+    assert_int_equal(vlapic_msr_read(&l, 0x800, &v), -1); /* reserved */
+    assert_int_equal(vlapic_msr_read(&l, 0x82F, &v), -1); /* no CMCI */
     assert_int_equal(vlapic_msr_read(&l, 0x8FF, &v), -1);
-    assert_int_equal(vlapic_msr_write(&l, 0x839, 0), -1);     /* current count */
-    assert_int_equal(vlapic_msr_write(&l, 0x820, 0), -1);     /* IRR */
+    assert_int_equal(vlapic_msr_write(&l, 0x839, 0), -1); /* current count */
+    assert_int_equal(vlapic_msr_write(&l, 0x820, 0), -1); /* IRR */
     assert_int_equal(vlapic_msr_write(&l, 0x808, 1ull << 32), -1);
-    assert_int_equal(vlapic_msr_write(&l, 0x828, 1), -1);     /* ESR non-zero */
+    assert_int_equal(vlapic_msr_write(&l, 0x828, 1), -1); /* ESR non-zero */
     assert_int_equal(vlapic_msr_write(&l, 0x828, 0), 0);
     assert_int_equal(vlapic_msr_write(&l, 0x808, 0x20), 0);
     assert_int_equal(rdmsr(0x808), 0x20);
@@ -481,7 +480,7 @@ static void test_x2apic_icr_self(void **s)
 static void test_x2apic_logical(void **s)
 {
     (void)s;
-    setup_id(0x13);     /* cluster 1, bit 3 */
+    setup_id(0x13); /* cluster 1, bit 3 */
     to_x2apic();
     vlapic_msr_write(&l, 0x830, (((1ull << 16) | 8) << 32) | 0x800 | 0x70);
     assert_int_equal(vlapic_pending(&l), 0x70);
@@ -555,11 +554,11 @@ static void test_isr_nesting_and_eoi_order(void **s)
     vlapic_accept(&l, 0x40, 0, 0);
     take(0x40);
     vlapic_accept(&l, 0x41, 0, 0);
-    assert_int_equal(vlapic_pending(&l), -1);  /* same class as in service */
+    assert_int_equal(vlapic_pending(&l), -1); /* same class as in service */
     vlapic_accept(&l, 0x60, 0, 0);
     take(0x60);
     assert_true(isr(0x40) && isr(0x60));
-    wr(LAPIC_EOI, 0);                          /* ends 0x60, the highest */
+    wr(LAPIC_EOI, 0); /* ends 0x60, the highest */
     assert_false(isr(0x60));
     assert_true(isr(0x40));
     assert_int_equal(f.a, 0x60);
@@ -602,7 +601,7 @@ static void test_eoi_broadcast_level(void **s)
     vlapic_accept(&l, 0x71, 0, 0);
     take(0x71);
     wr(LAPIC_EOI, 0);
-    assert_int_equal(f.nbroadcast, 1);          /* edge: none */
+    assert_int_equal(f.nbroadcast, 1); /* edge: none */
 }
 
 static void test_eoi_broadcast_suppressed(void **s)
@@ -628,7 +627,7 @@ static void test_sw_disabled_drops_fixed(void **s)
     setup();
     vlapic_accept(&l, 0x40, 0, 0);
     wr(LAPIC_SVR, 0xFF);
-    assert_int_equal(vlapic_pending(&l), -1);   /* held */
+    assert_int_equal(vlapic_pending(&l), -1); /* held */
     assert_true(irr(0x40));
     wr(LAPIC_SVR, SVR_ON);
     assert_int_equal(vlapic_pending(&l), 0x40);
@@ -660,10 +659,10 @@ static void test_esr_write_before_read(void **s)
     (void)s;
     setup();
     assert_int_equal(vlapic_accept(&l, 7, 0, 0), 0);
-    assert_int_equal(rd(LAPIC_ESR), 0);         /* not latched yet */
+    assert_int_equal(rd(LAPIC_ESR), 0); /* not latched yet */
     wr(LAPIC_ESR, 0);
     assert_int_equal(rd(LAPIC_ESR), 0x40);
-    assert_int_equal(rd(LAPIC_ESR), 0x40);      /* reads do not clear */
+    assert_int_equal(rd(LAPIC_ESR), 0x40); /* reads do not clear */
     wr(LAPIC_ESR, 0);
     assert_int_equal(rd(LAPIC_ESR), 0);
     assert_false(irr(7));
@@ -769,7 +768,7 @@ static void test_icr_logical_cluster(void **s)
     (void)s;
     setup();
     wr(LAPIC_DFR, 0x0FFFFFFFu);
-    wr(LAPIC_LDR, 0x32000000u);                 /* cluster 3, member bit 1 */
+    wr(LAPIC_LDR, 0x32000000u); /* cluster 3, member bit 1 */
     wr(LAPIC_ICR_HI, 0x22u << 24);
     wr(LAPIC_ICR_LO, 0x800 | 0x60);
     assert_int_equal(vlapic_pending(&l), -1);
@@ -782,19 +781,19 @@ static void test_init_sipi(void **s)
 {
     (void)s;
     setup();
-    wr(LAPIC_ICR_LO, (3u << 18) | (1u << 14) | (5u << 8));      /* INIT assert */
+    wr(LAPIC_ICR_LO, (3u << 18) | (1u << 14) | (5u << 8)); /* INIT assert */
     assert_int_equal(f.ninit, 1);
-    wr(LAPIC_ICR_LO, (3u << 18) | (1u << 15) | (5u << 8));      /* de-assert */
+    wr(LAPIC_ICR_LO, (3u << 18) | (1u << 15) | (5u << 8)); /* de-assert */
     assert_int_equal(f.ninit, 1);
-    assert_int_equal(f.init_to_self, 0);                        /* all excluding self */
+    assert_int_equal(f.init_to_self, 0); /* all excluding self */
     wr(LAPIC_ICR_LO, (3u << 18) | (6u << 8) | 0x9A);
     assert_int_equal(f.nsipi, 1);
     assert_int_equal(f.sipi_vec, 0x9A);
     assert_int_equal(f.init_to_self, 0);
-    wr(LAPIC_ICR_LO, (2u << 18) | (1u << 14) | (5u << 8));      /* all including self */
+    wr(LAPIC_ICR_LO, (2u << 18) | (1u << 14) | (5u << 8)); /* all including self */
     assert_int_equal(f.ninit, 2);
     assert_int_equal(f.init_to_self, 1);
-    wr(LAPIC_ICR_HI, 0x07u << 24);                              /* another APIC ID */
+    wr(LAPIC_ICR_HI, 0x07u << 24); /* another APIC ID */
     wr(LAPIC_ICR_LO, (1u << 14) | (5u << 8));
     assert_int_equal(f.ninit, 3);
     assert_int_equal(f.init_to_self, 0);
@@ -809,7 +808,7 @@ static void test_extint_256(void **s)
     setup();
     f.extint_pending = 1;
     f.extint_vec = 0x08;
-    assert_int_equal(vlapic_pending(&l), -1);   /* LINT0 masked */
+    assert_int_equal(vlapic_pending(&l), -1); /* LINT0 masked */
     wr(LAPIC_LVT_LINT0, 7u << 8);
     assert_int_equal(vlapic_pending(&l), 256);
     assert_int_equal(vlapic_acknowledge(&l, 256), 0x08);
@@ -821,11 +820,10 @@ static void test_extint_256(void **s)
     wr(LAPIC_TPR, 0xF0);
     assert_int_equal(vlapic_pending(&l), 256);
     f.extint_pending = 0;
-    assert_int_equal(vlapic_pending(&l), -1);     /* 0x40 is below the TPR */
+    assert_int_equal(vlapic_pending(&l), -1); /* 0x40 is below the TPR */
     wr(LAPIC_TPR, 0);
     assert_int_equal(vlapic_pending(&l), 0x40);
 }
-
 
 /* What virtual-interrupt delivery needs from the model: the highest vector
  * posted to IRR since the last look, and whether a TMR bit changed. */
@@ -840,15 +838,15 @@ static void test_take_posted(void **s)
     vlapic_accept(&l, 0x52, 0, 0);
     vlapic_accept(&l, 0x30, 0, 0);
     assert_int_equal(vlapic_take_posted(&l, &tmr), 0x52);
-    assert_int_equal(tmr, 0);                     /* edge after edge: TMR as it was */
-    assert_int_equal(vlapic_take_posted(&l, &tmr), -1);   /* taken */
-    vlapic_accept(&l, 0x60, 0, 1);                /* level: TMR set */
+    assert_int_equal(tmr, 0);                           /* edge after edge: TMR as it was */
+    assert_int_equal(vlapic_take_posted(&l, &tmr), -1); /* taken */
+    vlapic_accept(&l, 0x60, 0, 1);                      /* level: TMR set */
     assert_int_equal(vlapic_take_posted(&l, &tmr), 0x60);
     assert_int_equal(tmr, 1);
-    vlapic_accept(&l, 0x60, 0, 1);                /* level again: no change */
+    vlapic_accept(&l, 0x60, 0, 1); /* level again: no change */
     assert_int_equal(vlapic_take_posted(&l, &tmr), 0x60);
     assert_int_equal(tmr, 0);
-    vlapic_accept(&l, 0x60, 0, 0);                /* edge now: TMR cleared */
+    vlapic_accept(&l, 0x60, 0, 0); /* edge now: TMR cleared */
     vlapic_take_posted(&l, &tmr);
     assert_int_equal(tmr, 1);
 }
@@ -867,7 +865,7 @@ static void test_traces(void **s)
     assert_int_equal(f.ev, TRACE_EOI);
     assert_int_equal(f.a, 0x42);
     assert_int_equal(f.neoi_traces, 1);
-    vlapic_accept(&l, 0x2, 0, 0);               /* dropped: no accept trace */
+    vlapic_accept(&l, 0x2, 0, 0); /* dropped: no accept trace */
     assert_int_equal(f.naccept_traces, 1);
 }
 
@@ -893,9 +891,9 @@ static void test_timer_oneshot(void **s)
     (void)s;
     setup();
     f.now = 1000;
-    wr(LAPIC_TIMER_DCR, 0xB);                   /* divide by 1 */
+    wr(LAPIC_TIMER_DCR, 0xB); /* divide by 1 */
     wr(LAPIC_LVT_TIMER, 0x40);
-    wr(LAPIC_TIMER_ICR, 100);                   /* 100 bus clocks = 1000 ticks */
+    wr(LAPIC_TIMER_ICR, 100); /* 100 bus clocks = 1000 ticks */
     assert_int_equal(vlapic_update_timer(&l), 2000);
     f.now = 1999;
     assert_int_equal(vlapic_update_timer(&l), 2000);
@@ -920,38 +918,38 @@ static void test_timer_next_peeks(void **s)
 {
     (void)s;
     setup();
-    assert_int_equal(vlapic_timer_next(&l), 0);           /* not counting */
+    assert_int_equal(vlapic_timer_next(&l), 0); /* not counting */
     f.now = 1000;
     wr(LAPIC_TIMER_DCR, 0xB);
-    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x50);                /* periodic */
-    wr(LAPIC_TIMER_ICR, 10);                              /* 100 ticks */
+    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x50); /* periodic */
+    wr(LAPIC_TIMER_ICR, 10);                /* 100 ticks */
     assert_int_equal(vlapic_timer_next(&l), 1100);
-    f.now = 1350;                                         /* overdue */
+    f.now = 1350; /* overdue */
     assert_int_equal(vlapic_timer_next(&l), 1100);
     assert_int_equal(l.timer_fired, 0);
     assert_int_equal(vlapic_pending(&l), -1);
     assert_int_equal(vlapic_update_timer(&l), 1400);
     assert_int_equal(vlapic_timer_next(&l), 1400);
     take(0x50);
-    wr(LAPIC_TIMER_ICR, 0);                               /* stopped */
+    wr(LAPIC_TIMER_ICR, 0); /* stopped */
     assert_int_equal(vlapic_timer_next(&l), 0);
-    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x70);                /* TSC deadline */
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x70); /* TSC deadline */
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 5000), 0);
     assert_int_equal(vlapic_timer_next(&l), 5000);
     assert_true(vlapic_timer_can_interrupt(&l));
-    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x10070);             /* masked: counts, cannot interrupt */
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x10070); /* masked: counts, cannot interrupt */
     vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 6000);
     assert_int_equal(vlapic_timer_next(&l), 6000);
     assert_false(vlapic_timer_can_interrupt(&l));
     vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 0);
-    assert_false(vlapic_timer_can_interrupt(&l));          /* not counting */
+    assert_false(vlapic_timer_can_interrupt(&l)); /* not counting */
 }
 
 static void test_timer_current_count(void **s)
 {
     (void)s;
     setup();
-    wr(LAPIC_TIMER_DCR, 0x0);                   /* divide by 2: 20 ticks a count */
+    wr(LAPIC_TIMER_DCR, 0x0); /* divide by 2: 20 ticks a count */
     wr(LAPIC_TIMER_ICR, 50);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 50);
     f.now = 19;
@@ -970,7 +968,7 @@ static void test_timer_periodic_count(void **s)
     setup();
     wr(LAPIC_TIMER_DCR, 0xB);
     wr(LAPIC_LVT_TIMER, (1u << 17) | 0x50);
-    wr(LAPIC_TIMER_ICR, 10);                    /* 100 ticks */
+    wr(LAPIC_TIMER_ICR, 10); /* 100 ticks */
     for (int i = 1; i <= 5; i++) {
         f.now = (uint64_t)i * 100;
         assert_int_equal(vlapic_update_timer(&l), (uint64_t)(i + 1) * 100);
@@ -992,7 +990,7 @@ static void test_timer_periodic_no_drift(void **s)
     wr(LAPIC_LVT_TIMER, (1u << 17) | MASKED);
     f.now = 12345;
     wr(LAPIC_TIMER_DCR, 0xB);
-    wr(LAPIC_TIMER_ICR, 13);                    /* 13 * 428.571... = 5571.43 ticks */
+    wr(LAPIC_TIMER_ICR, 13); /* 13 * 428.571... = 5571.43 ticks */
     d = vlapic_update_timer(&l);
     for (uint64_t k = 1; k <= 1000; k++) {
         /* ceil(k * 13 * 3e9 / 7e6) */
@@ -1013,7 +1011,7 @@ static void test_timer_periodic_huge_jump(void **s)
     setup();
     wr(LAPIC_TIMER_DCR, 0xB);
     wr(LAPIC_LVT_TIMER, (1u << 17) | 0x50);
-    wr(LAPIC_TIMER_ICR, 1);                     /* 10 ticks */
+    wr(LAPIC_TIMER_ICR, 1); /* 10 ticks */
     f.now = 1000000000000000ull + 5;
     d = vlapic_update_timer(&l);
     assert_int_equal(d, 1000000000000010ull);
@@ -1062,7 +1060,7 @@ static void test_timer_dcr_rebase(void **s)
     wr(LAPIC_TIMER_DCR, 0xB);
     wr(LAPIC_TIMER_ICR, 100);
     f.now = 500;
-    wr(LAPIC_TIMER_DCR, 0x0);                   /* restart at now, divide by 2 */
+    wr(LAPIC_TIMER_DCR, 0x0); /* restart at now, divide by 2 */
     assert_int_equal(vlapic_update_timer(&l), 500 + 2000);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 100);
 }
@@ -1075,10 +1073,10 @@ static void test_timer_rearm_and_stop(void **s)
     wr(LAPIC_LVT_TIMER, 0x40);
     wr(LAPIC_TIMER_ICR, 10);
     f.now = 60;
-    wr(LAPIC_TIMER_ICR, 10);                    /* restarts from now */
+    wr(LAPIC_TIMER_ICR, 10); /* restarts from now */
     assert_int_equal(vlapic_update_timer(&l), 160);
     f.now = 70;
-    wr(LAPIC_TIMER_ICR, 0);                     /* stops */
+    wr(LAPIC_TIMER_ICR, 0); /* stops */
     assert_int_equal(vlapic_update_timer(&l), 0);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
     f.now = 1000;
@@ -1092,8 +1090,8 @@ static void test_x2apic_hidden(void **s)
     (void)s;
     setup();
     l.no_x2apic = 1;
-    assert_int_equal(vlapic_msr_write(&l, MSR_IA32_APIC_BASE,
-                                      VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), -1);
+    assert_int_equal(
+        vlapic_msr_write(&l, MSR_IA32_APIC_BASE, VLAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD), -1);
     assert_int_equal(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD, 0);
     l.no_x2apic = 0;
     to_x2apic();
@@ -1134,23 +1132,23 @@ static void test_timer_mode_switch(void **s)
     wr(LAPIC_TIMER_DCR, 0xB);
     wr(LAPIC_LVT_TIMER, 0x40);
     wr(LAPIC_TIMER_ICR, 10);
-    wr(LAPIC_LVT_TIMER, 0x41);                  /* same mode: still armed */
+    wr(LAPIC_LVT_TIMER, 0x41); /* same mode: still armed */
     assert_int_equal(vlapic_update_timer(&l), 100);
     f.now = 40;
-    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x40);     /* to periodic, part-way */
-    assert_int_equal(rd(LAPIC_TIMER_CCR), 6);   /* still counting down */
+    wr(LAPIC_LVT_TIMER, (1u << 17) | 0x40);   /* to periodic, part-way */
+    assert_int_equal(rd(LAPIC_TIMER_CCR), 6); /* still counting down */
     assert_int_equal(vlapic_update_timer(&l), 100);
     f.now = 130;
     assert_int_equal(vlapic_update_timer(&l), 200); /* fired, and reloaded */
     assert_int_equal(l.timer_fired, 1);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 7);
-    wr(LAPIC_LVT_TIMER, 0x40);                  /* back to one-shot: ends at 200 */
+    wr(LAPIC_LVT_TIMER, 0x40); /* back to one-shot: ends at 200 */
     f.now = 250;
     assert_int_equal(vlapic_update_timer(&l), 0);
     assert_int_equal(l.timer_fired, 2);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
     wr(LAPIC_TIMER_ICR, 10);
-    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x40);     /* to TSC-deadline: disarmed */
+    wr(LAPIC_LVT_TIMER, (2u << 17) | 0x40); /* to TSC-deadline: disarmed */
     assert_int_equal(vlapic_update_timer(&l), 0);
     assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
     f.now = 1000;
@@ -1166,7 +1164,7 @@ static void test_timer_tsc_deadline(void **s)
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 500), 0);
     assert_int_equal(rdmsr(MSR_IA32_TSC_DEADLINE), 0);
     wr(LAPIC_LVT_TIMER, (2u << 17) | 0x70);
-    wr(LAPIC_TIMER_ICR, 10);                    /* ignored */
+    wr(LAPIC_TIMER_ICR, 10); /* ignored */
     assert_int_equal(rd(LAPIC_TIMER_ICR), 0);
     assert_int_equal(vlapic_update_timer(&l), 0);
     assert_int_equal(vlapic_msr_write(&l, MSR_IA32_TSC_DEADLINE, 500), 0);

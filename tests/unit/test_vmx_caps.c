@@ -13,14 +13,21 @@
 /* Bochs 3.0, cpu model tigerlake (shared/BOCHS.md §1). */
 static const struct vmx_caps bochs_tigerlake = {
     .basic = 0x00d8100000000004ull,
-    .pin = 0x000000ff00000016ull, .proc = 0xfff9fffe0401e172ull,
-    .exit = 0x407fffff00036dffull, .entry = 0x0000ffff000011ffull,
-    .misc = 0x00000000600401e0ull, .proc2 = 0x02d77fff00000000ull,
+    .pin = 0x000000ff00000016ull,
+    .proc = 0xfff9fffe0401e172ull,
+    .exit = 0x407fffff00036dffull,
+    .entry = 0x0000ffff000011ffull,
+    .misc = 0x00000000600401e0ull,
+    .proc2 = 0x02d77fff00000000ull,
     .ept_vpid = 0x00000f0106734141ull,
-    .true_pin = 0x000000ff00000016ull, .true_proc = 0xfff9fffe04006172ull,
-    .true_exit = 0x407fffff00036dfbull, .true_entry = 0x0000ffff000011fbull,
-    .cr0_fixed0 = 0x80000021ull, .cr0_fixed1 = 0xffffffffull,
-    .cr4_fixed0 = 0x2000ull, .cr4_fixed1 = 0x372fffull,
+    .true_pin = 0x000000ff00000016ull,
+    .true_proc = 0xfff9fffe04006172ull,
+    .true_exit = 0x407fffff00036dfbull,
+    .true_entry = 0x0000ffff000011fbull,
+    .cr0_fixed0 = 0x80000021ull,
+    .cr0_fixed1 = 0xffffffffull,
+    .cr4_fixed0 = 0x2000ull,
+    .cr4_fixed1 = 0x372fffull,
 };
 
 /* A real Intel CPU as published in kernel-module dumps of its VMX MSRs
@@ -29,14 +36,21 @@ static const struct vmx_caps bochs_tigerlake = {
  * virtualization; exit 0x1ffffff00036dff, entry 0x3ffff000011ff). */
 static const struct vmx_caps real_cpu = {
     .basic = 0x00da040000000004ull,
-    .pin = 0x0000003f00000016ull, .proc = 0xfff9fffe0401e172ull,
-    .exit = 0x01ffffff00036dffull, .entry = 0x0003ffff000011ffull,
-    .misc = 0x00000000000401e5ull, .proc2 = 0x00553cfe00000000ull,
+    .pin = 0x0000003f00000016ull,
+    .proc = 0xfff9fffe0401e172ull,
+    .exit = 0x01ffffff00036dffull,
+    .entry = 0x0003ffff000011ffull,
+    .misc = 0x00000000000401e5ull,
+    .proc2 = 0x00553cfe00000000ull,
     .ept_vpid = 0x00000f0106334141ull,
-    .true_pin = 0x0000003f00000016ull, .true_proc = 0xfff9fffe04006172ull,
-    .true_exit = 0x01ffffff00036dfbull, .true_entry = 0x0003ffff000011fbull,
-    .cr0_fixed0 = 0x80000021ull, .cr0_fixed1 = 0xffffffffull,
-    .cr4_fixed0 = 0x2000ull, .cr4_fixed1 = 0x3767ffull,
+    .true_pin = 0x0000003f00000016ull,
+    .true_proc = 0xfff9fffe04006172ull,
+    .true_exit = 0x01ffffff00036dfbull,
+    .true_entry = 0x0003ffff000011fbull,
+    .cr0_fixed0 = 0x80000021ull,
+    .cr0_fixed1 = 0xffffffffull,
+    .cr4_fixed0 = 0x2000ull,
+    .cr4_fixed1 = 0x3767ffull,
 };
 
 static char err[256];
@@ -47,7 +61,7 @@ static void test_adjust_forces_and_filters(void **s)
     uint32_t out, missing;
     /* must-be-1 = 0x16, may-be-1 = 0xff */
     assert_int_equal(vmx_adjust_controls(0x000000ff00000016ull, 0x1, 0x100, &out, &missing), 0);
-    assert_int_equal(out, 0x17);       /* 0x100 dropped (not allowed), 0x16 forced */
+    assert_int_equal(out, 0x17); /* 0x100 dropped (not allowed), 0x16 forced */
     assert_int_equal(missing, 0);
     assert_int_equal(vmx_adjust_controls(0x000000ff00000016ull, 0x101, 0, &out, &missing), -1);
     assert_int_equal(missing, 0x100);
@@ -61,7 +75,7 @@ static void test_bochs_controls(void **s)
     assert_true(c.pin & PIN_EXTINT_EXITING);
     assert_true(c.pin & PIN_NMI_EXITING);
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
-    assert_true(c.pin & PIN_PREEMPTION_TIMER);     /* used for virtual timer deadlines */
+    assert_true(c.pin & PIN_PREEMPTION_TIMER); /* used for virtual timer deadlines */
     assert_true(c.proc & PROC_HLT_EXITING);
     assert_true(c.proc & PROC_IO_BITMAPS);
     assert_true(c.proc & PROC_MSR_BITMAPS);
@@ -69,9 +83,9 @@ static void test_bochs_controls(void **s)
     /* TRUE_PROCBASED lets CR3 exiting go: the guest owns CR3 under EPT. */
     assert_false(c.proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING));
     assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP);
-    assert_true(c.proc & PROC_TSC_OFFSET);        /* guest writes to IA32_TSC become an offset */
+    assert_true(c.proc & PROC_TSC_OFFSET); /* guest writes to IA32_TSC become an offset */
     assert_true(c.vpid);
-    assert_true(c.apicv);                 /* Bochs offers every APIC virtualization control */
+    assert_true(c.apicv); /* Bochs offers every APIC virtualization control */
     assert_true(c.exit & EXIT_ACK_INTR);
     assert_true(c.exit & EXIT_HOST_ADDR64);
     assert_true(c.exit & (EXIT_SAVE_EFER | EXIT_LOAD_EFER));
@@ -81,7 +95,8 @@ static void test_bochs_controls(void **s)
     assert_int_equal(vmx_check_controls("pin", vmx_cap_pin(&bochs_tigerlake), c.pin, err, sizeof(err)), 0);
     assert_int_equal(vmx_check_controls("proc", vmx_cap_proc(&bochs_tigerlake), c.proc, err, sizeof(err)), 0);
     assert_int_equal(vmx_check_controls("exit", vmx_cap_exit(&bochs_tigerlake), c.exit, err, sizeof(err)), 0);
-    assert_int_equal(vmx_check_controls("entry", vmx_cap_entry(&bochs_tigerlake), c.entry, err, sizeof(err)), 0);
+    assert_int_equal(vmx_check_controls("entry", vmx_cap_entry(&bochs_tigerlake), c.entry, err, sizeof(err)),
+                     0);
 }
 
 static void test_legacy_msrs_force_cr3_exiting(void **s)
@@ -91,7 +106,7 @@ static void test_legacy_msrs_force_cr3_exiting(void **s)
     struct vmx_controls c;
     legacy.basic &= ~VMX_BASIC_TRUE_CTLS;
     assert_int_equal(vmx_choose_controls(&legacy, &c, err, sizeof(err)), 0);
-    assert_true(c.proc & PROC_CR3_LOAD_EXITING);  /* default1 in IA32_VMX_PROCBASED_CTLS */
+    assert_true(c.proc & PROC_CR3_LOAD_EXITING); /* default1 in IA32_VMX_PROCBASED_CTLS */
     assert_true(c.exit & EXIT_SAVE_DEBUG);
     assert_true(c.entry & ENTRY_LOAD_DEBUG);
 }
@@ -102,10 +117,10 @@ static void test_real_cpu_controls(void **s)
     struct vmx_controls c;
     assert_int_equal(vmx_choose_controls(&real_cpu, &c, err, sizeof(err)), 0);
     assert_int_equal(c.proc2, PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP);
-    assert_false(c.apicv);                /* no APIC-access virtualization on this CPU */
+    assert_false(c.apicv); /* no APIC-access virtualization on this CPU */
     assert_true(c.pin & PIN_VIRTUAL_NMIS);
-    assert_false(c.pin & PIN_PREEMPTION_TIMER);    /* not offered by this CPU: dropped */
-    assert_int_equal(c.pin & 0x16, 0x16); /* reserved must-be-1 bits kept */
+    assert_false(c.pin & PIN_PREEMPTION_TIMER); /* not offered by this CPU: dropped */
+    assert_int_equal(c.pin & 0x16, 0x16);       /* reserved must-be-1 bits kept */
 }
 
 static void test_no_unrestricted_guest(void **s)
@@ -182,10 +197,10 @@ static void test_check_controls_names_bits(void **s)
 static void test_fixed_bits(void **s)
 {
     (void)s;
-    assert_int_equal(vmx_fix_cr0(&bochs_tigerlake, 0x11, 1), 0x31);           /* NE forced, PG not */
-    assert_int_equal(vmx_fix_cr0(&bochs_tigerlake, 0x11, 0), 0x80000031ull);  /* PG forced without UG */
-    assert_int_equal(vmx_fix_cr4(&bochs_tigerlake, 0x10), 0x2010);            /* VMXE forced */
-    assert_int_equal(vmx_fix_cr4(&bochs_tigerlake, 1ull << 23), 0x2000);      /* unsupported bit dropped */
+    assert_int_equal(vmx_fix_cr0(&bochs_tigerlake, 0x11, 1), 0x31);          /* NE forced, PG not */
+    assert_int_equal(vmx_fix_cr0(&bochs_tigerlake, 0x11, 0), 0x80000031ull); /* PG forced without UG */
+    assert_int_equal(vmx_fix_cr4(&bochs_tigerlake, 0x10), 0x2010);           /* VMXE forced */
+    assert_int_equal(vmx_fix_cr4(&bochs_tigerlake, 1ull << 23), 0x2000);     /* unsupported bit dropped */
 }
 
 /* The exit reasons our controls allow (on Bochs and on the real CPU, with
@@ -195,9 +210,10 @@ static void test_fixed_bits(void **s)
 static void test_possible_exit_reasons(void **s)
 {
     (void)s;
-    static const uint8_t handled[] = { 0, 1, 2, 3, 4, 7, 8, 9, 10, 12, 13, 18, 19, 20, 21, 22, 23, 24,
-                                       25, 26, 27, 28, 30, 31, 32, 44, 45, 48, 49, 50, 52, 53, 54,
-                                       55, 56, 59 };
+    static const uint8_t handled[] = {
+        0,  1,  2,  3,  4,  7,  8,  9,  10, 12, 13, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 30, 31, 32, 44, 45, 48, 49, 50, 52, 53, 54, 55, 56, 59
+    };
     const struct vmx_caps *cpus[] = { &bochs_tigerlake, &real_cpu };
     for (unsigned c = 0; c < 2; c++) {
         struct vmx_controls ctl;
@@ -211,7 +227,8 @@ static void test_possible_exit_reasons(void **s)
                 want |= handled[i] == r;
             const char *why = exit_reason_impossible(r, ctl.pin, proc, proc2);
             if (want != (why == 0))
-                fail_msg("cpu %u, exit reason %u (%s): %s", c, r, exit_reason_name(r), why ? why : "possible");
+                fail_msg("cpu %u, exit reason %u (%s): %s", c, r, exit_reason_name(r),
+                         why ? why : "possible");
         }
     }
     /* Switching a control on makes its reasons possible. */

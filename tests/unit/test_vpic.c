@@ -74,10 +74,7 @@ static int count(enum irq_trace_event ev)
     return k;
 }
 
-static void wr(uint16_t port, uint8_t val)
-{
-    assert_int_equal(vpic_port_write(&pic, port, val), 0);
-}
+static void wr(uint16_t port, uint8_t val) { assert_int_equal(vpic_port_write(&pic, port, val), 0); }
 
 static uint8_t rd(uint16_t port)
 {
@@ -131,10 +128,7 @@ static int setup_sfnm(void **s)
     return 0;
 }
 
-static void raise_irq(unsigned pin)
-{
-    vpic_set_irq(&pic, pin, 1);
-}
+static void raise_irq(unsigned pin) { vpic_set_irq(&pic, pin, 1); }
 
 static void pulse(unsigned pin)
 {
@@ -235,8 +229,8 @@ static void test_icw1_resets_state(void **s)
     assert_int_equal(vpic_acknowledge(&pic), 0x21); /* ISR1 */
     pulse(4);                                       /* IRR4 */
     wr(0x21, 0x80);
-    wr(0x20, 0xC3);                                 /* set priority */
-    wr(0x20, 0x6B);                                 /* SMM on, read ISR */
+    wr(0x20, 0xC3); /* set priority */
+    wr(0x20, 0x6B); /* SMM on, read ISR */
     assert_int_not_equal(pic.chip[0].priority_add, 0);
     wr(0x20, 0x11);
     assert_int_equal(pic.chip[0].isr, 0);

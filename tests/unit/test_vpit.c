@@ -8,12 +8,12 @@
 
 #include "../../irq/vpit.h"
 
-#define HZ_EXACT   ((uint64_t)PIT_HZ * 100)   /* 100 TSC ticks per input clock */
-#define HZ_INEXACT 200000000ull               /* 167.62 ticks per input clock */
+#define HZ_EXACT   ((uint64_t)PIT_HZ * 100) /* 100 TSC ticks per input clock */
+#define HZ_INEXACT 200000000ull             /* 167.62 ticks per input clock */
 
 struct fake {
     uint64_t now;
-    int levels[4096];        /* raise_irq0 levels in call order */
+    int levels[4096]; /* raise_irq0 levels in call order */
     int ncalls;
     int ntraces;
     uint32_t trace_a, trace_b, trace_c;
@@ -24,10 +24,7 @@ static struct fake f;
 static struct irq_host host;
 static struct vpit pit;
 
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fake *)ctx)->now;
-}
+static uint64_t fake_now(void *ctx) { return ((struct fake *)ctx)->now; }
 
 static void fake_trace(void *ctx, enum irq_trace_event ev, uint32_t a, uint32_t b, uint32_t c)
 {
@@ -66,10 +63,7 @@ static int setup(void **s)
     return 0;
 }
 
-static void out8(uint16_t port, uint8_t v)
-{
-    assert_int_equal(vpit_port_write(&pit, port, v), 0);
-}
+static void out8(uint16_t port, uint8_t v) { assert_int_equal(vpit_port_write(&pit, port, v), 0); }
 
 static uint8_t in8(uint16_t port)
 {
@@ -131,15 +125,15 @@ static void test_unknown_ports(void **s)
     assert_int_equal(v, 0x5A);
     assert_int_equal(vpit_port_write(&pit, 0x44, 0), -1);
     assert_int_equal(vpit_port_write(&pit, 0x3F8, 0), -1);
-    assert_int_equal(vpit_port_write(&pit, 0x140, 0), -1);  /* 0x40 in the low byte */
-    assert_int_equal(in8(0x43), 0xFF);                      /* write-only register */
+    assert_int_equal(vpit_port_write(&pit, 0x140, 0), -1); /* 0x40 in the low byte */
+    assert_int_equal(in8(0x43), 0xFF);                     /* write-only register */
 }
 
 static void test_mode2_exact_rate_1000_periods(void **s)
 {
     (void)s;
     f.now = 7;
-    program(0, 2, 1000);                          /* 100000 ticks per period */
+    program(0, 2, 1000); /* 100000 ticks per period */
     for (uint64_t k = 1; k <= 1000; k++) {
         uint64_t due = 7 + k * 100000;
 
@@ -162,7 +156,7 @@ static void test_mode2_inexact_no_drift(void **s)
     (void)s;
     init_hz(HZ_INEXACT);
     f.now = 123;
-    program(0, 2, 1000);                          /* 167619.02 ticks per period */
+    program(0, 2, 1000); /* 167619.02 ticks per period */
     d = vpit_update(&pit);
     for (uint64_t k = 1; k <= 1000; k++) {
         assert_int_equal(d, 123 + ticks(k * 1000, HZ_INEXACT));
@@ -174,7 +168,7 @@ static void test_mode2_inexact_no_drift(void **s)
     assert_int_equal(pit.ticks_dropped, 0);
     /* 1000 periods of 1000 clocks: exactly 10^6 clocks of 200 MHz / PIT_HZ. */
     assert_int_equal(f.now, 123 + 167619023ull);
-    assert_true(naive != f.now - 123);            /* adding a rounded period drifts */
+    assert_true(naive != f.now - 123); /* adding a rounded period drifts */
 }
 
 static void test_mode2_count_and_out(void **s)
@@ -186,10 +180,10 @@ static void test_mode2_count_and_out(void **s)
     assert_int_equal(status(0) & 0x80, 0x80);
     f.now = 100;
     assert_int_equal(read_count16(0), 3);
-    f.now = 300;                                  /* count 1: OUT low for one clock */
+    f.now = 300; /* count 1: OUT low for one clock */
     assert_int_equal(read_count16(0), 1);
     assert_int_equal(status(0) & 0x80, 0);
-    f.now = 400;                                  /* reloaded */
+    f.now = 400; /* reloaded */
     assert_int_equal(read_count16(0), 4);
     assert_int_equal(status(0) & 0x80, 0x80);
 }
@@ -198,7 +192,7 @@ static void test_mode3_square_wave(void **s)
 {
     (void)s;
     f.now = 1000;
-    program(0, 3, 10);                            /* 1000 ticks per period */
+    program(0, 3, 10); /* 1000 ticks per period */
     f.now = 1000 + 499;
     assert_int_equal(status(0) & 0x80, 0x80);
     f.now = 1000 + 500;
@@ -219,7 +213,7 @@ static void test_mode3_square_wave(void **s)
 static void test_mode3_odd_count(void **s)
 {
     (void)s;
-    program(0, 3, 5);                             /* high 3 clocks, low 2 */
+    program(0, 3, 5); /* high 3 clocks, low 2 */
     f.now = 299;
     assert_int_equal(status(0) & 0x80, 0x80);
     f.now = 300;
@@ -229,7 +223,7 @@ static void test_mode3_odd_count(void **s)
     f.now = 500;
     assert_int_equal(status(0) & 0x80, 0x80);
     f.now = 0;
-    assert_int_equal(read_count16(0), 4);         /* odd counts load n - 1, step 2 */
+    assert_int_equal(read_count16(0), 4); /* odd counts load n - 1, step 2 */
     f.now = 100;
     assert_int_equal(read_count16(0), 2);
 }
@@ -242,7 +236,7 @@ static void test_mode3_count_steps_by_two(void **s)
     assert_int_equal(read_count16(0), 8);
     f.now = 100;
     assert_int_equal(read_count16(0), 6);
-    f.now = 400;                                  /* second half starts at 8 again */
+    f.now = 400; /* second half starts at 8 again */
     assert_int_equal(read_count16(0), 8);
     f.now = 700;
     assert_int_equal(read_count16(0), 2);
@@ -253,20 +247,20 @@ static void test_mode3_count_steps_by_two(void **s)
 static void test_next_deadline_peeks(void **s)
 {
     (void)s;
-    assert_int_equal(vpit_next_deadline(&pit), 0);     /* not programmed */
+    assert_int_equal(vpit_next_deadline(&pit), 0); /* not programmed */
     f.now = 7;
     program(0, 2, 1000);
     assert_int_equal(vpit_next_deadline(&pit), 7 + 100000);
-    f.now = 7 + 350000;                                /* three periods late */
+    f.now = 7 + 350000; /* three periods late */
     assert_int_equal(vpit_next_deadline(&pit), 7 + 100000);
     assert_int_equal(f.ncalls, 0);
     assert_int_equal(pit.ticks_delivered, 0);
-    assert_int_equal(vpit_update(&pit), 7 + 400000);   /* one tick, two dropped */
+    assert_int_equal(vpit_update(&pit), 7 + 400000); /* one tick, two dropped */
     assert_int_equal(vpit_next_deadline(&pit), 7 + 400000);
-    program(0, 0, 100);                                /* one-shot */
+    program(0, 0, 100); /* one-shot */
     f.now += 10000;
     vpit_update(&pit);
-    assert_int_equal(vpit_next_deadline(&pit), 0);     /* fired: nothing armed */
+    assert_int_equal(vpit_next_deadline(&pit), 0); /* fired: nothing armed */
     assert_int_equal(vpit_next_deadline(NULL), 0);
 }
 
@@ -283,13 +277,13 @@ static void test_mode0_fires_once(void **s)
     f.now = 50 + 10000;
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(f.ncalls, 1);
-    assert_int_equal(f.levels[0], 1);             /* held high, not a pulse */
+    assert_int_equal(f.levels[0], 1); /* held high, not a pulse */
     assert_int_equal(status(0) & 0x80, 0x80);
     f.now += 100000000;
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(f.ncalls, 1);
     assert_int_equal(pit.ticks_delivered, 1);
-    assert_int_equal(status(0) & 0x80, 0x80);     /* OUT stays high */
+    assert_int_equal(status(0) & 0x80, 0x80); /* OUT stays high */
 }
 
 static void test_mode0_keeps_counting_after_terminal_count(void **s)
@@ -312,7 +306,7 @@ static void test_mode0_rewrite_lowers_irq_and_restarts(void **s)
     vpit_update(&pit);
     assert_int_equal(f.ncalls, 1);
     f.now = 5000;
-    out8(0x40, 20);                               /* first byte: OUT and IRQ drop */
+    out8(0x40, 20); /* first byte: OUT and IRQ drop */
     assert_int_equal(f.ncalls, 2);
     assert_int_equal(f.levels[1], 0);
     assert_int_equal(status(0) & 0x80, 0);
@@ -322,7 +316,7 @@ static void test_mode0_rewrite_lowers_irq_and_restarts(void **s)
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(f.ncalls, 3);
     assert_int_equal(f.levels[2], 1);
-    out8(0x43, 0x30);                             /* control word lowers it too */
+    out8(0x43, 0x30); /* control word lowers it too */
     assert_int_equal(f.ncalls, 4);
     assert_int_equal(f.levels[3], 0);
 }
@@ -331,12 +325,12 @@ static void test_mode0_first_byte_stops_counting(void **s)
 {
     (void)s;
     program(0, 0, 1000);
-    f.now = 200;                                  /* count 998 */
+    f.now = 200; /* count 998 */
     out8(0x40, 0x55);
     f.now = 5000;
     assert_int_equal(read_count16(0), 998);
     assert_int_equal(vpit_update(&pit), 0);
-    out8(0x40, 0x00);                             /* new count 0x55 from now */
+    out8(0x40, 0x00); /* new count 0x55 from now */
     assert_int_equal(read_count16(0), 0x55);
     assert_int_equal(vpit_update(&pit), 5000 + 0x55 * 100);
 }
@@ -344,19 +338,19 @@ static void test_mode0_first_byte_stops_counting(void **s)
 static void test_access_lsb_only(void **s)
 {
     (void)s;
-    out8(0x43, 0x14);                             /* ch0, LSB only, mode 2 */
+    out8(0x43, 0x14); /* ch0, LSB only, mode 2 */
     out8(0x40, 0x34);
     assert_int_equal(vpit_update(&pit), 0x34 * 100);
     f.now = 100;
     assert_int_equal(in8(0x40), 0x33);
-    assert_int_equal(in8(0x40), 0x33);            /* no flip-flop: LSB again */
+    assert_int_equal(in8(0x40), 0x33); /* no flip-flop: LSB again */
     assert_int_equal(status(0) & 0x30, 0x10);
 }
 
 static void test_access_msb_only(void **s)
 {
     (void)s;
-    out8(0x43, 0x24);                             /* ch0, MSB only, mode 2 */
+    out8(0x43, 0x24); /* ch0, MSB only, mode 2 */
     out8(0x40, 0x12);
     assert_int_equal(vpit_update(&pit), 0x1200 * 100);
     f.now = 0x100 * 100;
@@ -369,14 +363,14 @@ static void test_access_lsb_then_msb(void **s)
     (void)s;
     out8(0x43, 0x34);
     out8(0x40, 0x78);
-    assert_int_equal(vpit_update(&pit), 0);       /* only half a count so far */
+    assert_int_equal(vpit_update(&pit), 0); /* only half a count so far */
     out8(0x40, 0x56);
     assert_int_equal(vpit_update(&pit), 0x5678ull * 100);
     f.now = 0x78 * 100;
     assert_int_equal(in8(0x40), 0x00);
     assert_int_equal(in8(0x40), 0x56);
-    assert_int_equal(in8(0x40), 0x00);           /* the flip-flop alternates */
-    out8(0x43, 0x34);                             /* a control word resets it */
+    assert_int_equal(in8(0x40), 0x00); /* the flip-flop alternates */
+    out8(0x43, 0x34);                  /* a control word resets it */
     assert_int_equal(in8(0x40), 0x00);
     assert_int_equal(in8(0x40), 0x56);
 }
@@ -402,12 +396,12 @@ static void test_counter_latch_freezes(void **s)
     (void)s;
     program(0, 2, 1000);
     f.now = 100 * 10;
-    out8(0x43, 0x00);                             /* latch: 990 */
+    out8(0x43, 0x00); /* latch: 990 */
     f.now = 100 * 500;
     assert_int_equal(in8(0x40), 990 & 0xFF);
     f.now = 100 * 700;
     assert_int_equal(in8(0x40), 990 >> 8);
-    assert_int_equal(read_count16(0), 300);       /* released: live again */
+    assert_int_equal(read_count16(0), 300); /* released: live again */
 }
 
 static void test_second_latch_ignored(void **s)
@@ -417,9 +411,9 @@ static void test_second_latch_ignored(void **s)
     f.now = 100 * 10;
     out8(0x43, 0x00);
     f.now = 100 * 20;
-    out8(0x43, 0x00);                             /* ignored: still 990 */
+    out8(0x43, 0x00); /* ignored: still 990 */
     assert_int_equal(read_count16(0), 990);
-    out8(0x43, 0x00);                             /* fully read: a new one works */
+    out8(0x43, 0x00); /* fully read: a new one works */
     assert_int_equal(read_count16(0), 980);
 }
 
@@ -432,7 +426,7 @@ static void test_latch_lsb_only_one_byte(void **s)
     out8(0x43, 0x00);
     f.now = 100 * 60;
     assert_int_equal(in8(0x40), 150);
-    assert_int_equal(in8(0x40), 140);             /* one byte releases the latch */
+    assert_int_equal(in8(0x40), 140); /* one byte releases the latch */
 }
 
 static void test_readback_status_then_count(void **s)
@@ -440,7 +434,7 @@ static void test_readback_status_then_count(void **s)
     (void)s;
     program(1, 2, 1000);
     f.now = 100 * 10;
-    out8(0x43, 0xC4);                             /* count and status of channel 1 */
+    out8(0x43, 0xC4); /* count and status of channel 1 */
     f.now = 100 * 400;
     assert_int_equal(in8(0x41), 0x80 | 0x30 | 0x04);
     assert_int_equal(in8(0x41), 990 & 0xFF);
@@ -451,28 +445,28 @@ static void test_readback_status_then_count(void **s)
 static void test_readback_status_fields(void **s)
 {
     (void)s;
-    out8(0x43, 0x9B);                             /* ch2, LSB, mode 5, BCD */
+    out8(0x43, 0x9B); /* ch2, LSB, mode 5, BCD */
     assert_int_equal(status(2), 0x80 | 0x40 | 0x1B);
-    out8(0x43, 0x50);                             /* ch1, LSB, mode 0 */
+    out8(0x43, 0x50); /* ch1, LSB, mode 0 */
     assert_int_equal(status(1), 0x40 | 0x10);
     out8(0x41, 5);
-    assert_int_equal(status(1), 0x10);            /* loaded, OUT still low */
+    assert_int_equal(status(1), 0x10); /* loaded, OUT still low */
     f.now = 500;
-    assert_int_equal(status(1), 0x80 | 0x10);     /* terminal count */
+    assert_int_equal(status(1), 0x80 | 0x10); /* terminal count */
     /* One command for all three: each channel holds its own status. */
     out8(0x43, 0xEE);
     assert_int_equal(in8(0x42), 0x80 | 0x40 | 0x1B);
     assert_int_equal(in8(0x41), 0x80 | 0x10);
-    assert_int_equal(in8(0x40), 0x40 | 0x30);     /* power-up: mode 0, no count */
+    assert_int_equal(in8(0x40), 0x40 | 0x30); /* power-up: mode 0, no count */
 }
 
 static void test_readback_second_status_ignored(void **s)
 {
     (void)s;
     program(0, 0, 100);
-    out8(0x43, 0xE2);                             /* status: OUT low */
+    out8(0x43, 0xE2); /* status: OUT low */
     f.now = 100 * 100;
-    out8(0x43, 0xE2);                             /* ignored, OUT high now */
+    out8(0x43, 0xE2); /* ignored, OUT high now */
     assert_int_equal(in8(0x40) & 0x80, 0);
     assert_int_equal(status(0) & 0x80, 0x80);
 }
@@ -482,13 +476,13 @@ static void test_readback_keeps_held_count_latch(void **s)
     (void)s;
     program(0, 2, 1000);
     f.now = 100 * 10;
-    out8(0x43, 0x00);                             /* latch 990 */
+    out8(0x43, 0x00); /* latch 990 */
     f.now = 100 * 20;
-    out8(0x43, 0xD2);                             /* read-back count: already held */
+    out8(0x43, 0xD2); /* read-back count: already held */
     assert_int_equal(read_count16(0), 990);
     out8(0x43, 0xD2);
     f.now = 100 * 30;
-    assert_int_equal(read_count16(0), 980);       /* read-back latched at 20 clocks */
+    assert_int_equal(read_count16(0), 980); /* read-back latched at 20 clocks */
 }
 
 static void test_null_count(void **s)
@@ -497,11 +491,11 @@ static void test_null_count(void **s)
     out8(0x43, 0x34);
     assert_int_equal(status(0) & 0x40, 0x40);
     out8(0x40, 0x10);
-    assert_int_equal(status(0) & 0x40, 0x40);     /* half a count */
+    assert_int_equal(status(0) & 0x40, 0x40); /* half a count */
     out8(0x40, 0x00);
     assert_int_equal(status(0) & 0x40, 0);
     out8(0x43, 0x34);
-    assert_int_equal(status(0) & 0x40, 0x40);     /* new mode: waits for a count */
+    assert_int_equal(status(0) & 0x40, 0x40); /* new mode: waits for a count */
 }
 
 static void test_reload_zero_is_65536(void **s)
@@ -526,21 +520,21 @@ static void test_reload_zero_is_65536(void **s)
 static void test_mode_aliases(void **s)
 {
     (void)s;
-    out8(0x43, 0x3C);                             /* mode 6 = 2 */
+    out8(0x43, 0x3C); /* mode 6 = 2 */
     out8(0x40, 10);
     out8(0x40, 0);
     f.now = 1000;
     assert_int_equal(vpit_update(&pit), 2000);
     assert_int_equal(pulses(), 1);
     f.now = 800;
-    assert_int_equal(status(0) & 0x80, 0x80);     /* mode 3 would be low here */
+    assert_int_equal(status(0) & 0x80, 0x80); /* mode 3 would be low here */
     f.now = 900;
     assert_int_equal(status(0) & 0x80, 0);
-    out8(0x43, 0x3E);                             /* mode 7 = 3 */
+    out8(0x43, 0x3E); /* mode 7 = 3 */
     out8(0x40, 10);
     out8(0x40, 0);
     f.now = 900 + 500;
-    assert_int_equal(status(0) & 0x80, 0);        /* second half low */
+    assert_int_equal(status(0) & 0x80, 0); /* second half low */
 }
 
 static void test_control_word_stops_counting(void **s)
@@ -552,7 +546,7 @@ static void test_control_word_stops_counting(void **s)
     f.now = 100 * 5000;
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(f.ncalls, 0);
-    assert_int_equal(read_count16(0), 900);       /* frozen where it stopped */
+    assert_int_equal(read_count16(0), 900); /* frozen where it stopped */
 }
 
 static void test_new_count_restarts_period(void **s)
@@ -561,14 +555,14 @@ static void test_new_count_restarts_period(void **s)
     program(0, 2, 1000);
     f.now = 100 * 300;
     out8(0x40, 0xF4);
-    out8(0x40, 0x01);                             /* 500 */
+    out8(0x40, 0x01); /* 500 */
     assert_int_equal(vpit_update(&pit), 100 * 300 + 100 * 500);
     assert_int_equal(read_count16(0), 500);
 }
 
 static void test_port61_calibration_loop(void **s)
 {
-    const uint64_t n = 11932;                     /* about 10 ms */
+    const uint64_t n = 11932; /* about 10 ms */
     uint64_t t0 = 1000003, due, t;
     uint8_t v;
 
@@ -576,7 +570,7 @@ static void test_port61_calibration_loop(void **s)
     init_hz(HZ_INEXACT);
     f.now = t0;
     out8(0x61, (uint8_t)((in8(0x61) & ~0x02) | 0x01));
-    out8(0x43, 0xB0);                             /* ch2, LSB/MSB, mode 0 */
+    out8(0x43, 0xB0); /* ch2, LSB/MSB, mode 0 */
     out8(0x42, (uint8_t)n);
     out8(0x42, (uint8_t)(n >> 8));
     due = t0 + ticks(n, HZ_INEXACT);
@@ -591,7 +585,7 @@ static void test_port61_calibration_loop(void **s)
     f.now = due;
     v = in8(0x61);
     assert_int_equal(v & 0x21, 0x21);
-    assert_int_equal(f.ncalls, 0);                /* channel 2 has no IRQ */
+    assert_int_equal(f.ncalls, 0); /* channel 2 has no IRQ */
 }
 
 static void test_port61_gate_low_pauses_mode0(void **s)
@@ -599,13 +593,13 @@ static void test_port61_gate_low_pauses_mode0(void **s)
     (void)s;
     out8(0x43, 0xB0);
     out8(0x42, 100);
-    out8(0x42, 0);                                /* gate low: loaded, not counting */
+    out8(0x42, 0); /* gate low: loaded, not counting */
     f.now = 100 * 1000;
     assert_int_equal(read_count16(2), 100);
     out8(0x61, 0x01);
     f.now += 100 * 40;
     assert_int_equal(read_count16(2), 60);
-    out8(0x61, 0x00);                             /* pause at 60 */
+    out8(0x61, 0x00); /* pause at 60 */
     f.now += 100 * 1000;
     assert_int_equal(read_count16(2), 60);
     assert_int_equal(in8(0x61) & 0x20, 0);
@@ -623,14 +617,14 @@ static void test_port61_gate_rise_restarts_mode2(void **s)
     program(2, 2, 100);
     f.now = 100 * 30;
     assert_int_equal(read_count16(2), 70);
-    out8(0x61, 0x00);                             /* low: stop, OUT high */
+    out8(0x61, 0x00); /* low: stop, OUT high */
     f.now = 100 * 99 + 100 * 500;
     assert_int_equal(read_count16(2), 70);
     assert_int_equal(in8(0x61) & 0x20, 0x20);
-    out8(0x61, 0x01);                             /* rising edge: reload */
+    out8(0x61, 0x01); /* rising edge: reload */
     assert_int_equal(read_count16(2), 100);
     f.now += 100 * 99;
-    assert_int_equal(in8(0x61) & 0x20, 0);        /* count 1: OUT strobe */
+    assert_int_equal(in8(0x61) & 0x20, 0); /* count 1: OUT strobe */
 }
 
 static void test_port61_mode1_one_shot(void **s)
@@ -638,17 +632,17 @@ static void test_port61_mode1_one_shot(void **s)
     (void)s;
     program(2, 1, 50);
     f.now = 100 * 1000;
-    assert_int_equal(in8(0x61) & 0x20, 0x20);     /* no trigger yet: OUT high */
-    assert_int_equal(status(2) & 0x40, 0x40);     /* count not loaded yet */
-    out8(0x61, 0x01);                             /* trigger */
+    assert_int_equal(in8(0x61) & 0x20, 0x20); /* no trigger yet: OUT high */
+    assert_int_equal(status(2) & 0x40, 0x40); /* count not loaded yet */
+    out8(0x61, 0x01);                         /* trigger */
     assert_int_equal(in8(0x61) & 0x20, 0);
     assert_int_equal(read_count16(2), 50);
     f.now += 100 * 49;
     assert_int_equal(in8(0x61) & 0x20, 0);
-    out8(0x61, 0x00);                             /* low gate: ignored */
+    out8(0x61, 0x00); /* low gate: ignored */
     f.now += 100;
     assert_int_equal(in8(0x61) & 0x20, 0x20);
-    out8(0x61, 0x01);                             /* retrigger */
+    out8(0x61, 0x01); /* retrigger */
     assert_int_equal(in8(0x61) & 0x20, 0);
 }
 
@@ -662,7 +656,7 @@ static void test_port61_refresh_and_bits(void **s)
     c = in8(0x61);
     assert_int_equal((a ^ b) & 0x10, 0x10);
     assert_int_equal((b ^ c) & 0x10, 0x10);
-    out8(0x61, 0xFF);                             /* only bits 0-3 stick */
+    out8(0x61, 0xFF); /* only bits 0-3 stick */
     a = in8(0x61);
     assert_int_equal(a & 0xCF, 0x0F);
     assert_int_equal(pit.ch[2].gate, 1);
@@ -675,7 +669,7 @@ static void test_missed_ticks_one_interrupt(void **s)
 {
     (void)s;
     f.now = 5;
-    program(0, 2, 1000);                          /* 100000 ticks */
+    program(0, 2, 1000); /* 100000 ticks */
     f.now = 5 + 1000 * 100000ull + 50;
     assert_int_equal(vpit_update(&pit), 5 + 1001 * 100000ull);
     assert_int_equal(pulses(), 1);
@@ -698,7 +692,7 @@ static void test_missed_ticks_inexact(void **s)
     (void)s;
     init_hz(HZ_INEXACT);
     program(0, 3, 1193);
-    f.now = 10 * HZ_INEXACT + 17;                 /* about 10000 periods */
+    f.now = 10 * HZ_INEXACT + 17; /* about 10000 periods */
     d = vpit_update(&pit);
     assert_true(d > f.now);
     assert_true(d - f.now <= ticks(1193, HZ_INEXACT));
@@ -714,13 +708,13 @@ static void test_huge_time_jump(void **s)
     uint64_t d;
 
     (void)s;
-    program(0, 2, 2);                             /* shortest period */
+    program(0, 2, 2); /* shortest period */
     f.now = 1000000000000000ull;
     d = vpit_update(&pit);
     assert_true(d > f.now && d <= f.now + 200);
     assert_int_equal(pit.ticks_delivered, 1);
     assert_int_equal(pit.ticks_dropped, 1000000000000000ull / 200 - 1);
-    assert_int_equal(f.trace_b, 0xFFFFFFFFu);     /* saturated in the trace */
+    assert_int_equal(f.trace_b, 0xFFFFFFFFu); /* saturated in the trace */
     /* Near the end of the TSC: no deadline past 2^64, and no wrap. */
     f.now = UINT64_MAX - 50;
     d = vpit_update(&pit);
@@ -736,13 +730,13 @@ static void test_tiny_tsc_hz(void **s)
     uint64_t d;
 
     (void)s;
-    init_hz(1);                                   /* clocks far beyond 64 bits */
+    init_hz(1); /* clocks far beyond 64 bits */
     program(0, 2, 3);
     f.now = UINT64_MAX / 2;
     d = vpit_update(&pit);
     assert_true(d == 0 || d > f.now);
     assert_int_equal(pit.ticks_delivered, 1);
-    init_hz(0);                                   /* taken as PIT_HZ */
+    init_hz(0); /* taken as PIT_HZ */
     program(0, 2, 3);
     assert_int_equal(vpit_update(&pit), 3);
 }
@@ -754,7 +748,7 @@ static void test_null_host_and_callbacks(void **s)
     (void)s;
     vpit_init(&pit, HZ_EXACT, NULL, NULL, NULL);
     program(0, 2, 10);
-    assert_int_equal(vpit_update(&pit), 1000);    /* now is 0 throughout */
+    assert_int_equal(vpit_update(&pit), 1000); /* now is 0 throughout */
     assert_int_equal(read_count16(0), 10);
     assert_int_equal(vpit_port_read(&pit, 0x61, &v), 0);
     program(0, 0, 0);
@@ -776,7 +770,7 @@ static void test_trace_and_irq_callbacks(void **s)
     assert_int_equal(f.ncalls, 2);
     assert_int_equal(f.levels[0], 1);
     assert_int_equal(f.levels[1], 0);
-    vpit_update(&pit);                            /* nothing due: no trace */
+    vpit_update(&pit); /* nothing due: no trace */
     assert_int_equal(f.ntraces, 1);
     host.trace = NULL;
     f.now = 2000;
@@ -790,7 +784,7 @@ static void test_no_irq_without_count(void **s)
     out8(0x43, 0x34);
     f.now = 1000000000;
     assert_int_equal(vpit_update(&pit), 0);
-    program(1, 2, 10);                            /* channels 1, 2 never raise IRQ 0 */
+    program(1, 2, 10); /* channels 1, 2 never raise IRQ 0 */
     out8(0x61, 1);
     program(2, 3, 10);
     f.now += 1000000;
@@ -807,12 +801,12 @@ static void test_mode4_strobe_once(void **s)
     assert_int_equal(status(0) & 0x80, 0x80);
     assert_int_equal(vpit_update(&pit), 1000);
     f.now = 1000;
-    assert_int_equal(status(0) & 0x80, 0);        /* one-clock strobe */
+    assert_int_equal(status(0) & 0x80, 0); /* one-clock strobe */
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(pulses(), 1);
     f.now = 1100;
     assert_int_equal(status(0) & 0x80, 0x80);
-    f.now = 1000 + 65536 * 100;                   /* wrapped: no second strobe */
+    f.now = 1000 + 65536 * 100; /* wrapped: no second strobe */
     assert_int_equal(status(0) & 0x80, 0x80);
     assert_int_equal(vpit_update(&pit), 0);
     assert_int_equal(pulses(), 1);

@@ -9,7 +9,7 @@
 
 #include "../../irq/vpmtmr.h"
 
-#define HZ 2419200000ull             /* Bochs tigerlake's claimed TSC */
+#define HZ 2419200000ull /* Bochs tigerlake's claimed TSC */
 #define T0 123456789ull
 
 struct fake {
@@ -67,11 +67,11 @@ static void test_timer_frequency(void **s)
 {
     (void)s;
     assert_int_equal(rd(VPM_OFF_TMR, 4), 0);
-    f.now = T0 + HZ / 1000;                  /* 1 ms: 3579.545 ticks */
+    f.now = T0 + HZ / 1000; /* 1 ms: 3579.545 ticks */
     assert_int_equal(rd(VPM_OFF_TMR, 4), 3579);
-    f.now = T0 + 4 * HZ;                     /* 4 s: 14318180 = 0xDA7A64, inside 24 bits */
+    f.now = T0 + 4 * HZ; /* 4 s: 14318180 = 0xDA7A64, inside 24 bits */
     assert_int_equal(rd(VPM_OFF_TMR, 4), 14318180);
-    f.now = T0 + 5 * HZ;                     /* 17897725 wraps at 2^24 */
+    f.now = T0 + 5 * HZ; /* 17897725 wraps at 2^24 */
     assert_int_equal(rd(VPM_OFF_TMR, 4), 17897725 - 16777216);
     assert_int_equal(vpmtmr_count(&pm), 17897725 - 16777216);
     /* Narrow reads see the same counter's bytes; writes do nothing. */
@@ -85,7 +85,7 @@ static void test_timer_monotonic(void **s)
 {
     (void)s;
     uint32_t last = 0;
-    uint64_t step = 977;                     /* odd TSC steps: every rounding phase */
+    uint64_t step = 977; /* odd TSC steps: every rounding phase */
 
     for (unsigned i = 0; i < 200000; i++) {
         f.now += step;
@@ -100,14 +100,14 @@ static void test_timer_monotonic(void **s)
 static void test_tmr_sts_and_sci(void **s)
 {
     (void)s;
-    uint64_t half_wrap = (HZ << 23) / 3579545 + 1;  /* bit 23 of the counter changes */
+    uint64_t half_wrap = (HZ << 23) / 3579545 + 1; /* bit 23 of the counter changes */
 
     assert_int_equal(rd(VPM_OFF_STS, 2), 0);
     assert_int_equal(vpmtmr_next_deadline(&pm), 0);
     f.now = T0 + half_wrap;
-    assert_int_equal(rd(VPM_OFF_STS, 2), VPM_TMR_STS);    /* set without an enable, no SCI */
+    assert_int_equal(rd(VPM_OFF_STS, 2), VPM_TMR_STS); /* set without an enable, no SCI */
     assert_int_equal(f.rises, 0);
-    wr(VPM_OFF_STS, 2, VPM_TMR_STS);                     /* write 1 to clear */
+    wr(VPM_OFF_STS, 2, VPM_TMR_STS); /* write 1 to clear */
     assert_int_equal(rd(VPM_OFF_STS, 2), 0);
     wr(VPM_OFF_EN, 2, VPM_TMR_STS);
     assert_int_equal(rd(VPM_OFF_EN, 2), VPM_TMR_STS);
@@ -117,10 +117,10 @@ static void test_tmr_sts_and_sci(void **s)
     vpmtmr_update(&pm);
     assert_int_equal(f.rises, 0);
     f.now = dl;
-    assert_int_equal(vpmtmr_update(&pm), 0);              /* no deadline while the SCI is up */
+    assert_int_equal(vpmtmr_update(&pm), 0); /* no deadline while the SCI is up */
     assert_int_equal(f.rises, 1);
     assert_int_equal(f.level, 1);
-    wr(VPM_OFF_STS, 2, 0xFFFE);                           /* other bits: the SCI stays */
+    wr(VPM_OFF_STS, 2, 0xFFFE); /* other bits: the SCI stays */
     assert_int_equal(f.level, 1);
     wr(VPM_OFF_STS, 1, VPM_TMR_STS);
     assert_int_equal(f.level, 0);
@@ -133,11 +133,11 @@ static void test_tmr_sts_and_sci(void **s)
 static void test_control_and_sleep(void **s)
 {
     (void)s;
-    assert_int_equal(rd(VPM_OFF_CNT, 2), VPM_SCI_EN);     /* ACPI mode from power-on */
+    assert_int_equal(rd(VPM_OFF_CNT, 2), VPM_SCI_EN); /* ACPI mode from power-on */
     /* S5 (SLP_TYP 0) with SLP_EN: a sleep request of type 0. */
     assert_int_equal(wr(VPM_OFF_CNT, 2, VPM_SCI_EN | VPM_SLP_EN), VPM_SLEEP);
     assert_int_equal(pm.sleep_typ, 0);
-    assert_int_equal(rd(VPM_OFF_CNT, 2) & VPM_SLP_EN, 0);  /* SLP_EN reads 0 */
+    assert_int_equal(rd(VPM_OFF_CNT, 2) & VPM_SLP_EN, 0); /* SLP_EN reads 0 */
     /* SLP_TYP alone is no request; the high byte with SLP_EN is. */
     assert_int_equal(wr(VPM_OFF_CNT, 2, VPM_SCI_EN | 5u << VPM_SLP_TYP_SHIFT), VPM_NONE);
     assert_int_equal(rd(VPM_OFF_CNT, 2), VPM_SCI_EN | 5u << VPM_SLP_TYP_SHIFT);

@@ -9,8 +9,8 @@
 
 #include "../../irq/vrtc.h"
 
-#define HZ 1000000000ull            /* 1 GHz: 30517.6 ticks per divider clock */
-#define T0 5000000000ull            /* the fake TSC at init */
+#define HZ      1000000000ull /* 1 GHz: 30517.6 ticks per divider clock */
+#define T0      5000000000ull /* the fake TSC at init */
 #define CENTURY 0x32
 
 struct fake {
@@ -29,7 +29,7 @@ static void fake_irq(void *ctx, int level)
     struct fake *x = ctx;
 
     if (level == x->level)
-        x->bad++;            /* only edges are ever driven */
+        x->bad++; /* only edges are ever driven */
     x->level = level;
     if (level)
         x->rises++;
@@ -93,25 +93,25 @@ static void test_initial_time_bcd(void **s)
     assert_int_equal(rd(0x08), 0x11);
     assert_int_equal(rd(0x09), 0x26);
     assert_int_equal(rd(CENTURY), 0x20);
-    assert_int_equal(rd(0x06), 5);          /* 2026-11-26 is a Thursday: 5 */
+    assert_int_equal(rd(0x06), 5); /* 2026-11-26 is a Thursday: 5 */
 }
 
 static void test_binary_and_12h(void **s)
 {
     (void)s;
-    wr(0x0B, VRTC_B_DM_BIN);                /* binary, 12 hours */
-    assert_int_equal(rd(0x04), 0x80 | 6);   /* 18:59 is 6 PM */
+    wr(0x0B, VRTC_B_DM_BIN);              /* binary, 12 hours */
+    assert_int_equal(rd(0x04), 0x80 | 6); /* 18:59 is 6 PM */
     assert_int_equal(rd(0x02), 59);
     assert_int_equal(rd(0x09), 26);
     assert_int_equal(rd(CENTURY), 20);
-    wr(0x0B, 0);                            /* BCD, 12 hours */
+    wr(0x0B, 0); /* BCD, 12 hours */
     assert_int_equal(rd(0x04), 0x86);
     wr(0x0B, VRTC_B_SET);
-    wr(0x04, 0x12);                         /* 12 AM is midnight */
+    wr(0x04, 0x12); /* 12 AM is midnight */
     wr(0x0B, VRTC_B_24H);
     assert_int_equal(rd(0x04), 0x00);
     wr(0x0B, VRTC_B_SET);
-    wr(0x04, 0x92);                         /* in 12 h: 12 PM is noon */
+    wr(0x04, 0x92); /* in 12 h: 12 PM is noon */
     wr(0x0B, VRTC_B_24H);
     assert_int_equal(rd(0x04), 0x12);
 }
@@ -123,7 +123,7 @@ static void test_time_advances_and_rolls_over(void **s)
     assert_int_equal(rd(0x00), 0x30);
     at(HZ);
     assert_int_equal(rd(0x00), 0x31);
-    at(30 * HZ);                            /* 19:00:00 */
+    at(30 * HZ); /* 19:00:00 */
     assert_int_equal(rd(0x00), 0x00);
     assert_int_equal(rd(0x02), 0x00);
     assert_int_equal(rd(0x04), 0x19);
@@ -145,7 +145,7 @@ static void test_time_advances_and_rolls_over(void **s)
     assert_int_equal(rd(0x09), 0x00);
     assert_int_equal(rd(CENTURY), 0x21);
     assert_int_equal(rd(0x08), 0x01);
-    assert_int_equal(rd(0x06), 6);          /* 2100-01-01 is a Friday */
+    assert_int_equal(rd(0x06), 6); /* 2100-01-01 is a Friday */
     struct vrtc_time t;
     vrtc_get_time(&rtc, &t);
     assert_int_equal(t.year, 2100);
@@ -164,9 +164,9 @@ static void test_uip_before_each_update(void **s)
     at(HZ);
     assert_int_equal(rd(0x0A) & VRTC_A_UIP, 0);
     assert_int_equal(rd(0x00), 0x31);
-    at(2 * HZ - 1000);                      /* again a second later */
+    at(2 * HZ - 1000); /* again a second later */
     assert_int_equal(rd(0x0A) & VRTC_A_UIP, VRTC_A_UIP);
-    wr(0x0B, VRTC_B_SET | VRTC_B_24H);      /* no updates, no UIP */
+    wr(0x0B, VRTC_B_SET | VRTC_B_24H); /* no updates, no UIP */
     assert_int_equal(rd(0x0A) & VRTC_A_UIP, 0);
 }
 
@@ -175,7 +175,7 @@ static void test_set_stops_updates(void **s)
     (void)s;
     at(HZ / 2);
     wr(0x0B, VRTC_B_SET | VRTC_B_UIE | VRTC_B_24H);
-    assert_int_equal(rd(0x0B), VRTC_B_SET | VRTC_B_24H);   /* SET clears UIE */
+    assert_int_equal(rd(0x0B), VRTC_B_SET | VRTC_B_24H); /* SET clears UIE */
     at(10 * HZ);
     assert_int_equal(rd(0x00), 0x30);
     assert_int_equal(rd(0x0C) & VRTC_C_UF, 0);
@@ -188,19 +188,19 @@ static void test_set_stops_updates(void **s)
     wr(CENTURY, 0x19);
     at(20 * HZ + HZ / 4);
     assert_int_equal(rd(0x00), 0x45);
-    wr(0x0B, VRTC_B_24H);                   /* resumes where it was set */
+    wr(0x0B, VRTC_B_24H); /* resumes where it was set */
     assert_int_equal(rd(0x00), 0x45);
-    at(21 * HZ);                            /* the divider's next second */
+    at(21 * HZ); /* the divider's next second */
     assert_int_equal(rd(0x00), 0x46);
     assert_int_equal(rd(0x09), 0x99);
     assert_int_equal(rd(CENTURY), 0x19);
-    assert_int_equal(rd(0x06), 6);          /* 1999-12-31 was a Friday */
+    assert_int_equal(rd(0x06), 6); /* 1999-12-31 was a Friday */
 }
 
 static void test_periodic_interrupt(void **s)
 {
     (void)s;
-    uint64_t period = HZ / 1024;            /* RS = 6 */
+    uint64_t period = HZ / 1024; /* RS = 6 */
 
     assert_int_equal(vrtc_next_deadline(&rtc), 0);
     wr(0x0B, VRTC_B_PIE | VRTC_B_24H);
@@ -211,10 +211,10 @@ static void test_periodic_interrupt(void **s)
     run_to(period + 1);
     assert_int_equal(f.rises, 1);
     assert_int_equal(f.level, 1);
-    assert_int_equal(vrtc_next_deadline(&rtc), 0);  /* IRQ 8 is up until C is read */
+    assert_int_equal(vrtc_next_deadline(&rtc), 0); /* IRQ 8 is up until C is read */
     assert_int_equal(rd(0x0C), VRTC_C_IRQF | VRTC_C_PF);
     assert_int_equal(f.level, 0);
-    assert_int_equal(rd(0x0C), 0);                  /* read-to-clear */
+    assert_int_equal(rd(0x0C), 0); /* read-to-clear */
     /* One interrupt per period over a second, each acknowledged. */
     for (unsigned k = 2; k <= 1024; k++) {
         run_to(vrtc_next_deadline(&rtc) - T0);
@@ -237,16 +237,16 @@ static void test_flags_without_enable(void **s)
     assert_int_equal(vrtc_next_deadline(&rtc), 0);
     assert_int_equal(vrtc_update(&rtc), 0);
     assert_int_equal(f.rises, 0);
-    assert_int_equal(rd(0x0C), VRTC_C_PF | VRTC_C_UF);  /* flags set, no IRQF */
+    assert_int_equal(rd(0x0C), VRTC_C_PF | VRTC_C_UF); /* flags set, no IRQF */
     assert_int_equal(rd(0x0C), 0);
     at(3 * HZ + HZ / 1024 + 1);
     /* Enabling PIE with PF already set raises IRQ 8 at once. */
     wr(0x0B, VRTC_B_PIE | VRTC_B_24H);
     assert_int_equal(f.rises, 1);
-    wr(0x0B, VRTC_B_24H);                    /* and disabling drops IRQF */
+    wr(0x0B, VRTC_B_24H); /* and disabling drops IRQF */
     assert_int_equal(f.level, 0);
     assert_int_equal(rd(0x0C), VRTC_C_PF);
-    wr(0x0A, 0x20);                          /* RS = 0: no periodic flag */
+    wr(0x0A, 0x20); /* RS = 0: no periodic flag */
     at(5 * HZ + 3);
     assert_int_equal(rd(0x0C), VRTC_C_UF);
 }
@@ -279,7 +279,7 @@ static void test_alarm(void **s)
 {
     (void)s;
     wr(0x0A, 0x20);
-    wr(0x01, 0x33);                          /* 18:59:33 */
+    wr(0x01, 0x33); /* 18:59:33 */
     wr(0x03, 0x59);
     wr(0x05, 0x18);
     wr(0x0B, VRTC_B_AIE | VRTC_B_24H);
@@ -302,9 +302,9 @@ static void test_alarm(void **s)
     assert_int_equal(rd(0x0C), VRTC_C_IRQF | VRTC_C_AF | VRTC_C_UF);
     /* Alarm flag also without AIE, over a long gap. */
     wr(0x0B, VRTC_B_24H);
-    at(32 * HZ + 3600 * HZ);                      /* 20:00:32: 19:00:33-59 passed */
+    at(32 * HZ + 3600 * HZ); /* 20:00:32: 19:00:33-59 passed */
     assert_int_equal(rd(0x0C) & VRTC_C_AF, VRTC_C_AF);
-    at(32 * HZ + 7200 * HZ);                      /* 21:00:32: no 19:00 second in between */
+    at(32 * HZ + 7200 * HZ); /* 21:00:32: no 19:00 second in between */
     assert_int_equal(rd(0x0C), VRTC_C_UF);
     at(32 * HZ + 86400 * HZ);
     assert_int_equal(rd(0x0C) & VRTC_C_AF, VRTC_C_AF);
@@ -317,11 +317,11 @@ static void test_alarm(void **s)
 static void test_divider_reset(void **s)
 {
     (void)s;
-    wr(0x0A, 0x70);                          /* divider in reset: clock stops */
+    wr(0x0A, 0x70); /* divider in reset: clock stops */
     at(10 * HZ);
     assert_int_equal(rd(0x00), 0x30);
     assert_int_equal(rd(0x0A) & VRTC_A_UIP, 0);
-    wr(0x0A, 0x26);                          /* first update 500 ms later */
+    wr(0x0A, 0x26); /* first update 500 ms later */
     at(10 * HZ + HZ / 2 - 1);
     assert_int_equal(rd(0x00), 0x30);
     at(10 * HZ + HZ / 2);
@@ -332,7 +332,7 @@ static void test_cmos_memory(void **s)
 {
     (void)s;
     assert_int_equal(rd(0x15) | rd(0x16) << 8, 640);
-    assert_int_equal(rd(0x17) | rd(0x18) << 8, 0xFFFF);     /* 255 MiB: capped, as QEMU */
+    assert_int_equal(rd(0x17) | rd(0x18) << 8, 0xFFFF); /* 255 MiB: capped, as QEMU */
     assert_int_equal(rd(0x34) | rd(0x35) << 8, (256 - 16) * 16);
     init_at(&t_2026, 32ull << 20);
     assert_int_equal(rd(0x17) | rd(0x18) << 8, 31 * 1024);
@@ -343,7 +343,7 @@ static void test_cmos_memory(void **s)
     for (unsigned i = 0x10; i <= 0x2D; i++)
         sum += rd((uint8_t)i);
     assert_int_equal(rd(0x2E) << 8 | rd(0x2F), sum);
-    init_at(&t_2026, 6ull << 30);            /* 6 GiB: capped below, 2 GiB above 4 GiB */
+    init_at(&t_2026, 6ull << 30); /* 6 GiB: capped below, 2 GiB above 4 GiB */
     assert_int_equal(rd(0x17) | rd(0x18) << 8, 0xFFFF);
     assert_int_equal(rd(0x34) | rd(0x35) << 8, ((4u << 30) - (16u << 20)) >> 16);
     assert_int_equal(rd(0x5B) | rd(0x5C) << 8 | rd(0x5D) << 16, (2u << 30) >> 16);
@@ -382,10 +382,10 @@ static void test_time_from_host_regs(void **s)
     assert_int_equal(vrtc_time_from_regs(bin12, VRTC_B_DM_BIN, 0, &t), 0);
     assert_int_equal(t.year, 1999);
     assert_int_equal(t.hour, 12);
-    bin12[4] = 12;                            /* 12 AM */
+    bin12[4] = 12; /* 12 AM */
     assert_int_equal(vrtc_time_from_regs(bin12, VRTC_B_DM_BIN, 0, &t), 0);
     assert_int_equal(t.hour, 0);
-    bcd[8] = 0x13;                            /* month 13 */
+    bcd[8] = 0x13; /* month 13 */
     assert_int_equal(vrtc_time_from_regs(bcd, 0x02, 0x20, &t), -1);
     /* An invalid time at init gives 2000-01-01. */
     struct vrtc_time bad = { 2026, 2, 30, 24, 0, 0 };

@@ -87,12 +87,12 @@ static void test_long_line_split(void **s)
 static void test_registers(void **s)
 {
     (void)s;
-    assert_int_equal(vuart_read(&u, 5) & 0x60, 0x60);  /* LSR: THRE, TEMT */
-    assert_int_equal(vuart_read(&u, 2), 0x01);         /* IIR: nothing pending */
+    assert_int_equal(vuart_read(&u, 5) & 0x60, 0x60); /* LSR: THRE, TEMT */
+    assert_int_equal(vuart_read(&u, 2), 0x01);        /* IIR: nothing pending */
     vuart_write(&u, 7, 0xA5);
-    assert_int_equal(vuart_read(&u, 7), 0xA5);         /* scratch */
-    vuart_write(&u, 3, 0x83);                          /* DLAB on */
-    vuart_write(&u, 0, 0x0C);                          /* divisor latch, not data */
+    assert_int_equal(vuart_read(&u, 7), 0xA5); /* scratch */
+    vuart_write(&u, 3, 0x83);                  /* DLAB on */
+    vuart_write(&u, 0, 0x0C);                  /* divisor latch, not data */
     vuart_write(&u, 1, 0x00);
     assert_int_equal(nlines, 0);
     vuart_flush(&u);
@@ -101,7 +101,7 @@ static void test_registers(void **s)
     vuart_write(&u, 3, 0x03);
     assert_int_equal(vuart_read(&u, 3), 0x03);
     vuart_write(&u, 1, 0xFF);
-    assert_int_equal(vuart_read(&u, 1), 0x0F);         /* IER keeps 4 bits */
+    assert_int_equal(vuart_read(&u, 1), 0x0F); /* IER keeps 4 bits */
 }
 
 static void test_receive_fifo_and_lsr(void **s)
@@ -110,29 +110,29 @@ static void test_receive_fifo_and_lsr(void **s)
     assert_int_equal(vuart_read(&u, 5) & 0x01, 0);
     vuart_receive(&u, 'h');
     vuart_receive(&u, 'i');
-    assert_int_equal(vuart_read(&u, 5) & 0x01, 0x01);  /* data ready */
+    assert_int_equal(vuart_read(&u, 5) & 0x01, 0x01); /* data ready */
     assert_int_equal(vuart_read(&u, 0), 'h');
     assert_int_equal(vuart_read(&u, 0), 'i');
     assert_int_equal(vuart_read(&u, 5) & 0x01, 0);
     for (int i = 0; i < VUART_RX_FIFO + 3; i++)
         vuart_receive(&u, (uint8_t)i);
-    assert_int_equal(vuart_read(&u, 5) & 0x03, 0x03);  /* data ready + overrun, once */
+    assert_int_equal(vuart_read(&u, 5) & 0x03, 0x03); /* data ready + overrun, once */
     assert_int_equal(vuart_read(&u, 5) & 0x02, 0);
-    assert_int_equal(vuart_read(&u, 0), 0);            /* the oldest byte kept */
+    assert_int_equal(vuart_read(&u, 0), 0); /* the oldest byte kept */
 }
 
 static void test_rx_interrupt_needs_ier_and_out2(void **s)
 {
     (void)s;
     vuart_receive(&u, 'a');
-    assert_int_equal(nirq, 0);                          /* IER off */
-    vuart_write(&u, 1, 0x01);                           /* RDA on, OUT2 still off */
+    assert_int_equal(nirq, 0); /* IER off */
+    vuart_write(&u, 1, 0x01);  /* RDA on, OUT2 still off */
     assert_int_equal(irq_level, 0);
-    vuart_write(&u, 4, 0x08);                           /* OUT2 */
+    vuart_write(&u, 4, 0x08); /* OUT2 */
     assert_int_equal(irq_level, 1);
-    assert_int_equal(vuart_read(&u, 2), 0x04);          /* IIR: received data */
+    assert_int_equal(vuart_read(&u, 2), 0x04); /* IIR: received data */
     assert_int_equal(vuart_read(&u, 0), 'a');
-    assert_int_equal(irq_level, 0);                     /* FIFO empty: line drops */
+    assert_int_equal(irq_level, 0); /* FIFO empty: line drops */
     assert_int_equal(vuart_read(&u, 2), 0x01);
 }
 
@@ -140,11 +140,11 @@ static void test_thre_interrupt(void **s)
 {
     (void)s;
     vuart_write(&u, 4, 0x08);
-    vuart_write(&u, 1, 0x02);                           /* THRE on: THR is empty */
+    vuart_write(&u, 1, 0x02); /* THRE on: THR is empty */
     assert_int_equal(irq_level, 1);
-    assert_int_equal(vuart_read(&u, 2), 0x02);          /* reading IIR acknowledges */
+    assert_int_equal(vuart_read(&u, 2), 0x02); /* reading IIR acknowledges */
     assert_int_equal(irq_level, 0);
-    vuart_write(&u, 0, 'x');                            /* sent: empty again */
+    vuart_write(&u, 0, 'x'); /* sent: empty again */
     assert_int_equal(irq_level, 1);
 }
 

@@ -79,6 +79,8 @@ void vuart_receive(struct vuart *u, uint8_t byte)
     update_irq(u);
 }
 
+unsigned vuart_rx_room(const struct vuart *u) { return VUART_RX_FIFO - u->rx_count; }
+
 static uint8_t rx_pop(struct vuart *u)
 {
     if (!u->rx_count)

@@ -33,6 +33,8 @@ uint8_t vuart_read(struct vuart *u, unsigned offset);
 void vuart_write(struct vuart *u, unsigned offset, uint8_t value);
 /* A byte arriving on the receive line. */
 void vuart_receive(struct vuart *u, uint8_t byte);
+/* Room left in the receive FIFO: what the machine's COM1 may pass on now. */
+unsigned vuart_rx_room(const struct vuart *u);
 /* Hands a partial last line to the sink. */
 void vuart_flush(struct vuart *u);
 

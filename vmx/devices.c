@@ -18,8 +18,11 @@ void vm_devices_init(struct vm *vm, uint64_t ioapic_base, unsigned com1_gsi)
 
 void vm_poll_devices(struct vm *vm)
 {
-    /* Bounded: a stuck "data ready" bit cannot keep us here. */
-    for (int i = 0; i < VUART_RX_FIFO && uart_rx_ready(); i++) {
+    /* Only what the guest's FIFO has room for: the rest waits in the
+     * machine's UART (and its sender), read when the guest has read
+     * (io_com1), so that nothing typed is lost. Bounded: a stuck "data
+     * ready" bit cannot keep us here. */
+    for (int i = 0; i < VUART_RX_FIFO && vuart_rx_room(&vm->com1) && uart_rx_ready(); i++) {
         uint8_t b = uart_getc();
         log_debug("hv", "COM1 input 0x%02x", b);
         vuart_receive(&vm->com1, b);

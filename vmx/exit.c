@@ -172,9 +172,11 @@ typedef int (*port_fn)(struct vm *vm, uint16_t port, int in, unsigned size, uint
 static int io_com1(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
 {
     (void)size;
-    if (in)
+    if (in) {
         *v = vuart_read(&vm->com1, port - 0x3F8u);
-    else
+        if (port == 0x3F8)
+            vm_poll_devices(vm); /* a byte read: room for what the machine's UART held back */
+    } else
         vuart_write(&vm->com1, port - 0x3F8u, (uint8_t)*v);
     return 0;
 }

@@ -34,17 +34,21 @@ else
 fi
 kname=${LINUX_KERNEL:-ours}
 
-# The commands typed into the shell, each line shorter than the virtual
-# UART's 64-byte receive FIFO and typed only once the line before has
-# answered (the hypervisor drops what arrives while that FIFO is full).
+# The commands typed into the shell, each once the line before has
+# answered; one of them is longer than the virtual UART's 64-byte receive
+# FIFO. (What does not fit waits in the machine's UART, nothing is lost;
+# in Bochs the machine's UART delivers at its baud rate and the shell keeps
+# up, so the FIFO filling is test_vuart's case, not this one's.)
 # Markers are made by the shell's arithmetic, so that the terminal's echo
 # of the typed line never matches a trigger.
+long=$(printf 'x%.0s' $(seq 150))
 sends=(
   --send "Enter 'help' for a list of built-in commands." 'echo tinyhv-$((6*7))-echo; echo ==irq$((0+1))==\n'
   --send '==irq1==' 'cat /proc/interrupts; sleep 1; echo ==irq$((1+1))==\n'
   --send '==irq2==' 'cat /proc/interrupts; echo ==irq$((1+2))==\n'
   --send '==irq3==' 'hwclock -r; echo ==hw$((1+1))done==\n'
-  --send '==hw2done==' 'poweroff\n'
+  --send '==hw2done==' "echo $long ==long\$((1+1))==\n"
+  --send '==long2==' 'poweroff\n'
 )
 run_path() {
   local apicv=$1
@@ -91,6 +95,7 @@ apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
   ok $? "ttyS0 interrupts increased: ${s1:-none} -> ${s2:-none}"
   hw=$(sed -n '/^==irq3==/,/^==hw2done==/p' <<<"$G" | grep -E '20[0-9][0-9]' | head -1)
   [ -n "$hw" ]; ok $? "hwclock reads the date (${hw:-nothing})"
+  gcheck "^$long ==long2==" "a 150-byte line typed at once came back whole"
   gcheck 'reboot: Power down' "poweroff reached the kernel's power-off"
   check_log '^hv: guest powered off' "poweroff: hv: guest powered off" "$name"
   [ "$RC" = 0 ]; ok $? "the run ends with exit status 0 (run.sh status $RC)"

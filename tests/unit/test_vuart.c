@@ -121,6 +121,20 @@ static void test_receive_fifo_and_lsr(void **s)
     assert_int_equal(vuart_read(&u, 0), 0); /* the oldest byte kept */
 }
 
+/* The room the machine's COM1 may fill (vm_poll_devices reads no more). */
+static void test_rx_room(void **s)
+{
+    (void)s;
+    assert_int_equal(vuart_rx_room(&u), VUART_RX_FIFO);
+    vuart_receive(&u, 'a');
+    assert_int_equal(vuart_rx_room(&u), VUART_RX_FIFO - 1);
+    for (int i = 1; i < VUART_RX_FIFO; i++)
+        vuart_receive(&u, 'b');
+    assert_int_equal(vuart_rx_room(&u), 0);
+    assert_int_equal(vuart_read(&u, 0), 'a');
+    assert_int_equal(vuart_rx_room(&u), 1);
+}
+
 static void test_rx_interrupt_needs_ier_and_out2(void **s)
 {
     (void)s;
@@ -157,6 +171,7 @@ int main(void)
         cmocka_unit_test_setup(test_long_line_split, setup),
         cmocka_unit_test_setup(test_registers, setup),
         cmocka_unit_test_setup(test_receive_fifo_and_lsr, setup),
+        cmocka_unit_test_setup(test_rx_room, setup),
         cmocka_unit_test_setup(test_rx_interrupt_needs_ier_and_out2, setup),
         cmocka_unit_test_setup(test_thre_interrupt, setup),
     };

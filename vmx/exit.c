@@ -897,7 +897,10 @@ static void handle_apic_write(struct vm *vm)
     VM_BUG_ON(vm, !apic_write_exits(off));
     uint32_t value = v->lapic.regs[off / 4];
     v->lapic.regs[off / 4] = v->lapic_shadow[off / 16]; /* what the model last had */
-    vlapic_mmio_write(&v->lapic, off, value);
+    if (vlapic_x2apic_enabled(&v->lapic)) /* an x2APIC MSR write the CPU did not virtualize */
+        (void)vlapic_msr_write(&v->lapic, 0x800 + off / 16, value);
+    else
+        vlapic_mmio_write(&v->lapic, off, value);
     v->lapic_shadow[off / 16] = v->lapic.regs[off / 4];
 }
 

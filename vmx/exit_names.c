@@ -205,6 +205,8 @@ const char *exit_reason_impossible(uint32_t reason, uint32_t pin, uint32_t proc,
 int apic_write_exits(unsigned offset)
 {
     switch (offset) {
+    case 0x080: /* TPR, EOI: virtualized when written at their own offset (080H, 0B0H); */
+    case 0x0B0: /* a write to one of the other bytes ends in an APIC-write exit (§30.4.3.3) */
     case 0x020: /* ID */
     case 0x0D0: /* LDR */
     case 0x0E0: /* DFR */
@@ -220,7 +222,9 @@ int apic_write_exits(unsigned offset)
     case 0x360:
     case 0x370: /* LVTs */
     case 0x380: /* initial count */
-    case 0x3E0: /* divide configuration */ return 1;
+    case 0x3E0: /* divide configuration */
+    case 0x3F0: /* x2APIC SELF IPI with a vector below 16 (§30.5: the others are virtualized) */
+        return 1;
     default: return 0;
     }
 }

@@ -63,8 +63,10 @@ const char *exit_reason_impossible(uint32_t reason, uint32_t pin, uint32_t proc,
 /* With APIC-register virtualization and virtual-interrupt delivery, is a
  * guest write to this xAPIC register (offset in the APIC page, 16-byte
  * aligned) stored in the virtual-APIC page and followed by an APIC-write
- * exit (SDM Vol. 3 §30.4.3.2)? TPR and EOI are virtualized without one,
- * and the read-only registers give APIC-access exits instead. */
+ * exit (SDM Vol. 3 §30.4.3.2; in x2APIC mode, §30.5, a SELF IPI write
+ * with an illegal vector)? TPR and EOI are virtualized without one when
+ * written at their own offset, not at their other bytes; the read-only
+ * registers give APIC-access exits instead. */
 int apic_write_exits(unsigned offset);
 
 #endif

@@ -4,27 +4,7 @@
 #include <string.h>
 
 #include "../arch/x86/fmt.h"
-
-static uint16_t get16(const uint8_t *p, size_t off)
-{
-    uint16_t v;
-    memcpy(&v, p + off, 2);
-    return v;
-}
-static uint32_t get32(const uint8_t *p, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, p + off, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, p + off, 8);
-    return v;
-}
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+#include "../arch/x86/bytes.h"
 
 int bz_is_bzimage(const uint8_t *img, size_t len)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../arch/x86/fmt.h"
+#include "../arch/x86/bytes.h"
 
 struct area {
     uint8_t *base;
@@ -28,9 +29,6 @@ static uint8_t *take(struct area *a, size_t n, size_t align, uint64_t *gpa)
 }
 
 static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
-static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {

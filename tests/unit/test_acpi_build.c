@@ -15,30 +15,13 @@
 #include "../../drivers/acpi.h"
 #include "../../drivers/acpi_build.h"
 #include "../../irq/irq.h"
+#include "../../arch/x86/bytes.h"
 
 static uint8_t *area; /* below 4 GiB: the tables' pointers are its addresses */
 static struct vm_desc desc;
 static struct acpi_build_out out;
 static char err[160];
 
-static uint16_t get16(const uint8_t *p, size_t off)
-{
-    uint16_t v;
-    memcpy(&v, p + off, 2);
-    return v;
-}
-static uint32_t get32(const uint8_t *p, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, p + off, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, p + off, 8);
-    return v;
-}
 static uint8_t *table(enum acpi_build_table t) { return (uint8_t *)(uintptr_t)out.addr[t]; }
 
 static int setup(void **state)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../boot/bzimage.h"
+#include "../../arch/x86/bytes.h"
 
 #define MiB         (1ull << 20)
 #define RAM_SIZE    (64 * MiB)
@@ -23,22 +24,6 @@ static uint8_t initrd[3 * 4096 + 100];
 static char err[256];
 static struct vm_desc desc;
 static struct bz_loaded out;
-
-static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
-static uint32_t get32(const uint8_t *p, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, p + off, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, p + off, 8);
-    return v;
-}
 
 /* A protocol 2.15 bzImage of a 64-bit relocatable kernel that prefers 16 MiB,
  * aligned to 2 MiB, needing 4 MiB from its load address. */

@@ -37,7 +37,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/
              arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vhpet.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
-             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcstub.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
+             drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcports.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
@@ -105,7 +105,7 @@ UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-fr
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vhpet test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
-               test_vrtc test_vpmtmr test_pcstub test_bzimage test_acpi_build
+               test_vrtc test_vpmtmr test_pcports test_bzimage test_acpi_build
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
@@ -124,7 +124,7 @@ UNIT_DEPS_test_vhpet     := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c ir
 UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_vrtc      := irq/vrtc.c
 UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
-UNIT_DEPS_test_pcstub    := drivers/pcstub.c
+UNIT_DEPS_test_pcports    := drivers/pcports.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c

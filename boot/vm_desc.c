@@ -32,7 +32,7 @@ void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base)
     d->reset_port = PLATFORM_RESET_PORT;
     d->reset_value = PLATFORM_RESET_VALUE;
     d->rtc_century = PLATFORM_RTC_CENTURY;
-    /* No 8042 (drivers/pcstub.c: ports 0x60/0x64 read 0xFF), so the FADT
+    /* No 8042 (drivers/pcports.c: ports 0x60/0x64 read 0xFF), so the FADT
      * says none and the DSDT describes no keyboard controller. */
     d->have_8042 = 0;
     d->com1_port = PLATFORM_COM1_PORT;

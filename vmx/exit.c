@@ -275,10 +275,10 @@ static const struct {
     { DEBUG_EXIT_PORT, DEBUG_EXIT_PORT, io_debug_exit },
     { PLATFORM_RTC_PORT, PLATFORM_RTC_PORT + 1, vm_io_rtc },
     { PLATFORM_PM_BASE, PLATFORM_PM_BASE + VPM_BLOCK_LEN - 1, vm_io_pm },
-    { PLATFORM_KBC_DATA, PLATFORM_KBC_DATA, vm_io_pcstub },
-    { PLATFORM_KBC_STATUS, PLATFORM_KBC_STATUS, vm_io_pcstub },
-    { PCSTUB_POST_PORT, PCSTUB_POST_PORT, vm_io_pcstub },
-    { PLATFORM_PCI_CONFIG_ADDR, PLATFORM_PCI_CONFIG_DATA + 3, vm_io_pcstub },
+    { PLATFORM_KBC_DATA, PLATFORM_KBC_DATA, vm_io_pcports },
+    { PLATFORM_KBC_STATUS, PLATFORM_KBC_STATUS, vm_io_pcports },
+    { PCPORTS_POST_PORT, PCPORTS_POST_PORT, vm_io_pcports },
+    { PLATFORM_PCI_CONFIG_ADDR, PLATFORM_PCI_CONFIG_DATA + 3, vm_io_pcports },
 };
 
 /* One port access of size bytes: *val is what an OUT writes, and receives
@@ -897,7 +897,7 @@ static void handle_apic_write(struct vm *vm)
     VM_BUG_ON(vm, !apic_write_exits(off));
     uint32_t value = v->lapic.regs[off / 4];
     v->lapic.regs[off / 4] = v->lapic_shadow[off / 16]; /* what the model last had */
-    if (vlapic_x2apic_enabled(&v->lapic)) /* an x2APIC MSR write the CPU did not virtualize */
+    if (vlapic_x2apic_enabled(&v->lapic))               /* an x2APIC MSR write the CPU did not virtualize */
         (void)vlapic_msr_write(&v->lapic, 0x800 + off / 16, value);
     else
         vlapic_mmio_write(&v->lapic, off, value);

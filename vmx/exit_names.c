@@ -223,8 +223,7 @@ int apic_write_exits(unsigned offset)
     case 0x370: /* LVTs */
     case 0x380: /* initial count */
     case 0x3E0: /* divide configuration */
-    case 0x3F0: /* x2APIC SELF IPI with a vector below 16 (§30.5: the others are virtualized) */
-        return 1;
+    case 0x3F0: /* x2APIC SELF IPI with a vector below 16 (§30.5: the others are virtualized) */ return 1;
     default: return 0;
     }
 }

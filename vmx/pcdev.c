@@ -47,7 +47,7 @@ void vm_pcdev_init(struct vm *vm, const struct vrtc_time *t)
     vm->sci_source = irq_source_alloc(&vm->irq);
     vrtc_init(&vm->rtc, vm->tsc_hz, &vm->irq_host, rtc_irq, vm, t, vm->ram_size, PLATFORM_RTC_CENTURY);
     vpmtmr_init(&vm->pm, vm->tsc_hz, &vm->irq_host, sci_irq, vm);
-    pcstub_init(&vm->pcstub);
+    pcports_init(&vm->pcports);
 }
 
 int vm_io_rtc(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
@@ -98,16 +98,16 @@ int vm_io_pm(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
 /* A reset is not emulated: the VM stops. Its final line is "guest
  * stopped: guest reset ...", never "guest exited status=0", so a reset
  * can never pass for a clean end. */
-int vm_io_pcstub(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
+int vm_io_pcports(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
 {
-    enum pcstub_result r = pcstub_io(&vm->pcstub, port, in, size, v);
+    enum pcports_result r = pcports_io(&vm->pcports, port, in, size, v);
 
-    if (r == PCSTUB_RESET) {
+    if (r == PCPORTS_RESET) {
         vuart_flush(&vm->com1);
         log_info("hv", "guest reset");
-        vm_stop(vm, "guest reset through %s (a reset is not emulated: the VM stops)", vm->pcstub.reset_by);
+        vm_stop(vm, "guest reset through %s (a reset is not emulated: the VM stops)", vm->pcports.reset_by);
     }
-    return r == PCSTUB_NOT_MINE ? -1 : 0;
+    return r == PCPORTS_NOT_MINE ? -1 : 0;
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }

@@ -1,7 +1,7 @@
 /* The guest's PC devices beside the interrupt chipset, wired to the VM:
  * the RTC/CMOS (irq/vrtc, IRQ 8), the ACPI PM timer and PM1a registers
  * (irq/vpmtmr, SCI on PLATFORM_SCI_GSI; S5 powers the VM off) and the
- * small ports (drivers/pcstub: reset through 0xCF9 or the 8042, port
+ * small ports (drivers/pcports: reset through 0xCF9 or the 8042, port
  * 0x80, PCI configuration with no devices). Where each lives is
  * boot/platform.h's. */
 #ifndef VMX_PCDEV_H
@@ -18,7 +18,7 @@ void vm_pcdev_init(struct vm *vm, const struct vrtc_time *t);
  * Return 0, or -1 for an access the device does not take. */
 int vm_io_rtc(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v);
 int vm_io_pm(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v);
-int vm_io_pcstub(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v);
+int vm_io_pcports(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v);
 /* Brings the RTC and PM timer up to now; returns the earliest of their
  * deadlines (TSC) and `deadline` (0 = none). They need no hold (inject.c's
  * timer_min_gap): each raises its line once until the guest acknowledges

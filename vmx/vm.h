@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "../drivers/fwcfg.h"
-#include "../drivers/pcstub.h"
+#include "../drivers/pcports.h"
 #include "../drivers/trace_ring.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
@@ -101,7 +101,7 @@ struct vm {
     uint32_t testdev_scratch;   /* pc-testdev's read-back register at port 0xe0 */
     struct vrtc rtc;            /* RTC/CMOS at 0x70/0x71, IRQ 8 (vmx/pcdev.c wires these three) */
     struct vpmtmr pm;           /* ACPI PM timer and PM1a registers, the SCI */
-    struct pcstub pcstub;       /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
+    struct pcports pcports;     /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
     int rtc_source, sci_source; /* their irq source ids */
     int trace;                  /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
     struct trace_ring trace_ring;

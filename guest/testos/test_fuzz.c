@@ -542,11 +542,11 @@ struct form {
         canary[1] = d;                                                                                  \
         return eax;                                                                                     \
     }
-#define ALU3(op)                                                                         \
-    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)")                                             \
-    FORM_FN(op##w_m, #op "w %%ax, (%%ebx)") FORM_FN(op##b_m, #op "b %%al, (%%ebx)")      \
-        FORM_FN(op##l_r, #op "l (%%ebx), %%eax") FORM_FN(op##w_r, #op "w (%%ebx), %%ax") \
-            FORM_FN(op##b_r, #op "b (%%ebx), %%al")
+#define ALU3(op)                                                                     \
+    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)")                                         \
+    FORM_FN(op##w_m, #op "w %%ax, (%%ebx)")                                          \
+    FORM_FN(op##b_m, #op "b %%al, (%%ebx)") FORM_FN(op##l_r, #op "l (%%ebx), %%eax") \
+        FORM_FN(op##w_r, #op "w (%%ebx), %%ax") FORM_FN(op##b_r, #op "b (%%ebx), %%al")
 FORM_FN(movl_ld, "movl (%%ebx), %%eax")
 FORM_FN(movw_ld, "movw (%%ebx), %%ax")
 FORM_FN(movb_ld, "movb (%%ebx), %%al")
@@ -564,7 +564,8 @@ FORM_FN(testl, "testl %%eax, (%%ebx)")
 FORM_FN(testw, "testw %%ax, (%%ebx)")
 FORM_FN(testb, "testb %%al, (%%ebx)")
 ALU3(add)
-ALU3(or) ALU3(adc) ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
+ALU3(or)
+ALU3(adc) ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
 #undef ALU3
 
 #define F(name, size, kind, logic, shape)         \

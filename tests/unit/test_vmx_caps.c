@@ -242,7 +242,6 @@ static void test_possible_exit_reasons(void **s)
     assert_non_null(exit_reason_impossible(17, 0, ~0u, ~0u)); /* RSM: never */
 }
 
-
 /* The registers whose writes end in an APIC-write exit (SDM Vol. 3
  * §30.4.3.2-3, and §30.5 for x2APIC's SELF IPI with an illegal vector),
  * as Bochs gives them too (an EOI written at 0xB2, found by the guest-side

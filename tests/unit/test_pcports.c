@@ -1,4 +1,4 @@
-/* Unit tests: the PC's small ports (drivers/pcstub.c): reset through 0xCF9
+/* Unit tests: the PC's small ports (drivers/pcports.c): reset through 0xCF9
  * and the 8042's 0xFE, the absent 8042, port 0x80, PCI configuration
  * mechanism #1 with no devices. */
 #include <stdarg.h>
@@ -8,14 +8,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../drivers/pcstub.h"
+#include "../../drivers/pcports.h"
 
-static struct pcstub st;
+static struct pcports st;
 
 static int setup(void **s)
 {
     (void)s;
-    pcstub_init(&st);
+    pcports_init(&st);
     return 0;
 }
 
@@ -23,26 +23,26 @@ static uint32_t in(uint16_t port, unsigned size)
 {
     uint32_t v = 0x12345678;
 
-    assert_int_equal(pcstub_io(&st, port, 1, size, &v), PCSTUB_DONE);
+    assert_int_equal(pcports_io(&st, port, 1, size, &v), PCPORTS_DONE);
     return v;
 }
 
-static enum pcstub_result out(uint16_t port, unsigned size, uint32_t v)
+static enum pcports_result out(uint16_t port, unsigned size, uint32_t v)
 {
-    return pcstub_io(&st, port, 0, size, &v);
+    return pcports_io(&st, port, 0, size, &v);
 }
 
 static void test_cf9_reset(void **s)
 {
     (void)s;
-    assert_int_equal(out(0xCF9, 1, 0x02), PCSTUB_DONE); /* Linux: hard reset type first */
+    assert_int_equal(out(0xCF9, 1, 0x02), PCPORTS_DONE); /* Linux: hard reset type first */
     assert_null(st.reset_by);
     assert_int_equal(in(0xCF9, 1), 0x02);
-    assert_int_equal(out(0xCF9, 1, 0x06), PCSTUB_RESET); /* then RST_CPU */
+    assert_int_equal(out(0xCF9, 1, 0x06), PCPORTS_RESET); /* then RST_CPU */
     assert_string_equal(st.reset_by, "port 0xCF9");
     /* A word or dword at 0xCF8 is not the reset register. */
-    pcstub_init(&st);
-    assert_int_equal(out(0xCF8, 2, 0x0600), PCSTUB_DONE);
+    pcports_init(&st);
+    assert_int_equal(out(0xCF8, 2, 0x0600), PCPORTS_DONE);
     assert_null(st.reset_by);
 }
 
@@ -52,19 +52,19 @@ static void test_8042(void **s)
     /* No controller: both ports float high, so a probe sees OBF stuck. */
     assert_int_equal(in(0x64, 1), 0xFF);
     assert_int_equal(in(0x60, 1), 0xFF);
-    assert_int_equal(out(0x64, 1, 0xAA), PCSTUB_DONE);
+    assert_int_equal(out(0x64, 1, 0xAA), PCPORTS_DONE);
     assert_int_equal(in(0x60, 1), 0xFF);
-    assert_int_equal(out(0x60, 1, 0xFE), PCSTUB_DONE); /* data, not a command */
+    assert_int_equal(out(0x60, 1, 0xFE), PCPORTS_DONE); /* data, not a command */
     assert_null(st.reset_by);
-    assert_int_equal(out(0x64, 1, 0xFE), PCSTUB_RESET);
+    assert_int_equal(out(0x64, 1, 0xFE), PCPORTS_RESET);
     assert_string_equal(st.reset_by, "8042 command 0xFE");
 }
 
 static void test_post_port(void **s)
 {
     (void)s;
-    assert_int_equal(out(0x80, 1, 0x55), PCSTUB_DONE);
-    assert_int_equal(out(0x80, 1, 0xAA), PCSTUB_DONE);
+    assert_int_equal(out(0x80, 1, 0x55), PCPORTS_DONE);
+    assert_int_equal(out(0x80, 1, 0xAA), PCPORTS_DONE);
     assert_int_equal(st.post, 0xAA);
     assert_int_equal(st.post_writes, 2);
     assert_int_equal(in(0x80, 1), 0xFF);
@@ -73,7 +73,7 @@ static void test_post_port(void **s)
 static void test_pci_no_devices(void **s)
 {
     (void)s;
-    assert_int_equal(out(0xCF8, 4, 0x80000000u), PCSTUB_DONE);
+    assert_int_equal(out(0xCF8, 4, 0x80000000u), PCPORTS_DONE);
     assert_int_equal(in(0xCF8, 4), 0x80000000u); /* mechanism #1 is there */
     for (uint16_t p = 0xCFC; p <= 0xCFF; p++) {
         assert_int_equal(in(p, 1), 0xFF);
@@ -81,16 +81,16 @@ static void test_pci_no_devices(void **s)
             assert_int_equal(in(p, 2), 0xFFFF);
     }
     assert_int_equal(in(0xCFC, 4), 0xFFFFFFFFu);
-    assert_int_equal(out(0xCFC, 4, 0), PCSTUB_DONE);
+    assert_int_equal(out(0xCFC, 4, 0), PCPORTS_DONE);
     assert_int_equal(in(0xCFC, 4), 0xFFFFFFFFu);
     assert_int_equal(in(0xCFA, 2), 0xFFFF);
     /* Ports that are not ours. */
     uint32_t v = 0;
-    assert_int_equal(pcstub_io(&st, 0xCF7, 1, 1, &v), PCSTUB_NOT_MINE);
-    assert_int_equal(pcstub_io(&st, 0xD00, 1, 1, &v), PCSTUB_NOT_MINE);
-    assert_int_equal(pcstub_io(&st, 0x61, 1, 1, &v), PCSTUB_NOT_MINE);
-    assert_false(pcstub_claims(0x70));
-    assert_true(pcstub_claims(0xCF9));
+    assert_int_equal(pcports_io(&st, 0xCF7, 1, 1, &v), PCPORTS_NOT_MINE);
+    assert_int_equal(pcports_io(&st, 0xD00, 1, 1, &v), PCPORTS_NOT_MINE);
+    assert_int_equal(pcports_io(&st, 0x61, 1, 1, &v), PCPORTS_NOT_MINE);
+    assert_false(pcports_claims(0x70));
+    assert_true(pcports_claims(0xCF9));
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* The PC's small ports (pcstub.h), each answered as on a PC without the
+/* The PC's small ports (pcports.h), each answered as on a PC without the
  * device, or as its one useful function needs:
  * - 0xCF9, the PIIX/ICH reset control register (byte): a write that sets
  *   RST_CPU (bit 2) resets, as Linux's 0x02-then-0x06 sequence does on its
@@ -12,58 +12,58 @@
  * - 0xCF8: a 32-bit write latches CONFIG_ADDRESS, a 32-bit read returns it
  *   (how Linux detects mechanism #1); 0xCFC-0xCFF read all ones at every
  *   width (no device on any bus), writes are dropped. */
-#include "pcstub.h"
+#include "pcports.h"
 
 #include <stddef.h>
 #include <string.h>
 
-void pcstub_init(struct pcstub *s)
+void pcports_init(struct pcports *s)
 {
     memset(s, 0, sizeof(*s));
     s->post = 0xFF;
 }
 
-int pcstub_claims(uint16_t port)
+int pcports_claims(uint16_t port)
 {
-    return port == PCSTUB_POST_PORT || port == PCSTUB_KBC_DATA || port == PCSTUB_KBC_STATUS ||
-           (port >= PCSTUB_PCI_ADDR && port <= PCSTUB_PCI_DATA + 3);
+    return port == PCPORTS_POST_PORT || port == PCPORTS_KBC_DATA || port == PCPORTS_KBC_STATUS ||
+           (port >= PCPORTS_PCI_ADDR && port <= PCPORTS_PCI_DATA + 3);
 }
 
-enum pcstub_result pcstub_io(struct pcstub *s, uint16_t port, int in, unsigned size, uint32_t *val)
+enum pcports_result pcports_io(struct pcports *s, uint16_t port, int in, unsigned size, uint32_t *val)
 {
     uint32_t mask = size == 1 ? 0xFF : size == 2 ? 0xFFFF : 0xFFFFFFFFu;
 
-    if (!s || !val || !pcstub_claims(port))
-        return PCSTUB_NOT_MINE;
+    if (!s || !val || !pcports_claims(port))
+        return PCPORTS_NOT_MINE;
     if (in)
         *val = mask; /* what nobody drives reads */
-    if (port == PCSTUB_PCI_ADDR && size == 4) {
+    if (port == PCPORTS_PCI_ADDR && size == 4) {
         if (in)
             *val = s->pci_addr;
         else
             s->pci_addr = *val;
-        return PCSTUB_DONE;
+        return PCPORTS_DONE;
     }
-    if (port == PCSTUB_RCR && size == 1) {
+    if (port == PCPORTS_RCR && size == 1) {
         if (in) {
             *val = s->rcr;
-            return PCSTUB_DONE;
+            return PCPORTS_DONE;
         }
         s->rcr = (uint8_t)(*val & 0x0A);
-        if (*val & PCSTUB_RCR_RST_CPU) {
+        if (*val & PCPORTS_RCR_RST_CPU) {
             s->reset_by = "port 0xCF9";
-            return PCSTUB_RESET;
+            return PCPORTS_RESET;
         }
-        return PCSTUB_DONE;
+        return PCPORTS_DONE;
     }
-    if (port == PCSTUB_POST_PORT && !in) {
+    if (port == PCPORTS_POST_PORT && !in) {
         s->post = (uint8_t)*val;
         s->post_writes++;
-        return PCSTUB_DONE;
+        return PCPORTS_DONE;
     }
-    if (port == PCSTUB_KBC_STATUS && !in && (uint8_t)*val == PCSTUB_KBC_PULSE_RESET) {
+    if (port == PCPORTS_KBC_STATUS && !in && (uint8_t)*val == PCPORTS_KBC_PULSE_RESET) {
         s->reset_by = "8042 command 0xFE";
-        return PCSTUB_RESET;
+        return PCPORTS_RESET;
     }
-    return PCSTUB_DONE; /* everything else: all ones in, dropped out */
+    return PCPORTS_DONE; /* everything else: all ones in, dropped out */
 }

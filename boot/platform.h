@@ -43,13 +43,13 @@
  * from the e820 map and the DSDT's PCI0 _CRS window; the I/O window I/O
  * BARs are placed in. INTx: slot s pin p (1 = INTA#) reaches GSI
  * PLATFORM_PCI_GSI_BASE + ((s + p - 1) % 4), level, active low (_PRT). */
-#define PLATFORM_PCI_ECAM_BASE  0xB0000000ull
-#define PLATFORM_PCI_ECAM_SIZE  0x100000ull
-#define PLATFORM_PCI_MMIO_BASE  0xC0000000ull
-#define PLATFORM_PCI_MMIO_END   0xFEC00000ull
-#define PLATFORM_PCI_IO_BASE    0xC000
-#define PLATFORM_PCI_IO_END     0x10000
-#define PLATFORM_PCI_GSI_BASE   16
+#define PLATFORM_PCI_ECAM_BASE 0xB0000000ull
+#define PLATFORM_PCI_ECAM_SIZE 0x100000ull
+#define PLATFORM_PCI_MMIO_BASE 0xC0000000ull
+#define PLATFORM_PCI_MMIO_END  0xFEC00000ull
+#define PLATFORM_PCI_IO_BASE   0xC000
+#define PLATFORM_PCI_IO_END    0x10000
+#define PLATFORM_PCI_GSI_BASE  16
 
 /* The BIOS area the guest's RSDP is also copied to (ACPI's search range). */
 #define PLATFORM_BIOS_AREA     0xE0000u

@@ -22,10 +22,13 @@
 
 #include <stdint.h>
 
-#define PCI_SLOTS         32 /* bus 0, function 0 of each */
-#define PCI_NUM_BARS      6
-#define PCI_MSIX_MAX      8  /* MSI-X table entries a function may have */
-#define PCI_INTX_GSI_BASE 16
+#define PCI_SLOTS          32 /* bus 0, function 0 of each */
+#define PCI_NUM_BARS       6
+#define PCI_MSIX_MAX       8 /* MSI-X table entries a function may have */
+#define PCI_INTX_GSI_BASE  16
+#define PCI_ECAM_SIZE      0x100000 /* the ECAM window of bus 0 */
+#define PCI_IO_CONFIG_ADDR 0xCF8
+#define PCI_IO_CONFIG_DATA 0xCFC
 
 #define PCI_NOT_MINE (-1) /* the access is not the bus's: another handler's, or nobody's */
 #define PCI_DONE     0
@@ -48,13 +51,13 @@
 #define PCI_INTERRUPT_LINE 0x3C
 #define PCI_INTERRUPT_PIN  0x3D
 
-#define PCI_CMD_IO            0x0001
-#define PCI_CMD_MEMORY        0x0002
-#define PCI_CMD_MASTER        0x0004
-#define PCI_CMD_INTX_DISABLE  0x0400
-#define PCI_STATUS_INTERRUPT  0x0008
-#define PCI_STATUS_CAP_LIST   0x0010
-#define PCI_STATUS_W1C        0xF900 /* parity/abort/SERR error bits: write 1 to clear */
+#define PCI_CMD_IO           0x0001
+#define PCI_CMD_MEMORY       0x0002
+#define PCI_CMD_MASTER       0x0004
+#define PCI_CMD_INTX_DISABLE 0x0400
+#define PCI_STATUS_INTERRUPT 0x0008
+#define PCI_STATUS_CAP_LIST  0x0010
+#define PCI_STATUS_W1C       0xF900 /* parity/abort/SERR error bits: write 1 to clear */
 
 #define PCI_BAR_IO       0x1
 #define PCI_BAR_MEM64    0x4
@@ -66,17 +69,17 @@
 #define PCI_CAP_MSIX   0x11
 
 /* MSI capability (64-bit address, per-vector masking): 24 bytes. */
-#define PCI_MSI_FLAGS       2 /* message control */
-#define PCI_MSI_ADDR_LO     4
-#define PCI_MSI_ADDR_HI     8
-#define PCI_MSI_DATA        12
-#define PCI_MSI_MASK        16
-#define PCI_MSI_PENDING     20
-#define PCI_MSI_CAP_LEN     24
-#define PCI_MSI_FLAGS_ENABLE 0x0001
-#define PCI_MSI_FLAGS_QMASK  0x000E /* multiple message capable: log2 */
-#define PCI_MSI_FLAGS_QSIZE  0x0070 /* multiple message enable: log2 */
-#define PCI_MSI_FLAGS_64BIT  0x0080
+#define PCI_MSI_FLAGS         2 /* message control */
+#define PCI_MSI_ADDR_LO       4
+#define PCI_MSI_ADDR_HI       8
+#define PCI_MSI_DATA          12
+#define PCI_MSI_MASK          16
+#define PCI_MSI_PENDING       20
+#define PCI_MSI_CAP_LEN       24
+#define PCI_MSI_FLAGS_ENABLE  0x0001
+#define PCI_MSI_FLAGS_QMASK   0x000E /* multiple message capable: log2 */
+#define PCI_MSI_FLAGS_QSIZE   0x0070 /* multiple message enable: log2 */
+#define PCI_MSI_FLAGS_64BIT   0x0080
 #define PCI_MSI_FLAGS_MASKBIT 0x0100
 
 /* MSI-X capability: 12 bytes; table entries of 16 bytes. */
@@ -117,9 +120,9 @@ struct pci_dev_ops {
 };
 
 struct pci_bar {
-    uint64_t size;  /* 0: no BAR; a power of two (>= 16 memory, >= 4 I/O) */
-    uint8_t flags;  /* PCI_BAR_IO, or memory with PCI_BAR_MEM64 / PCI_BAR_PREFETCH */
-    uint8_t upper;  /* this slot is the upper half of the 64-bit BAR below */
+    uint64_t size; /* 0: no BAR; a power of two (>= 16 memory, >= 4 I/O) */
+    uint8_t flags; /* PCI_BAR_IO, or memory with PCI_BAR_MEM64 / PCI_BAR_PREFETCH */
+    uint8_t upper; /* this slot is the upper half of the 64-bit BAR below */
 };
 
 struct pci_dev {
@@ -127,9 +130,9 @@ struct pci_dev {
     uint8_t wmask[256]; /* bits the guest may write */
     uint8_t w1c[256];   /* bits a guest 1 clears */
     struct pci_bar bar[PCI_NUM_BARS];
-    uint8_t cap_last;   /* offset of the last capability (0: none yet) */
-    uint8_t cap_free;   /* next free byte for a capability */
-    uint8_t msi_cap;    /* offsets of the capabilities, 0 if absent */
+    uint8_t cap_last; /* offset of the last capability (0: none yet) */
+    uint8_t cap_free; /* next free byte for a capability */
+    uint8_t msi_cap;  /* offsets of the capabilities, 0 if absent */
     uint8_t msix_cap;
     /* MSI-X: table and PBA live here, mapped into BAR msix_bar. */
     uint16_t msix_n;
@@ -143,14 +146,15 @@ struct pci_dev {
     struct pci_bus *bus;
     const struct pci_dev_ops *ops;
     void *ctx; /* the device model's own state */
-    /* Counters: messages sent, held back by a mask. */
-    uint64_t msi_sent, msi_masked;
+    /* Counters: messages sent, held back by a mask (pending), dropped
+     * because bus mastering is off (a device cannot write memory then). */
+    uint64_t msi_sent, msi_masked, msi_dropped;
 };
 
 struct pci_bus {
     struct pci_host host;
-    uint32_t cf8;         /* the CONFIG_ADDRESS latch */
-    uint64_t ecam_base;   /* guest-physical base of the ECAM window (bus 0: 1 MiB) */
+    uint32_t cf8;          /* the CONFIG_ADDRESS latch */
+    uint64_t ecam_base;    /* guest-physical base of the ECAM window (bus 0: 1 MiB) */
     struct pci_dev bridge; /* 00:00.0 */
     struct pci_dev *slot[PCI_SLOTS];
     uint64_t mmio_base, mmio_end; /* the hole pci_assign_bars used */
@@ -197,7 +201,8 @@ unsigned pci_intx_gsi(unsigned slot, unsigned pin);
  * not cross a dword) of bus 0 slot/fn: absent functions read all ones and
  * drop writes; 0x100-0xFFF read 0. */
 uint32_t pci_cfg_read(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg, unsigned size);
-void pci_cfg_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg, unsigned size, uint32_t val);
+void pci_cfg_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg, unsigned size,
+                   uint32_t val);
 
 /* Mechanism #1: an IN (in = 1, *val receives) or OUT of size 1, 2 or 4 at
  * port. Claims a 32-bit access to 0xCF8 and any access to 0xCFC-0xCFF, and
@@ -229,8 +234,10 @@ uint64_t pci_bar_addr(const struct pci_dev *d, unsigned n);
 
 /* Signal vector n of the device: an MSI-X message when MSI-X is enabled
  * (or the pending bit when the vector or the function is masked), else an
- * MSI when MSI is enabled (pending bit when masked), else nothing.
- * Returns 1 sent, 0 held pending, -1 nothing enabled (or n out of range). */
+ * MSI when MSI is enabled (pending bit when masked), else nothing. With
+ * bus mastering off in command the message is dropped and counted.
+ * Returns 1 sent, 0 held pending, -1 nothing sent (nothing enabled, bus
+ * mastering off, or n out of range). */
 int pci_dev_signal(struct pci_dev *d, unsigned n);
 /* The device's INTx level (1 asserted); reaches the host unless INTx is
  * disabled in command or MSI/MSI-X is on; status bit 3 follows level. */

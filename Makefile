@@ -105,7 +105,7 @@ UNIT_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-fr
 UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_vuart \
                test_router test_vpic test_vioapic test_vpit test_vhpet test_vlapic test_decode test_gmem \
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
-               test_vrtc test_vpmtmr test_pcports test_bzimage test_acpi_build
+               test_vrtc test_vpmtmr test_pcports test_bzimage test_acpi_build test_pci test_virtio_pci
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
@@ -125,6 +125,8 @@ UNIT_DEPS_test_vlapic    := irq/vlapic.c
 UNIT_DEPS_test_vrtc      := irq/vrtc.c
 UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
 UNIT_DEPS_test_pcports    := drivers/pcports.c
+UNIT_DEPS_test_pci        := drivers/pci.c
+UNIT_DEPS_test_virtio_pci := drivers/virtio_pci.c drivers/virtio.c drivers/pci.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c

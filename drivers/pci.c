@@ -153,8 +153,8 @@ unsigned pci_dev_add_msix(struct pci_dev *d, unsigned n, unsigned table_bar, uin
     return off;
 }
 
-void pci_bus_init(struct pci_bus *bus, const struct pci_host *host, uint64_t ecam_base, uint16_t io_base,
-                  uint16_t io_end)
+void pci_bus_init(struct pci_bus *bus, const struct pci_host *host, uint64_t ecam_base, uint32_t io_base,
+                  uint32_t io_end)
 {
     memset(bus, 0, sizeof(*bus));
     if (host)
@@ -585,7 +585,8 @@ static int place(struct pci_bus *bus, int io, uint64_t base, uint64_t end)
         done[bs][bn] = 1;
         uint64_t size = best->bar[bn].size, a = (at + size - 1) & ~(size - 1);
         if (a < at || a > end || size > end - a) {
-            rc = -1; /* left at 0: not decoded */
+            set_bar(best, bn, 0); /* not decoded */
+            rc = -1;
             continue;
         }
         set_bar(best, bn, a);

@@ -158,13 +158,13 @@ struct pci_bus {
     struct pci_dev bridge; /* 00:00.0 */
     struct pci_dev *slot[PCI_SLOTS];
     uint64_t mmio_base, mmio_end; /* the hole pci_assign_bars used */
-    uint16_t io_base, io_end;     /* the I/O window for I/O BARs */
+    uint32_t io_base, io_end;     /* the I/O window for I/O BARs: io_base .. io_end - 1 */
 };
 
 /* A bus with the host bridge (8086:29C0, class 0600, as QEMU's q35) at
  * 00:00.0 and nothing else. I/O BARs are placed in io_base..io_end-1. */
-void pci_bus_init(struct pci_bus *bus, const struct pci_host *host, uint64_t ecam_base, uint16_t io_base,
-                  uint16_t io_end);
+void pci_bus_init(struct pci_bus *bus, const struct pci_host *host, uint64_t ecam_base, uint32_t io_base,
+                  uint32_t io_end);
 
 /* A function, not yet on a bus: IDs, class (base << 16 | sub << 8 | prog-if),
  * revision, interrupt pin (0 none, 1 INTA# .. 4 INTD#). */

@@ -110,7 +110,7 @@ UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
 UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
 UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi_build := drivers/acpi_build.c drivers/acpi.c boot/vm_desc.c arch/x86/fmt.c \
-                             irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
+                             irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c drivers/pci.c
 UNIT_DEPS_test_event     := vmx/event.c
 UNIT_DEPS_test_vmx_caps  := vmx/vmx_caps.c vmx/exit_names.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi      := drivers/acpi.c arch/x86/fmt.c

@@ -38,6 +38,11 @@ void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base)
     d->com1_port = PLATFORM_COM1_PORT;
     d->com1_irq = PLATFORM_COM1_IRQ;
     d->rtc_irq = PLATFORM_RTC_IRQ;
+    d->pci_ecam_base = PLATFORM_PCI_ECAM_BASE;
+    d->pci_bus_end = (uint8_t)(PLATFORM_PCI_ECAM_SIZE / 0x100000 - 1);
+    d->pci_mmio_base = PLATFORM_PCI_MMIO_BASE;
+    d->pci_mmio_end = PLATFORM_PCI_MMIO_END;
+    d->pci_gsi_base = PLATFORM_PCI_GSI_BASE;
 }
 
 unsigned vm_desc_e820(const struct vm_desc *d, struct e820_entry *map, unsigned max)
@@ -48,6 +53,7 @@ unsigned vm_desc_e820(const struct vm_desc *d, struct e820_entry *map, unsigned 
         { PLATFORM_BIOS_AREA, PLATFORM_BIOS_AREA_END - PLATFORM_BIOS_AREA, E820_RESERVED },
         { 0x100000, d->acpi_base - 0x100000, E820_RAM },
         { d->acpi_base, d->ram_size - d->acpi_base, E820_RESERVED },
+        { d->pci_ecam_base, (d->pci_bus_end + 1ull) << 20, E820_RESERVED },
     };
     unsigned n = 0;
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)

@@ -68,6 +68,15 @@ struct vm_desc {
     uint16_t com1_port;
     uint8_t com1_irq;
     uint8_t rtc_irq;
+    /* PCI (drivers/pci.h): ECAM for buses 0..pci_bus_end (MCFG, reserved in
+     * the e820 map and by a motherboard-resources device), the hole the
+     * BARs are placed in (pci_mmio_base .. pci_mmio_end - 1: the DSDT's
+     * PCI0 window, absent from the e820 map), INTx pin p of slot s at GSI
+     * pci_gsi_base + ((s + p - 1) % 4) (the _PRT). */
+    uint64_t pci_ecam_base;
+    uint8_t pci_bus_end;
+    uint64_t pci_mmio_base, pci_mmio_end;
+    uint8_t pci_gsi_base;
 };
 
 /* The PC our guests see (QEMU's `pc` values, boot/platform.h). ram_size is
@@ -76,7 +85,10 @@ void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base);
 
 /* The guest's e820 map: usable low 640 KiB (less the EBDA-sized hole), the
  * BIOS area reserved, RAM from 1 MiB to the ACPI tables, the tables
- * reserved. Returns the number of entries written (at most max). */
+ * reserved, the PCI ECAM window reserved (Linux uses MMCONFIG only where
+ * the firmware reserved it). The BAR hole is in no entry. Guest RAM ends
+ * below the ECAM window (CONFIG_RAM_MB_MAX). Returns the number of entries
+ * written (at most max). */
 unsigned vm_desc_e820(const struct vm_desc *d, struct e820_entry *map, unsigned max);
 
 #endif

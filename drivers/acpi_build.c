@@ -72,15 +72,20 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, uint64_
 
 /* ---- AML, assembled by hand (ACPI 6.x §20) ---- */
 
+/* AML being assembled into a buffer of cap bytes (AML_LOCAL declares one
+ * on the stack); full once something did not fit. */
 struct aml {
-    uint8_t b[320];
-    size_t n;
+    uint8_t *b;
+    size_t cap, n;
     int full;
 };
+#define AML_LOCAL(name, size) \
+    uint8_t name##_buf[size]; \
+    struct aml name = { name##_buf, size, 0, 0 }
 
 static void aml_bytes(struct aml *o, const void *p, size_t n)
 {
-    if (o->full || n > sizeof(o->b) - o->n) {
+    if (o->full || n > o->cap - o->n) {
         o->full = 1;
         return;
     }
@@ -107,7 +112,9 @@ static void aml_int(struct aml *o, uint32_t v)
     }
 }
 
-/* op bytes, PkgLength (counting itself), then body. */
+/* op bytes, PkgLength (counting itself: one byte below 0x40, else a lead
+ * byte with the low nibble and the count of the bytes that follow), then
+ * body. */
 static void aml_pkg(struct aml *o, const uint8_t *op, size_t opn, const struct aml *body)
 {
     size_t len = body->n + 1;
@@ -115,9 +122,11 @@ static void aml_pkg(struct aml *o, const uint8_t *op, size_t opn, const struct a
     if (len < 0x40) {
         aml_byte(o, (uint8_t)len);
     } else {
-        len++; /* two PkgLength bytes: up to 4095 */
-        aml_byte(o, (uint8_t)(0x40 | (len & 0xf)));
-        aml_byte(o, (uint8_t)(len >> 4));
+        unsigned extra = len + 1 < 0x1000 ? 1 : len + 2 < 0x100000 ? 2 : 3;
+        len += extra;
+        aml_byte(o, (uint8_t)(extra << 6 | (len & 0xf)));
+        for (unsigned i = 0; i < extra; i++)
+            aml_byte(o, (uint8_t)(len >> (4 + 8 * i)));
     }
     aml_bytes(o, body->b, body->n);
     o->full |= body->full;
@@ -165,32 +174,112 @@ static void res_mem32(struct aml *o, uint32_t base, uint32_t len)
     aml_bytes(o, d, sizeof(d));
 }
 
+/* Word and DWord address space descriptors (ACPI 6.x §6.4.3.5.2-3) of a
+ * bridge: produced, minimum and maximum fixed, positive decode. */
+enum { ADDR_MEMORY = 0, ADDR_IO = 1, ADDR_BUS = 2 };
+#define ADDR_PRODUCER_FIXED 0x0C
+#define ADDR_IO_ENTIRE      0x03 /* ISA and non-ISA ranges */
+#define ADDR_MEM_RW         0x01 /* read-write, non-cacheable */
+
+static void res_word(struct aml *o, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+    uint8_t x[16] = { 0x88, 13, 0, type, ADDR_PRODUCER_FIXED, tflags };
+    put16(x, 8, min);
+    put16(x, 10, max);
+    put16(x, 14, (uint16_t)(max - min + 1));
+    aml_bytes(o, x, sizeof(x));
+}
+
+static void res_dword_mem(struct aml *o, uint32_t min, uint32_t max)
+{
+    uint8_t x[26] = { 0x87, 23, 0, ADDR_MEMORY, ADDR_PRODUCER_FIXED, ADDR_MEM_RW };
+    put32(x, 10, min);
+    put32(x, 14, max);
+    put32(x, 22, max - min + 1);
+    aml_bytes(o, x, sizeof(x));
+}
+
+/* Name(_CRS, ResourceTemplate() { res }): a Buffer of the descriptors and
+ * the EndTag (checksum 0: "not computed"). */
+static void aml_crs(struct aml *o, const struct aml *res)
+{
+    AML_LOCAL(buf, 320);
+    aml_int(&buf, (uint32_t)(res->n + 2));
+    aml_bytes(&buf, res->b, res->n);
+    aml_bytes(&buf, (const uint8_t[]){ 0x79, 0x00 }, 2);
+    buf.full |= res->full;
+    aml_byte(o, 0x08);
+    aml_bytes(o, "_CRS", 4);
+    aml_pkg(o, (const uint8_t[]){ 0x11 }, 1, &buf);
+}
+
 /* Device(NAME) { _HID EISAID, [_UID], _CRS ResourceTemplate(res) } */
 static void aml_device(struct aml *o, const char *name, const char *hid, int uid, const struct aml *res)
 {
-    struct aml dev = { .n = 0 }, buf = { .n = 0 }, crs = { .n = 0 };
+    AML_LOCAL(dev, 320);
     aml_bytes(&dev, name, 4);
     aml_name_int(&dev, "_HID", eisa_id(hid));
     if (uid >= 0)
         aml_name_int(&dev, "_UID", (uint32_t)uid);
-    /* Buffer(size) { descriptors, EndTag (checksum 0: "not computed") } */
-    aml_int(&buf, (uint32_t)(res->n + 2));
-    aml_bytes(&buf, res->b, res->n);
-    aml_bytes(&buf, (const uint8_t[]){ 0x79, 0x00 }, 2);
-    aml_byte(&crs, 0x08);
-    aml_bytes(&crs, "_CRS", 4);
-    aml_pkg(&crs, (const uint8_t[]){ 0x11 }, 1, &buf);
-    aml_bytes(&dev, crs.b, crs.n);
-    dev.full |= crs.full | res->full;
+    aml_crs(&dev, res);
+    aml_pkg(o, (const uint8_t[]){ 0x5B, 0x82 }, 2, &dev);
+}
+
+/* Name(_PRT, Package() { Package() { 0xSSSSFFFF, pin, Zero, GSI }, ... }):
+ * INTA#..INTD# (pin 0..3) of every slot of bus 0, the static GSI form of
+ * APIC mode (ACPI 6.x §6.2.13), swizzled as drivers/pci.h says. */
+static void aml_prt(const struct vm_desc *d, struct aml *o)
+{
+    AML_LOCAL(pkg, 2048);
+    aml_byte(&pkg, 32 * 4); /* NumElements */
+    for (uint32_t slot = 0; slot < 32; slot++)
+        for (uint32_t pin = 0; pin < 4; pin++) {
+            AML_LOCAL(e, 16);
+            aml_byte(&e, 4);
+            aml_int(&e, slot << 16 | 0xFFFF);
+            aml_int(&e, pin);
+            aml_int(&e, 0);
+            aml_int(&e, d->pci_gsi_base + (slot + pin) % 4);
+            aml_pkg(&pkg, (const uint8_t[]){ 0x12 }, 1, &e);
+        }
+    aml_byte(o, 0x08);
+    aml_bytes(o, "_PRT", 4);
+    aml_pkg(o, (const uint8_t[]){ 0x12 }, 1, &pkg);
+}
+
+/* The PCI host bridge (QEMU q35's PCI0): PCI Express root (PNP0A08, PCI
+ * compatible), segment 0, bus 0, the windows it forwards (its buses, the
+ * I/O space but the configuration ports, the BAR hole) and the _PRT. */
+static void aml_pci0(const struct vm_desc *d, struct aml *o)
+{
+    AML_LOCAL(dev, 2560);
+    AML_LOCAL(r, 128);
+    aml_bytes(&dev, "PCI0", 4);
+    aml_name_int(&dev, "_HID", eisa_id("PNP0A08"));
+    aml_name_int(&dev, "_CID", eisa_id("PNP0A03"));
+    aml_name_int(&dev, "_UID", 0);
+    aml_name_int(&dev, "_SEG", 0);
+    aml_name_int(&dev, "_BBN", 0);
+    res_word(&r, ADDR_BUS, 0, 0, d->pci_bus_end);
+    res_io(&r, PLATFORM_PCI_CONFIG_ADDR, 8);
+    res_word(&r, ADDR_IO, ADDR_IO_ENTIRE, 0x0000, PLATFORM_PCI_CONFIG_ADDR - 1);
+    res_word(&r, ADDR_IO, ADDR_IO_ENTIRE, 0x0D00, 0xFFFF);
+    res_dword_mem(&r, (uint32_t)d->pci_mmio_base, (uint32_t)(d->pci_mmio_end - 1));
+    aml_crs(&dev, &r);
+    aml_prt(d, &dev);
     aml_pkg(o, (const uint8_t[]){ 0x5B, 0x82 }, 2, &dev);
 }
 
 /* The DSDT's body: \_S5 and, in \_SB, the ISA devices a PC firmware
  * describes (COM1, the RTC, the HPET, the keyboard controller), so that a
- * kernel that enumerates devices through ACPI (PNPACPI) finds them. */
+ * kernel that enumerates devices through ACPI (PNPACPI) finds them, the
+ * motherboard resource that reserves the ECAM window, and the PCI host
+ * bridge. */
 static void dsdt_body(const struct vm_desc *d, struct aml *o)
 {
-    struct aml pkg = { .n = 0 }, sb = { .n = 0 }, r;
+    AML_LOCAL(pkg, 32);
+    AML_LOCAL(sb, 3584);
+    AML_LOCAL(r, 64);
     aml_byte(&pkg, 4);            /* NumElements */
     aml_int(&pkg, d->slp_typ_s5); /* PM1a_CNT.SLP_TYP */
     aml_int(&pkg, d->slp_typ_s5); /* PM1b_CNT.SLP_TYP */
@@ -201,31 +290,35 @@ static void dsdt_body(const struct vm_desc *d, struct aml *o)
     aml_pkg(o, (const uint8_t[]){ 0x12 }, 1, &pkg);
 
     aml_bytes(&sb, "\\_SB_", 5);
-    r = (struct aml){ .n = 0 };
+    r.n = 0;
     res_io(&r, d->com1_port, 8);
     res_irq(&r, d->com1_irq);
     aml_device(&sb, "COM1", "PNP0501", 1, &r);
-    r = (struct aml){ .n = 0 };
+    r.n = 0;
     res_io(&r, PLATFORM_RTC_PORT, 8);
     res_irq(&r, d->rtc_irq);
     aml_device(&sb, "RTC_", "PNP0B00", -1, &r);
-    r = (struct aml){ .n = 0 };
+    r.n = 0;
     res_mem32(&r, (uint32_t)d->hpet_base, PLATFORM_HPET_SIZE);
     aml_device(&sb, "HPET", "PNP0103", 0, &r);
     if (d->have_8042) {
-        r = (struct aml){ .n = 0 };
+        r.n = 0;
         res_io(&r, PLATFORM_KBC_DATA, 1);
         res_io(&r, PLATFORM_KBC_STATUS, 1);
         res_irq(&r, 1);
         aml_device(&sb, "KBD_", "PNP0303", -1, &r);
     }
+    r.n = 0;
+    res_mem32(&r, (uint32_t)d->pci_ecam_base, (d->pci_bus_end + 1u) << 20);
+    aml_device(&sb, "PDRC", "PNP0C02", 1, &r);
+    aml_pci0(d, &sb);
     aml_pkg(o, (const uint8_t[]){ 0x10 }, 1, &sb);
 }
 
 /* ---- the tables ---- */
 
-static const char *const names[ACPI_T_COUNT] = { "RSDP", "RSDT", "XSDT", "FACP",
-                                                 "FACS", "DSDT", "APIC", "HPET" };
+static const char *const names[ACPI_T_COUNT] = { "RSDP", "RSDT", "XSDT", "FACP", "FACS",
+                                                 "DSDT", "APIC", "HPET", "MCFG" };
 
 const char *acpi_build_name(enum acpi_build_table t) { return (unsigned)t < ACPI_T_COUNT ? names[t] : "?"; }
 
@@ -320,6 +413,19 @@ static void fill_hpet(const struct vm_desc *d, uint8_t *t)
     seal(t);
 }
 
+/* MCFG (PCI Firmware Specification 3.0 §4.1.2): one allocation, segment 0. */
+#define MCFG_LEN 60
+#define N_LISTED 4 /* the tables the RSDT and XSDT list */
+static void fill_mcfg(const struct vm_desc *d, uint8_t *t)
+{
+    header(t, "MCFG", MCFG_LEN, 1);
+    put64(t, 44, d->pci_ecam_base); /* after 8 reserved bytes */
+    put16(t, 52, 0);                /* PCI segment group */
+    put8(t, 54, 0);                 /* start bus */
+    put8(t, 55, d->pci_bus_end);
+    seal(t);
+}
+
 int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t area_size,
                struct acpi_build_out *out, char *err, size_t errlen)
 {
@@ -329,7 +435,7 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     uint32_t *len = out->len;
     memset(out, 0, sizeof(*out));
 
-    struct aml body = { .n = 0 };
+    AML_LOCAL(body, 4096);
     dsdt_body(d, &body);
     const uint32_t madt_len = 44 + 8 + 12 + 10 * d->n_iso + 6;
     len[ACPI_T_RSDP] = ACPI_RSDP_SIZE;
@@ -338,11 +444,12 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     len[ACPI_T_FADT] = FADT_LEN;
     len[ACPI_T_MADT] = madt_len;
     len[ACPI_T_HPET] = 56;
-    len[ACPI_T_RSDT] = 36 + 3 * 4;
-    len[ACPI_T_XSDT] = 36 + 3 * 8;
+    len[ACPI_T_MCFG] = MCFG_LEN;
+    len[ACPI_T_RSDT] = 36 + N_LISTED * 4;
+    len[ACPI_T_XSDT] = 36 + N_LISTED * 8;
     static const enum acpi_build_table order[ACPI_T_COUNT] = {
-        ACPI_T_RSDP, ACPI_T_FACS, ACPI_T_DSDT, ACPI_T_FADT,
-        ACPI_T_MADT, ACPI_T_HPET, ACPI_T_RSDT, ACPI_T_XSDT,
+        ACPI_T_RSDP, ACPI_T_FACS, ACPI_T_DSDT, ACPI_T_FADT, ACPI_T_MADT,
+        ACPI_T_HPET, ACPI_T_MCFG, ACPI_T_RSDT, ACPI_T_XSDT,
     };
     for (unsigned i = 0; i < ACPI_T_COUNT && !body.full; i++) {
         enum acpi_build_table k = order[i];
@@ -367,11 +474,12 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     fill_fadt(d, t[ACPI_T_FADT], at[ACPI_T_FACS], at[ACPI_T_DSDT]);
     fill_madt(d, t[ACPI_T_MADT], madt_len);
     fill_hpet(d, t[ACPI_T_HPET]);
+    fill_mcfg(d, t[ACPI_T_MCFG]);
 
-    const enum acpi_build_table listed[3] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET };
+    const enum acpi_build_table listed[N_LISTED] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_MCFG };
     header(t[ACPI_T_RSDT], "RSDT", len[ACPI_T_RSDT], 1);
     header(t[ACPI_T_XSDT], "XSDT", len[ACPI_T_XSDT], 1);
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < N_LISTED; i++) {
         put32(t[ACPI_T_RSDT], 36 + 4 * i, (uint32_t)at[listed[i]]);
         put64(t[ACPI_T_XSDT], 36 + 8 * i, at[listed[i]]);
     }

@@ -1,6 +1,7 @@
 /* The guest's ACPI tables, built from the VM description (boot/vm_desc.h):
  * RSDP (revision 2), RSDT, XSDT, MADT, FADT (revision 6.0), FACS, a DSDT
- * with \_S5 and the PC's fixed ISA devices, and an HPET table. Pure C over a
+ * with \_S5, the PC's fixed ISA devices and the PCI host bridge (PCI0:
+ * windows and _PRT), an HPET table and an MCFG (ECAM). Pure C over a
  * plain buffer the guest sees at a given guest-physical address, so host
  * tests build the tables, parse them back with drivers/acpi.c and hand them
  * to iasl. */
@@ -25,6 +26,7 @@ enum acpi_build_table {
     ACPI_T_DSDT,
     ACPI_T_MADT,
     ACPI_T_HPET,
+    ACPI_T_MCFG,
     ACPI_T_COUNT
 };
 

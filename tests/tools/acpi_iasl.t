@@ -34,7 +34,7 @@ iasl_check() {
   return 0
 }
 
-for sig in XSDT RSDT FACP FACS DSDT APIC HPET; do
+for sig in XSDT RSDT FACP FACS DSDT APIC HPET MCFG; do
   why=$(iasl_check "$work/t/$sig.dat"); ok $? "iasl -d $sig: no error, warning or wrong checksum" "$why"
 done
 
@@ -53,6 +53,18 @@ has FACP 'RTC Century Index : 32' "the century byte 0x32"
 has DSDT 'Name \(_S5, Package' "\\_S5"
 has HPET 'Hardware Block ID : 8086A201' "the HPET block id 0x8086a201"
 has HPET 'Address : 00000000FED00000' "the HPET at 0xFED00000"
+has MCFG 'Base Address : 00000000B0000000' "MCFG: ECAM at 0xB0000000"
+has MCFG 'End Bus Number : 00' "MCFG: bus 0 only"
+has DSDT 'Device \(PCI0\)' "the PCI host bridge PCI0"
+has DSDT 'Name \(_HID, EisaId \("PNP0A08"\)' "PCI0 is a PCI Express root (PNP0A08)"
+has DSDT 'Name \(_CID, EisaId \("PNP0A03"\)' "PCI0 is PCI compatible (PNP0A03)"
+has DSDT 'WordBusNumber \(ResourceProducer' "PCI0 _CRS: its bus numbers"
+has DSDT '0x0CF7, +// Range Maximum' "PCI0 _CRS: I/O up to 0xCF7"
+has DSDT '0x0D00, +// Range Minimum' "PCI0 _CRS: I/O from 0xD00"
+has DSDT 'DWordMemory \(ResourceProducer' "PCI0 _CRS: a memory window"
+has DSDT '0xFEBFFFFF, +// Range Maximum' "the memory window ends below the IOAPIC"
+has DSDT 'Name \(_PRT, Package \(0x80\)' "PCI0 _PRT: 32 slots x 4 pins"
+has DSDT 'EisaId \("PNP0C02"\)' "ECAM reserved as a motherboard resource"
 
 # The RSDP: signature, both checksums, revision 2, its XSDT pointer.
 why=$(python3 - "$work/t/RSDP.dat" "$work/dump.out" <<'PY'

@@ -14,6 +14,7 @@
 
 #include "../../drivers/acpi.h"
 #include "../../drivers/acpi_build.h"
+#include "../../drivers/pci.h"
 #include "../../irq/irq.h"
 #include "../../arch/x86/bytes.h"
 
@@ -111,10 +112,12 @@ static void test_checksums_and_layout(void **state)
     assert_memory_equal(f, "FACS", 4);
     assert_int_equal(get32(f, 4), 64);
     assert_int_equal(f[32], 2);
-    /* RSDT and XSDT list the same three tables */
+    /* RSDT and XSDT list the same four tables */
     const uint8_t *rs = table(ACPI_T_RSDT), *xs = table(ACPI_T_XSDT);
-    const enum acpi_build_table listed[3] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET };
-    for (unsigned i = 0; i < 3; i++) {
+    const enum acpi_build_table listed[4] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_MCFG };
+    assert_int_equal(out.len[ACPI_T_RSDT], 36 + 4 * 4);
+    assert_int_equal(out.len[ACPI_T_XSDT], 36 + 4 * 8);
+    for (unsigned i = 0; i < 4; i++) {
         assert_int_equal(get32(rs, 36 + 4 * i), out.addr[listed[i]]);
         assert_int_equal(get64(xs, 36 + 8 * i), out.addr[listed[i]]);
     }
@@ -230,13 +233,100 @@ static void test_router_agrees(void **state)
     }
 }
 
+/* Where the bytes of s (n of them) first occur in the DSDT, or NULL. */
+static const uint8_t *dsdt_find(const void *s, size_t n)
+{
+    const uint8_t *t = table(ACPI_T_DSDT);
+    for (size_t i = 36; i + n <= out.len[ACPI_T_DSDT]; i++)
+        if (!memcmp(t + i, s, n))
+            return t + i;
+    return NULL;
+}
+
+/* An AML integer (ZeroOp, OneOp, Byte/Word/DWordConst) at *p, which moves on. */
+static uint32_t aml_int(const uint8_t **p)
+{
+    uint8_t op = *(*p)++;
+    uint32_t v = 0;
+    unsigned n = op == 0x0A ? 1 : op == 0x0B ? 2 : op == 0x0C ? 4 : 0;
+    if (op <= 1)
+        return op;
+    assert_int_not_equal(n, 0);
+    memcpy(&v, *p, n);
+    *p += n;
+    return v;
+}
+
+/* The PCI side of the description: the MCFG, the PCI0 host bridge with its
+ * windows, the motherboard resource reserving ECAM, and a _PRT that routes
+ * every slot's pins where the bus model (drivers/pci.c) drives them. */
+static void test_pci(void **state)
+{
+    (void)state;
+    build();
+    const uint8_t *m = table(ACPI_T_MCFG);
+    assert_int_equal(out.len[ACPI_T_MCFG], 60);
+    assert_int_equal(m[8], 1);
+    assert_int_equal(get64(m, 44), PLATFORM_PCI_ECAM_BASE);
+    assert_int_equal(get16(m, 52), 0);
+    assert_int_equal(m[54], 0);
+    assert_int_equal(m[55], 0); /* bus 0 only: the 1 MiB window */
+    /* Device(PCI0) with _HID PNP0A08 (0x080AD041) and _CID PNP0A03. */
+    assert_non_null(dsdt_find("PCI0", 4));
+    assert_non_null(
+        dsdt_find((const uint8_t[]){ 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08 }, 10));
+    assert_non_null(
+        dsdt_find((const uint8_t[]){ 0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03 }, 10));
+    /* The memory window is the BAR hole. */
+    const uint8_t *w = dsdt_find((const uint8_t[]){ 0x87, 23, 0, 0 }, 4);
+    assert_non_null(w);
+    assert_int_equal(get32(w, 10), PLATFORM_PCI_MMIO_BASE);
+    assert_int_equal(get32(w, 14), PLATFORM_PCI_MMIO_END - 1);
+    assert_int_equal(get32(w, 22), PLATFORM_PCI_MMIO_END - PLATFORM_PCI_MMIO_BASE);
+    /* The bus range 0..0 and the I/O windows around 0xCF8-0xCFF. */
+    w = dsdt_find((const uint8_t[]){ 0x88, 13, 0, 2 }, 4);
+    assert_non_null(w);
+    assert_int_equal(get16(w, 8), 0);
+    assert_int_equal(get16(w, 10), 0);
+    assert_non_null(dsdt_find((const uint8_t[]){ 0x88, 13, 0, 1, 0x0C, 3, 0, 0, 0, 0, 0xF7, 0x0C }, 12));
+    assert_non_null(
+        dsdt_find((const uint8_t[]){ 0x88, 13, 0, 1, 0x0C, 3, 0, 0, 0x00, 0x0D, 0xFF, 0xFF }, 12));
+    /* ECAM reserved as a motherboard resource (PNP0C02 = 0x020CD041). */
+    assert_non_null(dsdt_find((const uint8_t[]){ 0x0C, 0x41, 0xD0, 0x0C, 0x02 }, 5));
+    assert_non_null(dsdt_find((const uint8_t[]){ 0x86, 9, 0, 0, 0, 0, 0, 0xB0, 0, 0, 0x10, 0 }, 12));
+    /* _PRT: 128 entries, each { 0xSSSSFFFF, pin, 0, GSI } as the bus swizzles. */
+    const uint8_t *p = dsdt_find("_PRT", 4);
+    assert_non_null(p);
+    p += 4;
+    assert_int_equal(*p++, 0x12);
+    assert_int_equal(*p >> 6, 1); /* a two-byte PkgLength */
+    p += 2;
+    assert_int_equal(*p++, 128);
+    unsigned seen[32] = { 0 };
+    for (unsigned i = 0; i < 128; i++) {
+        assert_int_equal(*p++, 0x12);
+        p++; /* PkgLength */
+        assert_int_equal(*p++, 4);
+        uint32_t addr = aml_int(&p), pin = aml_int(&p), src = aml_int(&p), gsi = aml_int(&p);
+        unsigned slot = addr >> 16;
+        assert_int_equal(addr & 0xFFFF, 0xFFFF);
+        assert_true(slot < 32 && pin < 4);
+        assert_int_equal(src, 0);
+        assert_int_equal(gsi, pci_intx_gsi(slot, pin + 1));
+        assert_true(gsi >= 16 && gsi < desc.ioapic_pins); /* a vIOAPIC pin, no ISA IRQ */
+        seen[slot] |= 1u << pin;
+    }
+    for (unsigned slot = 0; slot < 32; slot++)
+        assert_int_equal(seen[slot], 0xF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parsed_back),         cmocka_unit_test(test_checksums_and_layout),
         cmocka_unit_test(test_fadt_fields),         cmocka_unit_test(test_madt_and_hpet),
         cmocka_unit_test(test_follows_description), cmocka_unit_test(test_area_too_small),
-        cmocka_unit_test(test_router_agrees),
+        cmocka_unit_test(test_router_agrees),       cmocka_unit_test(test_pci),
     };
     return cmocka_run_group_tests_name("acpi_build", tests, setup, teardown);
 }

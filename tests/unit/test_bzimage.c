@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../boot/bzimage.h"
+#include "../../boot/config.h"
 #include "../../arch/x86/bytes.h"
 
 #define MiB         (1ull << 20)
@@ -257,13 +258,14 @@ static void test_e820_layout(void **state)
     vm_desc_init(&d, 128 * MiB, 0xFEC00000);
     struct e820_entry m[VM_DESC_MAX_E820];
     unsigned n = vm_desc_e820(&d, m, VM_DESC_MAX_E820);
-    assert_int_equal(n, 5);
-    const struct e820_entry want[5] = {
+    assert_int_equal(n, 6);
+    const struct e820_entry want[6] = {
         { 0, 0x9FC00, E820_RAM },
         { 0x9FC00, 0x400, E820_RESERVED },
         { 0xE0000, 0x20000, E820_RESERVED },
         { 0x100000, 128 * MiB - 0x100000 - VM_ACPI_SIZE, E820_RAM },
         { 128 * MiB - VM_ACPI_SIZE, VM_ACPI_SIZE, E820_RESERVED },
+        { 0xB0000000, 0x100000, E820_RESERVED }, /* PCI ECAM, bus 0 */
     };
     for (unsigned i = 0; i < n; i++) {
         assert_int_equal(m[i].addr, want[i].addr);
@@ -272,7 +274,16 @@ static void test_e820_layout(void **state)
         if (i)
             assert_true(m[i - 1].addr + m[i - 1].size <= m[i].addr);
     }
-    assert_int_equal(m[n - 1].addr + m[n - 1].size, 128 * MiB);
+    assert_int_equal(m[n - 2].addr + m[n - 2].size, 128 * MiB);
+    /* Nothing in the BAR hole, and RAM at its largest still ends below ECAM. */
+    for (unsigned i = 0; i < n; i++)
+        assert_true(m[i].addr + m[i].size <= PLATFORM_PCI_MMIO_BASE || m[i].addr >= PLATFORM_PCI_MMIO_END);
+    struct vm_desc big;
+    struct e820_entry mb[VM_DESC_MAX_E820];
+    vm_desc_init(&big, (uint64_t)CONFIG_RAM_MB_MAX * MiB, 0xFEC00000);
+    unsigned nb = vm_desc_e820(&big, mb, VM_DESC_MAX_E820);
+    for (unsigned i = 1; i < nb; i++)
+        assert_true(mb[i - 1].addr + mb[i - 1].size <= mb[i].addr);
     assert_int_equal(d.acpi_base, 128 * MiB - VM_ACPI_SIZE);
     /* A short table gets the first entries only */
     assert_int_equal(vm_desc_e820(&d, m, 2), 2);

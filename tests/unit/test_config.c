@@ -85,10 +85,11 @@ static void test_bad_number(void **s)
 static void test_ram_range(void **s)
 {
     (void)s;
-    expect_error("guest = a.elf\nram_mb = 2\n", "outside 4..3072");
-    expect_error("guest = a.elf\nram_mb = 4096\n", "outside 4..3072");
+    expect_error("guest = a.elf\nram_mb = 2\n", "outside 4..2816");
+    expect_error("guest = a.elf\nram_mb = 4096\n", "outside 4..2816");
     expect_error("guest = a.elf\nram_mb = 33\n", "not a multiple of 2");
-    assert_int_equal(parse("guest = a.elf\nram_mb = 3072\n"), 0);
+    assert_int_equal(parse("guest = a.elf\nram_mb = 2816\n"), 0);
+    expect_error("guest = a.elf\nram_mb = 2818\n", "outside 4..2816");
 }
 
 static void test_bad_log_level(void **s)

@@ -38,6 +38,10 @@ void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base)
     d->com1_port = PLATFORM_COM1_PORT;
     d->com1_irq = PLATFORM_COM1_IRQ;
     d->rtc_irq = PLATFORM_RTC_IRQ;
+}
+
+void vm_desc_add_pci(struct vm_desc *d)
+{
     d->pci_ecam_base = PLATFORM_PCI_ECAM_BASE;
     d->pci_bus_end = (uint8_t)(PLATFORM_PCI_ECAM_SIZE / 0x100000 - 1);
     d->pci_mmio_base = PLATFORM_PCI_MMIO_BASE;
@@ -55,8 +59,8 @@ unsigned vm_desc_e820(const struct vm_desc *d, struct e820_entry *map, unsigned 
         { d->acpi_base, d->ram_size - d->acpi_base, E820_RESERVED },
         { d->pci_ecam_base, (d->pci_bus_end + 1ull) << 20, E820_RESERVED },
     };
-    unsigned n = 0;
-    for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+    unsigned n = 0, count = sizeof(all) / sizeof(all[0]) - (d->pci_ecam_base ? 0 : 1);
+    for (unsigned i = 0; i < count && n < max; i++)
         map[n++] = all[i];
     return n;
 }

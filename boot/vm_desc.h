@@ -73,7 +73,7 @@ struct vm_desc {
      * BARs are placed in (pci_mmio_base .. pci_mmio_end - 1: the DSDT's
      * PCI0 window, absent from the e820 map), INTx pin p of slot s at GSI
      * pci_gsi_base + ((s + p - 1) % 4) (the _PRT). */
-    uint64_t pci_ecam_base;
+    uint64_t pci_ecam_base; /* 0: no PCI bus (vm_desc_add_pci not called) */
     uint8_t pci_bus_end;
     uint64_t pci_mmio_base, pci_mmio_end;
     uint8_t pci_gsi_base;
@@ -83,9 +83,15 @@ struct vm_desc {
  * the guest RAM, at least 2 MiB; ioapic_base the vIOAPIC's address. */
 void vm_desc_init(struct vm_desc *d, uint64_t ram_size, uint64_t ioapic_base);
 
+/* The VM has the PCI bus of drivers/pci.h: fills in the PCI fields with
+ * boot/platform.h's values, which puts the ECAM window in the e820 map and
+ * an MCFG, PDRC and PCI0 in the ACPI tables. Without it the guest is told
+ * of no PCI bus (its configuration ports alone answer, all ones). */
+void vm_desc_add_pci(struct vm_desc *d);
+
 /* The guest's e820 map: usable low 640 KiB (less the EBDA-sized hole), the
  * BIOS area reserved, RAM from 1 MiB to the ACPI tables, the tables
- * reserved, the PCI ECAM window reserved (Linux uses MMCONFIG only where
+ * reserved, the PCI ECAM window (if any) reserved (Linux uses MMCONFIG only where
  * the firmware reserved it). The BAR hole is in no entry. Guest RAM ends
  * below the ECAM window (CONFIG_RAM_MB_MAX). Returns the number of entries
  * written (at most max). */

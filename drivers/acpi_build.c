@@ -308,10 +308,12 @@ static void dsdt_body(const struct vm_desc *d, struct aml *o)
         res_irq(&r, 1);
         aml_device(&sb, "KBD_", "PNP0303", -1, &r);
     }
-    r.n = 0;
-    res_mem32(&r, (uint32_t)d->pci_ecam_base, (d->pci_bus_end + 1u) << 20);
-    aml_device(&sb, "PDRC", "PNP0C02", 1, &r);
-    aml_pci0(d, &sb);
+    if (d->pci_ecam_base) {
+        r.n = 0;
+        res_mem32(&r, (uint32_t)d->pci_ecam_base, (d->pci_bus_end + 1u) << 20);
+        aml_device(&sb, "PDRC", "PNP0C02", 1, &r);
+        aml_pci0(d, &sb);
+    }
     aml_pkg(o, (const uint8_t[]){ 0x10 }, 1, &sb);
 }
 
@@ -430,7 +432,7 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
                struct acpi_build_out *out, char *err, size_t errlen)
 {
     struct area a = { area, area_gpa, area_size, 0, 0 };
-    uint8_t *t[ACPI_T_COUNT];
+    uint8_t *t[ACPI_T_COUNT] = { 0 };
     uint64_t *at = out->addr;
     uint32_t *len = out->len;
     memset(out, 0, sizeof(*out));
@@ -444,16 +446,18 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     len[ACPI_T_FADT] = FADT_LEN;
     len[ACPI_T_MADT] = madt_len;
     len[ACPI_T_HPET] = 56;
-    len[ACPI_T_MCFG] = MCFG_LEN;
-    len[ACPI_T_RSDT] = 36 + N_LISTED * 4;
-    len[ACPI_T_XSDT] = 36 + N_LISTED * 8;
+    len[ACPI_T_MCFG] = d->pci_ecam_base ? MCFG_LEN : 0; /* no PCI, no MCFG */
+    const unsigned n_listed = d->pci_ecam_base ? N_LISTED : N_LISTED - 1;
+    len[ACPI_T_RSDT] = 36 + n_listed * 4;
+    len[ACPI_T_XSDT] = 36 + n_listed * 8;
     static const enum acpi_build_table order[ACPI_T_COUNT] = {
         ACPI_T_RSDP, ACPI_T_FACS, ACPI_T_DSDT, ACPI_T_FADT, ACPI_T_MADT,
         ACPI_T_HPET, ACPI_T_MCFG, ACPI_T_RSDT, ACPI_T_XSDT,
     };
     for (unsigned i = 0; i < ACPI_T_COUNT && !body.full; i++) {
         enum acpi_build_table k = order[i];
-        t[k] = take(&a, len[k], k == ACPI_T_FACS ? 64 : 16, &at[k]);
+        if (len[k])
+            t[k] = take(&a, len[k], k == ACPI_T_FACS ? 64 : 16, &at[k]);
     }
     if (a.full || body.full || area_gpa + area_size > 0x100000000ull) {
         fmt_snprintf(err, errlen, "the ACPI tables do not fit in %llu bytes below 4 GiB",
@@ -474,12 +478,13 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     fill_fadt(d, t[ACPI_T_FADT], at[ACPI_T_FACS], at[ACPI_T_DSDT]);
     fill_madt(d, t[ACPI_T_MADT], madt_len);
     fill_hpet(d, t[ACPI_T_HPET]);
-    fill_mcfg(d, t[ACPI_T_MCFG]);
+    if (len[ACPI_T_MCFG])
+        fill_mcfg(d, t[ACPI_T_MCFG]);
 
     const enum acpi_build_table listed[N_LISTED] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_MCFG };
     header(t[ACPI_T_RSDT], "RSDT", len[ACPI_T_RSDT], 1);
     header(t[ACPI_T_XSDT], "XSDT", len[ACPI_T_XSDT], 1);
-    for (unsigned i = 0; i < N_LISTED; i++) {
+    for (unsigned i = 0; i < n_listed; i++) {
         put32(t[ACPI_T_RSDT], 36 + 4 * i, (uint32_t)at[listed[i]]);
         put64(t[ACPI_T_XSDT], 36 + 8 * i, at[listed[i]]);
     }

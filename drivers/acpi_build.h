@@ -1,7 +1,8 @@
 /* The guest's ACPI tables, built from the VM description (boot/vm_desc.h):
  * RSDP (revision 2), RSDT, XSDT, MADT, FADT (revision 6.0), FACS, a DSDT
  * with \_S5, the PC's fixed ISA devices and the PCI host bridge (PCI0:
- * windows and _PRT), an HPET table and an MCFG (ECAM). Pure C over a
+ * windows and _PRT), an HPET table and an MCFG (ECAM); the PCI parts only
+ * for a VM with PCI (vm_desc_add_pci). Pure C over a
  * plain buffer the guest sees at a given guest-physical address, so host
  * tests build the tables, parse them back with drivers/acpi.c and hand them
  * to iasl. */
@@ -32,7 +33,7 @@ enum acpi_build_table {
 
 struct acpi_build_out {
     uint64_t addr[ACPI_T_COUNT]; /* guest-physical address of each table */
-    uint32_t len[ACPI_T_COUNT];  /* and its length */
+    uint32_t len[ACPI_T_COUNT];  /* and its length (0: not built, the MCFG without PCI) */
     uint32_t used;               /* bytes of the area used */
 };
 

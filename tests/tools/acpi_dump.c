@@ -16,6 +16,7 @@ int main(int argc, char **argv)
     unsigned long mb = argc > 2 ? strtoul(argv[2], NULL, 0) : 128;
     struct vm_desc d;
     vm_desc_init(&d, (uint64_t)mb << 20, 0xFEC00000);
+    vm_desc_add_pci(&d);
     static uint8_t area[VM_ACPI_SIZE];
     struct acpi_build_out out;
     char err[160];

@@ -42,6 +42,7 @@ static int teardown(void **state)
 static void build(void)
 {
     vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    vm_desc_add_pci(&desc);
     memset(area, 0xAA, VM_ACPI_SIZE);
     assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, VM_ACPI_SIZE, &out, err, sizeof(err)), 0);
 }
@@ -257,6 +258,28 @@ static uint32_t aml_int(const uint8_t **p)
     return v;
 }
 
+/* Without PCI (vm_desc_add_pci not called): no MCFG, no PCI0, no PDRC,
+ * three tables listed, and the rest as before. */
+static void test_no_pci(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, VM_ACPI_SIZE, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.len[ACPI_T_MCFG], 0);
+    assert_int_equal(out.addr[ACPI_T_MCFG], 0);
+    assert_int_equal(out.len[ACPI_T_RSDT], 36 + 3 * 4);
+    assert_int_equal(out.len[ACPI_T_XSDT], 36 + 3 * 8);
+    assert_null(dsdt_find("PCI0", 4));
+    assert_null(dsdt_find("PDRC", 4));
+    assert_non_null(dsdt_find("HPET", 4));
+    assert_int_equal(acpi_parse(area, &info, err, sizeof(err)), 0);
+    assert_true(info.s5_valid);
+    const uint8_t *x = table(ACPI_T_XSDT);
+    for (unsigned i = 0; i < 3; i++)
+        assert_memory_not_equal((const uint8_t *)(uintptr_t)get64(x, 36 + 8 * i), "MCFG", 4);
+}
+
 /* The PCI side of the description: the MCFG, the PCI0 host bridge with its
  * windows, the motherboard resource reserving ECAM, and a _PRT that routes
  * every slot's pins where the bus model (drivers/pci.c) drives them. */
@@ -323,10 +346,15 @@ static void test_pci(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parsed_back),         cmocka_unit_test(test_checksums_and_layout),
-        cmocka_unit_test(test_fadt_fields),         cmocka_unit_test(test_madt_and_hpet),
-        cmocka_unit_test(test_follows_description), cmocka_unit_test(test_area_too_small),
-        cmocka_unit_test(test_router_agrees),       cmocka_unit_test(test_pci),
+        cmocka_unit_test(test_parsed_back),
+        cmocka_unit_test(test_checksums_and_layout),
+        cmocka_unit_test(test_fadt_fields),
+        cmocka_unit_test(test_madt_and_hpet),
+        cmocka_unit_test(test_follows_description),
+        cmocka_unit_test(test_area_too_small),
+        cmocka_unit_test(test_router_agrees),
+        cmocka_unit_test(test_pci),
+        cmocka_unit_test(test_no_pci),
     };
     return cmocka_run_group_tests_name("acpi_build", tests, setup, teardown);
 }

@@ -257,6 +257,8 @@ static void test_e820_layout(void **state)
     struct vm_desc d;
     vm_desc_init(&d, 128 * MiB, 0xFEC00000);
     struct e820_entry m[VM_DESC_MAX_E820];
+    assert_int_equal(vm_desc_e820(&d, m, VM_DESC_MAX_E820), 5); /* without PCI: no ECAM */
+    vm_desc_add_pci(&d);
     unsigned n = vm_desc_e820(&d, m, VM_DESC_MAX_E820);
     assert_int_equal(n, 6);
     const struct e820_entry want[6] = {
@@ -281,6 +283,7 @@ static void test_e820_layout(void **state)
     struct vm_desc big;
     struct e820_entry mb[VM_DESC_MAX_E820];
     vm_desc_init(&big, (uint64_t)CONFIG_RAM_MB_MAX * MiB, 0xFEC00000);
+    vm_desc_add_pci(&big);
     unsigned nb = vm_desc_e820(&big, mb, VM_DESC_MAX_E820);
     for (unsigned i = 1; i < nb; i++)
         assert_true(mb[i - 1].addr + mb[i - 1].size <= mb[i].addr);

@@ -15,22 +15,12 @@
 #include <cmocka.h>
 
 #include "../../drivers/virtio_pci.h"
+#include "../virtq_reset_stub.h"
 
 #define SLOT    2
 #define RAM     (1u << 20)
 #define F_RO    5
 #define F_FLUSH 9
-
-/* The split virtqueue's reset (drivers/virtq.c) when that file is not
- * linked in: what virtio.h says it does. */
-__attribute__((weak)) void virtq_reset(struct virtq *q)
-{
-    uint16_t max = q->max_size;
-    memset(q, 0, sizeof(*q));
-    q->max_size = max;
-    q->size = max;
-    q->msix_vector = VIRTIO_MSI_NO_VECTOR;
-}
 
 struct msg {
     uint64_t addr;

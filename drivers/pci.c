@@ -359,32 +359,45 @@ void pci_cfg_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg
 
 #define CF8_ENABLE 0x80000000u
 
-/* An I/O BAR access: the function whose enabled I/O BAR holds port. */
-static int io_bar(struct pci_bus *bus, uint16_t port, int in, unsigned size, uint32_t *val)
+/* The function and BAR (in I/O space if io, else in memory space) that
+ * decode addr while the function's command register enables that space. */
+static struct pci_dev *find_bar(struct pci_bus *bus, uint64_t addr, int io, unsigned *bar, uint64_t *off)
 {
     for (unsigned s = 1; s < PCI_SLOTS; s++) {
         struct pci_dev *d = bus->slot[s];
-        if (!d || !(get16(d->cfg, PCI_COMMAND) & PCI_CMD_IO))
+        if (!d || !(get16(d->cfg, PCI_COMMAND) & (io ? PCI_CMD_IO : PCI_CMD_MEMORY)))
             continue;
         for (unsigned n = 0; n < PCI_NUM_BARS; n++) {
             uint64_t a = pci_bar_addr(d, n);
-            if (!(d->bar[n].flags & PCI_BAR_IO) || !a || port < a || port >= a + d->bar[n].size)
+            if (!d->bar[n].size || !(d->bar[n].flags & PCI_BAR_IO) != !io || !a || addr < a ||
+                addr - a >= d->bar[n].size)
                 continue;
-            if (port + size > a + d->bar[n].size) {
-                if (in)
-                    *val = (uint32_t)size_mask(size);
-                return PCI_DONE;
-            }
-            if (in)
-                *val = d->ops && d->ops->bar_read
-                           ? (uint32_t)(d->ops->bar_read(d, n, port - a, size) & size_mask(size))
-                           : (uint32_t)size_mask(size);
-            else if (d->ops && d->ops->bar_write)
-                d->ops->bar_write(d, n, port - a, size, *val & size_mask(size));
-            return PCI_DONE;
+            *bar = n;
+            *off = addr - a;
+            return d;
         }
     }
-    return PCI_NOT_MINE;
+    return NULL;
+}
+
+/* An I/O BAR access. */
+static int io_bar(struct pci_bus *bus, uint16_t port, int in, unsigned size, uint32_t *val)
+{
+    unsigned n;
+    uint64_t off;
+    struct pci_dev *d = find_bar(bus, port, 1, &n, &off);
+
+    if (!d)
+        return PCI_NOT_MINE;
+    if (in)
+        *val = (uint32_t)size_mask(size);
+    if (off + size > d->bar[n].size || !d->ops)
+        return PCI_DONE; /* runs past the BAR's end: all ones, dropped */
+    if (in && d->ops->bar_read)
+        *val = (uint32_t)(d->ops->bar_read(d, n, off, size) & size_mask(size));
+    else if (!in && d->ops->bar_write)
+        d->ops->bar_write(d, n, off, size, *val & size_mask(size));
+    return PCI_DONE;
 }
 
 int pci_io(struct pci_bus *bus, uint16_t port, int in, unsigned size, uint32_t *val)
@@ -483,26 +496,6 @@ static int msix_access(struct pci_dev *d, unsigned n, uint64_t off, unsigned siz
     return 0;
 }
 
-/* The function and memory BAR that decode gpa, if any. */
-static struct pci_dev *mem_bar(struct pci_bus *bus, uint64_t gpa, unsigned *bar, uint64_t *off)
-{
-    for (unsigned s = 1; s < PCI_SLOTS; s++) {
-        struct pci_dev *d = bus->slot[s];
-        if (!d || !(get16(d->cfg, PCI_COMMAND) & PCI_CMD_MEMORY))
-            continue;
-        for (unsigned n = 0; n < PCI_NUM_BARS; n++) {
-            uint64_t a = pci_bar_addr(d, n);
-            if (!d->bar[n].size || (d->bar[n].flags & PCI_BAR_IO) || !a || gpa < a ||
-                gpa - a >= d->bar[n].size)
-                continue;
-            *bar = n;
-            *off = gpa - a;
-            return d;
-        }
-    }
-    return NULL;
-}
-
 static int mmio(struct pci_bus *bus, uint64_t gpa, unsigned size, int write, uint64_t *val)
 {
     unsigned n;
@@ -518,7 +511,7 @@ static int mmio(struct pci_bus *bus, uint64_t gpa, unsigned size, int write, uin
             *val = pci_ecam_read(bus, gpa - bus->ecam_base, size);
         return PCI_DONE;
     }
-    d = mem_bar(bus, gpa, &n, &off);
+    d = find_bar(bus, gpa, 0, &n, &off);
     if (!d)
         return PCI_NOT_MINE;
     if (off + size > d->bar[n].size) {

@@ -15,8 +15,19 @@
  * INTx routing (the swizzle the DSDT's _PRT describes): pin p (1 = INTA#
  * .. 4 = INTD#) of slot s reaches GSI PCI_INTX_GSI_BASE + ((s + p - 1) % 4),
  * i.e. GSIs 16-19 of the vIOAPIC. The intx callback's level is the logical
- * state (1 = INTx# asserted); the wire is level-triggered, active low, which
- * is what a guest programs for a _PRT's static GSI. */
+ * state (1 = INTx# asserted). Mind the polarity: for a _PRT entry in the
+ * static GSI form a guest programs the IOAPIC pin level-triggered, ACTIVE
+ * LOW (ACPI 6.x §6.2.13; Linux drivers/acpi/pci_irq.c), and
+ * vioapic_set_irq takes the electrical level, so the wiring must present
+ * the pin as idle high (asserted = low) from the start.
+ *
+ * Wiring, in order: pci_bus_init (PLATFORM_PCI_ECAM_BASE, _IO_BASE,
+ * _IO_END); each device's init (virtio_pci_init) and pci_add_dev;
+ * pci_assign_bars (PLATFORM_PCI_MMIO_BASE, _MMIO_END); vm_desc_add_pci so
+ * that the e820 map and the ACPI tables describe the bus. Ports 0xCF8-0xCFF
+ * go to pci_io first; PCI_NOT_MINE there (a byte at 0xCF9) goes on to
+ * drivers/pcports.c. An EPT violation outside guest RAM tries
+ * pci_mmio_read/pci_mmio_write before anything else gives up on it. */
 #ifndef DRIVERS_PCI_H
 #define DRIVERS_PCI_H
 

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -30,7 +29,7 @@ struct msg {
 static struct pci_bus bus;
 static struct virtio_pci vp;
 static struct virtio_dev vd;
-static uint8_t *ram;
+static uint8_t ram[RAM];
 static uint8_t devcfg[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 static unsigned resets, notified[VIRTIO_MAX_QUEUES], cfg_writes;
 static struct msg msgs[32];
@@ -88,9 +87,7 @@ static int setup(void **s)
 {
     (void)s;
     struct pci_host h = { NULL, h_msi, h_intx };
-    if (!ram)
-        ram = calloc(1, RAM);
-    assert_non_null(ram);
+    memset(ram, 0, sizeof(ram));
     memset(&vd, 0, sizeof(vd));
     vd.device_id = 2;
     vd.features = 1ull << VIRTIO_F_VERSION_1 | 1ull << F_RO | 1ull << F_FLUSH;
@@ -110,14 +107,6 @@ static int setup(void **s)
     resets = cfg_writes = nmsg = 0;
     memset(notified, 0, sizeof(notified));
     intx_level = intx_gsi = -1;
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    free(ram);
-    ram = NULL;
     return 0;
 }
 
@@ -574,5 +563,5 @@ int main(void)
         cmocka_unit_test_setup(test_device_config_and_widths, setup),
         cmocka_unit_test_setup(test_pci_cfg_access_capability, setup),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,12 @@ has DSDT '0xFEBFFFFF, +// Range Maximum' "the memory window ends below the IOAPI
 has DSDT 'Name \(_PRT, Package \(0x80\)' "PCI0 _PRT: 32 slots x 4 pins"
 has DSDT 'EisaId \("PNP0C02"\)' "ECAM reserved as a motherboard resource"
 
+# The DSDT's disassembly compiles back (iasl's semantic checks: _CRS, _PRT
+# and the rest) without an error, a warning or a remark.
+out=$(cd "$work/t" && iasl -p DSDT-again DSDT.dsl 2>&1)
+grep -q 'Compilation successful. 0 Errors, 0 Warnings, 0 Remarks' <<<"$out"
+ok $? "the disassembled DSDT compiles back cleanly" "$(grep -Ei 'error|warning|remark' <<<"$out" | head -3)"
+
 # The RSDP: signature, both checksums, revision 2, its XSDT pointer.
 why=$(python3 - "$work/t/RSDP.dat" "$work/dump.out" <<'PY'
 import struct, sys

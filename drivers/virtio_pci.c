@@ -25,11 +25,15 @@ static struct virtq *selected(struct virtio_pci *vp)
 
 /* ---- interrupts ---- */
 
+/* Spec 4.1.4.5.1: the configuration bit of the ISR is set for every
+ * configuration interrupt, the queue bit and INTx only without MSI-X. */
 static void vp_interrupt(void *transport, struct virtio_dev *d, int q)
 {
     struct virtio_pci *vp = transport;
 
     if (pci_dev_msix_enabled(&vp->pci)) {
+        if (q == VIRTIO_CONFIG_IRQ)
+            d->isr |= VIRTIO_ISR_CONFIG;
         uint16_t vec = q == VIRTIO_CONFIG_IRQ                  ? d->config_msix_vector
                        : q >= 0 && (unsigned)q < d->num_queues ? d->queue[q].msix_vector
                                                                : VIRTIO_MSI_NO_VECTOR;

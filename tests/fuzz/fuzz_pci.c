@@ -173,9 +173,10 @@ static void check(void)
         __builtin_trap();
     if ((vd.status & VIRTIO_STATUS_DRIVER_OK) && !(vd.status & VIRTIO_STATUS_FEATURES_OK))
         __builtin_trap();
-    /* The ISR and the INTx level go together: set by an interrupt without
-     * MSI-X, both cleared by an ISR read or a reset. */
-    if (vp.pci.intx_level != (vd.isr != 0))
+    /* The ISR and the INTx level go together: a queue bit only with the
+     * line (both set by an interrupt without MSI-X), the line only with an
+     * ISR bit; an ISR read or a reset clears both. */
+    if ((vd.isr & VIRTIO_ISR_QUEUE && !vp.pci.intx_level) || (vp.pci.intx_level && !vd.isr))
         __builtin_trap();
     if ((vp.pci.msix_pending >> vp.pci.msix_n) || (plain.msix_pending >> plain.msix_n))
         __builtin_trap();

@@ -9,7 +9,7 @@
 #define CONFIG_PATH_MAX       128
 #define CONFIG_CMDLINE_MAX    256
 #define CONFIG_RAM_MB_MIN     4
-#define CONFIG_RAM_MB_MAX     2816 /* below the PCI ECAM window at 0xB0000000 and the BAR hole (boot/platform.h) */
+#define CONFIG_RAM_MB_MAX     2816 /* below PCI ECAM at 0xB0000000 (boot/platform.h) */
 #define CONFIG_RAM_MB_DEFAULT 32
 #define CONFIG_MODULES_MAX    4
 

@@ -148,6 +148,7 @@ FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-fr
 # Every tests/fuzz/fuzz_*.c is a target (tests/fuzz/short_runs.t runs the same set).
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
+FUZZ_DEPS_fuzz_pci     := drivers/pci.c drivers/virtio_pci.c drivers/virtio.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
 FUZZ_DEPS_fuzz_vhpet   := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c
@@ -158,7 +159,6 @@ FUZZ_DEPS_fuzz_event   := vmx/event.c
 FUZZ_DEPS_fuzz_vrtc    := irq/vrtc.c
 FUZZ_DEPS_fuzz_vpmtmr  := irq/vpmtmr.c
 FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
-FUZZ_DEPS_fuzz_pci     := drivers/pci.c drivers/virtio_pci.c drivers/virtio.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

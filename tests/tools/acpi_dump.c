@@ -1,6 +1,7 @@
 /* Host tool for tests/tools/acpi_iasl.t: builds the guest's ACPI tables
- * (drivers/acpi_build.c) for a VM of RAM_MB MiB (default 128) and writes each
- * table to DIR/<signature>.dat, the way `acpidump -b` names them, for iasl. */
+ * (drivers/acpi_build.c) for a VM of RAM_MB MiB (default 128) with the PCI
+ * bus (vm_desc_add_pci) and writes each table to DIR/<signature>.dat, the
+ * way `acpidump -b` names them, for iasl. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

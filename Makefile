@@ -161,6 +161,7 @@ FUZZ_DEPS_fuzz_event   := vmx/event.c
 FUZZ_DEPS_fuzz_vrtc    := irq/vrtc.c
 FUZZ_DEPS_fuzz_vpmtmr  := irq/vpmtmr.c
 FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
+FUZZ_DEPS_fuzz_virtq   := drivers/virtio_blk.c drivers/virtq.c drivers/virtio.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

@@ -135,7 +135,8 @@ uint32_t virtio_blk_request(struct virtio_blk *b, const struct virtq_chain *c)
         why = range_error(b, sector, len);
         if (why)
             return ioerr(b, status_gpa, why);
-        stream_copy(m, c, nr, c->nseg, 0, b->image + sector * VIRTIO_BLK_SECTOR, len, 1);
+        if (len) /* (an empty image may have no buffer at all) */
+            stream_copy(m, c, nr, c->nseg, 0, b->image + sector * VIRTIO_BLK_SECTOR, len, 1);
         b->st.reads++;
         b->st.bytes_read += len;
         return finish(b, status_gpa, VIRTIO_BLK_S_OK, (uint32_t)len + 1);
@@ -146,7 +147,8 @@ uint32_t virtio_blk_request(struct virtio_blk *b, const struct virtq_chain *c)
         why = range_error(b, sector, len);
         if (why)
             return ioerr(b, status_gpa, why);
-        stream_copy(m, c, 0, nr, VIRTIO_BLK_HDR_BYTES, b->image + sector * VIRTIO_BLK_SECTOR, len, 0);
+        if (len)
+            stream_copy(m, c, 0, nr, VIRTIO_BLK_HDR_BYTES, b->image + sector * VIRTIO_BLK_SECTOR, len, 0);
         b->st.writes++;
         b->st.bytes_written += len;
         return finish(b, status_gpa, VIRTIO_BLK_S_OK, 1);

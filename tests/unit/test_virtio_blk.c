@@ -27,17 +27,6 @@ static uint8_t *ram, *img;
 static struct virtio_blk blk;
 static struct virtio_dev dev;
 static struct vdrv drv;
-static int n_queue_irq, n_config_irq;
-
-static void count_irq(void *transport, struct virtio_dev *d, int qi)
-{
-    (void)transport;
-    (void)d;
-    if (qi == VIRTIO_CONFIG_IRQ)
-        n_config_irq++;
-    else
-        n_queue_irq++;
-}
 
 static void start(uint64_t img_size, int read_only)
 {

@@ -325,18 +325,6 @@ static void test_no_interrupt_flag(void **s)
     assert_int_equal(virtq_should_interrupt(&q, &mem), 1);
 }
 
-static int n_config_irq, n_queue_irq;
-
-static void count_irq(void *transport, struct virtio_dev *d, int qi)
-{
-    (void)transport;
-    (void)d;
-    if (qi == VIRTIO_CONFIG_IRQ)
-        n_config_irq++;
-    else
-        n_queue_irq++;
-}
-
 static void test_dev_broken_and_error(void **s)
 {
     struct virtio_dev d;

@@ -79,6 +79,19 @@ static inline uint16_t drv_chain(struct vdrv *v, const struct drv_buf *b, unsign
     return (uint16_t)(head % v->size);
 }
 
+/* The transport's interrupt callback, counted: queue or configuration. */
+static int n_queue_irq, n_config_irq;
+
+static inline void count_irq(void *transport, struct virtio_dev *d, int qi)
+{
+    (void)transport;
+    (void)d;
+    if (qi == VIRTIO_CONFIG_IRQ)
+        n_config_irq++;
+    else
+        n_queue_irq++;
+}
+
 static inline uint16_t drv_used_idx(const struct vdrv *v) { return get16(v->ram, DRV_USED + 2); }
 static inline uint32_t drv_used_id(const struct vdrv *v, uint16_t i)
 {

@@ -40,6 +40,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/
              drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcports.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
+HV_SRCS   += drivers/virtio.c drivers/virtio_blk.c drivers/virtq.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -133,6 +134,10 @@ UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
 UNIT_DEPS_test_cpuid     := vmx/cpuid.c vmx/vmsr.c arch/x86/fmt.c
 UNIT_DEPS_test_guest_events := vmx/guest_events.c drivers/log.c arch/x86/fmt.c
 UNIT_DEPS_test_trace_ring := drivers/trace_ring.c arch/x86/fmt.c
+# virtio-blk and its split virtqueue (issue 13)
+UNIT_TESTS += test_virtq test_virtio_blk
+UNIT_DEPS_test_virtq      := drivers/virtq.c drivers/virtio.c
+UNIT_DEPS_test_virtio_blk := drivers/virtio_blk.c drivers/virtq.c drivers/virtio.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
 .SECONDEXPANSION:
@@ -159,6 +164,7 @@ FUZZ_DEPS_fuzz_event   := vmx/event.c
 FUZZ_DEPS_fuzz_vrtc    := irq/vrtc.c
 FUZZ_DEPS_fuzz_vpmtmr  := irq/vpmtmr.c
 FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
+FUZZ_DEPS_fuzz_virtq   := drivers/virtio_blk.c drivers/virtq.c drivers/virtio.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)

@@ -89,6 +89,11 @@ struct virtq_seg {
 struct virtq_chain {
     uint16_t head; /* descriptor index to give back with virtq_push */
     unsigned nseg;
+    /* The chain had more than VIRTQ_MAX_SEGS segments (all checked): seg[]
+     * holds the first VIRTQ_MAX_SEGS - 1 and, in seg[VIRTQ_MAX_SEGS - 1],
+     * the chain's last one, so that the device can refuse the request with
+     * an error status written there. */
+    uint8_t truncated;
     struct virtq_seg seg[VIRTQ_MAX_SEGS];
 };
 

@@ -40,7 +40,7 @@ HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/
              drivers/acpi.c drivers/acpi_build.c drivers/fwcfg.c drivers/log.c drivers/pcports.c drivers/poweroff.c drivers/trace_ring.c drivers/uart.c drivers/vuart.c \
              vmx/cpuid.c vmx/decode.c vmx/devices.c vmx/ept.c vmx/event.c vmx/exit.c vmx/exit_names.c vmx/gmem.c vmx/guest_events.c vmx/inject.c vmx/mmio.c \
              vmx/pcdev.c vmx/run.c vmx/task_switch.c vmx/vcpu_mem.c vmx/vmcs_setup.c vmx/vmsr.c vmx/vmx.c vmx/vmx_caps.c
-HV_SRCS   += drivers/virtio.c drivers/virtio_blk.c drivers/virtq.c
+HV_SRCS   += drivers/virtio.c drivers/virtio_blk.c drivers/virtq.c drivers/virtio_pci.c drivers/pci.c vmx/pcibus.c
 HV_ASMS   := arch/x86/bare.asm arch/x86/isr.asm vmx/vmx_entry.asm
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 

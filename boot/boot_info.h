@@ -22,6 +22,8 @@ struct boot_info {
     uint64_t mem_top;         /* highest physical address in the memory map */
     uint64_t stack_top, ist_stack_top;
     uint32_t guest_lowest, guest_highest; /* the kernel's loaded range */
+    uint8_t *disk;                        /* `disk =`: its image (NULL: none) */
+    uint64_t disk_size;
 };
 
 /* Runs the hypervisor on its own GDT, IDT, page tables and stack. Never returns. */

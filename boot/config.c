@@ -24,6 +24,9 @@
  *   test_hooks = off        (on: the test hypercalls HC_TEST_UNMAP,
  *                            HC_TEST_REINJECTED, HC_STATS_RESET and
  *                            HC_STATS_PRINT answer; off: they are unknown)
+ *   disk      = disk.img    (a virtio-blk disk on the guest's PCI bus, read from the ESP;
+ *                            read-only, or `disk = disk.img volatile`: writable, the
+ *                            writes kept in memory and lost at power-off)
  *   module    = env.txt A=1 (a Multiboot module: the file, loaded after the
  *                            kernel, and its string "env.txt A=1"; repeatable,
  *                            up to CONFIG_MODULES_MAX, kept in order)
@@ -96,7 +99,8 @@ enum {
     SEEN_SELFTEST = 256,
     SEEN_CPUID_HIDE = 512,
     SEEN_TEST_HOOKS = 1024,
-    SEEN_INITRD = 2048
+    SEEN_INITRD = 2048,
+    SEEN_DISK = 4096
 };
 
 /* The on/off keys: is the key one of them? Then its bit and its flag. */
@@ -261,6 +265,27 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
             if (copy_value(cfg->cpuid_hide, sizeof(cfg->cpuid_hide), v, vn))
                 FAIL("line %u: cpuid_hide: longer than %u characters", lineno,
                      (unsigned)sizeof(cfg->cpuid_hide) - 1);
+        } else if (key_is(line, kn, "disk")) {
+            bit = SEEN_DISK;
+            size_t pn = 0;
+            while (pn < vn && !is_space(v[pn]))
+                pn++;
+            if (pn == 0)
+                FAIL("line %u: disk: empty path", lineno);
+            if (copy_value(cfg->disk, sizeof(cfg->disk), v, pn))
+                FAIL("line %u: disk: path longer than %u characters", lineno, (unsigned)sizeof(cfg->disk) - 1);
+            const char *mode = v + pn;
+            size_t mn = vn - pn;
+            while (mn && is_space(*mode))
+                mode++, mn--;
+            if (mn == 0 || key_is(mode, mn, "ro"))
+                cfg->disk_volatile = 0;
+            else if (key_is(mode, mn, "volatile"))
+                cfg->disk_volatile = 1;
+            else
+                FAIL("line %u: disk: '%.*s' is not ro or volatile (there is no write-back to the "
+                     "machine's disk)",
+                     lineno, (int)mn, mode);
         } else if (key_is(line, kn, "module")) {
             bit = 0; /* repeatable */
             if (cfg->nmodules == CONFIG_MODULES_MAX)
@@ -282,7 +307,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
         } else {
             FAIL("line %u: unknown key '%.*s' (known: guest, kernel, initrd, cmdline, ram_mb, log_level, "
                  "trace, "
-                 "apicv, host_timer, bare, hv_selftest, test_hooks, module, cpuid_hide)",
+                 "apicv, host_timer, bare, hv_selftest, test_hooks, module, cpuid_hide, disk)",
                  lineno, (int)kn, line);
         }
         if (seen & bit)

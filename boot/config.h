@@ -45,6 +45,8 @@ struct hv_config {
     int lapic_timer; /* 1: virtual deadlines on the LAPIC timer even
                                        * where the VMX-preemption timer exists */
     int test_hooks;  /* 1: the test hypercalls answer (vmx/exit.h) */
+    char disk[CONFIG_PATH_MAX]; /* the virtio-blk disk's image ("": no disk) */
+    int disk_volatile;          /* 1: writable, writes lost at power-off; 0: read-only */
 };
 
 /* Parses `len` bytes of config text. Returns 0 on success; otherwise -1 with

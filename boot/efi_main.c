@@ -211,6 +211,46 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg
     return st;
 }
 
+static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
+{
+    EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
+    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData, pages, &a);
+    *addr = a;
+    return st;
+}
+
+/* `disk =`: the whole image into pages below 4 GiB that stay the
+ * hypervisor's (the virtio-blk device serves it from there). */
+static EFI_STATUS load_disk(EFI_FILE_HANDLE root)
+{
+    void *data;
+    UINTN len;
+    uint64_t addr;
+    EFI_STATUS st = read_file(root, boot.cfg.disk, &data, &len);
+    if (EFI_ERROR(st)) {
+        log_error("hv", "disk '%s': %s", boot.cfg.disk, efi_status_words(st));
+        return st;
+    }
+    if (len < 512) {
+        log_error("hv", "disk '%s': %u bytes, less than one 512-byte sector", boot.cfg.disk, (unsigned)len);
+        FreePool(data);
+        return EFI_LOAD_ERROR;
+    }
+    st = alloc_pages((len + 4095) / 4096, &addr);
+    if (!EFI_ERROR(st)) {
+        CopyMem((void *)(uintptr_t)addr, data, len);
+        boot.disk = (uint8_t *)(uintptr_t)addr;
+        boot.disk_size = len;
+    } else {
+        log_error("hv", "disk '%s': no room for its %u bytes below 4 GiB", boot.cfg.disk, (unsigned)len);
+    }
+    FreePool(data);
+    if (len % 512 && !EFI_ERROR(st))
+        log_warn("hv", "disk '%s': %u bytes, not a whole number of sectors: the last %u bytes are not offered",
+                 boot.cfg.disk, (unsigned)len, (unsigned)(len % 512));
+    return st;
+}
+
 /* A Linux bzImage: the guest's ACPI tables (at the top of its RAM, the
  * RSDP also in the BIOS area), then kernel, initrd, command line and zero
  * page by the boot protocol (bzimage.c); the guest enters at startup_32. */
@@ -273,13 +313,6 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
     return EFI_SUCCESS;
 }
 
-static EFI_STATUS alloc_pages(UINTN pages, uint64_t *addr)
-{
-    EFI_PHYSICAL_ADDRESS a = 0xFFFFFFFFull; /* below 4 GiB: always identity-mapped */
-    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData, pages, &a);
-    *addr = a;
-    return st;
-}
 
 /* Gets the final memory map and leaves boot services. */
 static EFI_STATUS exit_boot_services(EFI_HANDLE image)
@@ -384,6 +417,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     boot.guest_ram_size = ram_size;
     SetMem(boot.guest_ram, ram_size, 0);
     vm_desc_init(&boot.desc, ram_size, VIOAPIC_DEFAULT_BASE);
+    vm_desc_add_pci(&boot.desc); /* vmx/pcibus.c answers at ECAM and 0xCF8 */
+    if (boot.cfg.disk[0] && EFI_ERROR((st = load_disk(root))))
+        return fail(st, "cannot load the disk image");
     if (bz_is_bzimage(img, img_len)) {
         st = load_linux(root, img, img_len);
         FreePool(img);

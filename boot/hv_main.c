@@ -15,6 +15,7 @@
 #include "../vmx/exit.h"
 #include "../vmx/inject.h"
 #include "../vmx/pcdev.h"
+#include "../vmx/pcibus.h"
 #include "../vmx/vmx.h"
 #include "../drivers/uart.h"
 #include "boot_info.h"
@@ -152,6 +153,8 @@ void hv_main(struct boot_info *bi)
     vm->irq.ioapic.id = bi->desc.ioapic_id;
     struct vrtc_time rtc_now;
     vm_pcdev_init(vm, host_rtc_time(&rtc_now) ? NULL : &rtc_now);
+    const struct vm_disk disk = { bi->disk, bi->disk_size, bi->cfg.disk_volatile, bi->cfg.disk };
+    vm_pci_init(vm, &disk);
     vm->vcpu.lapic.no_x2apic = (vm->cpuid.hide[0] & CPUID_1_ECX_X2APIC) != 0;
     vm_devices_init(vm, physical_ioapic_base(bi), isa_irq_to_gsi(bi, 4));
     if (vmcs_setup(vm, &bi->start, err, sizeof(err)))
@@ -169,6 +172,7 @@ void hv_main(struct boot_info *bi)
 
     guest_events_print_suppressed(vm);
     vm_print_stats(vm);
+    vm_pci_print_stats(vm);
     if (vm->com1_bytes)
         log_info("hv", "COM1 input: %llu bytes passed to the guest", (unsigned long long)vm->com1_bytes);
     if (vm->state == VM_EXITED)

@@ -531,6 +531,13 @@ static int mmio(struct pci_bus *bus, uint64_t gpa, unsigned size, int write, uin
     return PCI_DONE;
 }
 
+int pci_mmio_claims(struct pci_bus *bus, uint64_t gpa)
+{
+    unsigned n;
+    uint64_t off;
+    return (gpa >= bus->ecam_base && gpa - bus->ecam_base < PCI_ECAM_SIZE) || find_bar(bus, gpa, 0, &n, &off);
+}
+
 int pci_mmio_read(struct pci_bus *bus, uint64_t gpa, unsigned size, uint64_t *val)
 {
     return mmio(bus, gpa, size, 0, val);

@@ -233,6 +233,10 @@ void pci_ecam_write(struct pci_bus *bus, uint64_t off, unsigned size, uint64_t v
 int pci_mmio_read(struct pci_bus *bus, uint64_t gpa, unsigned size, uint64_t *val);
 int pci_mmio_write(struct pci_bus *bus, uint64_t gpa, unsigned size, uint64_t val);
 
+/* Would pci_mmio_read/pci_mmio_write take gpa (ECAM, an enabled memory
+ * BAR)? No side effects. */
+int pci_mmio_claims(struct pci_bus *bus, uint64_t gpa);
+
 /* As firmware does: every BAR of every function gets a naturally aligned
  * address, memory BARs in mmio_base..mmio_end-1 (largest first), I/O BARs
  * in the bus's I/O window; command gets memory/I/O space enabled for the

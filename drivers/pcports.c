@@ -9,9 +9,10 @@
  *   command still obeyed is 0xFE to 0x64, the reset pulse, which chipsets
  *   keep working with the keyboard controller gone.
  * - 0x80: POST codes, kept (the last one), never a side effect; reads 0xFF.
- * - 0xCF8: a 32-bit write latches CONFIG_ADDRESS, a 32-bit read returns it
- *   (how Linux detects mechanism #1); 0xCFC-0xCFF read all ones at every
- *   width (no device on any bus), writes are dropped. */
+ * - 0xCF8-0xCFB, what PCI configuration mechanism #1 (drivers/pci.c, which
+ *   sees each access first) leaves: byte and word accesses other than the
+ *   reset register read all ones and are dropped (Linux's probe writes a
+ *   byte to 0xCFB). */
 #include "pcports.h"
 
 #include <stddef.h>
@@ -26,7 +27,7 @@ void pcports_init(struct pcports *s)
 int pcports_claims(uint16_t port)
 {
     return port == PCPORTS_POST_PORT || port == PCPORTS_KBC_DATA || port == PCPORTS_KBC_STATUS ||
-           (port >= PCPORTS_PCI_ADDR && port <= PCPORTS_PCI_DATA + 3);
+           (port >= PCPORTS_PCI_ADDR && port < PCPORTS_PCI_DATA);
 }
 
 enum pcports_result pcports_io(struct pcports *s, uint16_t port, int in, unsigned size, uint32_t *val)
@@ -37,13 +38,6 @@ enum pcports_result pcports_io(struct pcports *s, uint16_t port, int in, unsigne
         return PCPORTS_NOT_MINE;
     if (in)
         *val = mask; /* what nobody drives reads */
-    if (port == PCPORTS_PCI_ADDR && size == 4) {
-        if (in)
-            *val = s->pci_addr;
-        else
-            s->pci_addr = *val;
-        return PCPORTS_DONE;
-    }
     if (port == PCPORTS_RCR && size == 1) {
         if (in) {
             *val = s->rcr;

@@ -1,9 +1,9 @@
 /* The PC's small ports that a kernel touches and that need no real device
  * behind them: the reset control register at 0xCF9, the 8042 keyboard
  * controller at 0x60/0x64 (absent, but its pulse-reset command 0xFE
- * resets), the POST-code port 0x80, and PCI configuration mechanism #1 at
- * 0xCF8/0xCFC-0xCFF on a machine with no PCI devices. Pure C: the caller
- * acts on PCPORTS_RESET. */
+ * resets), the POST-code port 0x80, and the narrow accesses to
+ * 0xCF8-0xCFB that PCI configuration mechanism #1 (drivers/pci.c) does not
+ * take. Pure C: the caller acts on PCPORTS_RESET. */
 #ifndef DRIVERS_PCPORTS_H
 #define DRIVERS_PCPORTS_H
 
@@ -25,7 +25,6 @@ enum pcports_result {
 };
 
 struct pcports {
-    uint32_t pci_addr; /* the CONFIG_ADDRESS latch (32-bit writes to 0xCF8) */
     uint8_t rcr;       /* reset control register, bits 1 and 3 kept */
     uint8_t post;      /* the last POST code written to port 0x80 */
     uint64_t post_writes;

@@ -61,6 +61,10 @@ struct irq_chipset {
      * the PIT's IRQ 0 and the RTC's IRQ 8). IRQ_SOURCE_PIT from init; the
      * RTC's wiring adds its own source's bit. */
     uint32_t legacy_sources;
+    /* GSIs whose line is wired active low and shared by wired-OR (PCI
+     * INTx#, the DSDT's _PRT): the router drives the vIOAPIC pin low while
+     * any source asserts it, and high (idle) otherwise. */
+    uint32_t active_low;
 };
 
 /* Sets up the models and the default PC routing table. tsc_hz is the guest
@@ -87,5 +91,11 @@ int irq_gsi_unmasked(const struct irq_chipset *c, unsigned gsi);
  * output reaches IOAPIC pin 0. */
 void irq_pic_output_changed(struct irq_chipset *c);
 const char *irq_result_name(enum irq_result r);
+/* A message-signalled interrupt a device wrote (PCI MSI or MSI-X): address
+ * 0xFEExxxxx (destination, destination mode), data (vector, delivery
+ * mode, trigger), delivered as the router's MSI routes are, and traced
+ * (TRACE_MSI). IRQ_DELIVERED, or IRQ_MASKED when nobody took it (an
+ * address outside the LAPIC's range, a disabled LAPIC). */
+enum irq_result irq_msi(struct irq_chipset *c, uint64_t addr, uint32_t data);
 
 #endif

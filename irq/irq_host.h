@@ -28,6 +28,7 @@ enum irq_trace_event {
                             * (1 ISR entry, 2 EOI done, 3 a phase begins, 4 it ends, 5 hello),
                             * b = vector or phase number, c = the guest's TSC, low 32 bits */
     TRACE_TSC_OFFSET,     /* the guest moved its TSC: a, b = the change, low and high 32 bits */
+    TRACE_MSI,            /* a device's message (irq_msi): a = address low, b = data, c = 1 if delivered */
     TRACE_EVENTS          /* the number of events */
 };
 

@@ -151,7 +151,11 @@ enum irq_result irq_set(struct irq_chipset *c, int source, unsigned gsi, int lev
                 delivered = 1;
             irq_pic_output_changed(c);
             break;
-        case IRQ_ROUTE_IOAPIC: delivered |= vioapic_set_irq(&c->ioapic, r->pin, now); break;
+        case IRQ_ROUTE_IOAPIC:
+            /* The vIOAPIC takes the electrical level (its polarity bit
+             * decides what is asserted). */
+            delivered |= vioapic_set_irq(&c->ioapic, r->pin, now ^ (int)((c->active_low >> gsi) & 1));
+            break;
         case IRQ_ROUTE_MSI:
             if (now)
                 delivered |= deliver_msi(c, r);
@@ -190,6 +194,14 @@ void irq_sources_mute(struct irq_chipset *c, uint32_t sources, int mute)
             }
         }
     }
+}
+
+enum irq_result irq_msi(struct irq_chipset *c, uint64_t addr, uint32_t data)
+{
+    struct irq_route r = { .kind = IRQ_ROUTE_MSI, .msi_addr = (uint32_t)addr, .msi_data = data };
+    int delivered = (addr >> 32) == 0 && deliver_msi(c, &r);
+    irq_host_trace(c->host, TRACE_MSI, (uint32_t)addr, data, (uint32_t)delivered);
+    return delivered ? IRQ_DELIVERED : IRQ_MASKED;
 }
 
 const char *irq_result_name(enum irq_result r)

@@ -29,7 +29,7 @@ done
 mkdir -p build/run
 if [ "$linux" = 1 ]; then
   scripts/linux-build.sh || exit 2
-  read -r kernel initrd < <(scripts/linux-build.sh --paths)
+  read -r kernel initrd _ < <(scripts/linux-build.sh --paths)
   cp tests/configs/linux.cfg build/run/linux.cfg
   [ "$trace" = 1 ] && echo "trace     = on" >> build/run/linux.cfg
   scripts/mkdisk.sh build/run/linux.img build/run/linux.cfg "$kernel:bzImage" "$initrd:initrd.gz" || exit 2

@@ -5,7 +5,7 @@
 # lands in the tree.
 #
 #   scripts/linux-build.sh            build what is missing; print the paths
-#   scripts/linux-build.sh --paths    print "<bzImage> <initrd>" (no build)
+#   scripts/linux-build.sh --paths    print "<bzImage> <initrd> <disk>" (no build)
 #   scripts/linux-build.sh --debian   fetch Debian's stock cloud kernel (the vmlinuz of
 #                                     linux-image-cloud-amd64, a bzImage) once into the
 #                                     cache; print "<vmlinuz> <initrd>"
@@ -15,6 +15,10 @@
 #   linux-<key>/bzImage               key: source version, gcc version, the
 #                                     config fragment and this script
 #   linux-initrd-<key>/initrd.cpio.gz key: busybox version, guest/linux/init
+#   linux-disk-<key>/disk.img         the virtio-blk disk (issue 13): an ext2 file
+#                                     system holding data.bin (1 MiB of known,
+#                                     repeatable bytes) and data.sha256, its sum;
+#                                     key: e2fsprogs version and this script
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -30,7 +34,7 @@ PKGS=(
   "bc:/usr/bin/bc" "bison:/usr/bin/bison" "flex:/usr/bin/flex"
   "libelf-dev:/usr/include/libelf.h" "libssl-dev:/usr/include/openssl/ssl.h"
   "cpio:/usr/bin/cpio" "xz-utils:/usr/bin/xz" "gcc:/usr/bin/gcc" "make:/usr/bin/make"
-  "gzip:/bin/gzip" "perl:/usr/bin/perl"
+  "gzip:/bin/gzip" "perl:/usr/bin/perl" "e2fsprogs:/sbin/mke2fs"
 )
 missing=()
 for entry in "${PKGS[@]}"; do
@@ -49,12 +53,15 @@ BB_VER=$(pkgver busybox-static)
 GCC_VER=$(gcc -dumpfullversion 2>/dev/null || echo none)
 KKEY=$( { echo "linux-source-6.1 $SRC_VER gcc $GCC_VER"; cat "$FRAGMENT"; sed -n '/^# ---- kernel/,/^# ---- end kernel/p' "$0"; } | sha256sum | cut -c1-16)
 IKEY=$( { echo "busybox-static $BB_VER"; cat "$INIT"; sed -n '/^# ---- initramfs/,/^# ---- end initramfs/p' "$0"; } | sha256sum | cut -c1-16)
+E2_VER=$(pkgver e2fsprogs)
+DKEY=$( { echo "e2fsprogs $E2_VER"; sed -n '/^# ---- disk/,/^# ---- end disk/p' "$0"; } | sha256sum | cut -c1-16)
+DISK=$CACHE/linux-disk-$DKEY/disk.img
 KDIR=$CACHE/linux-$KKEY
 IDIR=$CACHE/linux-initrd-$IKEY
 BZIMAGE=$KDIR/bzImage
 INITRD=$IDIR/initrd.cpio.gz
 
-if [ "${1:-}" = --paths ]; then echo "$BZIMAGE $INITRD"; exit 0; fi
+if [ "${1:-}" = --paths ]; then echo "$BZIMAGE $INITRD $DISK"; exit 0; fi
 
 # Debian's stock cloud kernel (issue 8 part 7): the package the metapackage
 # linux-image-cloud-amd64 depends on, fetched with apt-get download.
@@ -147,6 +154,22 @@ LIST
 fi
 # ---- end initramfs ----
 
+# ---- disk ----
+# 8 MiB of ext2, made by mke2fs -d as an ordinary user. data.bin's bytes
+# come from a fixed seed, so its sum is the same on every machine.
+if [ ! -f "$DISK" ]; then
+  tmp=$(mktemp -d)
+  mkdir "$tmp/root"
+  perl -e 'my $x = 2463534242; for (1 .. 262144) { $x ^= ($x << 13) & 0xffffffff; $x ^= $x >> 17; $x ^= ($x << 5) & 0xffffffff; print pack("V", $x) }' > "$tmp/root/data.bin"
+  ( cd "$tmp/root" && sha256sum data.bin > data.sha256 )
+  mkdir -p "$(dirname "$DISK")"
+  mke2fs -q -F -t ext2 -L tinyhv -d "$tmp/root" "$DISK.tmp" 8M
+  mv "$DISK.tmp" "$DISK"
+  rm -rf "$tmp"
+  echo "linux: disk image built ($(stat -c %s "$DISK") bytes, data.bin sha256 $(debugfs -R 'cat /data.sha256' "$DISK" 2>/dev/null | cut -c1-16)...)"
+fi
+# ---- end disk ----
+
 if [ "${1:-}" = --debian ]; then
   vmlinuz=$(debian_kernel) || exit 1
   echo "$vmlinuz $INITRD"
@@ -154,3 +177,4 @@ if [ "${1:-}" = --debian ]; then
 fi
 echo "linux: bzImage $BZIMAGE"
 echo "linux: initrd  $INITRD"
+echo "linux: disk    $DISK"

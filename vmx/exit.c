@@ -16,6 +16,7 @@
 #include "inject.h"
 #include "mmio.h"
 #include "pcdev.h"
+#include "pcibus.h"
 #include "task_switch.h"
 #include "vcpu_mem.h"
 #include "cpuid.h"
@@ -278,7 +279,7 @@ static const struct {
     { PLATFORM_KBC_DATA, PLATFORM_KBC_DATA, vm_io_pcports },
     { PLATFORM_KBC_STATUS, PLATFORM_KBC_STATUS, vm_io_pcports },
     { PCPORTS_POST_PORT, PCPORTS_POST_PORT, vm_io_pcports },
-    { PLATFORM_PCI_CONFIG_ADDR, PLATFORM_PCI_CONFIG_DATA + 3, vm_io_pcports },
+    { PLATFORM_PCI_CONFIG_ADDR, PLATFORM_PCI_CONFIG_DATA + 3, vm_io_pci },
 };
 
 /* One port access of size bytes: *val is what an OUT writes, and receives

@@ -18,6 +18,7 @@ static const struct {
     [GUEST_VMX_INSTRUCTION] = { "VMX instructions answered with #UD", LOG_WARN },
     [GUEST_SLEEP_REFUSED] = { "refused sleep requests", LOG_WARN },
     [GUEST_HPET_ACCESS] = { "undefined HPET accesses", LOG_WARN },
+    [GUEST_PCI] = { "refused PCI device requests", LOG_WARN },
 };
 
 void guest_event(struct vm *vm, enum guest_event kind, const char *src, const char *fmt, ...)

@@ -19,6 +19,7 @@ enum guest_event {
     GUEST_VMX_INSTRUCTION,   /* VMXON, VMREAD, INVEPT, ...: no nested VMX, #UD */
     GUEST_SLEEP_REFUSED,     /* PM1a_CNT SLP_EN with a sleep type other than S5 */
     GUEST_HPET_ACCESS,       /* an HPET access the spec does not define: read 0 / ignored */
+    GUEST_PCI,               /* a PCI driver's mistake the device refused (virtio-blk), a lost MSI */
     GUEST_EVENT_KINDS
 };
 

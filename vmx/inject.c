@@ -95,6 +95,7 @@ static const struct {
     [TRACE_VID] = { "vid", { "vector", "svi", 0 } },
     [TRACE_GUEST_MARK] = { "guest_mark", { "kind", "arg", "guest_tsc" } },
     [TRACE_TSC_OFFSET] = { "tsc_offset", { "delta_lo", "delta_hi", 0 } },
+    [TRACE_MSI] = { "msi", { "address", "data", "delivered" } },
 };
 
 /* Every step of an interrupt's path comes to one of the two callbacks

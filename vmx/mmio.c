@@ -8,6 +8,7 @@
 #include "../drivers/log.h"
 #include "decode.h"
 #include "exit.h"
+#include "pcibus.h"
 #include "vcpu_mem.h"
 #include "vmcs.h"
 
@@ -84,6 +85,8 @@ static const struct mmio_dev lapic_dev = { "LAPIC", lapic_read, lapic_write, 0, 
 static const struct mmio_dev absent_dev = { "APIC page, LAPIC not in xAPIC mode", absent_read, absent_write,
                                             0, 0 };
 static const struct mmio_dev hpet_dev = { "HPET", 0, 0, hpet_read, hpet_write };
+/* The PCI bus (ECAM, BARs) takes guest-physical addresses: its base is 0. */
+static const struct mmio_dev pci_dev = { "PCI", 0, 0, vm_pci_mmio_read, vm_pci_mmio_write };
 
 /* Reads `size` bytes (1, 2, 4 or 8) at a byte offset of the 32-bit register
  * file: narrower accesses see part of a register, 8-byte ones two. */
@@ -214,6 +217,10 @@ static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint6
         *base = PLATFORM_HPET_BASE;
         return &hpet_dev;
     }
+    if (vm_pci_claims(vm, gpa)) {
+        *base = 0;
+        return &pci_dev;
+    }
     return 0;
 }
 
@@ -297,7 +304,7 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
     /* An access that runs past the end of the device's page reaches the
      * unmapped page after it: stop, as the APIC-virtualization path stops
      * there (the CPU faults on the second page, handle_ept_violation). */
-    if (gpa - base + in.size > 0x1000) {
+    if ((gpa & 0xfff) + in.size > 0x1000) {
         vm_stop(vm, "MMIO access of %u bytes at 0x%llx runs past the end of the %s page, RIP 0x%llx", in.size,
                 (unsigned long long)gpa, dev->name, (unsigned long long)rip);
         return 1;

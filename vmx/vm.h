@@ -6,7 +6,10 @@
 #include <stdint.h>
 
 #include "../drivers/fwcfg.h"
+#include "../drivers/pci.h"
 #include "../drivers/pcports.h"
+#include "../drivers/virtio_blk.h"
+#include "../drivers/virtio_pci.h"
 #include "../drivers/trace_ring.h"
 #include "../drivers/vuart.h"
 #include "../irq/irq.h"
@@ -103,6 +106,12 @@ struct vm {
     struct vpmtmr pm;           /* ACPI PM timer and PM1a registers, the SCI */
     struct pcports pcports;     /* 0xCF9 reset, the absent 8042, port 0x80, PCI configuration */
     int rtc_source, sci_source; /* their irq source ids */
+    struct pci_bus pci;         /* bus 0: host bridge, the disk (vmx/pcibus.c wires these) */
+    int pci_intx_source;        /* irq source id of every PCI function's INTx# */
+    struct virtio_pci disk_pci; /* the disk's PCI function (virtio 1.x transport) */
+    struct virtio_dev disk_dev;
+    struct virtio_blk disk;      /* disk.dev is NULL without `disk =` */
+    uint64_t disk_errors_seen;   /* disk_dev.errors already reported */
     int trace;                  /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
     struct trace_ring trace_ring;
     /* The last source event (a line raised through irq_set, or the vLAPIC

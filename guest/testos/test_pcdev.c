@@ -1,7 +1,7 @@
 /* Groups "pcdev" and "pcdev_stop": the PC devices a kernel expects beside
  * the interrupt chipset (boot/platform.h): the MC146818 RTC/CMOS at
  * 0x70/0x71 (IRQ 8 through the IOAPIC), the ACPI PM timer and PM1a
- * registers at 0x600 (SCI on GSI 9), PCI configuration with no devices,
+ * registers at 0x600 (SCI on GSI 9), PCI configuration (a host bridge alone),
  * the absent 8042 and port 0x80. "pcdev_stop" holds the cases that end the
  * run (a reset, S5), one per boot with only=<case>. */
 #include "testos.h"
@@ -271,17 +271,21 @@ static int t_pm1_sci(char *why)
     return 0;
 }
 
-/* PCI configuration mechanism #1 with no device: the address latch reads
- * back, every data read is all ones. */
+/* PCI configuration mechanism #1 on a VM without a disk: the address
+ * latch reads back, the host bridge (8086:29C0, class 0600) is 00:00.0,
+ * every other device reads all ones, and so do writes to them. */
 static int t_pci_ones(char *why)
 {
     outl(0xCF8, 0x80000000u);
     CHECK(inl(0xCF8) == 0x80000000u, "CONFIG_ADDRESS reads 0x%x", inl(0xCF8));
-    for (uint32_t dev = 0; dev < 32; dev++) {
+    CHECK(inl(0xCFC) == 0x29C08086u, "00:00.0: vendor/device 0x%x, not the host bridge", inl(0xCFC));
+    outl(0xCF8, 0x80000008u);
+    CHECK(inb(0xCFF) == 0x06 && inb(0xCFE) == 0x00, "00:00.0: class %02x%02x, not 0600", inb(0xCFF), inb(0xCFE));
+    for (uint32_t dev = 1; dev < 32; dev++) {
         outl(0xCF8, 0x80000000u | dev << 11);
         CHECK(inl(0xCFC) == 0xFFFFFFFFu, "device %u: vendor/device 0x%x", dev, inl(0xCFC));
     }
-    outl(0xCF8, 0x80000008u);
+    outl(0xCF8, 0x80000000u | 5u << 11 | 8u);
     for (uint16_t p = 0xCFC; p <= 0xCFF; p++)
         CHECK(inb(p) == 0xFF, "byte read of 0x%x gave 0x%x", p, inb(p));
     CHECK(inw(0xCFC) == 0xFFFF && inw(0xCFE) == 0xFFFF, "word reads are not all ones");
@@ -312,7 +316,7 @@ static const struct test_case cases[] = {
     { "rtc_update_ended: one update-ended interrupt a second, UIP before each update", t_rtc_update_ended },
     { "pm_timer: 3.579545 MHz against the TSC within 0.1 %, monotonic", t_pm_timer },
     { "pm1_sci: PM1 registers; TMR_STS with TMR_EN raises the SCI on GSI 9 (level)", t_pm1_sci },
-    { "pci: configuration reads give all ones", t_pci_ones },
+    { "pci: the host bridge at 00:00.0, all ones elsewhere", t_pci_ones },
     { "kbc_post: no 8042 (0xFF), port 0x80 harmless", t_kbc_post },
 };
 const struct test_group group_pcdev = { "pcdev", cases, sizeof(cases) / sizeof(cases[0]) };

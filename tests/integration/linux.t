@@ -30,7 +30,7 @@ if [ "${LINUX_KERNEL:-}" = debian ]; then
   [ -f "$kernel" ] || { echo "Bail out! no Debian cloud kernel: $paths"; exit 1; }
 else
   build_out=$(scripts/linux-build.sh 2>&1) || { echo "Bail out! make linux failed: $(tail -3 <<<"$build_out")"; exit 1; }
-  read -r kernel initrd < <(scripts/linux-build.sh --paths)
+  read -r kernel initrd _ < <(scripts/linux-build.sh --paths)
 fi
 kname=${LINUX_KERNEL:-ours}
 
@@ -57,7 +57,7 @@ run_path() {
   name=linux-$kname-apicv-$apicv
   BOOT_TIMEOUT=${LINUX_TIMEOUT:-400} boot "$name" bochs "kernel = bzImage
 initrd = initrd.gz
-cmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200
+cmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200${LINUX_CMDLINE_EXTRA:+ $LINUX_CMDLINE_EXTRA}
 ram_mb = 128
 apicv = $apicv" "$kernel:bzImage" "$initrd:initrd.gz" \
     "${sends[@]}" --until 'reboot: Power down'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PC devices beside the interrupt chipset (testos groups "pcdev" and
 # "pcdev_stop", guest/testos/test_pcdev.c): the RTC/CMOS, the ACPI PM timer
-# and PM1 registers, PCI configuration with no devices, the absent 8042,
+# and PM1 registers, PCI configuration (a host bridge alone), the absent 8042,
 # port 0x80; on both APIC paths. Then one boot each for the requests that
 # end a run: a reset through port 0xCF9 or the 8042 stops the VM (never
 # status 0), S5 through PM1a_CNT powers off with status 0.

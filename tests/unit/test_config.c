@@ -219,6 +219,27 @@ static void test_module_errors(void **s)
     expect_error(text, "line 6: module: more than 4 modules");
 }
 
+/* disk = <file> [ro | volatile]: read-only unless the config says the
+ * writes may be lost. */
+static void test_disk(void **s)
+{
+    (void)s;
+    assert_int_equal(parse("guest = a.elf\n"), 0);
+    assert_string_equal(cfg.disk, "");
+    assert_int_equal(parse("guest = a.elf\ndisk = disk.img\n"), 0);
+    assert_string_equal(cfg.disk, "disk.img");
+    assert_int_equal(cfg.disk_volatile, 0);
+    assert_int_equal(parse("guest = a.elf\ndisk = d.img ro\n"), 0);
+    assert_string_equal(cfg.disk, "d.img");
+    assert_int_equal(cfg.disk_volatile, 0);
+    assert_int_equal(parse("guest = a.elf\ndisk = d.img   volatile\n"), 0);
+    assert_string_equal(cfg.disk, "d.img");
+    assert_int_equal(cfg.disk_volatile, 1);
+    expect_error("guest = a.elf\ndisk =\n", "line 2: disk: empty path");
+    expect_error("guest = a.elf\ndisk = d.img rw\n", "line 2: disk: 'rw' is not ro or volatile");
+    expect_error("guest = a.elf\ndisk = a\ndisk = b\n", "line 3: 'disk' given twice");
+}
+
 static void test_kernel_and_initrd(void **s)
 {
     (void)s;
@@ -263,6 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_uses_defaults),
         cmocka_unit_test(test_kernel_and_initrd),
+        cmocka_unit_test(test_disk),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_crlf_and_no_final_newline),
         cmocka_unit_test(test_value_may_contain_equals),

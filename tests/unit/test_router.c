@@ -136,6 +136,44 @@ static void test_shared_level_line_is_ored(void **s)
     assert_int_equal(rec.ndeliver, 2);
 }
 
+/* A wired-OR, active-low line (PCI INTx#, GSIs 16-19): the guest programs
+ * the pin active low; the router drives it low while any source asserts,
+ * and the line idles high without an interrupt. */
+static void test_active_low_shared_line(void **s)
+{
+    (void)s;
+    c.active_low |= 1u << 16;
+    ioapic_route(16, 0x51 | 0x8000 | 0x2000); /* level, active low */
+    int a = irq_source_alloc(&c), b = irq_source_alloc(&c);
+    assert_int_equal(irq_set(&c, a, 16, 1), IRQ_DELIVERED);
+    assert_int_equal(rec.vector, 0x51);
+    assert_int_equal(irq_set(&c, b, 16, 1), IRQ_COALESCED);
+    assert_int_equal(irq_set(&c, a, 16, 0), IRQ_COALESCED); /* b holds it low */
+    vioapic_eoi(&c.ioapic, 0x51);
+    assert_int_equal(rec.ndeliver, 2); /* still asserted: served again */
+    irq_set(&c, b, 16, 0);              /* released: high, idle */
+    vioapic_eoi(&c.ioapic, 0x51);
+    assert_int_equal(rec.ndeliver, 2);
+    assert_false(c.ioapic.redtbl[16] & (1ull << 14)); /* remote IRR clear */
+}
+
+/* A device's MSI reaches the LAPIC side with the message's fields, traced;
+ * an address outside 0xFEExxxxx goes nowhere. */
+static void test_msi_message(void **s)
+{
+    (void)s;
+    assert_int_equal(irq_msi(&c, 0xFEE01004ull, 0x0000C045), IRQ_DELIVERED);
+    assert_int_equal(rec.ndeliver, 1);
+    assert_int_equal(rec.vector, 0x45);
+    assert_int_equal(rec.dest, 1);
+    assert_int_equal(rec.logical, 1);
+    assert_int_equal(rec.level, 1);
+    assert_int_equal(rec.first_trace, TRACE_MSI);
+    assert_int_equal(irq_msi(&c, 0xFED00000ull, 0x45), IRQ_MASKED);
+    assert_int_equal(irq_msi(&c, 0x1FEE00000ull, 0x45), IRQ_MASKED);
+    assert_int_equal(rec.ndeliver, 1);
+}
+
 static void test_bad_arguments(void **s)
 {
     (void)s;
@@ -306,6 +344,8 @@ int main(void)
         cmocka_unit_test_setup(test_all_masked, setup),
         cmocka_unit_test_setup(test_gsi_unmasked, setup),
         cmocka_unit_test_setup(test_shared_level_line_is_ored, setup),
+        cmocka_unit_test_setup(test_active_low_shared_line, setup),
+        cmocka_unit_test_setup(test_msi_message, setup),
         cmocka_unit_test_setup(test_bad_arguments, setup),
         cmocka_unit_test_setup(test_source_allocator, setup),
         cmocka_unit_test_setup(test_free_drops_asserted_line, setup),

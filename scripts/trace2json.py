@@ -27,7 +27,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 LANES = ["source", "router", "vPIC", "vIOAPIC", "vLAPIC", "inject / VID", "guest ISR", "EOI"]
 LANE_OF = {
     "pit_tick": "source", "lapic_timer": "source",
-    "irq_set": "router",
+    "irq_set": "router", "msi": "router",
     "pic_set_irq": "vPIC", "pic_ack": "vPIC",
     "ioapic_set_irq": "vIOAPIC", "ioapic_deliver": "vIOAPIC",
     "lapic_accept": "vLAPIC",
@@ -42,6 +42,7 @@ ARGS = {
     "lapic_accept": ("vector", "mode", "level"), "inject": ("vector", "type"), "eoi": ("vector",),
     "lapic_timer": ("vector", "mode", "masked"), "vid": ("vector", "svi"),
     "guest_mark": ("kind", "arg", "guest_tsc"), "tsc_offset": ("delta_lo", "delta_hi"),
+    "msi": ("address", "data", "delivered"),
 }
 MARK_ISR, MARK_EOI, MARK_BEGIN, MARK_END, MARK_HELLO = 1, 2, 3, 4, 5
 MAX_ROWS = 12

@@ -122,7 +122,30 @@ initrd = initrd.gz" "$initrd:initrd.gz"
   check_log "^hv: error: initrd = is for Linux bzImage guests; 'testos.elf' is not one" \
     "initrd = with a Multiboot guest: clear error" linux_initrd_multiboot
 }
+# The 8259 path: the same kernel with `noapic` takes its timer, serial and
+# RTC interrupts through the vPIC (XT-PIC in /proc/interrupts), with the
+# vLAPIC in virtual-wire mode passing the 8259's INTR on as ExtINT.
+run_noapic() {
+  PFX="$kname kernel, noapic: "
+  name=linux-$kname-noapic
+  BOOT_TIMEOUT=${LINUX_TIMEOUT:-400} boot "$name" bochs "kernel = bzImage
+initrd = initrd.gz
+cmdline = console=ttyS0 noapic
+ram_mb = 128" "$kernel:bzImage" "$initrd:initrd.gz" \
+    --send "Enter 'help' for a list of built-in commands." 'cat /proc/interrupts; echo ==pic$((0+1))==\n' \
+    --send '==pic1==' 'poweroff\n' --until 'reboot: Power down'
+  G=$(sed -n 's/^guest: //p' <<<"$LOG")
+  pic=$(sed -n '/CPU0/,/^==pic1==/p' <<<"$G")
+  for l in 'timer' 'ttyS0' 'rtc0'; do
+    c=$(awk -v re="XT-PIC +$l\$" '$0 ~ re { print $2; exit }' <<<"$pic")
+    [ "${c:-0}" -ge 1 ]; ok $? "/proc/interrupts: $l on XT-PIC (the vPIC), count ${c:-none} >= 1" "$(head -7 <<<"$pic")"
+  done
+  ! grep -q 'IO-APIC' <<<"$pic"; ok $? "/proc/interrupts: no IO-APIC line"
+  [ "$RC" = 0 ]; ok $? "the run ends with exit status 0 (run.sh status $RC)"
+}
+
 [ -n "${LINUX_APICV:-}${LINUX_KERNEL:-}" ] || bad_input
 
 for apicv in ${LINUX_APICV:-auto off}; do run_path "$apicv"; done
+[ -n "${LINUX_APICV:-}" ] || run_noapic
 done_testing

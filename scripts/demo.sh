@@ -29,11 +29,12 @@ done
 mkdir -p build/run
 if [ "$linux" = 1 ]; then
   scripts/linux-build.sh || exit 2
-  read -r kernel initrd _ < <(scripts/linux-build.sh --paths)
+  read -r kernel initrd disk < <(scripts/linux-build.sh --paths)
   cp tests/configs/linux.cfg build/run/linux.cfg
   [ "$trace" = 1 ] && echo "trace     = on" >> build/run/linux.cfg
-  scripts/mkdisk.sh build/run/linux.img build/run/linux.cfg "$kernel:bzImage" "$initrd:initrd.gz" || exit 2
+  scripts/mkdisk.sh build/run/linux.img build/run/linux.cfg "$kernel:bzImage" "$initrd:initrd.gz" "$disk:disk.img" || exit 2
   echo "demo: Linux reaches its shell in about 20 s of Bochs here; type commands after the '/ #' line, 'poweroff' to end"
+  echo "demo: its virtio disk is /dev/vda (read-only ext2: mount -t ext2 -o ro /dev/vda /mnt)"
   exec scripts/run.sh "${emu[@]}" --interactive --timeout 86400 --serial build/run/linux.serial.log build/run/linux.img
 fi
 if [ -n "$cfg" ]; then

@@ -62,9 +62,11 @@ static const struct {
     const char *key;
     uint32_t *val;
 } number_options[] = {
-    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed }, { "bursts=", &boot.fuzz_bursts },
-    { "seconds=", &boot.fuzz_seconds },   { "ops=", &boot.fuzz_ops },   { "verbose=", &boot.fuzz_verbose },
-    { "from=", &boot.fuzz_from },       { "sectors=", &boot.disk_sectors }, { "disk_rw=", &boot.disk_rw },
+    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed },
+    { "bursts=", &boot.fuzz_bursts },     { "seconds=", &boot.fuzz_seconds },
+    { "ops=", &boot.fuzz_ops },           { "verbose=", &boot.fuzz_verbose },
+    { "from=", &boot.fuzz_from },         { "sectors=", &boot.disk_sectors },
+    { "disk_rw=", &boot.disk_rw },
 };
 #define NOPTIONS (sizeof(number_options) / sizeof(number_options[0]))
 

@@ -17,7 +17,7 @@
  * the hypervisor there is no disk: the copy alone, the read "none". */
 #include "testos.h"
 
-#define PATTERN(s, i) (0x5A000000u + (uint32_t)(s) * 128u + (uint32_t)(i))
+#define PATTERN(s, i) (0x5A000000u + (uint32_t)(s)*128u + (uint32_t)(i))
 
 #define VIRTIO_VENDOR 0x1AF4
 #define VIRTIO_BLK_ID 0x1042
@@ -145,7 +145,7 @@ static int vblk_probe(char *why)
     for (unsigned i = 0; i < 6; i++) {
         uint32_t lo = cfg32(0x10 + 4 * i);
         if (lo & 1)
-            continue; /* an I/O BAR */
+            continue;        /* an I/O BAR */
         if ((lo & 6) == 4) { /* 64-bit: the guest runs 32-bit without paging */
             uint32_t hi = cfg32(0x10 + 4 * (i + 1));
             CHECK(hi == 0, "BAR %u is above 4 GiB (high dword 0x%x)", i, hi);
@@ -186,7 +186,8 @@ static int vblk_probe(char *why)
             vb.devcfg = p;
         seen |= 1u << type;
     }
-    CHECK(seen == 0x1E, "virtio capabilities found: mask 0x%x, expected common, notify, ISR, device (0x1e)", seen);
+    CHECK(seen == 0x1E, "virtio capabilities found: mask 0x%x, expected common, notify, ISR, device (0x1e)",
+          seen);
     CHECK(vb.msix_cap, "no MSI-X capability");
     return 0;
 }
@@ -258,7 +259,8 @@ static int vblk_init(char *why)
     st_write(S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     CHECK(st_read() == (S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK), "status 0x%x after DRIVER_OK",
           st_read());
-    vb.capacity = *(volatile uint32_t *)(vb.devcfg + 0) | (uint64_t)*(volatile uint32_t *)(vb.devcfg + 4) << 32;
+    vb.capacity = *(volatile uint32_t *)(vb.devcfg + 0) | (uint64_t) * (volatile uint32_t *)(vb.devcfg + 4)
+                                                              << 32;
     vb.limit = ms_ticks(10);
     vb.ready = 1;
     return 0;
@@ -374,10 +376,11 @@ static int t_found(char *why)
     CHECK(vb.notify_mult != 0 && !(vb.notify_mult & 1), "notify_off_multiplier %u", vb.notify_mult);
     for (unsigned i = 0; i < 6; i++)
         CHECK(!vb.bar[i] || vb.bar[i] >= 0xC0000000u, "BAR %u at 0x%x, below the PCI hole", i, vb.bar[i]);
-    kprintf("# virtio: 00:01.0 common 0x%x notify 0x%x (x%u) isr 0x%x device 0x%x, MSI-X %u entries at 0x%x\n",
-            (uint32_t)(uintptr_t)vb.common, (uint32_t)(uintptr_t)vb.notify_base, vb.notify_mult,
-            (uint32_t)(uintptr_t)vb.isr, (uint32_t)(uintptr_t)vb.devcfg, vb.msix_n,
-            (uint32_t)(uintptr_t)vb.msix_table);
+    kprintf(
+        "# virtio: 00:01.0 common 0x%x notify 0x%x (x%u) isr 0x%x device 0x%x, MSI-X %u entries at 0x%x\n",
+        (uint32_t)(uintptr_t)vb.common, (uint32_t)(uintptr_t)vb.notify_base, vb.notify_mult,
+        (uint32_t)(uintptr_t)vb.isr, (uint32_t)(uintptr_t)vb.devcfg, vb.msix_n,
+        (uint32_t)(uintptr_t)vb.msix_table);
     return 0;
 }
 
@@ -390,8 +393,8 @@ static int t_features(char *why)
     uint32_t sectors = boot.disk_sectors;
     int ro = !boot.disk_rw;
     kprintf("# virtio: device features 0x%llx, capacity %u sectors\n", vb.features, (uint32_t)vb.capacity);
-    CHECK(((vb.features >> F_RO) & 1) == (uint64_t)ro, "RO %s offered on a %s disk",
-          ro ? "not" : "", ro ? "read-only" : "writable");
+    CHECK(((vb.features >> F_RO) & 1) == (uint64_t)ro, "RO %s offered on a %s disk", ro ? "not" : "",
+          ro ? "read-only" : "writable");
     CHECK(vb.features & (1ull << F_SEG_MAX | 1ull << F_BLK_SIZE | 1ull << F_FLUSH),
           "features 0x%llx: none of SEG_MAX, BLK_SIZE, FLUSH", vb.features);
     CHECK(sectors && vb.capacity == sectors, "capacity %u sectors, the image has %u", (uint32_t)vb.capacity,
@@ -431,7 +434,8 @@ static int t_beyond(char *why)
     if (vblk_ready(why))
         return 1;
     int st = vblk_req(T_IN, vb.capacity, buf, 512, WAIT_IRQ, 0);
-    CHECK(st == ST_IOERR, "read of sector %u (the capacity): status %d, expected S_IOERR", (uint32_t)vb.capacity, st);
+    CHECK(st == ST_IOERR, "read of sector %u (the capacity): status %d, expected S_IOERR",
+          (uint32_t)vb.capacity, st);
     st = vblk_req(T_IN, vb.capacity - 1, buf, 1024, WAIT_IRQ, 0);
     CHECK(st == ST_IOERR, "two sectors from the last: status %d, expected S_IOERR", st);
     st = vblk_req(T_IN, 0xFFFFFFFFFFFFFFF0ull, buf, 512, WAIT_IRQ, 0);
@@ -514,7 +518,7 @@ static int t_intx(char *why)
         return 1;
     irq_hook[VEC_INTX] = intx_hook;
     msix_setup(0);
-    cfg16_set(4, cfg16(4) & (uint16_t)~0x0400u); /* INTx enabled */
+    cfg16_set(4, cfg16(4) & (uint16_t)~0x0400u);               /* INTx enabled */
     ioapic_route(INTX_GSI, VEC_INTX | 1u << 13 | 1u << 15, 0); /* active low, level */
     uint32_t before = vintr;
     int bad = 0;
@@ -544,7 +548,8 @@ static int t_intx(char *why)
 static const struct test_case cases[] = {
     { "found: 1af4:1042 at 00:01.0, its virtio and MSI-X capabilities in BARs above 0xC0000000", t_found },
     { "features: VERSION_1 negotiated, RO offered as the disk is, capacity as the image", t_features },
-    { "read: sector 0, the middle and the last sectors, and 4 KiB ending at the last, match the image", t_read },
+    { "read: sector 0, the middle and the last sectors, and 4 KiB ending at the last, match the image",
+      t_read },
     { "beyond: reads past the capacity complete with S_IOERR", t_beyond },
     { "write_ro: a write to the read-only disk completes with S_IOERR and changes nothing", t_write_ro },
     { "get_id: GET_ID returns 'tinyhv-disk0', NUL padded", t_get_id },
@@ -589,7 +594,8 @@ static int t_bench_read(char *why)
     uint64_t copy = rdtsc() - t;
     CHECK(big_b[BENCH_BYTES - 1] == 0x11, "the copy did not copy");
     uint32_t cm = mib_per_gtick_milli(BENCH_BYTES, copy);
-    kprintf("# bench vblk_copy_ticks=%u vblk_copy_mib_per_gtick=%u.%03u\n", (uint32_t)copy, cm / 1000, cm % 1000);
+    kprintf("# bench vblk_copy_ticks=%u vblk_copy_mib_per_gtick=%u.%03u\n", (uint32_t)copy, cm / 1000,
+            cm % 1000);
     if (!hv_present()) {
         kprintf("# bench vblk_read=none (no hypervisor, no disk)\n");
         return 0;
@@ -631,4 +637,5 @@ static int t_bench_read(char *why)
 static const struct test_case bench_cases[] = {
     { "read: 256 sequential 4 KiB reads by MSI-X, beside a 1 MiB copy in RAM", t_bench_read },
 };
-const struct test_group group_vbench = { "vbench", bench_cases, sizeof(bench_cases) / sizeof(bench_cases[0]) };
+const struct test_group group_vbench = { "vbench", bench_cases,
+                                         sizeof(bench_cases) / sizeof(bench_cases[0]) };

@@ -361,6 +361,13 @@ static void irq_msix_on(void)
     irq_hook[VEC_MSIX] = msix_hook;
 }
 
+/* The device ready and its MSI-X vector hooked: each case's start. */
+static int msix_ready(char *why)
+{
+    irq_msix_on();
+    return vblk_ready(why);
+}
+
 /* ---- group "virtio" ---- */
 
 static int t_found(char *why)
@@ -386,9 +393,8 @@ static int t_found(char *why)
 
 static int t_features(char *why)
 {
-    irq_msix_on();
-    vb.ready = 0;
-    if (vblk_ready(why))
+    vb.ready = 0; /* initialised again: this case is about negotiation */
+    if (msix_ready(why))
         return 1;
     uint32_t sectors = boot.disk_sectors;
     int ro = !boot.disk_rw;
@@ -406,8 +412,7 @@ static int t_read(char *why)
 {
     static uint8_t buf[4096] __attribute__((aligned(16)));
     uint32_t written = 0;
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     uint64_t last = vb.capacity - 1;
     const uint64_t which[3] = { 0, last, vb.capacity / 2 };
@@ -430,8 +435,7 @@ static int t_read(char *why)
 static int t_beyond(char *why)
 {
     static uint8_t buf[1024] __attribute__((aligned(16)));
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     int st = vblk_req(T_IN, vb.capacity, buf, 512, WAIT_IRQ, 0);
     CHECK(st == ST_IOERR, "read of sector %u (the capacity): status %d, expected S_IOERR",
@@ -446,8 +450,7 @@ static int t_beyond(char *why)
 static int t_write_ro(char *why)
 {
     static uint8_t buf[512] __attribute__((aligned(16)));
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     CHECK(!boot.disk_rw, "the harness gave a writable disk: this case is for a read-only one");
     memset(buf, 0xA5, sizeof(buf));
@@ -463,8 +466,7 @@ static int t_get_id(char *why)
 {
     static char id[20] __attribute__((aligned(16)));
     uint32_t written = 0;
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     memset(id, 'x', sizeof(id));
     int st = vblk_req(T_GET_ID, 0, id, 20, WAIT_IRQ, &written);
@@ -484,8 +486,7 @@ static int t_get_id(char *why)
 static int t_msix_count(char *why)
 {
     static uint8_t buf[512] __attribute__((aligned(16)));
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     uint32_t before = vintr;
     for (unsigned i = 0; i < 32; i++) {
@@ -600,8 +601,7 @@ static int t_bench_read(char *why)
         kprintf("# bench vblk_read=none (no hypervisor, no disk)\n");
         return 0;
     }
-    irq_msix_on();
-    if (vblk_ready(why))
+    if (msix_ready(why))
         return 1;
     CHECK(vb.capacity * 512 >= BENCH_BYTES, "the disk holds %u sectors, fewer than the bench's %u",
           (uint32_t)vb.capacity, BENCH_BYTES / 512);

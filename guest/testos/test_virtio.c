@@ -59,6 +59,7 @@
 /* Requests (spec 5.2.6). */
 #define T_IN     0
 #define T_OUT    1
+#define T_FLUSH  4
 #define T_GET_ID 8
 #define ST_OK    0
 #define ST_IOERR 1
@@ -448,18 +449,32 @@ static int t_beyond(char *why)
     return 0;
 }
 
-static int t_write_ro(char *why)
+/* A read-only disk refuses a write with S_IOERR and keeps its data; a
+ * volatile one (disk_rw=1) takes it, and a FLUSH, and reads it back. */
+static int t_write(char *why)
 {
-    static uint8_t buf[512] __attribute__((aligned(16)));
+    static uint8_t buf[1024] __attribute__((aligned(16)));
     if (msix_ready(why))
         return 1;
-    CHECK(!boot.disk_rw, "the harness gave a writable disk: this case is for a read-only one");
-    memset(buf, 0xA5, sizeof(buf));
-    int st = vblk_req(T_OUT, 3, buf, 512, WAIT_IRQ, 0);
-    CHECK(st == ST_IOERR, "write to the read-only disk: status %d, expected S_IOERR", st);
-    st = vblk_req(T_IN, 3, buf, 512, WAIT_IRQ, 0);
-    CHECK(st == ST_OK && !sector_bad_words(buf, 3, 1), "sector 3 changed after the refused write (status %d)",
-          st);
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(0xA5 ^ i);
+    int st = vblk_req(T_OUT, 3, buf, 1024, WAIT_IRQ, 0);
+    memset(buf, 0, sizeof(buf));
+    int back = vblk_req(T_IN, 3, buf, 1024, WAIT_IRQ, 0);
+    CHECK(back == ST_OK, "reading sectors 3-4 back: status %d", back);
+    if (!boot.disk_rw) {
+        CHECK(st == ST_IOERR, "write to the read-only disk: status %d, expected S_IOERR", st);
+        CHECK(!sector_bad_words(buf, 3, 2), "sectors 3-4 changed after the refused write");
+        return 0;
+    }
+    CHECK(st == ST_OK, "write to the volatile disk: status %d", st);
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        CHECK(buf[i] == (uint8_t)(0xA5 ^ i), "byte %u of the written sectors reads 0x%x", i, buf[i]);
+    st = vblk_req(T_FLUSH, 0, 0, 0, WAIT_IRQ, 0);
+    CHECK(st == ST_OK, "FLUSH: status %d", st);
+    /* Sector 5, beside them, untouched. */
+    st = vblk_req(T_IN, 5, buf, 512, WAIT_IRQ, 0);
+    CHECK(st == ST_OK && !sector_bad_words(buf, 5, 1), "sector 5 after writing 3-4 (status %d)", st);
     return 0;
 }
 
@@ -553,7 +568,8 @@ static const struct test_case cases[] = {
     { "read: sector 0, the middle and the last sectors, and 4 KiB ending at the last, match the image",
       t_read },
     { "beyond: reads past the capacity complete with S_IOERR", t_beyond },
-    { "write_ro: a write to the read-only disk completes with S_IOERR and changes nothing", t_write_ro },
+    { "write: refused with S_IOERR on a read-only disk, nothing changed; on a volatile one read back",
+      t_write },
     { "get_id: GET_ID returns 'tinyhv-disk0', NUL padded", t_get_id },
     { "msix: one MSI-X interrupt per request, none when the driver polls with NO_INTERRUPT", t_msix_count },
     { "intx: MSI-X off, INTA# on GSI 17 (level, active low); reading ISR status deasserts it", t_intx },

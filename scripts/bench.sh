@@ -13,9 +13,10 @@ B=$ROOT/build/bench
 mkdir -p "$B"
 EMU=${EMU:-bochs}
 
-# Phase 5 (testos group "vbench"): 256 sequential 4 KiB reads from a
-# virtio-blk disk (1 MiB, scripts/mkvdisk.py) by MSI-X, beside the same
-# MiB copied in the guest's RAM. The bare machine has no disk (no
+# Phases 5 and 6 (testos group "vbench"): 256 sequential 4 KiB reads from a
+# virtio-blk disk (1 MiB, scripts/mkvdisk.py), each waited for by its
+# MSI-X interrupt (5) or polled without one (6), beside the same MiB
+# copied in the guest's RAM. The bare machine has no disk (no
 # hypervisor, no virtio device): the copy alone (group "vbench_copy"). Not
 # in the traced run,
 # whose handlers' marks are VMCALLs of their own.
@@ -79,13 +80,18 @@ printf '%-44s %18s %12s %16s\n' "  the same in x2APIC mode" "$(per_k "$hw_x2_exi
 printf '%-44s %18s %12s %16s\n' "deadline -> ISR, median (TSC ticks)" "$hw_med" "$sw_med" "${native_med:--}"
 printf '%-44s %18s %12s %16s\n' "deadline -> ISR, p99 (TSC ticks)" "$hw_p99" "$sw_p99" "${native_p99:--}"
 printf '%-44s %18s %12s %16s\n' "CPUID round trip (TSC ticks, with loop)" "$n_cpuid" "$sw_cpuid" "${native_cpuid:--}"
-# Phase 5: virtio-blk reads (label 5: the read loop alone).
+# Phases 5 and 6: virtio-blk reads (labels 5 and 6: each read loop alone).
 valf() { grep -E "^(guest: )?# bench" "$B/$1.txt" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | head -1; }
-hw_vreads=$(val hw vblk_reads); sw_vreads=$(val sw vblk_reads)
+hw_vreads=$(val hw vblk_read_reads); sw_vreads=$(val sw vblk_read_reads)
+hw_preads=$(val hw vblk_poll_reads); sw_preads=$(val sw vblk_poll_reads)
 hw_vexits=$(exits hw 5); sw_vexits=$(exits sw 5)
+hw_pexits=$(exits hw 6); sw_pexits=$(exits sw 6)
 printf '%-44s %18s %12s %16s\n' "virtio-blk: VM exits per 1000 4 KiB reads" "$(per_k "$hw_vexits" "$hw_vreads")" "$(per_k "$sw_vexits" "$sw_vreads")" "n/a (no disk)"
 printf '%-44s %18s %12s %16s\n' "virtio-blk: TSC ticks per 4 KiB read" "$(val hw vblk_read_ticks_per_req)" "$(val sw vblk_read_ticks_per_req)" "n/a (no disk)"
 printf '%-44s %18s %12s %16s\n' "virtio-blk: read, MiB per 10^9 ticks" "$(valf hw vblk_read_mib_per_gtick)" "$(valf sw vblk_read_mib_per_gtick)" "n/a (no disk)"
+printf '%-44s %18s %12s %16s\n' "  polled, no interrupt: exits per 1000 reads" "$(per_k "$hw_pexits" "$hw_preads")" "$(per_k "$sw_pexits" "$sw_preads")" "n/a (no disk)"
+printf '%-44s %18s %12s %16s\n' "  polled: TSC ticks per 4 KiB read" "$(val hw vblk_poll_ticks_per_req)" "$(val sw vblk_poll_ticks_per_req)" "n/a (no disk)"
+printf '%-44s %18s %12s %16s\n' "  polled: MiB per 10^9 ticks" "$(valf hw vblk_poll_mib_per_gtick)" "$(valf sw vblk_poll_mib_per_gtick)" "n/a (no disk)"
 printf '%-44s %18s %12s %16s\n' "  ceiling: 1 MiB copied in guest RAM" "$(valf hw vblk_copy_mib_per_gtick)" "$(valf sw vblk_copy_mib_per_gtick)" "$(valf bare vblk_copy_mib_per_gtick)"
 printf '%-44s %18s %12s\n' "ratio to bare machine: deadline -> ISR median" "$(ratio "$hw_med" "$native_med")" "$(ratio "$sw_med" "$native_med")"
 printf '%-44s %18s %12s\n' "ratio to bare machine: CPUID" "$(ratio "$n_cpuid" "$native_cpuid")" "$(ratio "$sw_cpuid" "$native_cpuid")"
@@ -157,8 +163,12 @@ cat > "$ROOT/build/bench.json" <<JSON
             "cpuid_round_trip": $(num "$native_cpuid") },
   "virtio_blk": { "reads": $(num "$hw_vreads"), "bytes_per_read": 4096,
                   "hw": { "ticks_per_read": $(num "$(val hw vblk_read_ticks_per_req)"), "read_mib_per_gtick": $(numf "$(valf hw vblk_read_mib_per_gtick)"),
+                          "poll_exits_per_1000_reads": $(num "$(per_k "$hw_pexits" "$hw_preads")"), "poll_ticks_per_read": $(num "$(val hw vblk_poll_ticks_per_req)"),
+                          "poll_read_mib_per_gtick": $(numf "$(valf hw vblk_poll_mib_per_gtick)"),
                           "copy_mib_per_gtick": $(numf "$(valf hw vblk_copy_mib_per_gtick)") },
                   "sw": { "ticks_per_read": $(num "$(val sw vblk_read_ticks_per_req)"), "read_mib_per_gtick": $(numf "$(valf sw vblk_read_mib_per_gtick)"),
+                          "poll_exits_per_1000_reads": $(num "$(per_k "$sw_pexits" "$sw_preads")"), "poll_ticks_per_read": $(num "$(val sw vblk_poll_ticks_per_req)"),
+                          "poll_read_mib_per_gtick": $(numf "$(valf sw vblk_poll_mib_per_gtick)"),
                           "copy_mib_per_gtick": $(numf "$(valf sw vblk_copy_mib_per_gtick)") },
                   "bare": { "read_mib_per_gtick": null, "copy_mib_per_gtick": $(numf "$(valf bare vblk_copy_mib_per_gtick)") } },
   "traced": { "ticks_per_traced_event": $(num "$trace_cost"), "deadline_to_isr_median": $(num "$traced_med") },

@@ -7,8 +7,8 @@
 #   make trace    the same with the interrupt trace on: build/trace/<run>.json and .png
 #   make test     install what is missing, run every test (unit tests and emulator boots)
 #   make unit     host unit tests only
-#   make bench    VM exits per timer interrupt, latency, CPUID: APIC virtualization vs software vs native,
-#                 then kvm-unit-tests' vmexit and tscdeadline_latency (BENCH_KUT=0: without them)
+#   make bench    VM exits per timer interrupt, latency, CPUID, virtio-blk reads: APIC virtualization vs
+#                 software vs native, then kvm-unit-tests' vmexit and tscdeadline_latency (BENCH_KUT=0: without them)
 #   make kut T=x  one kvm-unit-tests entry (ioapic, eventinj, xapic, msr, tsc, ...) on both APIC paths
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 300), then the guest-side fuzzer as long
 #   make guest-fuzz  the guest-side fuzzer alone (testos group "fuzz", one Bochs boot per seed) for FUZZ_SECONDS

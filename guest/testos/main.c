@@ -6,10 +6,11 @@
 struct boot boot;
 
 static const struct test_group *const groups[] = {
-    &group_base,   &group_eptstop, &group_pic,        &group_pit,      &group_ioapic,  &group_inject,
-    &group_trace,  &group_chaos,   &group_serial_irq, &group_mmiostop, &group_lapic,   &group_timer,
-    &group_x2apic, &group_level,   &group_bench,      &group_paging,   &group_hostile, &group_tour,
-    &group_fuzz,   &group_pcdev,   &group_pcdev_stop, &group_hpet
+    &group_base,       &group_eptstop, &group_pic,    &group_pit,        &group_ioapic,
+    &group_inject,     &group_trace,   &group_chaos,  &group_serial_irq, &group_mmiostop,
+    &group_lapic,      &group_timer,   &group_x2apic, &group_level,      &group_bench,
+    &group_paging,     &group_hostile, &group_tour,   &group_fuzz,       &group_pcdev,
+    &group_pcdev_stop, &group_hpet,    &group_virtio, &group_vbench,     &group_vbench_copy
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -62,9 +63,11 @@ static const struct {
     const char *key;
     uint32_t *val;
 } number_options[] = {
-    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed }, { "bursts=", &boot.fuzz_bursts },
-    { "seconds=", &boot.fuzz_seconds },   { "ops=", &boot.fuzz_ops },   { "verbose=", &boot.fuzz_verbose },
-    { "from=", &boot.fuzz_from },
+    { "ram_mb=", &boot.ram_mb_expected }, { "seed=", &boot.fuzz_seed },
+    { "bursts=", &boot.fuzz_bursts },     { "seconds=", &boot.fuzz_seconds },
+    { "ops=", &boot.fuzz_ops },           { "verbose=", &boot.fuzz_verbose },
+    { "from=", &boot.fuzz_from },         { "sectors=", &boot.disk_sectors },
+    { "disk_rw=", &boot.disk_rw },
 };
 #define NOPTIONS (sizeof(number_options) / sizeof(number_options[0]))
 

@@ -99,6 +99,8 @@ struct boot {
     uint32_t ram_mb_expected; /* from "ram_mb=N" on the command line, 0 if absent */
     /* group "fuzz": seed=N bursts=N seconds=N ops=N verbose=N from=N, 0 if absent */
     uint32_t fuzz_seed, fuzz_bursts, fuzz_seconds, fuzz_ops, fuzz_verbose, fuzz_from;
+    /* groups "virtio", "vbench": sectors=N of the test disk, disk_rw=1 if writable */
+    uint32_t disk_sectors, disk_rw;
 };
 extern struct boot boot;
 extern char kernel_start[], kernel_end[];
@@ -129,7 +131,7 @@ struct test_group {
 extern const struct test_group group_base, group_eptstop, group_pic, group_pit, group_ioapic, group_inject,
     group_trace, group_chaos, group_serial_irq, group_mmiostop, group_lapic, group_timer, group_x2apic,
     group_level, group_bench, group_paging, group_hostile, group_tour, group_fuzz, group_pcdev,
-    group_pcdev_stop, group_hpet;
+    group_pcdev_stop, group_hpet, group_virtio, group_vbench, group_vbench_copy;
 
 /* Hypercalls (EAX = number): see vmx/exit.h. */
 #define HC_VERSION             0

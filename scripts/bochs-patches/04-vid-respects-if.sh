@@ -15,16 +15,8 @@
 set -euo pipefail
 f="$1/cpu/event.cc"
 grep -q 'tinyhv: virtual interrupts wait for IF=1' "$f" && exit 0
-anchor='    if (is_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) {'
-n=$(grep -cxF "$anchor" "$f")
+old='^    if (is_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) {$'
+n=$(grep -c "$old" "$f")
 [ "$n" = 1 ] || { echo "patch 04: anchor found $n times in $f" >&2; exit 1; }
-awk -v a="$anchor" '
-  $0 == a && !done {
-    print "    // tinyhv: virtual interrupts wait for IF=1 (Bochs 3.0 bug F)"
-    print "    if (is_unmasked_event_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) {"
-    done = 1
-    next
-  }
-  { print }' "$f" > "$f.new" && mv "$f.new" "$f"
-grep -q 'tinyhv: virtual interrupts wait for IF=1' "$f"
-grep -qxF '    if (is_unmasked_event_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) {' "$f"
+sed -i "s/$old/    if (is_unmasked_event_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) { \/\/ tinyhv: virtual interrupts wait for IF=1 (Bochs 3.0 bug F)/" "$f"
+grep -q '^    if (is_unmasked_event_pending(BX_EVENT_PENDING_VMX_VIRTUAL_INTR)) { // tinyhv: virtual interrupts wait for IF=1' "$f"

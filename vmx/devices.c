@@ -36,6 +36,8 @@ void vm_physical_interrupt(struct vm *vm, uint8_t vector)
 {
     if (vector == HOST_VECTOR_COM1)
         vm_poll_devices(vm);
+    else if (vector == HOST_VECTOR_TEST)
+        vm->test_physintr++;
     else
         log_debug("vmx", "physical interrupt vector 0x%02x while the guest ran (acknowledged)", vector);
     lapic_eoi();

@@ -5,6 +5,7 @@
 #include "vm.h"
 
 #define HOST_VECTOR_COM1 0x44 /* the physical IOAPIC sends COM1's IRQ 4 here */
+#define HOST_VECTOR_TEST 0x45 /* HC_TEST_PHYS_INTR's physical self-IPI */
 
 /* Routes physical COM1 receive interrupts to the hypervisor (ISA IRQ 4,
  * through the MADT's override when there is one). */

@@ -727,6 +727,11 @@ static void handle_vmcall(struct vm *vm)
         break;
     }
     case HC_TEST_REINJECTED: g[RAX] = vm->reinjected; break;
+    case HC_TEST_PHYS_INTR:
+        g[RAX] = vm->test_physintr;
+        if ((uint32_t)g[RBX])
+            lapic_self_ipi(HOST_VECTOR_TEST); /* IF=0 here: it waits for the VM entry */
+        break;
     case HC_STATS_RESET:
         for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
             vm->stats[r] = (struct exit_stat){ 0, 0 };

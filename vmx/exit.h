@@ -13,7 +13,12 @@
  *    until the guest next touches it (then it is mapped back); with ECX =
  *    HC_TEST_UNMAP_NMI an NMI arrives at that touch's exit as well;
  *  HC_TEST_REINJECTED: EAX <- how many events were re-injected because an
- *    exit interrupted their delivery. */
+ *    exit interrupted their delivery;
+ *  HC_TEST_PHYS_INTR (EBX != 0): the hypervisor sends itself a physical
+ *    interrupt (self-IPI, HOST_VECTOR_TEST), pending from the next VM entry
+ *    on, where it must cause an external-interrupt exit whatever the
+ *    guest's IF; EAX <- how many of those exits there were before (EBX = 0
+ *    only counts). */
 #define HC_TEST_UNMAP      1
 #define HC_TEST_UNMAP_NMI  0x21494d4eu /* "NMI!" */
 #define HC_TEST_REINJECTED 2
@@ -22,7 +27,11 @@
  * lines, so a guest can measure one phase of its run. */
 #define HC_STATS_RESET     3
 #define HC_STATS_PRINT     4
-static inline int hc_is_test_hook(uint64_t nr) { return nr >= HC_TEST_UNMAP && nr <= HC_STATS_PRINT; }
+#define HC_TEST_PHYS_INTR  7
+static inline int hc_is_test_hook(uint64_t nr)
+{
+    return (nr >= HC_TEST_UNMAP && nr <= HC_STATS_PRINT) || nr == HC_TEST_PHYS_INTR;
+}
 /* Observation hypercalls (always answered; they change nothing):
  *  HC_IRQ_STAMP: EAX <- VM exits so far (low 32 bits; this VMCALL not yet
  *    counted), EBX <- guest TSC (low 32 bits) of the last source event (a

@@ -136,6 +136,7 @@ struct vm {
     uint64_t reinjected;     /* events re-delivered after an exit interrupted them */
     uint64_t test_unmapped;  /* guest-physical 2 MiB page unmapped by HC_TEST_UNMAP, or ~0 */
     int test_unmapped_nmi;   /* and an NMI comes when the guest touches it */
+    uint64_t test_physintr;  /* external-interrupt exits for HC_TEST_PHYS_INTR's interrupts */
     struct guest_event_counts guest_events;      /* rate-limited diagnostics (guest_events.h) */
     struct exit_stat stats[EXIT_REASON_MAX + 1]; /* last slot: other reasons */
     enum vm_state state;

@@ -7,6 +7,8 @@
 #define APIC_BASE_X2APIC   (1u << 10)
 #define LAPIC_EOI          0xB0
 #define LAPIC_SVR          0xF0
+#define LAPIC_ICR          0x300 /* low half; x2APIC: the whole MSR */
+#define LAPIC_ICR_SELF     (1u << 18)
 #define LAPIC_LVT_TIMER    0x320
 #define LAPIC_TIMER_INIT   0x380
 #define LAPIC_TIMER_CUR    0x390
@@ -60,6 +62,8 @@ uint8_t lapic_id(void)
 }
 
 void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+
+void lapic_self_ipi(uint8_t vector) { lapic_write(LAPIC_ICR, LAPIC_ICR_SELF | vector); }
 
 uint64_t lapic_timer_calibrate(uint64_t tsc_hz)
 {

@@ -20,6 +20,10 @@ uint64_t lapic_timer_calibrate(uint64_t tsc_hz);
  * when deadline is 0. Needs lapic_timer_calibrate first. */
 void lapic_timer_arm(uint64_t deadline);
 
+/* A fixed, edge-triggered interrupt at `vector` to this CPU (ICR shorthand
+ * "self"): pending until the CPU takes interrupts or, in a guest, exits. */
+void lapic_self_ipi(uint8_t vector);
+
 /* This CPU's local APIC ID. */
 uint8_t lapic_id(void);
 

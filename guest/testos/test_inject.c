@@ -271,6 +271,47 @@ static int t_nmi_delivery_faults(char *why)
     return 0;
 }
 
+/* ---- A physical interrupt while a virtual one waits for IF=1 ---- */
+
+#define VID_VECTOR 0x51
+
+extern char phys_sti_next[];
+
+/* With IF=0 a self-IPI is pending (with virtual-interrupt delivery it waits
+ * in RVI), and the hypervisor makes a physical interrupt pending for the
+ * next VM entry (HC_TEST_PHYS_INTR). The physical interrupt must cause an
+ * external-interrupt exit; the virtual one still waits for IF=1 (SDM vol. 3
+ * "Delivery of Pending Virtual Interrupts": recognized only with RFLAGS.IF=1
+ * and no blocking by STI or MOV SS). Bochs 3.0 delivered the virtual
+ * interrupt instead, with IF=0 (Bochs bug F): Debian's Linux then entered its
+ * serial interrupt handler while holding the port lock, and deadlocked. */
+static int t_phys_intr_keeps_virtual_masked(char *why)
+{
+    legacy_reset(0);
+    irqlog_reset();
+    lapic_self_ipi(VID_VECTOR);
+    uint32_t before = hypercall(HC_TEST_PHYS_INTR, 1);
+    CHECK(before != HC_UNKNOWN_RESULT, "HC_TEST_PHYS_INTR refused (test_hooks = on?)");
+    __asm__ volatile("nop\n\tnop\n\tnop\n\tnop" ::: "memory");
+    uint32_t with_if0 = irqlog.count[VID_VECTOR], at = irqlog.last_eip[VID_VECTOR];
+    uint32_t after = hypercall(HC_TEST_PHYS_INTR, 0);
+    __asm__ volatile("sti\n\t"
+                     "nop\n\t"
+                     ".globl phys_sti_next\nphys_sti_next:\n\t"
+                     "nop\n\t"
+                     "cli" ::
+                         : "memory");
+    CHECK(with_if0 == 0, "vector 0x%x delivered with IF=0 (%u times, at 0x%x)", VID_VECTOR, with_if0, at);
+    CHECK(after == before + 1, "physical interrupts at exits %u -> %u: the test interrupt did not exit",
+          before, after);
+    CHECK(irqlog.count[VID_VECTOR] == 1, "vector 0x%x delivered %u times in all", VID_VECTOR,
+          irqlog.count[VID_VECTOR]);
+    CHECK(irqlog.last_eip[VID_VECTOR] == (uint32_t)phys_sti_next,
+          "vector 0x%x interrupted 0x%x, expected 0x%x (one instruction after STI)", VID_VECTOR,
+          irqlog.last_eip[VID_VECTOR], (uint32_t)phys_sti_next);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
     { "IF=0 holds a pending interrupt until STI", t_if0_holds },
@@ -282,6 +323,8 @@ static const struct test_case cases[] = {
     { "an NMI at an exit in an STI shadow comes after the shadowed instruction", t_nmi_in_sti_shadow },
     { "an NMI sent from the NMI handler waits for its IRET", t_nmi_in_nmi_handler },
     { "an NMI whose delivery faults (stack unmapped) goes in again, once", t_nmi_delivery_faults },
+    { "a physical interrupt exits; a pending virtual one still waits for IF=1",
+      t_phys_intr_keeps_virtual_masked },
 };
 
 const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

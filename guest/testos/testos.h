@@ -142,6 +142,7 @@ extern const struct test_group group_base, group_eptstop, group_pic, group_pit, 
 #define HC_STATS_PRINT         4           /*   print them as "hv: stats <EBX>" lines */
 #define HC_IRQ_STAMP           5 /* EAX <- exits so far, EBX <- guest TSC of the last source event, ECX <- its GSI */
 #define HC_TRACE_MARK          6 /* EBX = kind << 8 | arg, ECX = TSC: a mark in the trace (EAX <- 0 if recorded) */
+#define HC_TEST_PHYS_INTR      7 /* test hook, EBX != 0: a physical interrupt exits at the next entry */
 #define IRQ_SOURCE_LAPIC_TIMER 0xffu
 #define HC_DELIVERED_INJECTED  1
 #define HC_DELIVERED_VID       2

@@ -9,6 +9,7 @@
 # A third run takes the software APIC path with the disk writable
 # (`disk = disk.img volatile`): the write succeeds, the hypervisor counts
 # it, and its log says plainly that the writes are lost at power-off.
+# (virtio.t checks the trace's 'msi' events: a Linux run overflows the ring.)
 # The disk is `make linux`'s (scripts/linux-build.sh: 8 MiB of ext2 with
 # data.bin and data.sha256). Each check is its own TAP line.
 . "$(dirname "$0")/lib.sh"
@@ -45,7 +46,6 @@ initrd = initrd.gz
 cmdline = console=ttyS0$extra
 ram_mb = 128
 apicv = $apicv
-trace = on
 disk = disk.img $access" "$kernel:bzImage" "$initrd:initrd.gz" "$disk:disk.img" \
     "${sends[@]}" --until 'reboot: Power down'
   wall=$((SECONDS - start))
@@ -97,19 +97,6 @@ disk = disk.img $access" "$kernel:bzImage" "$initrd:initrd.gz" "$disk:disk.img" 
   [ "$RC" = 0 ]; ok $? "the run ends with exit status 0 (run.sh status $RC)"
   check_log '^hv: disk: [1-9][0-9]* reads' "the hypervisor counted the disk's reads" "$name"
   check_no_vmfail
-  # The interrupt trace (`trace = on`, dumped on port 0xE9 at the end)
-  # shows the device's messages as the router's MSI path, or none of them
-  # on the INTx path.
-  python3 scripts/trace2json.py --json-only "$TAPDIR/$name.bochs.out" "$TAPDIR/$name.trace" >/dev/null 2>&1
-  msi=$(python3 -c 'import json, sys
-ev = json.load(open(sys.argv[1]))["traceEvents"]
-print(sum(1 for e in ev if e.get("name") == "msi" and e["args"]["delivered"] == 1 and e["args"]["address"] >> 20 == 0xFEE))' \
-    "$TAPDIR/$name.trace.json" 2>/dev/null || echo none)
-  if [ "$mode" = msix ]; then
-    [ "$msi" != none ] && [ "$msi" -gt 0 ]; ok $? "the trace shows the device's messages delivered by the router's MSI path ($msi in the ring)"
-  else
-    [ "$msi" = 0 ]; ok $? "the trace shows no MSI on the INTx path ($msi)"
-  fi
   echo "# disk ($mode, $apicv): $(grep -E '^hv: disk: ' <<<"$LOG" | head -1); the run ${wall} s wall"
 }
 

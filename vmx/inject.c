@@ -671,3 +671,5 @@ void vm_prepare_entry(struct vm *vm)
         entry_work(vm);
     arm_host_timer(vm, v->timer_deadline);
 }
+
+void vm_arm_host_timer(struct vm *vm) { arm_host_timer(vm, vm->vcpu.timer_deadline); }

@@ -12,6 +12,9 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
  * guest can take it, else asks for an interrupt-window exit, and arms the
  * VMX-preemption timer for the next virtual deadline. */
 void vm_prepare_entry(struct vm *vm);
+/* The last step of vm_prepare_entry alone, for an entry that owes no
+ * other work: the host timer for the next virtual deadline. */
+void vm_arm_host_timer(struct vm *vm);
 /* Queues a hardware exception for the next entry. Behind a queued
  * exception it combines as the CPU does (#DF, or a triple fault that
  * stops the VM); behind an interrupted event being re-delivered it is

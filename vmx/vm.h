@@ -79,6 +79,8 @@ struct vcpu {
      * halted, i.e. the time it had for itself. A virtual timer that fired
      * is held until the guest time reaches its hold (vm_update_timers). */
     uint64_t guest_time;
+    uint64_t entry_tsc, exit_tsc; /* host TSC at the last VM entry and exit (run.c) */
+    int exit_done;                /* the fast path handled and counted this exit (run.c) */
     uint64_t pit_hold, lapic_timer_hold, hpet_hold;
     void *vmcs;
 };

@@ -141,7 +141,7 @@ int vm_exit_fast(struct guest_regs *regs)
     s->count++;
     /* arm_host_timer's work, where there is any */
     if (v->timer_deadline || v->preemption_ticks != 0xffffffffu || !(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
-        if (v->timer_deadline && rdtsc() >= v->timer_deadline) {
+        if (vm_deadline_due(vm)) {
             v->exit_done = 1;
             return 0;
         }

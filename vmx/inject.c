@@ -21,8 +21,9 @@
 
 static uint64_t host_now(void *ctx)
 {
-    (void)ctx;
-    return rdtsc(); /* the guest's TSC is the host's (no offsetting) */
+    /* the guest's TSC is the host's (no offsetting); ahead while a vLAPIC
+     * deadline within the timer advance is served (vm_update_timers) */
+    return rdtsc() + ((struct vm *)ctx)->vcpu.timer_lookahead;
 }
 
 /* A model's pending state changed: the next entry arbitrates again (one
@@ -142,7 +143,7 @@ static void trace_to_ring(void *ctx, enum irq_trace_event ev, uint32_t a, uint32
 static void host_source(void *ctx, uint32_t gsi)
 {
     struct vm *vm = ctx;
-    vm->source_tsc = rdtsc() + vm->vcpu.tsc_offset;
+    vm->source_tsc = rdtsc() + vm->vcpu.timer_lookahead + vm->vcpu.tsc_offset;
     vm->source_gsi = gsi;
 }
 
@@ -286,8 +287,11 @@ uint64_t vm_update_timers(struct vm *vm)
     /* Only a timer in its hold needs its next deadline looked up. */
     int pit_held = v->guest_time < v->pit_hold &&
                    timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a);
-    int lapic_held = v->guest_time < v->lapic_timer_hold &&
-                     timer_held(v, v->lapic_timer_hold, vlapic_timer_next(&v->lapic), &b);
+    /* The vLAPIC's hold ends up to the timer advance early (below): the
+     * guest is sure of TIMER_MIN_GAP less the advance. */
+    uint64_t lapic_next = vlapic_timer_next(&v->lapic);
+    int lapic_held = v->guest_time + v->timer_advance < v->lapic_timer_hold &&
+                     timer_held(v, v->lapic_timer_hold, lapic_next, &b);
     if (!pit_held) {
         uint64_t before = vm->irq.pit.ticks_delivered;
         a = vpit_update(&vm->irq.pit);
@@ -302,13 +306,23 @@ uint64_t vm_update_timers(struct vm *vm)
             a = h;
     }
     if (!lapic_held) {
-        uint64_t before = v->lapic.timer_fired;
+        uint64_t before = v->lapic.timer_fired, due = lapic_next, now = rdtsc();
+        /* A deadline within the advance is served now, as at its time:
+         * the entry waits for it (vm_prepare_entry). */
+        if (due > now && due - now <= v->timer_advance)
+            v->timer_lookahead = due - now;
         b = vlapic_update_timer(&v->lapic);
         if (v->lapic.timer_fired != before) {
             v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
             host_source(vm, IRQ_SOURCE_LAPIC_TIMER); /* the latency stamp (HC_IRQ_STAMP) */
+            if (due)
+                v->fired_deadline = due;
         }
+        v->timer_lookahead = 0;
     }
+    /* Its deadline, where the hold does not decide it: the host timer
+     * fires the advance early for it. */
+    v->lapic_deadline = !lapic_held || b == lapic_next ? b : 0;
     return vm_pcdev_update_timers(vm, !a ? b : !b ? a : a < b ? a : b);
 }
 
@@ -368,6 +382,19 @@ static void set_windows(struct vm *vm, int intr_window, int nmi_window)
     }
 }
 
+/* How early the host timer fires for a deadline: the timer advance for
+ * the vLAPIC's (see timer_advance_adjust), none for the other timers. */
+static inline uint64_t deadline_early(const struct vcpu *v, uint64_t deadline)
+{
+    return deadline && deadline == v->lapic_deadline ? v->timer_advance : 0;
+}
+
+int vm_deadline_due(const struct vm *vm)
+{
+    const struct vcpu *v = &vm->vcpu;
+    return v->timer_deadline && rdtsc() + deadline_early(v, v->timer_deadline) >= v->timer_deadline;
+}
+
 /* The next virtual deadline interrupts the guest through the VMX-preemption
  * timer (an exit, no interrupt), or else through the physical LAPIC timer
  * (an external-interrupt exit). */
@@ -379,6 +406,8 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
      * right at entry, Bochs delivered a pending virtual interrupt to a
      * guest with IF=0 (inject group, host_timer = lapic). */
     struct vcpu *v = &vm->vcpu;
+    if (deadline)
+        deadline -= deadline_early(v, deadline);
     if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
         uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
         lapic_timer_arm(deadline && deadline < now + min_gap ? now + min_gap : deadline);
@@ -398,6 +427,30 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
     }
     v->preemption_ticks = ticks;
     vmwrite(VMCS_PREEMPTION_TIMER, ticks);
+}
+
+/* The timer advance, as KVM's lapic_timer_advance: the exit for a vLAPIC
+ * deadline comes early by about what serving it costs (the exit, the
+ * model's update, the arbitration), the deadline is served then as if at
+ * its time, and the entry waits until the deadline has passed, so the
+ * guest never sees its interrupt early. Tuned at each served deadline by
+ * an eighth of the error, up to TIMER_ADVANCE_MAX; an error above that
+ * (a deadline that passed during a long exit of another kind) teaches
+ * nothing. */
+static uint64_t timer_advance_max(const struct vm *vm) { return vm->tsc_hz / 100000; /* 10 us */ }
+
+static void timer_advance_adjust(struct vm *vm, uint64_t now, uint64_t deadline)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint64_t max = timer_advance_max(vm);
+    if (now < deadline) { /* early: less advance */
+        uint64_t step = (deadline - now + 7) / 8;
+        v->timer_advance = step < v->timer_advance ? v->timer_advance - step : 0;
+    } else if (now - deadline < max) { /* late: more */
+        v->timer_advance += (now - deadline + 7) / 8;
+        if (v->timer_advance > max)
+            v->timer_advance = max;
+    }
 }
 
 /* The event queued by an exit handler (an exception) or by an exit that
@@ -648,7 +701,7 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
     struct vcpu *v = &vm->vcpu;
     /* A deadline that passed is a timer request too (an exit came after
      * it, before the host timer's own exit). */
-    if ((v->requests & REQ_TIMERS) || (v->timer_deadline && rdtsc() >= v->timer_deadline)) {
+    if ((v->requests & REQ_TIMERS) || vm_deadline_due(vm)) {
         v->requests &= ~REQ_TIMERS;
         v->timer_deadline = vm_update_timers(vm);
     }
@@ -667,8 +720,15 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
 void vm_prepare_entry(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    if (v->requests || (v->timer_deadline && rdtsc() >= v->timer_deadline))
+    if (v->requests || vm_deadline_due(vm))
         entry_work(vm);
+    if (v->fired_deadline) { /* a vLAPIC deadline served: not before its time */
+        uint64_t d = v->fired_deadline;
+        v->fired_deadline = 0;
+        timer_advance_adjust(vm, rdtsc(), d);
+        while (rdtsc() < d)
+            pause();
+    }
     arm_host_timer(vm, v->timer_deadline);
 }
 

@@ -15,6 +15,8 @@ void vm_prepare_entry(struct vm *vm);
 /* The last step of vm_prepare_entry alone, for an entry that owes no
  * other work: the host timer for the next virtual deadline. */
 void vm_arm_host_timer(struct vm *vm);
+/* Is the next virtual deadline due (passed, or within the timer advance)? */
+int vm_deadline_due(const struct vm *vm);
 /* Queues a hardware exception for the next entry. Behind a queued
  * exception it combines as the CPU does (#DF, or a triple fault that
  * stops the VM); behind an interrupted event being re-delivered it is

@@ -82,6 +82,12 @@ struct vcpu {
     uint64_t entry_tsc, exit_tsc; /* host TSC at the last VM entry and exit (run.c) */
     int exit_done;                /* the fast path handled and counted this exit (run.c) */
     uint64_t pit_hold, lapic_timer_hold, hpet_hold;
+    /* Timer advance (inject.c): the host timer fires timer_advance ticks
+     * ahead of a vLAPIC deadline, which is then served as at its time
+     * (timer_lookahead, the models' clock ahead while they update) and
+     * the entry waits for it (entry_not_before). */
+    uint64_t timer_advance, timer_lookahead, entry_not_before, fired_deadline;
+    uint64_t lapic_deadline;      /* the vLAPIC's next deadline out of its hold, 0 if none */
     void *vmcs;
 };
 

@@ -15,6 +15,7 @@
 #include "../irq/vpmtmr.h"
 #include "../irq/vrtc.h"
 #include "cpuid.h"
+#include "decode.h"
 #include "event.h"
 #include "guest_events.h"
 #include "vmsr.h"
@@ -88,6 +89,13 @@ struct vcpu {
      * the entry waits for it (entry_not_before). */
     uint64_t timer_advance, timer_lookahead, entry_not_before, fired_deadline;
     uint64_t lapic_deadline;      /* the vLAPIC's next deadline out of its hold, 0 if none */
+    /* The last MMIO instructions decoded, by their bytes (mmio.c). */
+    struct mmio_decoded {
+        uint8_t bytes[DECODE_MAX_LEN];
+        unsigned mode;
+        struct mmio_insn in; /* in.len 0: empty */
+    } mmio_decoded[4];
+    unsigned mmio_decoded_next; /* the entry to replace next */
     void *vmcs;
 };
 

@@ -382,19 +382,6 @@ static void set_windows(struct vm *vm, int intr_window, int nmi_window)
     }
 }
 
-/* How early the host timer fires for a deadline: the timer advance for
- * the vLAPIC's (see timer_advance_adjust), none for the other timers. */
-static inline uint64_t deadline_early(const struct vcpu *v, uint64_t deadline)
-{
-    return deadline && deadline == v->lapic_deadline ? v->timer_advance : 0;
-}
-
-int vm_deadline_due(const struct vm *vm)
-{
-    const struct vcpu *v = &vm->vcpu;
-    return v->timer_deadline && rdtsc() + deadline_early(v, v->timer_deadline) >= v->timer_deadline;
-}
-
 /* The next virtual deadline interrupts the guest through the VMX-preemption
  * timer (an exit, no interrupt), or else through the physical LAPIC timer
  * (an external-interrupt exit). */
@@ -407,7 +394,7 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
      * guest with IF=0 (inject group, host_timer = lapic). */
     struct vcpu *v = &vm->vcpu;
     if (deadline)
-        deadline -= deadline_early(v, deadline);
+        deadline -= vm_deadline_early(v, deadline);
     if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
         uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
         lapic_timer_arm(deadline && deadline < now + min_gap ? now + min_gap : deadline);
@@ -663,6 +650,23 @@ static void event_snapshot(struct vm *vm, int apicv, int resync, struct event_sn
         apicv_view(vm, resync, s, e);
 }
 
+/* Virtual-interrupt delivery: RVI/SVI as decided, compared with what the
+ * CPU holds now; the EOI-exit bitmap where TMR may have changed. */
+static void apply_intr_status(struct vm *vm, const struct event_snapshot *s, const struct entry_view *e,
+                              uint16_t intr_status)
+{
+    if (e->intr_status != intr_status) {
+        vmwrite(GUEST_INTR_STATUS, intr_status);
+        if (s->irr_highest >= 0) {
+            vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
+            if (__builtin_expect(vm->irq_host.trace != 0, 0))
+                trace_vid(vm, s->irr_highest, s->isr_highest);
+        }
+    }
+    if (e->eoi_exits_stale)
+        apicv_sync_eoi_exits(vm);
+}
+
 static void event_apply(struct vm *vm, const struct event_snapshot *s, const struct entry_view *e,
                         const struct event_decision *d)
 {
@@ -680,19 +684,19 @@ static void event_apply(struct vm *vm, const struct event_snapshot *s, const str
     if (window == WINDOW_IF_MORE) /* another one behind the injected interrupt? */
         window = pending_interrupt(vm, s->apicv) >= 0;
     set_windows(vm, window, d->nmi_window);
-    if (!s->apicv)
-        return;
-    /* Virtual-interrupt delivery: compared with what the CPU holds now. */
-    if (e->intr_status != d->intr_status) {
-        vmwrite(GUEST_INTR_STATUS, d->intr_status);
-        if (s->irr_highest >= 0) {
-            vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
-            if (__builtin_expect(vm->irq_host.trace != 0, 0))
-                trace_vid(vm, s->irr_highest, s->isr_highest);
-        }
-    }
-    if (e->eoi_exits_stale)
-        apicv_sync_eoi_exits(vm);
+    if (s->apicv)
+        apply_intr_status(vm, s, e, d->intr_status);
+}
+
+/* The entry path's shortcut with nothing of ours to deliver on the
+ * APIC-virtualization path (event_quiet_apicv): the decision is RVI/SVI
+ * alone, so neither the guest's interruptibility, activity and IF nor
+ * the arbitration are needed. */
+static int event_quiet(struct vm *vm)
+{
+    const struct vcpu *v = &vm->vcpu;
+    return event_quiet_apicv((v->pending.info & INTR_INFO_VALID) != 0, vm_nmi_pending(vm),
+                             pending_interrupt(vm, 1) >= 0);
 }
 
 /* The work the requests ask for (out of line: most exits ask none). */
@@ -707,7 +711,13 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
     }
     if (v->requests & REQ_APICV)
         v->apicv_on = apicv_sync_controls(vm);
-    if (v->requests & (REQ_EVENT | REQ_APICV)) {
+    if ((v->requests & (REQ_EVENT | REQ_APICV)) == REQ_EVENT && v->apicv_on && event_quiet(vm)) {
+        struct event_snapshot s = { .irr_highest = -1, .isr_highest = -1 };
+        struct entry_view e = { -1, 0, 0 };
+        apicv_view(vm, 0, &s, &e);
+        set_windows(vm, 0, 0);
+        apply_intr_status(vm, &s, &e, event_intr_status(s.irr_highest, s.isr_highest));
+    } else if (v->requests & (REQ_EVENT | REQ_APICV)) {
         struct event_snapshot s;
         struct entry_view e = { -1, 0, 0 };
         event_snapshot(vm, v->apicv_on, (v->requests & REQ_APICV) != 0, &s, &e);

@@ -859,7 +859,8 @@ static void handle_hlt(struct vm *vm)
             return;
         }
         if (vm->lapic_timer_hz) {
-            lapic_timer_arm(deadline);
+            /* a vLAPIC deadline wakes the timer advance early (inject.c) */
+            lapic_timer_arm(deadline - vm_deadline_early(&vm->vcpu, deadline));
             __asm__ volatile("sti; hlt; cli" ::: "memory");
         } else {
             pause();

@@ -289,9 +289,9 @@ uint64_t vm_update_timers(struct vm *vm)
                    timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a);
     /* The vLAPIC's hold ends up to the timer advance early (below): the
      * guest is sure of TIMER_MIN_GAP less the advance. */
-    uint64_t lapic_next = vlapic_timer_next(&v->lapic);
+    uint64_t lapic_next = 0;
     int lapic_held = v->guest_time + v->timer_advance < v->lapic_timer_hold &&
-                     timer_held(v, v->lapic_timer_hold, lapic_next, &b);
+                     timer_held(v, v->lapic_timer_hold, lapic_next = vlapic_timer_next(&v->lapic), &b);
     if (!pit_held) {
         uint64_t before = vm->irq.pit.ticks_delivered;
         a = vpit_update(&vm->irq.pit);
@@ -306,16 +306,23 @@ uint64_t vm_update_timers(struct vm *vm)
             a = h;
     }
     if (!lapic_held) {
-        uint64_t before = v->lapic.timer_fired, due = lapic_next, now = rdtsc();
         /* A deadline within the advance is served now, as at its time:
-         * the entry waits for it (vm_prepare_entry). */
-        if (due > now && due - now <= v->timer_advance)
-            v->timer_lookahead = due - now;
+         * the entry waits for it (vm_prepare_entry). The deadline as of
+         * the last update: one the guest has moved since fires no earlier
+         * than the new one, and the entry waits for the later of the two. */
+        uint64_t before = v->lapic.timer_fired, due = v->lapic_deadline;
+        if (due && v->timer_advance) {
+            uint64_t now = rdtsc();
+            if (due > now && due - now <= v->timer_advance)
+                v->timer_lookahead = due - now;
+        }
         b = vlapic_update_timer(&v->lapic);
         if (v->lapic.timer_fired != before) {
             v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
             host_source(vm, IRQ_SOURCE_LAPIC_TIMER); /* the latency stamp (HC_IRQ_STAMP) */
-            if (due)
+            /* Served ahead: the entry waits for the deadline. Served
+             * after it: how late teaches the advance. */
+            if (v->timer_lookahead || (due && due <= rdtsc()))
                 v->fired_deadline = due;
         }
         v->timer_lookahead = 0;

@@ -86,9 +86,9 @@ struct vcpu {
     /* Timer advance (inject.c): the host timer fires timer_advance ticks
      * ahead of a vLAPIC deadline, which is then served as at its time
      * (timer_lookahead, the models' clock ahead while they update) and
-     * the entry waits for it (entry_not_before). */
-    uint64_t timer_advance, timer_lookahead, entry_not_before, fired_deadline;
-    uint64_t lapic_deadline;      /* the vLAPIC's next deadline out of its hold, 0 if none */
+     * the entry waits for it (fired_deadline). */
+    uint64_t timer_advance, timer_lookahead, fired_deadline;
+    uint64_t lapic_deadline; /* the vLAPIC's next deadline out of its hold, 0 if none */
     /* The last MMIO instructions decoded, by their bytes (mmio.c). */
     struct mmio_decoded {
         uint8_t bytes[DECODE_MAX_LEN];

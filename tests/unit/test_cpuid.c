@@ -292,9 +292,9 @@ static void test_pat(void **s)
 static void test_host_leaves_mask(void **s)
 {
     (void)s;
-    static const struct cpuid_out inputs[] = {
-        { ~0u, ~0u, ~0u, ~0u }, { 0, 0, 0, 0 }, { 0x12345678, 0x9abcdef0, 0x0f1e2d3c, 0x4b5a6978 }
-    };
+    static const struct cpuid_out inputs[] = { { ~0u, ~0u, ~0u, ~0u },
+                                               { 0, 0, 0, 0 },
+                                               { 0x12345678, 0x9abcdef0, 0x0f1e2d3c, 0x4b5a6978 } };
     for (uint32_t leaf = 0; leaf < 32; leaf++) {
         int changed = 0;
         for (int facts = 0; facts < 2; facts++) {

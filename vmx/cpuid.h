@@ -55,6 +55,17 @@ void cpuid_vm_init(struct cpuid_vm *vm);
  * return. */
 void cpuid_guest(const struct cpuid_vm *vm, uint32_t leaf, uint32_t subleaf, struct cpuid_out *r);
 
+/* The basic leaves (below 32) whose guest answer is the host's as it is
+ * (cpuid_guest's default case), a bit per leaf: a CPUID exit for one of
+ * them needs no call to cpuid_guest. test_cpuid checks the mask against
+ * cpuid_guest, so a leaf cpuid_guest learns to change fails the test
+ * until it leaves the mask. */
+#define CPUID_HOST_LEAVES                                                                            \
+    (~0u & ~((1u << 0x1) | (1u << 0x4) | (1u << 0x6) | (1u << 0x7) | (1u << 0xa) | (1u << 0xb) |     \
+             (1u << 0xd) | (1u << 0xf) | (1u << 0x10) | (1u << 0x12) | (1u << 0x14) | (1u << 0x15) | \
+             (1u << 0x16) | (1u << 0x1b) | (1u << 0x1f)))
+static inline int cpuid_leaf_is_host(uint32_t leaf) { return leaf < 32 && ((CPUID_HOST_LEAVES >> leaf) & 1); }
+
 /* The CR4 bits a guest that sees these CPUID answers may set (leaf 1
  * ECX/EDX, leaf 7 EBX/ECX as cpuid_guest gives them): the architectural
  * ones every CPU of ours has, and each feature's bit only with the

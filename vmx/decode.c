@@ -15,7 +15,10 @@
  * and index, and the segment overrides are parsed only for their length.
  *
  * Every byte is read through fetch(), which refuses to read past avail or
- * past the architectural 15-byte limit. No static mutable state. */
+ * past the architectural 15-byte limit. No static mutable state. The
+ * structures are cleared with __builtin_memset: built freestanding, the
+ * hypervisor's plain memset is GNU-EFI's byte loop, and the decoder runs
+ * on every emulated MMIO access. */
 #include "decode.h"
 
 #include <stddef.h>
@@ -318,7 +321,7 @@ struct prefixes {
  * opcode or the 0F escape); a later REX replaces an earlier one. */
 static int parse_prefixes(struct cursor *c, unsigned mode, struct prefixes *p, uint8_t *b)
 {
-    memset(p, 0, sizeof(*p));
+    __builtin_memset(p, 0, sizeof(*p));
     for (;;) {
         if (fetch(c, b) < 0)
             return -1;
@@ -397,14 +400,14 @@ int mmio_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio
 {
     struct cursor c = { .bytes = bytes, .avail = avail, .pos = 0, .nopc = 0, .err = err, .errlen = errlen };
     struct mmio_insn r;
-    memset(&r, 0, sizeof(r));
+    __builtin_memset(&r, 0, sizeof(r));
     r.reg = -1;
     r.ext = EXT_NONE;
 
     if (err && errlen > 0)
         err[0] = '\0';
     if (out)
-        memset(out, 0, sizeof(*out));
+        __builtin_memset(out, 0, sizeof(*out));
     if (!out) {
         if (err && errlen > 0)
             fmt_snprintf(err, errlen, "no output structure");

@@ -51,12 +51,16 @@ int event_nmi_reblock(int unblocked_by_iret, uint32_t idt_vectoring_info, int do
     return unblocked_by_iret && !(idt_vectoring_info & INTR_INFO_VALID) && !double_fault;
 }
 
+uint16_t event_intr_status(int irr_highest, int isr_highest)
+{
+    return (uint16_t)((isr_highest < 0 ? 0 : isr_highest) << 8 | (irr_highest < 0 ? 0 : irr_highest));
+}
+
 struct event_decision event_arbitrate(const struct event_snapshot *s)
 {
     struct event_decision d = { INJECT_NOTHING, s->interruptibility, WINDOW_CLOSED, 0, 0 };
     if (s->apicv)
-        d.intr_status = (uint16_t)((s->isr_highest < 0 ? 0 : s->isr_highest) << 8 |
-                                   (s->irr_highest < 0 ? 0 : s->irr_highest));
+        d.intr_status = event_intr_status(s->irr_highest, s->isr_highest);
     /* Waiting for a SIPI, the CPU takes no event (and VM entry refuses
      * to inject one); the SIPI exit brings us back. */
     if (s->activity == ACTIVITY_WAIT_SIPI)

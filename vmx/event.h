@@ -102,4 +102,18 @@ struct event_decision {
  * and leaves every pending event either injected or behind an open window. */
 struct event_decision event_arbitrate(const struct event_snapshot *s);
 
+/* RVI | SVI << 8 for the highest vector in IRR and ISR (-1: none). */
+uint16_t event_intr_status(int irr_highest, int isr_highest);
+
+/* With nothing of ours to deliver (no queued or interrupted event, no NMI,
+ * no interrupt to inject) on the APIC-virtualization path, the decision is
+ * RVI/SVI alone, whatever the interruptibility, activity and IF: nothing
+ * injected, no window, the interruptibility kept (test_event checks this
+ * against event_arbitrate for every combination). The entry path then
+ * needs neither those three nor the arbitration. */
+static inline int event_quiet_apicv(int pending_valid, int nmi_pending, int intr_pending)
+{
+    return !pending_valid && !nmi_pending && !intr_pending;
+}
+
 #endif

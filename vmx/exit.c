@@ -91,15 +91,67 @@ static struct cpuid_out guest_cpuid(struct vm *vm, uint32_t leaf, uint32_t sub)
     return r;
 }
 
-static void handle_cpuid(struct vm *vm)
+/* Inlined into the fast path below. A basic leaf that cpuid_guest
+ * leaves as the host's (CPUID_HOST_LEAVES) goes straight through. */
+static inline __attribute__((always_inline)) void emulate_cpuid(struct vm *vm)
 {
     uint64_t *g = vm->vcpu.regs.gpr;
-    struct cpuid_out r = guest_cpuid(vm, (uint32_t)g[RAX], (uint32_t)g[RCX]);
+    uint32_t leaf = (uint32_t)g[RAX], sub = (uint32_t)g[RCX];
+    struct cpuid_out r;
+    if (cpuid_leaf_is_host(leaf)) {
+        struct cpuid_regs h;
+        cpuid(leaf, sub, &h);
+        r = (struct cpuid_out){ h.eax, h.ebx, h.ecx, h.edx };
+    } else {
+        r = guest_cpuid(vm, leaf, sub);
+    }
     g[RAX] = r.eax;
     g[RBX] = r.ebx;
     g[RCX] = r.ecx;
     g[RDX] = r.edx;
-    skip_instruction(&vm->vcpu);
+    /* skip_instruction's work: past CPUID, and the end of any STI / MOV-SS
+     * interrupt shadow */
+    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+    if (intr & INTERRUPTIBILITY_STI_MOVSS)
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
+}
+
+void vm_handle_cpuid(struct vm *vm) { emulate_cpuid(vm); }
+
+/* The fast path, called by the exit stub (vmx_entry.asm) for a CPUID
+ * exit, the most frequent exit that needs nothing but its handler, before
+ * the stub returns to vm_run. When the entry owes no work (no requests, no
+ * deadline passed) it handles the exit here, counts it as vm_run would,
+ * and the stub resumes the guest at once (1). Otherwise 0, and vm_run does
+ * the whole round. A CPUID exit never interrupts an event's delivery (no
+ * IDT-vectoring to requeue), and its handler changes guest registers only
+ * (run.c's exit_spares). A deadline that passes while it runs leaves the
+ * rest of the round to vm_run, the exit done (exit_done). */
+int vm_exit_fast(struct guest_regs *regs)
+{
+    struct vm *vm = (struct vm *)(void *)regs; /* the first member of vcpu, vcpu of vm */
+    struct vcpu *v = &vm->vcpu;
+    if (v->requests | vm->selftest_vm_bug)
+        return 0;
+    uint64_t t_exit = rdtsc();
+    v->exit_tsc = t_exit;
+    v->guest_time += t_exit - v->entry_tsc;
+    emulate_cpuid(vm);
+    struct exit_stat *s = &vm->stats[EXIT_CPUID];
+    s->count++;
+    /* arm_host_timer's work, where there is any */
+    if (v->timer_deadline || v->preemption_ticks != 0xffffffffu || !(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
+        if (vm_deadline_due(vm)) {
+            v->exit_done = 1;
+            return 0;
+        }
+        vm_arm_host_timer(vm);
+    }
+    uint64_t t_entry = rdtsc();
+    s->ticks += t_entry - t_exit;
+    v->entry_tsc = t_entry;
+    return 1;
 }
 
 /* The guest's CPUID answer for one leaf, outside a CPUID exit. */
@@ -813,7 +865,8 @@ static void handle_hlt(struct vm *vm)
             return;
         }
         if (vm->lapic_timer_hz) {
-            lapic_timer_arm(deadline);
+            /* a vLAPIC deadline wakes the timer advance early (inject.c) */
+            lapic_timer_arm(deadline - vm_deadline_early(&vm->vcpu, deadline));
             __asm__ volatile("sti; hlt; cli" ::: "memory");
         } else {
             pause();
@@ -1021,7 +1074,7 @@ static void (*const exit_handlers[EXIT_REASON_MAX])(struct vm *vm) = {
     [EXIT_INTERRUPT_WINDOW] = handle_nothing_more,
     [EXIT_NMI_WINDOW] = handle_nothing_more,
     [EXIT_TASK_SWITCH] = vm_task_switch,
-    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_CPUID] = vm_handle_cpuid,
     [EXIT_HLT] = handle_hlt,
     [EXIT_INVD] = handle_invd_wbinvd,
     [EXIT_VMCALL] = handle_vmcall,

@@ -58,6 +58,11 @@ static inline int hc_is_test_hook(uint64_t nr)
 void vm_run(struct vm *vm);
 /* Handles one VM exit (exit.c). */
 void vm_handle_exit(struct vm *vm, uint32_t reason);
+/* A CPUID exit: the guest's answer into its registers, RIP past CPUID. */
+void vm_handle_cpuid(struct vm *vm);
+/* Called by the exit stub (vmx_entry.asm) with the guest's registers
+ * saved: 1 when it completed the exit and the guest resumes at once. */
+int vm_exit_fast(struct guest_regs *regs);
 /* 0 if every exit reason these controls allow has a handler; else -1 with
  * the first one missing in err (VMCS setup refuses to start the VM). */
 int vm_check_exit_handlers(uint32_t pin, uint32_t proc, uint32_t proc2, char *err, size_t errlen);

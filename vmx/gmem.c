@@ -121,10 +121,15 @@ static int in_ram(const struct gmem_view *v, uint64_t gpa, uint64_t len)
     return gpa < v->ram_size && len <= v->ram_size - gpa;
 }
 
+/* The fixed-size copies and clears here are __builtin_memcpy/memset: the
+ * hypervisor is built freestanding, where a plain memcpy is a call to
+ * GNU-EFI's byte loop, and these run on every emulated MMIO access (the
+ * fetch of the instruction walks the guest's page tables). */
+
 /* Fills f with an exception and returns GMEM_FAULT. */
 static int set_fault(struct gmem_fault *f, uint8_t vector, uint32_t error, uint64_t cr2)
 {
-    memset(f, 0, sizeof(*f));
+    __builtin_memset(f, 0, sizeof(*f));
     f->vector = vector;
     f->has_error = 1;
     f->error = error;
@@ -136,7 +141,7 @@ static int set_fault(struct gmem_fault *f, uint8_t vector, uint32_t error, uint6
  * GMEM_NOT_RAM; f->gpa is its first byte outside RAM. */
 static int not_ram(const struct gmem_view *v, struct gmem_fault *f, uint64_t gpa)
 {
-    memset(f, 0, sizeof(*f));
+    __builtin_memset(f, 0, sizeof(*f));
     f->gpa = gpa < v->ram_size ? v->ram_size : gpa;
     return GMEM_NOT_RAM;
 }
@@ -167,10 +172,10 @@ static int read_entry(const struct gmem_view *v, uint64_t gpa, unsigned width, u
         return not_ram(v, f, gpa);
     if (width == 4) {
         uint32_t e32;
-        memcpy(&e32, v->ram + gpa, 4);
+        __builtin_memcpy(&e32, v->ram + gpa, 4);
         *e = e32;
     } else {
-        memcpy(e, v->ram + gpa, 8);
+        __builtin_memcpy(e, v->ram + gpa, 8);
     }
     return GMEM_OK;
 }
@@ -181,17 +186,17 @@ static void set_entry_bits(const struct gmem_view *v, uint64_t gpa, unsigned wid
 {
     if (width == 4) {
         uint32_t e;
-        memcpy(&e, v->ram + gpa, 4);
+        __builtin_memcpy(&e, v->ram + gpa, 4);
         if ((e | (uint32_t)set) != e) {
             e |= (uint32_t)set;
-            memcpy(v->ram + gpa, &e, 4);
+            __builtin_memcpy(v->ram + gpa, &e, 4);
         }
     } else {
         uint64_t e;
-        memcpy(&e, v->ram + gpa, 8);
+        __builtin_memcpy(&e, v->ram + gpa, 8);
         if ((e | set) != e) {
             e |= set;
-            memcpy(v->ram + gpa, &e, 8);
+            __builtin_memcpy(v->ram + gpa, &e, 8);
         }
     }
 }
@@ -372,7 +377,7 @@ static int walk(const struct gmem_view *v, uint64_t linear, unsigned access, str
     struct req r = make_req(v, mode, linear, access);
     int rc;
 
-    memset(w, 0, sizeof(*w));
+    __builtin_memset(w, 0, sizeof(*w));
     w->all_user = w->all_writable = 1;
     w->dirty = r.write;
     if (mode == PG_NONE) {

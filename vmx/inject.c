@@ -21,8 +21,9 @@
 
 static uint64_t host_now(void *ctx)
 {
-    (void)ctx;
-    return rdtsc(); /* the guest's TSC is the host's (no offsetting) */
+    /* the guest's TSC is the host's (no offsetting); ahead while a vLAPIC
+     * deadline within the timer advance is served (vm_update_timers) */
+    return rdtsc() + ((struct vm *)ctx)->vcpu.timer_lookahead;
 }
 
 /* A model's pending state changed: the next entry arbitrates again (one
@@ -143,7 +144,7 @@ static void trace_to_ring(void *ctx, enum irq_trace_event ev, uint32_t a, uint32
 static void host_source(void *ctx, uint32_t gsi)
 {
     struct vm *vm = ctx;
-    vm->source_tsc = rdtsc() + vm->vcpu.tsc_offset;
+    vm->source_tsc = rdtsc() + vm->vcpu.timer_lookahead + vm->vcpu.tsc_offset;
     vm->source_gsi = gsi;
 }
 
@@ -287,8 +288,11 @@ uint64_t vm_update_timers(struct vm *vm)
     /* Only a timer in its hold needs its next deadline looked up. */
     int pit_held = v->guest_time < v->pit_hold &&
                    timer_held(v, v->pit_hold, vpit_next_deadline(&vm->irq.pit), &a);
-    int lapic_held = v->guest_time < v->lapic_timer_hold &&
-                     timer_held(v, v->lapic_timer_hold, vlapic_timer_next(&v->lapic), &b);
+    /* The vLAPIC's hold ends up to the timer advance early (below): the
+     * guest is sure of TIMER_MIN_GAP less the advance. */
+    uint64_t lapic_next = 0;
+    int lapic_held = v->guest_time + v->timer_advance < v->lapic_timer_hold &&
+                     timer_held(v, v->lapic_timer_hold, lapic_next = vlapic_timer_next(&v->lapic), &b);
     if (!pit_held) {
         uint64_t before = vm->irq.pit.ticks_delivered;
         a = vpit_update(&vm->irq.pit);
@@ -303,13 +307,30 @@ uint64_t vm_update_timers(struct vm *vm)
             a = h;
     }
     if (!lapic_held) {
-        uint64_t before = v->lapic.timer_fired;
+        /* A deadline within the advance is served now, as at its time:
+         * the entry waits for it (vm_prepare_entry). The deadline as of
+         * the last update: one the guest has moved since fires no earlier
+         * than the new one, and the entry waits for the later of the two. */
+        uint64_t before = v->lapic.timer_fired, due = v->lapic_deadline;
+        if (due && v->timer_advance) {
+            uint64_t now = rdtsc();
+            if (due > now && due - now <= v->timer_advance)
+                v->timer_lookahead = due - now;
+        }
         b = vlapic_update_timer(&v->lapic);
         if (v->lapic.timer_fired != before) {
             v->lapic_timer_hold = v->guest_time + timer_min_gap(vm);
             host_source(vm, IRQ_SOURCE_LAPIC_TIMER); /* the latency stamp (HC_IRQ_STAMP) */
+            /* Served ahead: the entry waits for the deadline. Served
+             * after it: how late teaches the advance. */
+            if (v->timer_lookahead || (due && due <= rdtsc()))
+                v->fired_deadline = due;
         }
+        v->timer_lookahead = 0;
     }
+    /* Its deadline, where the hold does not decide it: the host timer
+     * fires the advance early for it. */
+    v->lapic_deadline = !lapic_held || b == lapic_next ? b : 0;
     return vm_pcdev_update_timers(vm, !a ? b : !b ? a : a < b ? a : b);
 }
 
@@ -380,6 +401,8 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
      * right at entry, Bochs delivered a pending virtual interrupt to a
      * guest with IF=0 (inject group, host_timer = lapic). */
     struct vcpu *v = &vm->vcpu;
+    if (deadline)
+        deadline -= vm_deadline_early(v, deadline);
     if (!(vm->ctl.pin & PIN_PREEMPTION_TIMER)) {
         uint64_t now = rdtsc(), min_gap = timer_min_gap(vm);
         lapic_timer_arm(deadline && deadline < now + min_gap ? now + min_gap : deadline);
@@ -399,6 +422,30 @@ static void arm_host_timer(struct vm *vm, uint64_t deadline)
     }
     v->preemption_ticks = ticks;
     vmwrite(VMCS_PREEMPTION_TIMER, ticks);
+}
+
+/* The timer advance, as KVM's lapic_timer_advance: the exit for a vLAPIC
+ * deadline comes early by about what serving it costs (the exit, the
+ * model's update, the arbitration), the deadline is served then as if at
+ * its time, and the entry waits until the deadline has passed, so the
+ * guest never sees its interrupt early. Tuned at each served deadline by
+ * an eighth of the error, up to TIMER_ADVANCE_MAX; an error above that
+ * (a deadline that passed during a long exit of another kind) teaches
+ * nothing. */
+static uint64_t timer_advance_max(const struct vm *vm) { return vm->tsc_hz / 100000; /* 10 us */ }
+
+static void timer_advance_adjust(struct vm *vm, uint64_t now, uint64_t deadline)
+{
+    struct vcpu *v = &vm->vcpu;
+    uint64_t max = timer_advance_max(vm);
+    if (now < deadline) { /* early: less advance */
+        uint64_t step = (deadline - now + 7) / 8;
+        v->timer_advance = step < v->timer_advance ? v->timer_advance - step : 0;
+    } else if (now - deadline < max) { /* late: more */
+        v->timer_advance += (now - deadline + 7) / 8;
+        if (v->timer_advance > max)
+            v->timer_advance = max;
+    }
 }
 
 /* The event queued by an exit handler (an exception) or by an exit that
@@ -611,6 +658,23 @@ static void event_snapshot(struct vm *vm, int apicv, int resync, struct event_sn
         apicv_view(vm, resync, s, e);
 }
 
+/* Virtual-interrupt delivery: RVI/SVI as decided, compared with what the
+ * CPU holds now; the EOI-exit bitmap where TMR may have changed. */
+static void apply_intr_status(struct vm *vm, const struct event_snapshot *s, const struct entry_view *e,
+                              uint16_t intr_status)
+{
+    if (e->intr_status != intr_status) {
+        vmwrite(GUEST_INTR_STATUS, intr_status);
+        if (s->irr_highest >= 0) {
+            vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
+            if (__builtin_expect(vm->irq_host.trace != 0, 0))
+                trace_vid(vm, s->irr_highest, s->isr_highest);
+        }
+    }
+    if (e->eoi_exits_stale)
+        apicv_sync_eoi_exits(vm);
+}
+
 static void event_apply(struct vm *vm, const struct event_snapshot *s, const struct entry_view *e,
                         const struct event_decision *d)
 {
@@ -628,19 +692,19 @@ static void event_apply(struct vm *vm, const struct event_snapshot *s, const str
     if (window == WINDOW_IF_MORE) /* another one behind the injected interrupt? */
         window = pending_interrupt(vm, s->apicv) >= 0;
     set_windows(vm, window, d->nmi_window);
-    if (!s->apicv)
-        return;
-    /* Virtual-interrupt delivery: compared with what the CPU holds now. */
-    if (e->intr_status != d->intr_status) {
-        vmwrite(GUEST_INTR_STATUS, d->intr_status);
-        if (s->irr_highest >= 0) {
-            vm->delivered = (uint32_t)s->irr_highest | HC_DELIVERED_VID << 8;
-            if (__builtin_expect(vm->irq_host.trace != 0, 0))
-                trace_vid(vm, s->irr_highest, s->isr_highest);
-        }
-    }
-    if (e->eoi_exits_stale)
-        apicv_sync_eoi_exits(vm);
+    if (s->apicv)
+        apply_intr_status(vm, s, e, d->intr_status);
+}
+
+/* The entry path's shortcut with nothing of ours to deliver on the
+ * APIC-virtualization path (event_quiet_apicv): the decision is RVI/SVI
+ * alone, so neither the guest's interruptibility, activity and IF nor
+ * the arbitration are needed. */
+static int event_quiet(struct vm *vm)
+{
+    const struct vcpu *v = &vm->vcpu;
+    return event_quiet_apicv((v->pending.info & INTR_INFO_VALID) != 0, vm_nmi_pending(vm),
+                             pending_interrupt(vm, 1) >= 0);
 }
 
 /* The work the requests ask for (out of line: most exits ask none). */
@@ -649,13 +713,19 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
     struct vcpu *v = &vm->vcpu;
     /* A deadline that passed is a timer request too (an exit came after
      * it, before the host timer's own exit). */
-    if ((v->requests & REQ_TIMERS) || (v->timer_deadline && rdtsc() >= v->timer_deadline)) {
+    if ((v->requests & REQ_TIMERS) || vm_deadline_due(vm)) {
         v->requests &= ~REQ_TIMERS;
         v->timer_deadline = vm_update_timers(vm);
     }
     if (v->requests & REQ_APICV)
         v->apicv_on = apicv_sync_controls(vm);
-    if (v->requests & (REQ_EVENT | REQ_APICV)) {
+    if ((v->requests & (REQ_EVENT | REQ_APICV)) == REQ_EVENT && v->apicv_on && event_quiet(vm)) {
+        struct event_snapshot s = { .irr_highest = -1, .isr_highest = -1 };
+        struct entry_view e = { -1, 0, 0 };
+        apicv_view(vm, 0, &s, &e);
+        set_windows(vm, 0, 0);
+        apply_intr_status(vm, &s, &e, event_intr_status(s.irr_highest, s.isr_highest));
+    } else if (v->requests & (REQ_EVENT | REQ_APICV)) {
         struct event_snapshot s;
         struct entry_view e = { -1, 0, 0 };
         event_snapshot(vm, v->apicv_on, (v->requests & REQ_APICV) != 0, &s, &e);
@@ -668,7 +738,16 @@ static __attribute__((noinline)) void entry_work(struct vm *vm)
 void vm_prepare_entry(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
-    if (v->requests || (v->timer_deadline && rdtsc() >= v->timer_deadline))
+    if (v->requests || vm_deadline_due(vm))
         entry_work(vm);
+    if (v->fired_deadline) { /* a vLAPIC deadline served: not before its time */
+        uint64_t d = v->fired_deadline;
+        v->fired_deadline = 0;
+        timer_advance_adjust(vm, rdtsc(), d);
+        while (rdtsc() < d)
+            pause();
+    }
     arm_host_timer(vm, v->timer_deadline);
 }
+
+void vm_arm_host_timer(struct vm *vm) { arm_host_timer(vm, vm->vcpu.timer_deadline); }

@@ -2,6 +2,7 @@
 #ifndef VMX_INJECT_H
 #define VMX_INJECT_H
 
+#include "../arch/x86/cpu.h"
 #include "vm.h"
 
 /* Connects vm->irq to this vCPU (time, deliveries, trace) and creates the
@@ -12,6 +13,21 @@ void vm_irq_init(struct vm *vm, uint64_t ioapic_base);
  * guest can take it, else asks for an interrupt-window exit, and arms the
  * VMX-preemption timer for the next virtual deadline. */
 void vm_prepare_entry(struct vm *vm);
+/* The last step of vm_prepare_entry alone, for an entry that owes no
+ * other work: the host timer for the next virtual deadline. */
+void vm_arm_host_timer(struct vm *vm);
+/* How early the host timer fires for a deadline: the timer advance for
+ * the vLAPIC's (inject.c, timer_advance_adjust), none for the others. */
+static inline uint64_t vm_deadline_early(const struct vcpu *v, uint64_t deadline)
+{
+    return deadline && deadline == v->lapic_deadline ? v->timer_advance : 0;
+}
+/* Is the next virtual deadline due (passed, or within the timer advance)? */
+static inline int vm_deadline_due(const struct vm *vm)
+{
+    const struct vcpu *v = &vm->vcpu;
+    return v->timer_deadline && rdtsc() + vm_deadline_early(v, v->timer_deadline) >= v->timer_deadline;
+}
 /* Queues a hardware exception for the next entry. Behind a queued
  * exception it combines as the CPU does (#DF, or a triple fault that
  * stops the VM); behind an interrupted event being re-delivered it is

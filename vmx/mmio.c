@@ -224,6 +224,38 @@ static const struct mmio_dev *device_at(const struct vm *vm, uint64_t gpa, uint6
     return 0;
 }
 
+/* mmio_decode through a small cache: a decode is a function of the
+ * instruction's bytes and the code size alone, so the same bytes again
+ * (a guest's EOI, at every interrupt on the software path) are not
+ * decoded again. The bytes are compared, never assumed: another
+ * instruction at the same RIP misses. Replaced round robin. */
+static int decode_cached(struct vm *vm, const uint8_t *bytes, unsigned avail, unsigned mode,
+                         struct mmio_insn *in, char *err, size_t errlen)
+{
+    struct vcpu *v = &vm->vcpu;
+    const unsigned ways = sizeof(v->mmio_decoded) / sizeof(v->mmio_decoded[0]);
+    for (unsigned k = 0; k < ways; k++) {
+        const struct mmio_decoded *c = &v->mmio_decoded[k];
+        unsigned n = c->in.len, i = 0;
+        if (!n || n > avail || c->mode != mode)
+            continue;
+        while (i < n && c->bytes[i] == bytes[i])
+            i++;
+        if (i == n) {
+            *in = c->in;
+            return 0;
+        }
+    }
+    if (mmio_decode(bytes, avail, mode, in, err, errlen))
+        return -1;
+    struct mmio_decoded *c = &v->mmio_decoded[v->mmio_decoded_next++ % ways];
+    for (unsigned i = 0; i < in->len; i++)
+        c->bytes[i] = bytes[i];
+    c->mode = mode;
+    c->in = *in;
+    return 0;
+}
+
 const char *mmio_page_before(const struct vm *vm, uint64_t gpa)
 {
     uint64_t base;
@@ -286,7 +318,7 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
 
     struct mmio_insn in;
     char err[128], hex[3 * DECODE_MAX_LEN + 1];
-    if (mmio_decode(bytes, avail, vcpu_code_size(), &in, err, sizeof(err))) {
+    if (decode_cached(vm, bytes, avail, vcpu_code_size(), &in, err, sizeof(err))) {
         if (avail < DECODE_MAX_LEN && fault.vector) {
             vcpu_inject_fault(vm, &fault); /* the instruction runs onto a page that faults */
             return 1;

@@ -121,7 +121,6 @@ void vm_run(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     struct exit_stat *last = 0; /* the previous exit's, charged up to this entry */
-    uint64_t t_exit = 0;
 
     vm->state = VM_RUNNING;
     v->requests = REQ_ALL;
@@ -129,10 +128,13 @@ void vm_run(struct vm *vm)
         vm_prepare_entry(vm);
         uint64_t t_entry = rdtsc();
         if (last)
-            last->ticks += t_entry - t_exit;
+            last->ticks += t_entry - v->exit_tsc;
+        v->entry_tsc = t_entry;
         int rc = vmx_enter(&v->regs, v->launched);
-        t_exit = rdtsc();
-        v->guest_time += t_exit - t_entry;
+        if (!v->exit_done) {
+            v->exit_tsc = rdtsc();
+            v->guest_time += v->exit_tsc - v->entry_tsc; /* since the last entry, fast or not */
+        }
         last = 0;
         if (rc) {
             report_vmfail(vm, rc);
@@ -145,6 +147,11 @@ void vm_run(struct vm *vm)
             break;
         }
         reason &= 0xffff;
+        last = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
+        if (v->exit_done) { /* handled and counted by vm_exit_fast */
+            v->exit_done = 0;
+            continue;
+        }
         /* A task switch through a task gate is the event's delivery:
          * vm_task_switch completes it, so it is not delivered again. */
         if (reason != EXIT_TASK_SWITCH)
@@ -152,11 +159,10 @@ void vm_run(struct vm *vm)
         VM_BUG_ON(vm, vm->selftest_vm_bug); /* hv_selftest = vm_bug, on purpose */
         vm_handle_exit(vm, reason);
         v->requests |= REQ_ALL & ~(reason < EXIT_REASON_MAX ? exit_spares[reason] : 0u);
-        last = &vm->stats[reason < EXIT_REASON_MAX ? reason : EXIT_REASON_MAX];
         last->count++;
     }
     if (last)
-        last->ticks += rdtsc() - t_exit;
+        last->ticks += rdtsc() - v->exit_tsc;
 }
 
 void vm_print_stats(const struct vm *vm)

@@ -18,6 +18,7 @@
 #include "../irq/vpmtmr.h"
 #include "../irq/vrtc.h"
 #include "cpuid.h"
+#include "decode.h"
 #include "event.h"
 #include "guest_events.h"
 #include "vmsr.h"
@@ -82,7 +83,22 @@ struct vcpu {
      * halted, i.e. the time it had for itself. A virtual timer that fired
      * is held until the guest time reaches its hold (vm_update_timers). */
     uint64_t guest_time;
+    uint64_t entry_tsc, exit_tsc; /* host TSC at the last VM entry and exit (run.c) */
+    int exit_done;                /* the fast path handled and counted this exit (run.c) */
     uint64_t pit_hold, lapic_timer_hold, hpet_hold;
+    /* Timer advance (inject.c): the host timer fires timer_advance ticks
+     * ahead of a vLAPIC deadline, which is then served as at its time
+     * (timer_lookahead, the models' clock ahead while they update) and
+     * the entry waits for it (fired_deadline). */
+    uint64_t timer_advance, timer_lookahead, fired_deadline;
+    uint64_t lapic_deadline; /* the vLAPIC's next deadline out of its hold, 0 if none */
+    /* The last MMIO instructions decoded, by their bytes (mmio.c). */
+    struct mmio_decoded {
+        uint8_t bytes[DECODE_MAX_LEN];
+        unsigned mode;
+        struct mmio_insn in; /* in.len 0: empty */
+    } mmio_decoded[4];
+    unsigned mmio_decoded_next; /* the entry to replace next */
     void *vmcs;
 };
 

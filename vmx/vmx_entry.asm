@@ -7,8 +7,11 @@ section .text
 
 global vmx_enter
 global vmx_exit_point
+extern vm_exit_fast
 
 %define HOST_RSP_FIELD 0x6C14
+%define EXIT_REASON_FIELD 0x4402
+%define EXIT_CPUID 10
 %define G(r) [rdi + (r) * 8]
 
 ; int vmx_enter(struct guest_regs *regs /* rdi */, int resume /* esi */)
@@ -24,6 +27,7 @@ vmx_enter:
     mov eax, HOST_RSP_FIELD
     vmwrite rax, rsp
     test esi, esi               ; flags survive the MOVs below
+.load:
     mov rax, G(0)
     mov rcx, G(1)
     mov rdx, G(2)
@@ -79,6 +83,20 @@ vmx_exit_point:
     mov G(15), r15
     pop rax
     mov G(7), rax
+    ; The fast path (exit.c): a CPUID exit it completes goes straight
+    ; back into the guest, without the return to vm_run. RSP is 16-byte
+    ; aligned here (vmx_enter pushed seven quadwords after its return
+    ; address).
+    mov eax, EXIT_REASON_FIELD
+    vmread rax, rax
+    cmp eax, EXIT_CPUID
+    jne .slow
+    call vm_exit_fast           ; rdi = regs
+    mov rdi, [rsp]
+    test eax, eax
+    jz .slow
+    jmp vmx_enter.load          ; ZF clear: VMRESUME
+.slow:
     xor eax, eax
     jmp vmx_enter.out
 

@@ -27,6 +27,11 @@ static void check(const struct event_snapshot *s, const struct event_decision *d
     if (s->apicv)
         CHECK(d->intr_status == (uint16_t)((s->isr_highest < 0 ? 0 : s->isr_highest) << 8 |
                                            (s->irr_highest < 0 ? 0 : s->irr_highest)));
+    /* The entry path's shortcut (event_quiet_apicv): RVI/SVI alone. */
+    if (s->apicv && event_quiet_apicv(pending, s->nmi_pending, s->intr_pending))
+        CHECK(d->inject == INJECT_NOTHING && !d->intr_window && !d->nmi_window &&
+              d->interruptibility == s->interruptibility &&
+              d->intr_status == event_intr_status(s->irr_highest, s->isr_highest));
     if (s->activity == ACTIVITY_WAIT_SIPI) {
         CHECK(d->inject == INJECT_NOTHING && !d->intr_window && !d->nmi_window);
         return;

@@ -285,6 +285,37 @@ static void test_pat(void **s)
     assert_int_equal(vmsr_write(&m, 0x277, 0x08), VMSR_GP);
 }
 
+/* CPUID_HOST_LEAVES: cpuid_guest leaves each of them as the host gave
+ * it, whatever the subleaf, the input and the VM's facts; and every other
+ * basic leaf is one it changes for some input (the mask is not narrower
+ * than it need be). */
+static void test_host_leaves_mask(void **s)
+{
+    (void)s;
+    static const struct cpuid_out inputs[] = { { ~0u, ~0u, ~0u, ~0u },
+                                               { 0, 0, 0, 0 },
+                                               { 0x12345678, 0x9abcdef0, 0x0f1e2d3c, 0x4b5a6978 } };
+    for (uint32_t leaf = 0; leaf < 32; leaf++) {
+        int changed = 0;
+        for (int facts = 0; facts < 2; facts++) {
+            struct cpuid_vm v = vm_facts();
+            v.apic_enabled = v.osxsave = v.rdtscp = facts;
+            for (uint32_t sub = 0; sub < 4; sub++)
+                for (unsigned i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+                    struct cpuid_out r = inputs[i];
+                    cpuid_guest(&v, leaf, sub, &r);
+                    changed |= memcmp(&r, &inputs[i], sizeof(r)) != 0;
+                }
+        }
+        if (cpuid_leaf_is_host(leaf) == changed)
+            fail_msg("leaf 0x%x: cpuid_guest %s it but CPUID_HOST_LEAVES %s it", leaf,
+                     changed ? "changes" : "leaves", changed ? "includes" : "leaves out");
+    }
+    assert_false(cpuid_leaf_is_host(32));
+    assert_false(cpuid_leaf_is_host(0x40000000u));
+    assert_false(cpuid_leaf_is_host(0x80000001u));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_mtrr),
         cmocka_unit_test(test_misc_enable_and_mcg),
         cmocka_unit_test(test_pat),
+        cmocka_unit_test(test_host_leaves_mask),
     };
     return cmocka_run_group_tests_name("cpuid", tests, NULL, NULL);
 }

@@ -173,6 +173,38 @@ static void test_arbitrate_reinjected_nmi(void **st)
 /* Defect (APIC virtualization): ExtINT, the 8259 through LINT0, is ours to
  * inject; behind another event it needs the interrupt window, and fixed
  * vectors in RVI do not hold it back. */
+/* event_quiet_apicv: with nothing of ours to deliver on the APIC-
+ * virtualization path, event_arbitrate decides RVI/SVI alone for every
+ * interruptibility, activity state and IF, as the entry path's shortcut
+ * assumes; with anything of ours pending the shortcut is not taken. */
+static void test_quiet_apicv_is_rvi_only(void **st)
+{
+    (void)st;
+    static const uint32_t activities[] = { ACTIVITY_ACTIVE, ACTIVITY_HLT, ACTIVITY_WAIT_SIPI };
+    for (uint32_t intr = 0; intr < 16; intr++)
+        for (unsigned a = 0; a < 3; a++)
+            for (int rif = 0; rif < 2; rif++)
+                for (int vnmi = 0; vnmi < 2; vnmi++) {
+                    struct event_snapshot s = quiet();
+                    s.apicv = 1;
+                    s.interruptibility = intr;
+                    s.activity = activities[a];
+                    s.rflags_if = rif;
+                    s.virtual_nmis = s.nmi_window_exiting = vnmi;
+                    s.irr_highest = 0x41;
+                    s.isr_highest = 0x30;
+                    assert_true(event_quiet_apicv(0, s.nmi_pending, s.intr_pending));
+                    struct event_decision d = event_arbitrate(&s);
+                    expect(d, INJECT_NOTHING, WINDOW_CLOSED, 0, intr);
+                    assert_int_equal(d.intr_status, event_intr_status(0x41, 0x30));
+                }
+    assert_int_equal(event_intr_status(-1, -1), 0);
+    assert_int_equal(event_intr_status(0x41, -1), 0x0041);
+    assert_false(event_quiet_apicv(1, 0, 0));
+    assert_false(event_quiet_apicv(0, 1, 0));
+    assert_false(event_quiet_apicv(0, 0, 1));
+}
+
 static void test_arbitrate_extint_apicv(void **st)
 {
     (void)st;
@@ -279,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_arbitrate_interrupt_beside_blocked_nmi),
         cmocka_unit_test(test_arbitrate_reinjected_nmi),
         cmocka_unit_test(test_arbitrate_extint_apicv),
+        cmocka_unit_test(test_quiet_apicv_is_rvi_only),
         cmocka_unit_test(test_arbitrate_same_on_both_paths),
         cmocka_unit_test(test_idt_vectoring),
         cmocka_unit_test(test_nmi_reblock),

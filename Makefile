@@ -149,7 +149,7 @@ unit: deps-packages $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer, clang): a short run in `make test`, a long one here ----
-FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Every tests/fuzz/fuzz_*.c is a target (tests/fuzz/short_runs.t runs the same set).
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c

@@ -127,7 +127,7 @@ UNIT_DEPS_test_vrtc      := irq/vrtc.c
 UNIT_DEPS_test_vpmtmr    := irq/vpmtmr.c
 UNIT_DEPS_test_pcports    := drivers/pcports.c
 UNIT_DEPS_test_pci        := drivers/pci.c
-UNIT_DEPS_test_virtio_pci := drivers/virtio_pci.c drivers/virtio.c drivers/pci.c
+UNIT_DEPS_test_virtio_pci := drivers/virtio_pci.c drivers/virtio.c drivers/pci.c drivers/virtq.c
 UNIT_DEPS_test_decode    := vmx/decode.c arch/x86/fmt.c
 UNIT_DEPS_test_gmem      := vmx/gmem.c
 UNIT_DEPS_test_fwcfg     := drivers/fwcfg.c
@@ -153,7 +153,7 @@ FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitiz
 # Every tests/fuzz/fuzz_*.c is a target (tests/fuzz/short_runs.t runs the same set).
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_DEPS_fuzz_vpic    := irq/vpic.c
-FUZZ_DEPS_fuzz_pci     := drivers/pci.c drivers/virtio_pci.c drivers/virtio.c
+FUZZ_DEPS_fuzz_pci     := drivers/pci.c drivers/virtio_pci.c drivers/virtio.c drivers/virtq.c
 FUZZ_DEPS_fuzz_vioapic := irq/vioapic.c
 FUZZ_DEPS_fuzz_vpit    := irq/vpit.c
 FUZZ_DEPS_fuzz_vhpet   := irq/vhpet.c irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c

@@ -21,7 +21,6 @@
 
 #include "../../arch/x86/bytes.h"
 #include "../../drivers/virtio_pci.h"
-#include "../virtq_reset_stub.h"
 #include "fuzz_input.h"
 
 #define RAM_SIZE 0x10000

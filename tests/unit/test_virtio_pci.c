@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "../../drivers/virtio_pci.h"
-#include "../virtq_reset_stub.h"
 
 #define SLOT    2
 #define RAM     (1u << 20)

@@ -273,7 +273,8 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
             if (pn == 0)
                 FAIL("line %u: disk: empty path", lineno);
             if (copy_value(cfg->disk, sizeof(cfg->disk), v, pn))
-                FAIL("line %u: disk: path longer than %u characters", lineno, (unsigned)sizeof(cfg->disk) - 1);
+                FAIL("line %u: disk: path longer than %u characters", lineno,
+                     (unsigned)sizeof(cfg->disk) - 1);
             const char *mode = v + pn;
             size_t mn = vn - pn;
             while (mn && is_space(*mode))

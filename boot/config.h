@@ -42,9 +42,9 @@ struct hv_config {
     char cpuid_hide[CONFIG_CMDLINE_MAX]; /* CPUID features the guest must not see ("x2apic ...") */
     struct hv_module module[CONFIG_MODULES_MAX]; /* `module = <file> [args]`, in order */
     unsigned nmodules;
-    int lapic_timer; /* 1: virtual deadlines on the LAPIC timer even
+    int lapic_timer;            /* 1: virtual deadlines on the LAPIC timer even
                                        * where the VMX-preemption timer exists */
-    int test_hooks;  /* 1: the test hypercalls answer (vmx/exit.h) */
+    int test_hooks;             /* 1: the test hypercalls answer (vmx/exit.h) */
     char disk[CONFIG_PATH_MAX]; /* the virtio-blk disk's image ("": no disk) */
     int disk_volatile;          /* 1: writable, writes lost at power-off; 0: read-only */
 };

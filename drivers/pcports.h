@@ -25,8 +25,8 @@ enum pcports_result {
 };
 
 struct pcports {
-    uint8_t rcr;       /* reset control register, bits 1 and 3 kept */
-    uint8_t post;      /* the last POST code written to port 0x80 */
+    uint8_t rcr;  /* reset control register, bits 1 and 3 kept */
+    uint8_t post; /* the last POST code written to port 0x80 */
     uint64_t post_writes;
     const char *reset_by; /* after PCPORTS_RESET: "port 0xCF9" or "8042 command 0xFE" */
 };

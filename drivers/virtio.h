@@ -60,9 +60,9 @@ struct virtio_mem {
 };
 
 /* Split virtqueue layout (spec 2.7). */
-#define VIRTQ_DESC_F_NEXT        1
-#define VIRTQ_DESC_F_WRITE       2
-#define VIRTQ_DESC_F_INDIRECT    4
+#define VIRTQ_DESC_F_NEXT          1
+#define VIRTQ_DESC_F_WRITE         2
+#define VIRTQ_DESC_F_INDIRECT      4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
 /* One split virtqueue. The transport writes size, msix_vector, enabled and

@@ -31,7 +31,8 @@ void vm_pci_init(struct vm *vm, const struct vm_disk *disk)
     if (disk && disk->image) {
         virtio_blk_init(&vm->disk, &vm->disk_dev, disk->image, disk->size, !disk->writable);
         vm->disk_dev.mem = (struct virtio_mem){ vm->ram, vm->ram_size };
-        if (virtio_pci_init(&vm->disk_pci, &vm->disk_dev) || pci_add_dev(&vm->pci, VM_DISK_SLOT, &vm->disk_pci.pci))
+        if (virtio_pci_init(&vm->disk_pci, &vm->disk_dev) ||
+            pci_add_dev(&vm->pci, VM_DISK_SLOT, &vm->disk_pci.pci))
             log_error("hv", "disk '%s': the virtio-blk device could not be set up", disk->name);
     }
     if (pci_assign_bars(&vm->pci, PLATFORM_PCI_MMIO_BASE, PLATFORM_PCI_MMIO_END))
@@ -58,7 +59,10 @@ int vm_io_pci(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
     return vm_io_pcports(vm, port, in, size, v);
 }
 
-int vm_pci_claims(const struct vm *vm, uint64_t gpa) { return pci_mmio_claims((struct pci_bus *)&vm->pci, gpa); }
+int vm_pci_claims(const struct vm *vm, uint64_t gpa)
+{
+    return pci_mmio_claims((struct pci_bus *)&vm->pci, gpa);
+}
 
 /* The device names what a driver did wrong; say it, rate-limited. */
 static void report_disk_errors(struct vm *vm)
@@ -93,7 +97,7 @@ void vm_pci_print_stats(const struct vm *vm)
              "disk: %llu reads (%llu bytes), %llu writes (%llu bytes), %llu flushes, %llu I/O errors, "
              "%llu notifies, interrupts %llu MSI-X / %llu INTx",
              (unsigned long long)s->reads, (unsigned long long)s->bytes_read, (unsigned long long)s->writes,
-             (unsigned long long)s->bytes_written, (unsigned long long)s->flushes, (unsigned long long)s->ioerr,
-             (unsigned long long)s->notifies, (unsigned long long)vm->disk_pci.irq_msix,
-             (unsigned long long)vm->disk_pci.irq_intx);
+             (unsigned long long)s->bytes_written, (unsigned long long)s->flushes,
+             (unsigned long long)s->ioerr, (unsigned long long)s->notifies,
+             (unsigned long long)vm->disk_pci.irq_msix, (unsigned long long)vm->disk_pci.irq_intx);
 }

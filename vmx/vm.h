@@ -126,9 +126,9 @@ struct vm {
     int pci_intx_source;        /* irq source id of every PCI function's INTx# */
     struct virtio_pci disk_pci; /* the disk's PCI function (virtio 1.x transport) */
     struct virtio_dev disk_dev;
-    struct virtio_blk disk;      /* disk.dev is NULL without `disk =` */
-    uint64_t disk_errors_seen;   /* disk_dev.errors already reported */
-    int trace;                  /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
+    struct virtio_blk disk;    /* disk.dev is NULL without `disk =` */
+    uint64_t disk_errors_seen; /* disk_dev.errors already reported */
+    int trace;                 /* TRACE_OFF, TRACE_RING (the ring below) or TRACE_TEXT (the log) */
     struct trace_ring trace_ring;
     /* The last source event (a line raised through irq_set, or the vLAPIC
      * timer expiring): guest TSC and GSI, for HC_IRQ_STAMP. */

@@ -545,8 +545,9 @@ struct form {
 #define ALU3(op)                                                                     \
     FORM_FN(op##l_m, #op "l %%eax, (%%ebx)")                                         \
     FORM_FN(op##w_m, #op "w %%ax, (%%ebx)")                                          \
-    FORM_FN(op##b_m, #op "b %%al, (%%ebx)") FORM_FN(op##l_r, #op "l (%%ebx), %%eax") \
-        FORM_FN(op##w_r, #op "w (%%ebx), %%ax") FORM_FN(op##b_r, #op "b (%%ebx), %%al")
+    FORM_FN(op##b_m, #op "b %%al, (%%ebx)")                                          \
+    FORM_FN(op##l_r, #op "l (%%ebx), %%eax") FORM_FN(op##w_r, #op "w (%%ebx), %%ax") \
+        FORM_FN(op##b_r, #op "b (%%ebx), %%al")
 FORM_FN(movl_ld, "movl (%%ebx), %%eax")
 FORM_FN(movw_ld, "movw (%%ebx), %%ax")
 FORM_FN(movb_ld, "movb (%%ebx), %%al")
@@ -565,7 +566,8 @@ FORM_FN(testw, "testw %%ax, (%%ebx)")
 FORM_FN(testb, "testb %%al, (%%ebx)")
 ALU3(add)
 ALU3(or)
-ALU3(adc) ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
+ALU3(adc)
+ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
 #undef ALU3
 
 #define F(name, size, kind, logic, shape)         \

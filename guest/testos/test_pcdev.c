@@ -280,7 +280,8 @@ static int t_pci_ones(char *why)
     CHECK(inl(0xCF8) == 0x80000000u, "CONFIG_ADDRESS reads 0x%x", inl(0xCF8));
     CHECK(inl(0xCFC) == 0x29C08086u, "00:00.0: vendor/device 0x%x, not the host bridge", inl(0xCFC));
     outl(0xCF8, 0x80000008u);
-    CHECK(inb(0xCFF) == 0x06 && inb(0xCFE) == 0x00, "00:00.0: class %02x%02x, not 0600", inb(0xCFF), inb(0xCFE));
+    CHECK(inb(0xCFF) == 0x06 && inb(0xCFE) == 0x00, "00:00.0: class %02x%02x, not 0600", inb(0xCFF),
+          inb(0xCFE));
     for (uint32_t dev = 1; dev < 32; dev++) {
         outl(0xCF8, 0x80000000u | dev << 11);
         CHECK(inl(0xCFC) == 0xFFFFFFFFu, "device %u: vendor/device 0x%x", dev, inl(0xCFC));

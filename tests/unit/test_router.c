@@ -151,7 +151,7 @@ static void test_active_low_shared_line(void **s)
     assert_int_equal(irq_set(&c, a, 16, 0), IRQ_COALESCED); /* b holds it low */
     vioapic_eoi(&c.ioapic, 0x51);
     assert_int_equal(rec.ndeliver, 2); /* still asserted: served again */
-    irq_set(&c, b, 16, 0);              /* released: high, idle */
+    irq_set(&c, b, 16, 0);             /* released: high, idle */
     vioapic_eoi(&c.ioapic, 0x51);
     assert_int_equal(rec.ndeliver, 2);
     assert_false(c.ioapic.redtbl[16] & (1ull << 14)); /* remote IRR clear */

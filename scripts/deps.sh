@@ -150,5 +150,7 @@ done
 ( cd "$src" && ./configure --prefix="$BOCHS_DIR" $BOCHS_FLAGS >"$work/configure.log" 2>&1 ) || {
   tail -30 "$work/configure.log" >&2; exit 1; }
 ( cd "$src" && make -j"$(nproc)" >"$work/make.log" 2>&1 && make install >>"$work/make.log" 2>&1 ) || {
-  tail -40 "$work/make.log" >&2; exit 1; }
+  # a parallel build's error can be far from the log's end: show it first
+  grep -m10 -E 'error:|Error [0-9]' "$work/make.log" >&2; tail -20 "$work/make.log" >&2
+  echo "deps: error: building Bochs failed (above)" >&2; exit 1; }
 echo "deps: Bochs ready: $BOCHS_BIN"

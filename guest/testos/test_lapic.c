@@ -162,6 +162,40 @@ static int t_svr_and_software_disable(char *why)
     return 0;
 }
 
+/* Clearing EN turns the local APIC off (CPUID.1:EDX.APIC reads 0); the one
+ * way back the SDM gives ("x2APIC Transitions From Disabled Mode") is a
+ * WRMSR with EN=1, EXTD=0, after which the register page answers again with
+ * SVR at its reset value (software disabled) and interrupts flow once the
+ * SVR enables it. Bochs 3.0 ignored that WRMSR (bug G,
+ * scripts/bochs-patches/05-apicbase-reenable.sh); bare.t runs this case on
+ * the bare machine to hold the patch. */
+static int t_global_disable_and_enable(char *why)
+{
+    uint64_t base = 0, now = 0;
+    uint32_t r[4];
+    legacy_reset(0);
+    uint32_t version = lapic_read(0x30);
+    CHECK(safe_rdmsr(MSR_APIC_BASE, &base) == 0, "RDMSR IA32_APIC_BASE faulted");
+    CHECK(safe_wrmsr(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EN | APIC_BASE_EXTD)) == 0,
+          "clearing EN faulted");
+    cpuid(1, 0, r);
+    int apic_bit_while_off = !!(r[3] & (1u << 9));
+    CHECK(safe_wrmsr(MSR_APIC_BASE, (base & ~(uint64_t)APIC_BASE_EXTD) | APIC_BASE_EN) == 0,
+          "setting EN again faulted");
+    CHECK(safe_rdmsr(MSR_APIC_BASE, &now) == 0 && (now & (APIC_BASE_EN | APIC_BASE_EXTD)) == APIC_BASE_EN,
+          "IA32_APIC_BASE 0x%llx after enabling again, expected EN=1 EXTD=0", now);
+    CHECK(!apic_bit_while_off, "CPUID.1:EDX.APIC set while the APIC was globally disabled");
+    CHECK(lapic_read(0x30) == version,
+          "version register 0x%x after enabling again, was 0x%x: the register "
+          "page does not answer",
+          lapic_read(0x30), version);
+    CHECK((lapic_read(0xF0) & 0x1ff) == 0x0ff, "SVR 0x%x after the global disable, expected its reset 0xff",
+          lapic_read(0xF0));
+    lapic_write(0xF0, 0x1FF);
+    CHECK(control_ipi(0x57), "the control self-IPI 0x57 did not arrive after enabling again");
+    return 0;
+}
+
 static int t_spurious_vector_register(char *why)
 {
     legacy_reset(0);
@@ -196,6 +230,7 @@ static const struct test_case cases[] = {
     { "pending vectors arrive highest first", t_priority_order },
     { "ESR: illegal vector, write before read", t_esr_illegal_vector },
     { "SVR and software disable", t_svr_and_software_disable },
+    { "IA32_APIC_BASE: global disable, then enable again", t_global_disable_and_enable },
     { "spurious vector, DFR and LDR", t_spurious_vector_register },
     { "IA32_APIC_BASE relocates the register page", t_relocate_base },
 };

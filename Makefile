@@ -33,7 +33,7 @@ HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -
              -mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
              -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
 
-HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
+HV_SRCS   := boot/efi_main.c boot/hv_main.c boot/bare.c boot/config.c boot/multiboot.c boot/bzimage.c boot/vm_desc.c \
              arch/x86/cmos.c arch/x86/desc.c arch/x86/exceptions.c arch/x86/fmt.c arch/x86/ioapic.c arch/x86/lapic.c \
              arch/x86/pages.c arch/x86/paging.c arch/x86/pic.c arch/x86/string.c arch/x86/tsc.c \
              irq/router.c irq/vhpet.c irq/vioapic.c irq/vlapic.c irq/vpic.c irq/vpit.c irq/vpmtmr.c irq/vrtc.c \
@@ -108,7 +108,7 @@ UNIT_TESTS  := test_config test_multiboot test_vmx_caps test_acpi test_fmt test_
                test_fwcfg test_cpuid test_guest_events test_event test_trace_ring \
                test_vrtc test_vpmtmr test_pcports test_bzimage test_acpi_build test_pci test_virtio_pci
 UNIT_DEPS_test_config    := boot/config.c arch/x86/fmt.c
-UNIT_DEPS_test_multiboot := boot/multiboot.c arch/x86/fmt.c
+UNIT_DEPS_test_multiboot := boot/multiboot.c boot/vm_desc.c arch/x86/fmt.c
 UNIT_DEPS_test_bzimage  := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 UNIT_DEPS_test_acpi_build := drivers/acpi_build.c drivers/acpi.c boot/vm_desc.c arch/x86/fmt.c \
                              irq/router.c irq/vpic.c irq/vioapic.c irq/vpit.c drivers/pci.c

@@ -22,6 +22,9 @@ struct boot_info {
     uint64_t mem_top;         /* highest physical address in the memory map */
     uint64_t stack_top, ist_stack_top;
     uint32_t guest_lowest, guest_highest; /* the kernel's loaded range */
+    uint32_t guest_loaded_end;            /* one past the kernel and its modules */
+    int bare_acpi_built;                  /* bare = on: tables at desc.acpi_base to copy */
+    uint32_t bare_rsdp_len;               /* bare = on: RSDP bytes at PLATFORM_BIOS_AREA to copy (0: none) */
     uint8_t *disk;                        /* `disk =`: its image (NULL: none) */
     uint64_t disk_size;
 };

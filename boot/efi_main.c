@@ -14,6 +14,7 @@
 #include "../vmx/cpuid.h"
 #include "../vmx/vmx.h"
 #include "../irq/vioapic.h"
+#include "bare.h"
 #include "boot_info.h"
 #include "bzimage.h"
 #include "multiboot.h"
@@ -29,6 +30,7 @@ extern void switch_stack_and_call(uint64_t stack_top, void (*fn)(void *), void *
 
 static struct boot_info boot;
 static CHAR16 image_dir[256];
+static const void *fw_rsdp; /* the firmware's ACPI RSDP, if its tables parsed */
 
 /* ---- console mirror for warnings and errors while boot services last ---- */
 
@@ -166,6 +168,7 @@ static void find_acpi(void)
         return;
     }
     boot.have_acpi = 1;
+    fw_rsdp = rsdp;
     const struct acpi_info *a = &boot.acpi;
     log_info("hv", "ACPI: RSDP at %p, revision %u, OEM '%s'; MADT: LAPIC base 0x%llx, %u CPU%s", rsdp,
              a->revision, a->oem_id, (unsigned long long)a->lapic_base, a->n_cpus, a->n_cpus == 1 ? "" : "s");
@@ -185,7 +188,7 @@ static void find_acpi(void)
 /* Reads the config's Multiboot modules from the ESP and places them in
  * guest RAM after the kernel (multiboot.c says where). */
 static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg, uint8_t *ram,
-                               uint64_t ram_size, uint32_t mbi_addr, uint64_t after)
+                               uint64_t usable_end, uint32_t mbi_addr, uint64_t after, uint64_t *end)
 {
     struct mb_module_src src[CONFIG_MODULES_MAX];
     EFI_STATUS st = EFI_SUCCESS;
@@ -202,7 +205,7 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, const struct hv_config *cfg
         src[n] = (struct mb_module_src){ data, len, cfg->module[n].args };
         log_info("hv", "module %u: '%s' (%llu bytes)", n + 1, cfg->module[n].args, (unsigned long long)len);
     }
-    if (!EFI_ERROR(st) && mb_add_modules(ram, ram_size, mbi_addr, after, src, n, err, sizeof(err))) {
+    if (!EFI_ERROR(st) && mb_add_modules(ram, usable_end, mbi_addr, after, src, n, end, err, sizeof(err))) {
         log_error("hv", "modules: %s", err);
         st = EFI_BUFFER_TOO_SMALL;
     }
@@ -246,9 +249,33 @@ static EFI_STATUS load_disk(EFI_FILE_HANDLE root)
     }
     FreePool(data);
     if (len % 512 && !EFI_ERROR(st))
-        log_warn("hv", "disk '%s': %u bytes, not a whole number of sectors: the last %u bytes are not offered",
+        log_warn("hv",
+                 "disk '%s': %u bytes, not a whole number of sectors: the last %u bytes are not offered",
                  boot.cfg.disk, (unsigned)len, (unsigned)(len % 512));
     return st;
+}
+
+/* The guest's ACPI tables, made from its description (drivers/acpi_build.c):
+ * in the last VM_ACPI_SIZE bytes of its RAM (reserved in its memory map),
+ * the RSDP also at the start of the BIOS area, where ACPI's search for it
+ * begins. Every guest gets them, a Linux kernel and a Multiboot kernel
+ * alike (kvm-unit-tests finds its PM timer through the FADT). */
+static EFI_STATUS build_guest_acpi(const struct vm_desc *d, uint32_t *rsdp)
+{
+    char err[160];
+    struct acpi_build_out acpi;
+    uint8_t *area = boot.guest_ram + d->acpi_base;
+    if (acpi_build(d, area, d->acpi_base, boot.guest_ram_size - d->acpi_base, &acpi, err, sizeof(err))) {
+        log_error("hv", "guest ACPI tables: %s", err);
+        return EFI_BUFFER_TOO_SMALL;
+    }
+    memcpy(boot.guest_ram + PLATFORM_BIOS_AREA, area + (acpi.addr[ACPI_T_RSDP] - d->acpi_base),
+           ACPI_RSDP_SIZE);
+    *rsdp = (uint32_t)acpi.addr[ACPI_T_RSDP];
+    log_info("hv", "guest ACPI tables at 0x%llx-0x%llx (RSDP there and at 0x%x)",
+             (unsigned long long)d->acpi_base, (unsigned long long)(d->acpi_base + acpi.used - 1),
+             PLATFORM_BIOS_AREA);
+    return EFI_SUCCESS;
 }
 
 /* A Linux bzImage: the guest's ACPI tables (at the top of its RAM, the
@@ -276,15 +303,11 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
             return st;
         }
     }
-    struct acpi_build_out acpi;
-    uint8_t *area = boot.guest_ram + d->acpi_base;
-    if (acpi_build(d, area, d->acpi_base, boot.guest_ram_size - d->acpi_base, &acpi, err, sizeof(err))) {
-        log_error("hv", "guest ACPI tables: %s", err);
-        return EFI_BUFFER_TOO_SMALL;
-    }
-    memcpy(boot.guest_ram + PLATFORM_BIOS_AREA, area + (acpi.addr[ACPI_T_RSDP] - d->acpi_base),
-           ACPI_RSDP_SIZE);
-    struct bz_load_args a = { img, img_len, initrd, initrd_len, cfg->cmdline, d, acpi.addr[ACPI_T_RSDP] };
+    uint32_t rsdp;
+    EFI_STATUS st = build_guest_acpi(d, &rsdp);
+    if (EFI_ERROR(st))
+        return st;
+    struct bz_load_args a = { img, img_len, initrd, initrd_len, cfg->cmdline, d, rsdp };
     struct bz_loaded l;
     int rc = bz_load(boot.guest_ram, boot.guest_ram_size, &a, &l, err, sizeof(err));
     if (initrd)
@@ -298,9 +321,6 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
              "zero page at 0x%x, %u e820 entries",
              cfg->guest, l.version >> 8, l.version & 0xff, l.kernel_addr, l.kernel_end - 1, l.initrd_addr,
              l.initrd_size, l.zero_page, l.e820_entries);
-    log_info("hv", "guest ACPI tables at 0x%llx-0x%llx (RSDP there and at 0x%x)",
-             (unsigned long long)d->acpi_base, (unsigned long long)(d->acpi_base + acpi.used - 1),
-             PLATFORM_BIOS_AREA);
     boot.start = (struct guest_start){ .eip = l.entry,
                                        .esi = l.zero_page,
                                        .cs = BZ_BOOT_CS,
@@ -313,6 +333,131 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
     return EFI_SUCCESS;
 }
 
+/* ---- bare = on ---- */
+
+/* An OS-loader memory type (UEFI reserves 0x80000000 and up for them): the
+ * bare guest's own RAM, claimed so that nothing else is placed there. */
+#define EFI_BARE_GUEST_MEMORY 0x80000000u
+
+static const char *efi_memory_type_name(UINT32 t)
+{
+    static const char *const names[] = { "reserved",
+                                         "loader code",
+                                         "loader data",
+                                         "boot services code",
+                                         "boot services data",
+                                         "runtime services code",
+                                         "runtime services data",
+                                         "conventional",
+                                         "unusable",
+                                         "ACPI reclaim",
+                                         "ACPI NVS",
+                                         "MMIO",
+                                         "MMIO port space",
+                                         "PAL code",
+                                         "persistent" };
+    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "vendor-defined";
+}
+
+/* Walks the memory map over the guest's RAM as the bare machine will see
+ * it: the boot information area and 1 MiB up to ram_size. Pages the
+ * firmware gives back at ExitBootServices (boot services code and data)
+ * and free pages are fine; claim = 1 takes the free ones for the guest.
+ * Anything else there (the firmware's runtime memory or ACPI tables, the
+ * hypervisor's own image or pages) fails with its address and type. */
+static EFI_STATUS bare_walk_map(EFI_MEMORY_DESCRIPTOR *map, UINTN size, UINTN desc_size, int claim,
+                                uint64_t ram_size)
+{
+    const uint64_t want[2][2] = { { MB_INFO_BASE, MB_INFO_LIMIT }, { 0x100000, ram_size } };
+    for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
+        EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + off);
+        for (unsigned w = 0; w < 2; w++) {
+            uint64_t lo = d->PhysicalStart, hi = lo + d->NumberOfPages * 4096;
+            lo = lo > want[w][0] ? lo : want[w][0];
+            hi = hi < want[w][1] ? hi : want[w][1];
+            if (lo >= hi || d->Type == EfiBootServicesCode || d->Type == EfiBootServicesData ||
+                d->Type == EFI_BARE_GUEST_MEMORY)
+                continue;
+            if (d->Type == EfiConventionalMemory && !claim)
+                continue;
+            if (d->Type == EfiConventionalMemory) {
+                EFI_PHYSICAL_ADDRESS a = lo;
+                EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress,
+                                                  (EFI_MEMORY_TYPE)EFI_BARE_GUEST_MEMORY, (hi - lo) / 4096,
+                                                  &a);
+                if (!EFI_ERROR(st))
+                    continue;
+            }
+            log_error(
+                "hv",
+                "bare = on: guest-physical 0x%llx-0x%llx is %s memory; a bare guest needs 0x%x-0x%x and "
+                "1 MiB to its ram_mb (0x%llx) free (try a smaller ram_mb)",
+                (unsigned long long)lo, (unsigned long long)hi - 1, efi_memory_type_name(d->Type),
+                MB_INFO_BASE, MB_INFO_LIMIT - 1, (unsigned long long)ram_size);
+            return EFI_OUT_OF_RESOURCES;
+        }
+    }
+    return EFI_SUCCESS;
+}
+
+/* Claims the bare guest's RAM before anything else is allocated, so that
+ * the hypervisor's own pages and the staging copy of the guest land
+ * elsewhere. exit_boot_services() checks the final map again. */
+static EFI_STATUS bare_claim_guest_ram(uint64_t ram_size)
+{
+    UINTN size = 0, key, desc_size;
+    UINT32 desc_ver;
+    uefi_call_wrapper(BS->GetMemoryMap, 5, &size, NULL, &key, &desc_size, &desc_ver);
+    size += 16 * sizeof(EFI_MEMORY_DESCRIPTOR) + 4096;
+    EFI_MEMORY_DESCRIPTOR *map = AllocatePool(size);
+    if (!map)
+        return EFI_OUT_OF_RESOURCES;
+    EFI_STATUS st = uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
+    if (!EFI_ERROR(st))
+        st = bare_walk_map(map, size, desc_size, 1, ram_size);
+    FreePool(map);
+    if (!EFI_ERROR(st))
+        log_info("hv",
+                 "bare = on: the guest will run without VMX at its own physical addresses "
+                 "(0x%x-0x%x, 0x100000-0x%llx claimed)",
+                 MB_INFO_BASE, MB_INFO_LIMIT - 1, (unsigned long long)ram_size - 1);
+    return st;
+}
+
+/* ACPI tables for the bare guest: the firmware's own (its RSDP copied to
+ * the BIOS area; the claim made sure they lie outside the guest's RAM), or,
+ * where the firmware has none (OVMF in Bochs), tables the loader builds
+ * from what it finds on the machine (bare.c). No tables at all is a
+ * warning, not an error: a guest that needs none still runs. */
+static EFI_STATUS bare_guest_acpi(void)
+{
+    char err[160];
+    if (fw_rsdp) {
+        const uint8_t *r = fw_rsdp;
+        boot.bare_rsdp_len = r[15] >= 2 ? ACPI_RSDP_SIZE : 20; /* revision 0 has no length field */
+        memcpy(boot.guest_ram + PLATFORM_BIOS_AREA, r, boot.bare_rsdp_len);
+        log_info("hv", "bare = on: the guest gets the firmware's ACPI tables (RSDP %p, copied to 0x%x)",
+                 fw_rsdp, PLATFORM_BIOS_AREA);
+        return EFI_SUCCESS;
+    }
+    struct vm_desc machine;
+    if (bare_describe_machine(&machine, boot.guest_ram_size, err, sizeof(err))) {
+        log_warn("hv", "bare = on: no ACPI tables for the guest: %s", err);
+        return EFI_SUCCESS;
+    }
+    uint32_t rsdp;
+    EFI_STATUS st = build_guest_acpi(&machine, &rsdp);
+    if (EFI_ERROR(st))
+        return st;
+    boot.bare_acpi_built = 1;
+    boot.bare_rsdp_len = ACPI_RSDP_SIZE;
+    log_info("hv",
+             "bare = on: the firmware has no ACPI tables; built for this machine: IOAPIC id %u (%u pins), "
+             "PM block at 0x%x, %s",
+             machine.ioapic_id, machine.ioapic_pins, machine.pm_base,
+             machine.hpet_base ? "an HPET" : "no HPET");
+    return EFI_SUCCESS;
+}
 
 /* Gets the final memory map and leaves boot services. */
 static EFI_STATUS exit_boot_services(EFI_HANDLE image)
@@ -332,6 +477,8 @@ static EFI_STATUS exit_boot_services(EFI_HANDLE image)
         EFI_STATUS st = uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
         if (EFI_ERROR(st))
             return st;
+        if (boot.cfg.bare && EFI_ERROR((st = bare_walk_map(map, size, desc_size, 0, boot.guest_ram_size))))
+            return st; /* something took the guest's RAM since it was claimed */
         boot.mem_top = 0;
         for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
             EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + off);
@@ -400,6 +547,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
              log_level_name(boot.cfg.log_level), boot.cfg.cmdline);
 
     /* 4. Guest RAM and the guest image */
+    if (boot.cfg.bare && EFI_ERROR((st = bare_claim_guest_ram((uint64_t)boot.cfg.ram_mb << 20))))
+        return fail(st, "bare = on: the guest's physical addresses are not free");
     void *img;
     UINTN img_len;
     st = read_file(root, boot.cfg.guest, &img, &img_len);
@@ -417,7 +566,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     boot.guest_ram_size = ram_size;
     SetMem(boot.guest_ram, ram_size, 0);
     vm_desc_init(&boot.desc, ram_size, VIOAPIC_DEFAULT_BASE);
-    vm_desc_add_pci(&boot.desc); /* vmx/pcibus.c answers at ECAM and 0xCF8 */
+    if (!boot.cfg.bare)
+        vm_desc_add_pci(&boot.desc); /* vmx/pcibus.c answers at ECAM and 0xCF8 */
     if (boot.cfg.disk[0] && EFI_ERROR((st = load_disk(root))))
         return fail(st, "cannot load the disk image");
     if (bz_is_bzimage(img, img_len)) {
@@ -434,7 +584,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             return fail(EFI_INVALID_PARAMETER, "cannot load the guest");
         }
         struct mb_loaded loaded;
-        if (mb_load_elf(img, img_len, boot.guest_ram, ram_size, &loaded, err, sizeof(err))) {
+        const struct vm_desc *d = &boot.desc;
+        if (mb_load_elf(img, img_len, boot.guest_ram, d->acpi_base, &loaded, err, sizeof(err))) {
             log_error("hv", "guest image '%s': %s", boot.cfg.guest, err);
             return fail(EFI_LOAD_ERROR, "cannot load the guest");
         }
@@ -442,25 +593,19 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         boot.guest_entry = loaded.entry;
         boot.guest_lowest = loaded.lowest;
         boot.guest_highest = loaded.highest;
-        if (boot.cfg.bare) {
-            /* Without VMX the kernel and its boot information sit at their own
-             * physical addresses: reserve them from the firmware now. */
-            EFI_PHYSICAL_ADDRESS a = MB_INFO_BASE;
-            EFI_PHYSICAL_ADDRESS k = loaded.lowest & ~0xfffull;
-            UINTN kpages = (UINTN)(((uint64_t)loaded.highest + 1 - k + 4095) / 4096);
-            if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
-                                            (MB_INFO_LIMIT - MB_INFO_BASE) / 4096, &a)) ||
-                EFI_ERROR(
-                    uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, kpages, &k)))
-                return fail(EFI_OUT_OF_RESOURCES, "bare = on: the guest's physical addresses are in use "
-                                                  "by the firmware");
-            log_info("hv", "bare = on: the guest will run without VMX at its own physical addresses");
-        }
-        boot.guest_mb_info = mb_build_info(boot.guest_ram, ram_size, boot.cfg.cmdline);
-        st = load_modules(root, &boot.cfg, boot.guest_ram, ram_size, boot.guest_mb_info,
-                          (uint64_t)loaded.highest + 1);
+        struct e820_entry map[VM_DESC_MAX_E820];
+        unsigned nmap = vm_desc_e820(d, map, VM_DESC_MAX_E820);
+        boot.guest_mb_info = mb_build_info(boot.guest_ram, map, nmap, boot.cfg.cmdline);
+        uint64_t end;
+        st = load_modules(root, &boot.cfg, boot.guest_ram, d->acpi_base, boot.guest_mb_info,
+                          (uint64_t)loaded.highest + 1, &end);
         if (EFI_ERROR(st))
             return fail(st, "cannot load the guest's modules");
+        boot.guest_loaded_end = (uint32_t)end;
+        uint32_t rsdp;
+        st = boot.cfg.bare ? bare_guest_acpi() : build_guest_acpi(d, &rsdp);
+        if (EFI_ERROR(st))
+            return fail(st, "cannot build the guest's ACPI tables");
         log_info("hv", "guest '%s' loaded: 0x%x-0x%x, entry 0x%x; guest RAM at host 0x%llx", boot.cfg.guest,
                  loaded.lowest, loaded.highest, loaded.entry, (unsigned long long)(uintptr_t)boot.guest_ram);
         boot.start = (struct guest_start){ .eip = boot.guest_entry,

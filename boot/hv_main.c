@@ -18,6 +18,7 @@
 #include "../vmx/pcibus.h"
 #include "../vmx/vmx.h"
 #include "../drivers/uart.h"
+#include "bare.h"
 #include "boot_info.h"
 #include "multiboot.h"
 
@@ -36,25 +37,6 @@ static unsigned isa_irq_to_gsi(const struct boot_info *bi, unsigned irq)
         if (bi->acpi.iso[i].bus == 0 && bi->acpi.iso[i].source == irq)
             return bi->acpi.iso[i].gsi;
     return irq;
-}
-
-extern void bare_enter(uint32_t entry, uint32_t mb_info); /* bare.asm */
-
-/* "bare = on": no VMX. Copy the kernel and its boot information to their
- * own physical addresses and jump there in 32-bit protected mode, as a
- * Multiboot loader would. The guest ends the run itself. */
-__attribute__((noreturn)) static void run_bare(struct boot_info *bi)
-{
-    if ((uintptr_t)bare_enter + 4096 > 0xffffffffull)
-        platform_fatal("bare = on: the hypervisor was loaded above 4 GiB");
-    uint8_t *info = (uint8_t *)(uintptr_t)MB_INFO_BASE;
-    uint8_t *kernel = (uint8_t *)(uintptr_t)bi->guest_lowest;
-    memcpy(info, bi->guest_ram + MB_INFO_BASE, MB_INFO_LIMIT - MB_INFO_BASE);
-    memcpy(kernel, bi->guest_ram + bi->guest_lowest, bi->guest_highest + 1 - bi->guest_lowest);
-    log_info("hv", "bare: jumping to the guest at 0x%x without VMX", bi->guest_entry);
-    uart_flush();
-    bare_enter(bi->guest_entry, bi->guest_mb_info);
-    platform_fatal("bare: the guest returned");
 }
 
 static void guest_line(void *ctx, const char *line)

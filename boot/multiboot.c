@@ -37,7 +37,7 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, struct mb_loaded *out,
+int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t usable_end, struct mb_loaded *out,
                 char *err, size_t errlen)
 {
 #define FAIL(...)                               \
@@ -104,9 +104,9 @@ int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
         if ((uint64_t)p.p_offset + p.p_filesz > len)
             FAIL("segment %u: data at 0x%x+0x%x runs past the end of the file (%zu bytes; truncated image?)",
                  i, p.p_offset, p.p_filesz, len);
-        if ((uint64_t)p.p_paddr + p.p_memsz > ram_size)
-            FAIL("segment %u: 0x%x+0x%x does not fit in guest RAM (0x%llx bytes)", i, p.p_paddr, p.p_memsz,
-                 (unsigned long long)ram_size);
+        if ((uint64_t)p.p_paddr + p.p_memsz > usable_end)
+            FAIL("segment %u: 0x%x+0x%x does not fit in guest RAM (usable up to 0x%llx)", i, p.p_paddr,
+                 p.p_memsz, (unsigned long long)usable_end);
         if (ranges_overlap(p.p_paddr, p.p_memsz, MB_INFO_BASE, MB_INFO_LIMIT - MB_INFO_BASE))
             FAIL("segment %u: 0x%x+0x%x overlaps the boot information area 0x%x-0x%x", i, p.p_paddr,
                  p.p_memsz, MB_INFO_BASE, MB_INFO_LIMIT - 1);
@@ -143,31 +143,39 @@ int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size,
 #undef FAIL
 }
 
-uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline)
+uint32_t mb_build_info(uint8_t *ram, const struct e820_entry *map, unsigned nmap, const char *cmdline)
 {
     const uint32_t info_at = MB_INFO_BASE;
     const uint32_t mmap_at = info_at + 0x100;
     const uint32_t name_at = info_at + 0x200;
     const uint32_t cmd_at = info_at + 0x300;
     const uint32_t cmd_cap = MB_INFO_LIMIT - cmd_at;
+    _Static_assert(VM_DESC_MAX_E820 * sizeof(struct mb_mmap_entry) <= 0x100,
+                   "the memory map fits between the structure and the loader name");
 
-    if (ram_size < 2u * 1024 * 1024 || ram_size > 0xffffffffull)
+    /* mem_lower and mem_upper: the usable RAM at 0 and at 1 MiB. */
+    uint64_t lower = 0, upper = 0;
+    for (unsigned i = 0; i < nmap; i++) {
+        if (map[i].type == E820_RAM && map[i].addr == 0)
+            lower = map[i].size;
+        if (map[i].type == E820_RAM && map[i].addr == 0x100000)
+            upper = map[i].size;
+    }
+    if (nmap > VM_DESC_MAX_E820 || upper < 0x100000 || upper > 0xffffffffull - 0x100000)
         return 0;
 
     struct mb_info mbi;
     memset(&mbi, 0, sizeof(mbi));
     mbi.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MMAP | MB_INFO_LOADER;
-    mbi.mem_lower = MB_LOW_MEM_END / 1024;
-    mbi.mem_upper = (uint32_t)((ram_size - 0x100000) / 1024);
+    mbi.mem_lower = (uint32_t)(lower / 1024);
+    mbi.mem_upper = (uint32_t)(upper / 1024);
 
-    struct mb_mmap_entry map[3] = {
-        { 20, 0, MB_LOW_MEM_END, 1 },
-        { 20, MB_LOW_MEM_END, 0x100000 - MB_LOW_MEM_END, 2 },
-        { 20, 0x100000, ram_size - 0x100000, 1 },
-    };
-    memcpy(ram + mmap_at, map, sizeof(map));
+    for (unsigned i = 0; i < nmap; i++) {
+        struct mb_mmap_entry e = { 20, map[i].addr, map[i].size, map[i].type };
+        memcpy(ram + mmap_at + i * sizeof(e), &e, sizeof(e));
+    }
     mbi.mmap_addr = mmap_at;
-    mbi.mmap_length = sizeof(map);
+    mbi.mmap_length = nmap * (uint32_t)sizeof(struct mb_mmap_entry);
 
     memcpy(ram + name_at, MB_LOADER_NAME, sizeof(MB_LOADER_NAME));
     mbi.boot_loader_name = name_at;
@@ -183,8 +191,8 @@ uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline)
     return info_at;
 }
 
-int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t after,
-                   const struct mb_module_src *mods, unsigned n, char *err, size_t errlen)
+int mb_add_modules(uint8_t *ram, uint64_t usable_end, uint32_t mbi_addr, uint64_t after,
+                   const struct mb_module_src *mods, unsigned n, uint64_t *end, char *err, size_t errlen)
 {
     const uint32_t list_at = mbi_addr + 0x60; /* between the structure and the memory map */
     struct mb_module list[MB_MODULES_MAX];
@@ -196,19 +204,19 @@ int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t 
     }
     _Static_assert(sizeof(struct mb_info) <= 0x60 && 0x60 + sizeof(list) <= 0x100,
                    "the module list sits between the structure and the memory map");
-    if (mbi_addr == 0 || mbi_addr + 0x100 > ram_size) {
+    if (mbi_addr == 0 || mbi_addr + 0x100 > usable_end) {
         fmt_snprintf(err, errlen, "no Multiboot information structure to add modules to");
         return -1;
     }
     /* Place everything first, so that nothing is written unless all fits. */
     for (unsigned i = 0; i < n; i++) {
         uint64_t slen = strlen(mods[i].string) + 1;
-        if (at + mods[i].len + slen > ram_size || at + mods[i].len + slen > 0xffffffffull) {
+        if (at + mods[i].len + slen > usable_end || at + mods[i].len + slen > 0xffffffffull) {
             fmt_snprintf(err, errlen,
                          "module %u ('%s', %llu bytes) does not fit in guest RAM "
-                         "(%llu MiB) after the kernel",
+                         "(usable up to 0x%llx) after the kernel",
                          i + 1, mods[i].string, (unsigned long long)mods[i].len,
-                         (unsigned long long)(ram_size >> 20));
+                         (unsigned long long)usable_end);
             return -1;
         }
         list[i].mod_start = (uint32_t)at;
@@ -217,6 +225,7 @@ int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t 
         list[i].reserved = 0;
         at = (at + mods[i].len + slen + 0xfff) & ~0xfffull;
     }
+    *end = n ? list[n - 1].string + strlen(mods[n - 1].string) + 1 : after;
     for (unsigned i = 0; i < n; i++) {
         memcpy(ram + list[i].mod_start, mods[i].data, mods[i].len);
         memcpy(ram + list[i].string, mods[i].string, strlen(mods[i].string) + 1);

@@ -7,16 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vm_desc.h"
+
 #define MULTIBOOT_HEADER_MAGIC     0x1BADB002u
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
 #define MULTIBOOT_SEARCH_BYTES     8192
 
 /* Guest-physical area the loader keeps for the information structure,
  * the command line and the memory map. Kernel segments may not overlap it. */
-#define MB_INFO_BASE   0x7000u
-#define MB_INFO_LIMIT  0x10000u
-/* Conventional memory ends here (the rest up to 1 MiB is reported reserved). */
-#define MB_LOW_MEM_END 0x9FC00u
+#define MB_INFO_BASE  0x7000u
+#define MB_INFO_LIMIT 0x10000u
 
 #define MB_INFO_MEMORY  (1u << 0)
 #define MB_INFO_CMDLINE (1u << 2)
@@ -47,7 +47,7 @@ struct mb_mmap_entry { /* "size" counts the bytes after itself: 20 */
     uint32_t size;
     uint64_t addr;
     uint64_t len;
-    uint32_t type; /* 1 = available, 2 = reserved */
+    uint32_t type; /* the e820 types: 1 = available, 2 = reserved, ... */
 } __attribute__((packed));
 
 struct mb_loaded {
@@ -58,15 +58,20 @@ struct mb_loaded {
 };
 
 /* Validates `img` (a Multiboot v1 ELF32 kernel) and copies its segments into
- * ram (ram_size bytes), zeroing each segment's BSS. Returns 0, or -1 with the
- * reason in err. Nothing is written to ram unless the whole image is valid. */
-int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t ram_size, struct mb_loaded *out,
+ * ram, below usable_end (where the guest's ACPI tables begin), zeroing each
+ * segment's BSS. Returns 0, or -1 with the reason in err. Nothing is
+ * written to ram unless the whole image is valid. */
+int mb_load_elf(const uint8_t *img, size_t len, uint8_t *ram, uint64_t usable_end, struct mb_loaded *out,
                 char *err, size_t errlen);
 
 /* Writes the information structure, command line, loader name and memory map
- * into ram's MB_INFO area. Returns the guest-physical address of the
- * structure (the value for EBX), or 0 if ram_size is too small. */
-uint32_t mb_build_info(uint8_t *ram, uint64_t ram_size, const char *cmdline);
+ * into ram's MB_INFO area. The memory map is the VM's e820 map (boot/vm_desc.c),
+ * so a Multiboot kernel and Linux are told the same layout; mem_lower and
+ * mem_upper are its usable entries at 0 and at 1 MiB (the ACPI tables and
+ * everything else above the latter are not in mem_upper). Returns the
+ * guest-physical address of the structure (the value for EBX), or 0 if the
+ * map has no usable RAM of at least 1 MiB at 1 MiB or more entries than fit. */
+uint32_t mb_build_info(uint8_t *ram, const struct e820_entry *map, unsigned nmap, const char *cmdline);
 
 struct mb_module {      /* Multiboot v1 module entry */
     uint32_t mod_start; /* guest-physical first byte */
@@ -87,9 +92,10 @@ struct mb_module_src {
 /* Copies n modules into guest RAM, each on a page boundary from `after`
  * (the first free byte past the kernel) on, each followed by its string,
  * and adds them to the information structure at mbi_addr (from
- * mb_build_info). Returns 0, or -1 with the reason in err; nothing is
- * written unless every module fits in RAM. */
-int mb_add_modules(uint8_t *ram, uint64_t ram_size, uint32_t mbi_addr, uint64_t after,
-                   const struct mb_module_src *mods, unsigned n, char *err, size_t errlen);
+ * mb_build_info); *end is then one past the last byte written (after
+ * itself if n is 0). Returns 0, or -1 with the reason in err; nothing is
+ * written unless every module fits below usable_end. */
+int mb_add_modules(uint8_t *ram, uint64_t usable_end, uint32_t mbi_addr, uint64_t after,
+                   const struct mb_module_src *mods, unsigned n, uint64_t *end, char *err, size_t errlen);
 
 #endif

@@ -59,7 +59,7 @@ struct vm_desc {
     uint16_t pm_base; /* PM1a event (4 bytes), PM1a control (2) at +4, timer (4) at +8 */
     uint8_t sci_gsi;
     uint8_t slp_typ_s5;
-    uint64_t hpet_base;
+    uint64_t hpet_base;     /* 0: no HPET (no table, no DSDT device) */
     uint32_t hpet_block_id; /* the HPET's capabilities register, low half */
     uint16_t reset_port;
     uint8_t reset_value;

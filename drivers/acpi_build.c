@@ -298,9 +298,11 @@ static void dsdt_body(const struct vm_desc *d, struct aml *o)
     res_io(&r, PLATFORM_RTC_PORT, 8);
     res_irq(&r, d->rtc_irq);
     aml_device(&sb, "RTC_", "PNP0B00", -1, &r);
-    r.n = 0;
-    res_mem32(&r, (uint32_t)d->hpet_base, PLATFORM_HPET_SIZE);
-    aml_device(&sb, "HPET", "PNP0103", 0, &r);
+    if (d->hpet_base) {
+        r.n = 0;
+        res_mem32(&r, (uint32_t)d->hpet_base, PLATFORM_HPET_SIZE);
+        aml_device(&sb, "HPET", "PNP0103", 0, &r);
+    }
     if (d->have_8042) {
         r.n = 0;
         res_io(&r, PLATFORM_KBC_DATA, 1);
@@ -445,9 +447,15 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
     len[ACPI_T_DSDT] = (uint32_t)(36 + body.n);
     len[ACPI_T_FADT] = FADT_LEN;
     len[ACPI_T_MADT] = madt_len;
-    len[ACPI_T_HPET] = 56;
+    len[ACPI_T_HPET] = d->hpet_base ? 56 : 0;           /* no HPET, no HPET table */
     len[ACPI_T_MCFG] = d->pci_ecam_base ? MCFG_LEN : 0; /* no PCI, no MCFG */
-    const unsigned n_listed = d->pci_ecam_base ? N_LISTED : N_LISTED - 1;
+    /* The tables the RSDT and XSDT list: those there are. */
+    const enum acpi_build_table may_list[N_LISTED] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_MCFG };
+    enum acpi_build_table listed[N_LISTED];
+    unsigned n_listed = 0;
+    for (unsigned i = 0; i < N_LISTED; i++)
+        if (len[may_list[i]])
+            listed[n_listed++] = may_list[i];
     len[ACPI_T_RSDT] = 36 + n_listed * 4;
     len[ACPI_T_XSDT] = 36 + n_listed * 8;
     static const enum acpi_build_table order[ACPI_T_COUNT] = {
@@ -477,11 +485,11 @@ int acpi_build(const struct vm_desc *d, uint8_t *area, uint64_t area_gpa, size_t
 
     fill_fadt(d, t[ACPI_T_FADT], at[ACPI_T_FACS], at[ACPI_T_DSDT]);
     fill_madt(d, t[ACPI_T_MADT], madt_len);
-    fill_hpet(d, t[ACPI_T_HPET]);
+    if (len[ACPI_T_HPET])
+        fill_hpet(d, t[ACPI_T_HPET]);
     if (len[ACPI_T_MCFG])
         fill_mcfg(d, t[ACPI_T_MCFG]);
 
-    const enum acpi_build_table listed[N_LISTED] = { ACPI_T_FADT, ACPI_T_MADT, ACPI_T_HPET, ACPI_T_MCFG };
     header(t[ACPI_T_RSDT], "RSDT", len[ACPI_T_RSDT], 1);
     header(t[ACPI_T_XSDT], "XSDT", len[ACPI_T_XSDT], 1);
     for (unsigned i = 0; i < n_listed; i++) {

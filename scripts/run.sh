@@ -19,7 +19,9 @@
 # the CPU has VT-x, else Bochs with VMX emulation.
 # BOCHS=/path/to/bochs uses another Bochs build (e.g. one without our patches).
 # Exit status: 0 when the log ends with "hv: guest exited status=0",
-# 1 otherwise, 124 on timeout.
+# 1 otherwise, 124 on timeout, 3 when the emulator powered off before any
+# final line (a guest run with bare = on that ends Bochs itself, as
+# kvm-unit-tests do through port 0x8900).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 emu=${EMU:-}; serial=""; timeout=120; quiet=0; sends=(); until=; interactive=0
@@ -115,6 +117,7 @@ while kill -0 $pid 2>/dev/null; do
     until=""; [ $((SECONDS + 5)) -lt $deadline ] && deadline=$((SECONDS + 5)); fi
   sleep 0.1
 done
+[ "$result" = timeout ] && [ $SECONDS -lt $deadline ] && result=quit
 kill $pid 2>/dev/null; wait $pid 2>/dev/null
 [ -n "${peer:-}" ] && { kill $peer 2>/dev/null; wait $peer 2>/dev/null; }
 [ -n "$tailpid" ] && { sleep 0.2; kill $tailpid 2>/dev/null; wait $tailpid 2>/dev/null; }
@@ -122,8 +125,12 @@ kill $pid 2>/dev/null; wait $pid 2>/dev/null
 if [ "$emu" = bochs ] && grep -qE 'VMFAIL|VMENTER FAIL|VMEXIT: .*fail' "$blog" 2>/dev/null; then
   echo "run: Bochs reported failed VMX checks:"; grep -E 'VMFAIL|VMENTER FAIL' "$blog" | head -20
 fi
-if [ "$result" = timeout ] && ! tr -d '\r' < "$serial" | grep -Eq "$final"; then
-  echo "run: no final line from the hypervisor within ${timeout}s (or the emulator quit early)"
+if [ "$result" != final ] && ! tr -d '\r' < "$serial" | grep -Eq "$final"; then
+  if [ "$result" = quit ]; then
+    echo "run: the emulator powered off with no final line from the hypervisor"
+    exit 3
+  fi
+  echo "run: no final line from the hypervisor within ${timeout}s"
   exit 124
 fi
 tr -d '\r' < "$serial" | grep -qE '^(hv: guest exited status=0|# bare run ended, status 0)$' && exit 0

@@ -78,6 +78,12 @@ static inline uint8_t inb(uint16_t port)
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void pause(void) { __asm__ volatile("pause"); }

@@ -3,6 +3,8 @@
 #include "testos.h"
 
 #define TINYHV_VERSION 0x000100u
+/* The guest's ACPI tables sit in the last 64 KiB of its RAM (boot/vm_desc.h). */
+#define GUEST_ACPI_KIB 64
 
 static int t_multiboot_magic(char *why)
 {
@@ -24,10 +26,23 @@ static int t_mbi_flags(char *why)
 static int t_mbi_memory(char *why)
 {
     CHECK(boot.ram_mb_expected != 0, "command line has no ram_mb=N to compare with");
-    uint32_t want_upper = boot.ram_mb_expected * 1024 - 1024;
+    /* RAM from 1 MiB up to the ACPI tables in the last 64 KiB */
+    uint32_t want_upper = boot.ram_mb_expected * 1024 - 1024 - GUEST_ACPI_KIB;
     CHECK(boot.mbi->mem_upper == want_upper, "mem_upper %u KiB, config says %u KiB", boot.mbi->mem_upper,
           want_upper);
     CHECK(boot.mbi->mem_lower >= 600 && boot.mbi->mem_lower <= 640, "mem_lower %u KiB", boot.mbi->mem_lower);
+    return 0;
+}
+
+/* Whether the Multiboot memory map has a reserved entry covering [addr, addr + len). */
+static int reserved_at(uint64_t addr, uint64_t len)
+{
+    for (uint32_t off = 0; off < boot.mbi->mmap_length;) {
+        const struct mb_mmap *e = (const struct mb_mmap *)(boot.mbi->mmap_addr + off);
+        if (e->type == 2 && e->addr <= addr && addr + len <= e->addr + e->len)
+            return 1;
+        off += e->size + 4;
+    }
     return 0;
 }
 
@@ -45,10 +60,48 @@ static int t_mbi_mmap(char *why)
         }
         off += e->size + 4;
     }
-    uint64_t ram = (uint64_t)boot.ram_mb_expected << 20;
+    uint64_t ram = (uint64_t)boot.ram_mb_expected << 20, tables = ram - GUEST_ACPI_KIB * 1024;
     CHECK(n >= 2, "memory map has %u entries", n);
-    CHECK(top == ram, "highest available byte ends at 0x%llx, config RAM is 0x%llx", top, ram);
-    CHECK(avail >= ram - 0x100000 && avail < ram, "0x%llx bytes available of 0x%llx", avail, ram);
+    CHECK(top == tables,
+          "available RAM ends at 0x%llx, expected the ACPI tables at 0x%llx (config RAM 0x%llx)", top, tables,
+          ram);
+    CHECK(avail >= tables - 0x100000 && avail < tables, "0x%llx bytes available of 0x%llx", avail, ram);
+    CHECK(reserved_at(tables, GUEST_ACPI_KIB * 1024),
+          "the ACPI tables' 0x%llx-0x%llx is not a reserved entry", tables, ram - 1);
+    return 0;
+}
+
+/* The ACPI tables every guest gets, as on a PC: an RSDP in the BIOS area
+ * (the search range 0xE0000-0xFFFFF), its RSDT, the FADT it lists, and
+ * the PM timer the FADT names, counting. kvm-unit-tests' vmexit
+ * inl_from_pmtimer finds its port this way. */
+static int t_acpi_pm_timer(char *why)
+{
+    const uint8_t *rsdp = 0;
+    for (uint32_t a = 0xE0000; a < 0x100000 && !rsdp; a += 16)
+        if (!strncmp((const char *)a, "RSD PTR ", 8))
+            rsdp = (const uint8_t *)a;
+    CHECK(rsdp, "no RSDP in 0xE0000-0xFFFFF");
+    uint8_t sum = 0;
+    for (int i = 0; i < 20; i++)
+        sum += rsdp[i];
+    CHECK(sum == 0, "RSDP checksum over 20 bytes is 0x%x", sum);
+    const uint8_t *rsdt = (const uint8_t *)*(const uint32_t *)(rsdp + 16);
+    CHECK(!strncmp((const char *)rsdt, "RSDT", 4), "RSDP points at 0x%x, not an RSDT", (uint32_t)rsdt);
+    const uint8_t *fadt = 0;
+    for (uint32_t off = 36; off + 4 <= *(const uint32_t *)(rsdt + 4) && !fadt; off += 4) {
+        const uint8_t *t = (const uint8_t *)*(const uint32_t *)(rsdt + off);
+        if (!strncmp((const char *)t, "FACP", 4))
+            fadt = t;
+    }
+    CHECK(fadt, "the RSDT lists no FADT");
+    uint32_t port = *(const uint32_t *)(fadt + 76); /* PM_TMR_BLK */
+    CHECK(port == 0x608, "FADT PM_TMR_BLK 0x%x, expected 0x608 (QEMU's pc)", port);
+    uint32_t t0 = inl((uint16_t)port) & 0xffffff, t1 = t0;
+    uint64_t until = rdtsc() + ms_ticks(2);
+    while (t1 == t0 && rdtsc() < until)
+        t1 = inl((uint16_t)port) & 0xffffff;
+    CHECK(t1 != t0, "the PM timer at 0x%x stood at 0x%x for 2 ms", port, t0);
     return 0;
 }
 
@@ -214,7 +267,7 @@ static int t_tsc_advances(char *why)
  * two complementary address-dependent patterns. */
 static int t_ram_pattern(char *why)
 {
-    uint32_t ram = boot.ram_mb_expected << 20;
+    uint32_t ram = (boot.ram_mb_expected << 20) - GUEST_ACPI_KIB * 1024; /* up to the ACPI tables */
     uint32_t kstart = (uint32_t)kernel_start, kend = ((uint32_t)kernel_end + 4095) & ~4095u;
     uint32_t tested = 0;
     CHECK(ram != 0, "no ram_mb= on the command line");
@@ -246,6 +299,7 @@ static const struct test_case cases[] = {
     { "Multiboot flags and boot loader name", t_mbi_flags },
     { "Multiboot memory sizes match the config", t_mbi_memory },
     { "Multiboot memory map matches the config", t_mbi_mmap },
+    { "ACPI: RSDP in the BIOS area, FADT, PM timer counts", t_acpi_pm_timer },
     { "Multiboot command line", t_cmdline },
     { "CPUID hypervisor-present bit, VMX hidden", t_cpuid_hypervisor_bit },
     { "CPUID 0x40000000 vendor leaf and version", t_cpuid_vendor_leaf },

@@ -280,6 +280,31 @@ static void test_no_pci(void **state)
         assert_memory_not_equal((const uint8_t *)(uintptr_t)get64(x, 36 + 8 * i), "MCFG", 4);
 }
 
+/* Without an HPET (hpet_base 0, as bare = on describes a machine that has
+ * none): no HPET table, no HPET device in the DSDT, and the RSDT and XSDT
+ * list exactly FADT, MADT and MCFG, in that order. */
+static void test_no_hpet(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    vm_desc_init(&desc, 128u << 20, 0xFEC00000);
+    vm_desc_add_pci(&desc);
+    desc.hpet_base = 0;
+    assert_int_equal(acpi_build(&desc, area, (uintptr_t)area, VM_ACPI_SIZE, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.len[ACPI_T_HPET], 0);
+    assert_int_equal(out.addr[ACPI_T_HPET], 0);
+    assert_null(dsdt_find("HPET", 4));
+    assert_int_equal(out.len[ACPI_T_RSDT], 36 + 3 * 4);
+    const char *want[3] = { "FACP", "APIC", "MCFG" };
+    const uint8_t *r = table(ACPI_T_RSDT), *x = table(ACPI_T_XSDT);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_memory_equal((const uint8_t *)(uintptr_t)get32(r, 36 + 4 * i), want[i], 4);
+        assert_memory_equal((const uint8_t *)(uintptr_t)get64(x, 36 + 8 * i), want[i], 4);
+    }
+    assert_int_equal(acpi_parse(area, &info, err, sizeof(err)), 0);
+    assert_true(info.s5_valid);
+}
+
 /* The PCI side of the description: the MCFG, the PCI0 host bridge with its
  * windows, the motherboard resource reserving ECAM, and a _PRT that routes
  * every slot's pins where the bus model (drivers/pci.c) drives them. */
@@ -355,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_router_agrees),
         cmocka_unit_test(test_pci),
         cmocka_unit_test(test_no_pci),
+        cmocka_unit_test(test_no_hpet),
     };
     return cmocka_run_group_tests_name("acpi_build", tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../boot/multiboot.h"
+#include "../../boot/vm_desc.h"
 
 #define RAM_SIZE (4u << 20)
 static uint8_t *ram;
@@ -211,29 +212,65 @@ static void test_no_loadable_segment(void **s)
     expect_fail(len, "no loadable segment");
 }
 
+/* The information structure for a VM of ram_size bytes, its memory map
+ * made as the loader makes it (boot/vm_desc.c). */
+static uint32_t build_info(uint64_t ram_size, const char *cmdline)
+{
+    struct vm_desc d;
+    struct e820_entry map[VM_DESC_MAX_E820];
+    vm_desc_init(&d, ram_size, 0xFEC00000ull);
+    vm_desc_add_pci(&d);
+    return mb_build_info(ram, map, vm_desc_e820(&d, map, VM_DESC_MAX_E820), cmdline);
+}
+
 static void test_info_structure(void **s)
 {
     (void)s;
     memset(ram, 0xEE, RAM_SIZE);
-    uint32_t at = mb_build_info(ram, RAM_SIZE, "base ram_mb=4");
+    uint32_t at = build_info(RAM_SIZE, "base ram_mb=4");
     assert_int_equal(at, MB_INFO_BASE);
     struct mb_info mbi;
     memcpy(&mbi, ram + at, sizeof(mbi));
     assert_int_equal(mbi.flags, MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MMAP | MB_INFO_LOADER);
     assert_int_equal(mbi.mem_lower, 639);
-    assert_int_equal(mbi.mem_upper, RAM_SIZE / 1024 - 1024);
+    /* upper memory ends where the ACPI tables begin */
+    assert_int_equal(mbi.mem_upper, (RAM_SIZE - VM_ACPI_SIZE) / 1024 - 1024);
     assert_string_equal((char *)ram + mbi.cmdline, "base ram_mb=4");
     assert_string_equal((char *)ram + mbi.boot_loader_name, "tinyhv");
     assert_true(mbi.cmdline >= MB_INFO_BASE && mbi.cmdline < MB_INFO_LIMIT);
-    assert_int_equal(mbi.mmap_length, 3 * 24);
-    struct mb_mmap_entry e[3];
+    /* the e820 map, entry for entry: low RAM, EBDA hole, BIOS area, RAM,
+     * ACPI tables, PCI ECAM */
+    assert_int_equal(mbi.mmap_length, 6 * 24);
+    struct mb_mmap_entry e[6];
     memcpy(e, ram + mbi.mmap_addr, sizeof(e));
     assert_int_equal(e[0].size, 20);
     assert_int_equal(e[0].type, 1);
+    assert_int_equal(e[0].addr + e[0].len, e[1].addr);
     assert_int_equal(e[1].type, 2);
-    assert_int_equal(e[2].addr, 0x100000);
-    assert_int_equal(e[2].addr + e[2].len, RAM_SIZE);
-    assert_int_equal(e[0].len + e[1].len, 0x100000);
+    assert_int_equal(e[2].addr, 0xE0000);
+    assert_int_equal(e[2].type, 2);
+    assert_int_equal(e[3].addr, 0x100000);
+    assert_int_equal(e[3].type, 1);
+    assert_int_equal(e[3].addr + e[3].len, RAM_SIZE - VM_ACPI_SIZE);
+    assert_int_equal(e[4].addr, RAM_SIZE - VM_ACPI_SIZE);
+    assert_int_equal(e[4].addr + e[4].len, RAM_SIZE);
+    assert_int_equal(e[4].type, 2);
+    assert_int_equal(e[5].addr, 0xB0000000u);
+    assert_int_equal(e[5].type, 2);
+}
+
+/* A map without usable RAM at 1 MiB, or with more entries than the area
+ * holds, gives no structure. */
+static void test_info_bad_map(void **s)
+{
+    (void)s;
+    struct e820_entry low_only[1] = { { 0, 0x9FC00, E820_RAM } };
+    assert_int_equal(mb_build_info(ram, low_only, 1, ""), 0);
+    struct e820_entry many[VM_DESC_MAX_E820 + 1];
+    for (unsigned i = 0; i <= VM_DESC_MAX_E820; i++)
+        many[i] = (struct e820_entry){ 0x100000ull * (i + 1), 0x100000, E820_RAM };
+    assert_int_equal(mb_build_info(ram, many, VM_DESC_MAX_E820 + 1, ""), 0);
+    assert_int_not_equal(mb_build_info(ram, many, VM_DESC_MAX_E820, ""), 0);
 }
 
 static void test_info_long_cmdline_truncated(void **s)
@@ -241,7 +278,7 @@ static void test_info_long_cmdline_truncated(void **s)
     (void)s;
     static char longline[70000];
     memset(longline, 'x', sizeof(longline) - 1);
-    uint32_t at = mb_build_info(ram, RAM_SIZE, longline);
+    uint32_t at = build_info(RAM_SIZE, longline);
     struct mb_info mbi;
     memcpy(&mbi, ram + at, sizeof(mbi));
     assert_int_equal(strlen((char *)ram + mbi.cmdline), MB_INFO_LIMIT - mbi.cmdline - 1);
@@ -250,20 +287,21 @@ static void test_info_long_cmdline_truncated(void **s)
 static void test_info_ram_too_small(void **s)
 {
     (void)s;
-    assert_int_equal(mb_build_info(ram, 1u << 20, ""), 0);
+    assert_int_equal(build_info(1u << 20, ""), 0);
 }
 
 static void test_modules_placed_in_order(void **s)
 {
     (void)s;
     memset(ram, 0, RAM_SIZE);
-    uint32_t at = mb_build_info(ram, RAM_SIZE, "k");
+    uint32_t at = build_info(RAM_SIZE, "k");
     static const uint8_t env[] = "NR_CPUS=1\n";
     static uint8_t big[5000];
     memset(big, 0x5a, sizeof(big));
     struct mb_module_src m[2] = { { env, sizeof(env) - 1, "env" }, { big, sizeof(big), "big x=1" } };
     char err[128];
-    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x123456, m, 2, err, sizeof(err)), 0);
+    uint64_t end = 0;
+    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x123456, m, 2, &end, err, sizeof(err)), 0);
     struct mb_info mbi;
     memcpy(&mbi, ram + at, sizeof(mbi));
     assert_true(mbi.flags & MB_INFO_MODS);
@@ -279,6 +317,7 @@ static void test_modules_placed_in_order(void **s)
     assert_int_equal(mod[1].mod_end - mod[1].mod_start, sizeof(big));
     assert_int_equal(ram[mod[1].mod_end - 1], 0x5a);
     assert_string_equal((char *)ram + mod[1].string, "big x=1");
+    assert_int_equal(end, mod[1].string + sizeof("big x=1")); /* one past the last string */
     /* the list does not overlap the memory map or the structure */
     assert_true(mbi.mods_addr >= at + sizeof(mbi) && mbi.mods_addr + 2 * 16 <= mbi.mmap_addr);
 }
@@ -287,11 +326,12 @@ static void test_module_too_big_writes_nothing(void **s)
 {
     (void)s;
     memset(ram, 0, RAM_SIZE);
-    uint32_t at = mb_build_info(ram, RAM_SIZE, "k");
+    uint32_t at = build_info(RAM_SIZE, "k");
     static uint8_t one[16] = { 1 };
     struct mb_module_src m[2] = { { one, sizeof(one), "one" }, { one, RAM_SIZE, "huge" } };
     char err[160];
-    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x200000, m, 2, err, sizeof(err)), -1);
+    uint64_t end = 0;
+    assert_int_equal(mb_add_modules(ram, RAM_SIZE, at, 0x200000, m, 2, &end, err, sizeof(err)), -1);
     if (!strstr(err, "module 2 ('huge'"))
         fail_msg("error '%s'", err);
     assert_int_equal(ram[0x200000], 0);
@@ -321,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_info_structure),
         cmocka_unit_test(test_info_long_cmdline_truncated),
         cmocka_unit_test(test_info_ram_too_small),
+        cmocka_unit_test(test_info_bad_map),
         cmocka_unit_test(test_modules_placed_in_order),
         cmocka_unit_test(test_module_too_big_writes_nothing),
     };

@@ -65,9 +65,14 @@ $(BUILD)/hv/%.o: %.c
 $(BUILD)/hv/%.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -MD $(@:.o=.d) -o $@ $<
-$(BUILD)/hypervisor.so: $(HV_OBJS)
+# libefi with its memcpy and memset made weak: arch/x86/string.c has faster
+# ones, and libefi's init.o (which InitializeLib pulls in) defines both.
+$(BUILD)/hv/libefi-weak.a: $(EFI_LIB)/libefi.a
+	@mkdir -p $(dir $@)
+	$(OBJCOPY) --weaken-symbol=memcpy --weaken-symbol=memset $< $@
+$(BUILD)/hypervisor.so: $(HV_OBJS) $(BUILD)/hv/libefi-weak.a
 	$(LD) -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB) \
-	      $(EFI_CRT0) $(HV_OBJS) -o $@ -lefi -lgnuefi
+	      $(EFI_CRT0) $(HV_OBJS) -o $@ $(BUILD)/hv/libefi-weak.a -lgnuefi
 $(BUILD)/hypervisor.efi: $(BUILD)/hypervisor.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .reloc \
 	           -j .bss --target=efi-app-x86_64 $< $@
@@ -140,10 +145,14 @@ UNIT_DEPS_test_virtq      := drivers/virtq.c drivers/virtio.c
 UNIT_DEPS_test_virtio_blk := drivers/virtio_blk.c drivers/virtq.c drivers/virtio.c
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
+# Host tests and fuzz targets depend on every header of the tree: a change
+# to a structure or a constant rebuilds them (a few seconds each).
+HOST_HDRS := $(wildcard arch/x86/*.h boot/*.h drivers/*.h irq/*.h vmx/*.h tests/unit/*.h tests/fuzz/*.h)
+
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_DEPS_%)
+$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_DEPS_%) $(HOST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(UNIT_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 
 unit: deps-packages $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
@@ -167,9 +176,9 @@ FUZZ_DEPS_fuzz_bzimage := boot/bzimage.c boot/vm_desc.c arch/x86/fmt.c
 FUZZ_DEPS_fuzz_virtq   := drivers/virtio_blk.c drivers/virtq.c drivers/virtio.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
-$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_DEPS_%) $(HOST_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 fuzz: deps all $(FUZZ_BINS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 	@echo "fuzz: the guest-side fuzzer for $(FUZZ_SECONDS) s"

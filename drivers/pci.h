@@ -235,7 +235,7 @@ int pci_mmio_write(struct pci_bus *bus, uint64_t gpa, unsigned size, uint64_t va
 
 /* Would pci_mmio_read/pci_mmio_write take gpa (ECAM, an enabled memory
  * BAR)? No side effects. */
-int pci_mmio_claims(struct pci_bus *bus, uint64_t gpa);
+int pci_mmio_claims(const struct pci_bus *bus, uint64_t gpa);
 
 /* As firmware does: every BAR of every function gets a naturally aligned
  * address, memory BARs in mmio_base..mmio_end-1 (largest first), I/O BARs

@@ -44,23 +44,6 @@ static void cfg_write(struct virtio_dev *d, uint32_t off, unsigned size, uint32_
     virtio_dev_error(d, "virtio-blk configuration write (no field is writable)");
 }
 
-/* memcpy eight bytes at a time. The hypervisor's memcpy is GNU-EFI's, a
- * loop of one byte (five instructions) per iteration, and was four fifths
- * of a 4 KiB read's cost (make bench, phase 5: 26394 TSC ticks a read in
- * Bochs, 8451 with this). __builtin_memcpy of a constant 8 is one load and
- * one store even with -ffreestanding; check that gcc does not turn the
- * loop back into a memcpy call (objdump of virtio_blk.o) if this changes. */
-static void copy(uint8_t *d, const uint8_t *s, uint64_t n)
-{
-    for (; n >= 8; n -= 8, d += 8, s += 8) {
-        uint64_t w;
-        __builtin_memcpy(&w, s, 8);
-        __builtin_memcpy(d, &w, 8);
-    }
-    while (n--)
-        *d++ = *s++;
-}
-
 /* Copies len bytes between host memory and the byte stream formed by
  * segments first .. end-1 of c, from stream offset off. The caller keeps
  * off + len within the stream; virtq_pop checked that every segment lies
@@ -80,9 +63,9 @@ static void stream_copy(const struct virtio_mem *m, const struct virtq_chain *c,
         n = s->len - off < len ? s->len - off : len;
         g = m->ram + s->gpa + off;
         if (to_guest)
-            copy(g, host, n);
+            memcpy(g, host, n);
         else
-            copy(host, g, n);
+            memcpy(host, g, n);
         host += n;
         len -= n;
         off = 0;

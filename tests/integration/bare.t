@@ -2,7 +2,8 @@
 # "bare = on": the hypervisor's loader hands the guest the machine without
 # VMX (the baseline of `make bench`). The bench group must run and end the
 # emulator by itself; the Bochs patches the bare machine relies on hold
-# (bug G: an APIC globally disabled can be enabled again); and a kernel
+# (bug G: an APIC globally disabled can be enabled again); a guest RAM
+# the firmware holds is refused in words; and a kernel
 # written elsewhere, kvm-unit-tests' vmexit, runs there: at 4 MiB, where
 # OVMF keeps boot-services memory until ExitBootServices (the loader claims
 # the range and checks the final memory map), with ACPI tables the loader
@@ -31,6 +32,20 @@ bare = on"
 check_log '^ok 1 - lapic: IA32_APIC_BASE: global disable, then enable again$' \
   "the machine's APIC comes back after a global disable (Bochs bug G patched)" bare-apicbase
 check_log '^# bare run ended, status 0$' "the lapic case ends the run with status 0" bare-apicbase
+
+# A guest RAM the firmware holds (Bochs has 256 MiB; OVMF's runtime and
+# ACPI memory sit near its top): refused before anything is loaded, with
+# the address and the kind of memory in the way.
+boot bare-toobig bochs "guest = testos.elf
+cmdline = bench
+ram_mb = 250
+bare = on"
+check_log '^hv: error: bare = on: guest-physical 0x[0-9a-f]+-0x[0-9a-f]+ is [a-zA-Z ]+ memory; a bare guest needs 0x7000-0xffff and 1 MiB to its ram_mb \(0xfa00000\) free \(try a smaller ram_mb\)$' \
+  "a guest RAM the firmware holds: refused, naming the range and its memory type" bare-toobig
+check_log "^hv: error: fatal: bare = on: the guest's physical addresses are not free; returning to the firmware" \
+  "the loader returns to the firmware" bare-toobig
+! log_has '^hv: exiting boot services'; ok $? "boot services were never left"
+[ $RC = 1 ]; ok $? "run.sh returns 1" "rc=$RC"
 
 kutdir=$("$ROOT/scripts/kut-build.sh") || { echo "Bail out! kvm-unit-tests did not build"; exit 1; }
 printf 'NR_CPUS=1\nMEMSIZE=64\n' > "$BUILD/scenarios/bare-kut-env"

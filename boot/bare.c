@@ -39,8 +39,8 @@ static void pci_write8(unsigned dev, unsigned fn, unsigned reg, uint8_t v)
 /* The ACPI PM block's I/O base as the chipset decodes it, or 0. */
 static uint16_t chipset_pm_base(void)
 {
-    if (pci_read32(1, 3, 0) == ID_PIIX4_PM && (pci_read8(1, 3, 0x80) & 1)) /* PMREGMISC.PMIOSE */
-        return (uint16_t)(pci_read32(1, 3, 0x40) & 0xffc0);                 /* PMBA */
+    if (pci_read32(1, 3, 0) == ID_PIIX4_PM && (pci_read8(1, 3, 0x80) & 1))          /* PMREGMISC.PMIOSE */
+        return (uint16_t)(pci_read32(1, 3, 0x40) & 0xffc0);                         /* PMBA */
     if (pci_read32(0x1f, 0, 0) == ID_ICH9_LPC && (pci_read8(0x1f, 0, 0x44) & 0x80)) /* ACPI_CNTL.EN */
         return (uint16_t)(pci_read32(0x1f, 0, 0x40) & 0xff80);                      /* PMBASE */
     return 0;
@@ -105,7 +105,8 @@ void run_bare(struct boot_info *bi)
         platform_fatal("bare = on: the hypervisor was loaded above 4 GiB");
     const uint8_t *from = bi->guest_ram;
     memcpy((void *)(uintptr_t)MB_INFO_BASE, from + MB_INFO_BASE, MB_INFO_LIMIT - MB_INFO_BASE);
-    memcpy((void *)(uintptr_t)bi->guest_lowest, from + bi->guest_lowest, bi->guest_loaded_end - bi->guest_lowest);
+    memcpy((void *)(uintptr_t)bi->guest_lowest, from + bi->guest_lowest,
+           bi->guest_loaded_end - bi->guest_lowest);
     if (bi->bare_acpi_built)
         memcpy((void *)(uintptr_t)bi->desc.acpi_base, from + bi->desc.acpi_base,
                bi->guest_ram_size - bi->desc.acpi_base);
@@ -114,7 +115,8 @@ void run_bare(struct boot_info *bi)
             memcpy((void *)(uintptr_t)PLATFORM_BIOS_AREA, from + PLATFORM_BIOS_AREA, bi->bare_rsdp_len);
             log_info("hv", "bare: the guest's RSDP is at 0x%x", PLATFORM_BIOS_AREA);
         } else {
-            log_warn("hv", "bare: the BIOS area at 0x%x stays read-only: the guest will not find the ACPI tables",
+            log_warn("hv",
+                     "bare: the BIOS area at 0x%x stays read-only: the guest will not find the ACPI tables",
                      PLATFORM_BIOS_AREA);
         }
     }

@@ -387,6 +387,12 @@ static EFI_STATUS bare_walk_map(EFI_MEMORY_DESCRIPTOR *map, UINTN size, UINTN de
                                                   &a);
                 if (!EFI_ERROR(st))
                     continue;
+                log_error(
+                    "hv",
+                    "bare = on: the firmware refused to give guest-physical 0x%llx-0x%llx (free) to the "
+                    "guest: %s",
+                    (unsigned long long)lo, (unsigned long long)hi - 1, efi_status_words(st));
+                return st;
             }
             log_error(
                 "hv",

@@ -361,7 +361,8 @@ void pci_cfg_write(struct pci_bus *bus, unsigned slot, unsigned fn, unsigned reg
 
 /* The function and BAR (in I/O space if io, else in memory space) that
  * decode addr while the function's command register enables that space. */
-static struct pci_dev *find_bar(const struct pci_bus *bus, uint64_t addr, int io, unsigned *bar, uint64_t *off)
+static struct pci_dev *find_bar(const struct pci_bus *bus, uint64_t addr, int io, unsigned *bar,
+                                uint64_t *off)
 {
     for (unsigned s = 1; s < PCI_SLOTS; s++) {
         struct pci_dev *d = bus->slot[s];

@@ -59,10 +59,7 @@ int vm_io_pci(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v)
     return vm_io_pcports(vm, port, in, size, v);
 }
 
-int vm_pci_claims(const struct vm *vm, uint64_t gpa)
-{
-    return pci_mmio_claims(&vm->pci, gpa);
-}
+int vm_pci_claims(const struct vm *vm, uint64_t gpa) { return pci_mmio_claims(&vm->pci, gpa); }
 
 /* The device names what a driver did wrong; say it, rate-limited. */
 static void report_disk_errors(struct vm *vm)

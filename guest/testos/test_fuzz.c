@@ -542,12 +542,13 @@ struct form {
         canary[1] = d;                                                                                  \
         return eax;                                                                                     \
     }
-#define ALU3(op)                                                                     \
-    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)")                                         \
-    FORM_FN(op##w_m, #op "w %%ax, (%%ebx)")                                          \
-    FORM_FN(op##b_m, #op "b %%al, (%%ebx)")                                          \
-    FORM_FN(op##l_r, #op "l (%%ebx), %%eax") FORM_FN(op##w_r, #op "w (%%ebx), %%ax") \
-        FORM_FN(op##b_r, #op "b (%%ebx), %%al")
+#define ALU3(op)                             \
+    FORM_FN(op##l_m, #op "l %%eax, (%%ebx)") \
+    FORM_FN(op##w_m, #op "w %%ax, (%%ebx)")  \
+    FORM_FN(op##b_m, #op "b %%al, (%%ebx)")  \
+    FORM_FN(op##l_r, #op "l (%%ebx), %%eax") \
+    FORM_FN(op##w_r, #op "w (%%ebx), %%ax")  \
+    FORM_FN(op##b_r, #op "b (%%ebx), %%al")
 FORM_FN(movl_ld, "movl (%%ebx), %%eax")
 FORM_FN(movw_ld, "movw (%%ebx), %%ax")
 FORM_FN(movb_ld, "movb (%%ebx), %%al")
@@ -567,7 +568,11 @@ FORM_FN(testb, "testb %%al, (%%ebx)")
 ALU3(add)
 ALU3(or)
 ALU3(adc)
-ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
+ALU3(sbb)
+ALU3(and)
+ALU3(sub)
+ALU3(xor)
+ALU3(cmp)
 #undef ALU3
 
 #define F(name, size, kind, logic, shape)         \
@@ -577,16 +582,16 @@ ALU3(sbb) ALU3(and) ALU3(sub) ALU3(xor) ALU3(cmp)
 #define FALU(op, logic, mkind)                                                                      \
     F(op##l_m, 4, mkind, logic, 0), F(op##w_m, 2, mkind, logic, 0), F(op##b_m, 1, mkind, logic, 0), \
         F(op##l_r, 4, F_LOAD, logic, 0), F(op##w_r, 2, F_LOAD, logic, 0), F(op##b_r, 1, F_LOAD, logic, 0)
-    static const struct form forms[] = {
-        F(movl_ld, 4, F_LOAD, 0, 0),  F(movw_ld, 2, F_LOAD, 0, 1),  F(movb_ld, 1, F_LOAD, 0, 1),
-        F(movzbl, 1, F_LOAD, 0, 2),   F(movzwl, 2, F_LOAD, 0, 2),   F(movsbl, 1, F_LOAD, 0, 3),
-        F(movswl, 2, F_LOAD, 0, 3),   F(movl_st, 4, F_STORE, 0, 0), F(movw_st, 2, F_STORE, 0, 0),
-        F(movb_st, 1, F_STORE, 0, 0), F(xchgl, 4, F_RMW, 0, 0),     F(xchgw, 2, F_RMW, 0, 0),
-        F(xchgb, 1, F_RMW, 0, 0),     F(testl, 4, F_READ, 1, 0),    F(testw, 2, F_READ, 1, 0),
-        F(testb, 1, F_READ, 1, 0),    FALU(add, 0, F_RMW),          FALU(or, 1, F_RMW),
-        FALU(adc, 0, F_RMW),          FALU(sbb, 0, F_RMW),          FALU(and, 1, F_RMW),
-        FALU(sub, 0, F_RMW),          FALU(xor, 1, F_RMW),          FALU(cmp, 0, F_READ),
-    };
+static const struct form forms[] = {
+    F(movl_ld, 4, F_LOAD, 0, 0),  F(movw_ld, 2, F_LOAD, 0, 1),  F(movb_ld, 1, F_LOAD, 0, 1),
+    F(movzbl, 1, F_LOAD, 0, 2),   F(movzwl, 2, F_LOAD, 0, 2),   F(movsbl, 1, F_LOAD, 0, 3),
+    F(movswl, 2, F_LOAD, 0, 3),   F(movl_st, 4, F_STORE, 0, 0), F(movw_st, 2, F_STORE, 0, 0),
+    F(movb_st, 1, F_STORE, 0, 0), F(xchgl, 4, F_RMW, 0, 0),     F(xchgw, 2, F_RMW, 0, 0),
+    F(xchgb, 1, F_RMW, 0, 0),     F(testl, 4, F_READ, 1, 0),    F(testw, 2, F_READ, 1, 0),
+    F(testb, 1, F_READ, 1, 0),    FALU(add, 0, F_RMW),          FALU(or, 1, F_RMW),
+    FALU(adc, 0, F_RMW),          FALU(sbb, 0, F_RMW),          FALU(and, 1, F_RMW),
+    FALU(sub, 0, F_RMW),          FALU(xor, 1, F_RMW),          FALU(cmp, 0, F_READ),
+};
 #undef FALU
 #undef F
 #define NFORMS      (sizeof(forms) / sizeof(forms[0]))

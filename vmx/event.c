@@ -2,9 +2,6 @@
 
 #include <stddef.h>
 
-#define DF_VECTOR 8
-#define PF_VECTOR 14
-
 enum exception_class { BENIGN, CONTRIBUTORY, PAGE_FAULT };
 
 /* Table 6-4: #DE, #TS, #NP, #SS and #GP are contributory, #PF is its own
@@ -20,6 +17,12 @@ static enum exception_class exception_class(unsigned vector)
     case PF_VECTOR: return PAGE_FAULT;
     default: return BENIGN;
     }
+}
+
+int exception_is_fault(unsigned vector)
+{
+    return vector < 32 && vector != DB_VECTOR && vector != NMI_VECTOR && vector != BP_VECTOR &&
+           vector != OF_VECTOR && vector != DF_VECTOR && vector != MC_VECTOR;
 }
 
 enum exception_merge exception_merge(unsigned first, unsigned second)

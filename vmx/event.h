@@ -32,7 +32,25 @@
 #define ACTIVITY_HLT       1
 #define ACTIVITY_WAIT_SIPI 3
 
+/* Exception vectors (SDM Vol. 3 §6.3.1, table 6-1) the hypervisor names. */
+#define DB_VECTOR  1
 #define NMI_VECTOR 2
+#define BP_VECTOR  3
+#define OF_VECTOR  4
+#define UD_VECTOR  6
+#define DF_VECTOR  8
+#define TS_VECTOR  10
+#define NP_VECTOR  11
+#define SS_VECTOR  12
+#define GP_VECTOR  13
+#define PF_VECTOR  14
+#define MC_VECTOR  18
+
+/* Is exception `vector` a fault (SDM Vol. 3 §6.5, table 6-1): reported
+ * with the faulting instruction's address, to run it again? Then the
+ * RFLAGS image its delivery pushes has RF=1. Not #DB, #BP and #OF (traps,
+ * as the hypervisor raises them), #DF and #MC (aborts) or vector 2 (NMI). */
+int exception_is_fault(unsigned vector);
 
 /* What the CPU delivers when delivering exception `first` raises exception
  * `second` (SDM Vol. 3 §6.15, "Conditions for Generating a Double Fault",

@@ -479,6 +479,16 @@ void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32
                       (has_error ? INTR_INFO_HAS_ERROR : 0);
     v->pending.error = error;
     v->pending.instr_len = 0;
+    /* A fault's delivery pushes RFLAGS with RF=1 (so that the restarted
+     * instruction does not hit its instruction breakpoint again), but an
+     * injection pushes the guest's RFLAGS as they are: "the value pushed
+     * for the RF flag is not modified based on the type of event" (SDM
+     * Vol. 3 §27.6.1.1). So a fault the hypervisor raises sets RF here, as
+     * the CPU would have (kvm-unit-tests idt_test, "#GP rflags.rf", on a
+     * MOV to CR4 that we refuse). An event the CPU was delivering when it
+     * exited already has RF right in the saved RFLAGS (§28.3.3). */
+    if (exception_is_fault(vector))
+        vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) | RFLAGS_RF);
 }
 
 static void inject_pending_event(struct vm *vm)

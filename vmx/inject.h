@@ -33,13 +33,6 @@ static inline int vm_deadline_due(const struct vm *vm)
  * stops the VM); behind an interrupted event being re-delivered it is
  * dropped (that goes first, and ours recurs when the instruction restarts). */
 void vcpu_queue_exception(struct vcpu *v, unsigned vector, int has_error, uint32_t error);
-#define PF_VECTOR 14
-#define DF_VECTOR 8
-#define GP_VECTOR 13
-#define SS_VECTOR 12
-#define NP_VECTOR 11
-#define TS_VECTOR 10
-#define UD_VECTOR 6
 
 /* Is an external interrupt (or an NMI) waiting for the vCPU? */
 int vm_intr_pending(const struct vm *vm);

@@ -11,7 +11,7 @@
 # apic.flat sends 100000 NMI rounds (pending_nmi): on a loaded machine the
 # software path needs more than the default two minutes.
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
-KUT_DEFAULT="ioapic eventinj xapic x2apic msr tsc tsc_adjust"
+KUT_DEFAULT="ioapic eventinj xapic x2apic msr tsc tsc_adjust idt_test hpet"
 for t in ${KUT_TESTS:-$KUT_DEFAULT}; do
   # entry -> kernel, extra config lines, command line (and, for the
   # benchmarks, the result line to expect instead of a SUMMARY)
@@ -24,6 +24,8 @@ for t in ${KUT_TESTS:-$KUT_DEFAULT}; do
     msr) flat=msr.flat; extra=""; args="" ;;
     tsc) flat=tsc.flat; extra=""; args="" ;;
     tsc_adjust) flat=tsc_adjust.flat; extra=""; args="" ;;
+    idt_test) flat=idt_test.flat; extra=""; args="" ;;      # RF in the RFLAGS a fault pushes
+    hpet) flat=hpet_read_test.flat; extra=""; args="" ;;     # the HPET found through the ACPI tables
     vmexit_*) flat=vmexit.flat; extra=""; args=${t#vmexit_}; bench="^$args [0-9]+$" ;; # cpuid, vmcall, ...
     tscdeadline_latency) flat=tscdeadline_latency.flat; extra=""; args="200000 1000" ;;
     *) echo "Bail out! unknown kvm-unit-tests entry '$t'"; exit 1 ;;

@@ -7,6 +7,19 @@
 
 #include "../../vmx/event.h"
 
+/* Faults push RF=1; traps, aborts and the NMI do not (SDM Vol. 3 table 6-1). */
+static void test_fault_class(void **s)
+{
+    (void)s;
+    static const unsigned faults[] = { 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21 };
+    static const unsigned not_faults[] = { DB_VECTOR, NMI_VECTOR, BP_VECTOR, OF_VECTOR, DF_VECTOR, MC_VECTOR,
+                                           32, 255 };
+    for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+        assert_true(exception_is_fault(faults[i]));
+    for (unsigned i = 0; i < sizeof(not_faults) / sizeof(not_faults[0]); i++)
+        assert_false(exception_is_fault(not_faults[i]));
+}
+
 /* SDM Vol. 3 table 6-5, every class against every class, by vector:
  * benign #DB(1), #UD(6), #MF(16); contributory #DE(0), #TS(10), #NP(11),
  * #SS(12), #GP(13); #PF(14); and #DF(8) first. */
@@ -304,6 +317,7 @@ static void test_nmi_reblock(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_class),
         cmocka_unit_test(test_double_fault_table),
         cmocka_unit_test(test_arbitrate_interrupts),
         cmocka_unit_test(test_arbitrate_nmi),

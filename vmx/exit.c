@@ -65,11 +65,7 @@ void vm_dump_guest(const struct vm *vm)
 static void skip_instruction(struct vcpu *v)
 {
     (void)v;
-    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
-    /* The emulated instruction ends any STI / MOV-SS interrupt shadow. */
-    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
-    if (intr & INTERRUPTIBILITY_STI_MOVSS)
-        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
+    vcpu_instruction_done(vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
 }
 
 static int guest_long_mode(void) { return (vmread(GUEST_EFER) & EFER_LMA) != 0; }
@@ -109,12 +105,7 @@ static inline __attribute__((always_inline)) void emulate_cpuid(struct vm *vm)
     g[RBX] = r.ebx;
     g[RCX] = r.ecx;
     g[RDX] = r.edx;
-    /* skip_instruction's work: past CPUID, and the end of any STI / MOV-SS
-     * interrupt shadow */
-    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
-    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
-    if (intr & INTERRUPTIBILITY_STI_MOVSS)
-        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
+    vcpu_instruction_done(vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
 }
 
 void vm_handle_cpuid(struct vm *vm) { emulate_cpuid(vm); }

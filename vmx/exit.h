@@ -2,7 +2,26 @@
 #ifndef VMX_EXIT_H
 #define VMX_EXIT_H
 
+#include "../arch/x86/regs.h"
+#include "event.h"
 #include "vm.h"
+#include "vmcs.h"
+
+/* The guest instruction at RIP is done, emulated or skipped by the
+ * hypervisor: RIP moves to next_rip; an STI or MOV-SS interrupt shadow
+ * ends (it covers one instruction); and with RFLAGS.TF set, the
+ * single-step trap the CPU would have raised after it becomes pending (BS
+ * in the pending debug exceptions, delivered by the VM entry, SDM Vol. 3
+ * §27.7.3), as for an instruction the guest ran itself. */
+static inline void vcpu_instruction_done(uint64_t next_rip)
+{
+    vmwrite(GUEST_RIP, next_rip);
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+    if (intr & INTERRUPTIBILITY_STI_MOVSS)
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
+    if (vmread(GUEST_RFLAGS) & RFLAGS_TF)
+        vmwrite(GUEST_PENDING_DBG, vmread(GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
 
 #define TINYHV_VERSION     0x000100u /* 0.1.0, returned by the version hypercall */
 #define HC_VERSION         0         /* VMCALL with EAX = 0: EAX <- TINYHV_VERSION */

@@ -349,6 +349,6 @@ int mmio_handle(struct vm *vm, uint64_t gpa, uint64_t qual)
         return 1;
     }
     mmio_execute(vm, dev, gpa - base, &in);
-    vmwrite(GUEST_RIP, rip + in.len);
+    vcpu_instruction_done(rip + in.len);
     return 1;
 }

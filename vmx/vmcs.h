@@ -161,6 +161,10 @@ static inline enum vmx_result vmptrld(uint64_t pa)
     __asm__ volatile("vmptrld %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
     return vmx_status(cf, zf);
 }
+/* Pending debug exceptions (GUEST_PENDING_DBG), SDM Vol. 3 §25.4.2: BS,
+ * a single-step trap due before the next instruction. */
+#define PENDING_DBG_BS (1ull << 14)
+
 static inline uint64_t vmread(enum vmcs_field f)
 {
     uint64_t v;

@@ -67,11 +67,13 @@ static const struct bit_name exit_names[] = {
     { EXIT_ACK_INTR, "acknowledge interrupt on exit" },
     { EXIT_SAVE_EFER, "save IA32_EFER" },
     { EXIT_LOAD_EFER, "load IA32_EFER" },
+    { EXIT_SAVE_DEBUG, "save debug controls" },
     { 0, 0 },
 };
 static const struct bit_name entry_names[] = {
     { ENTRY_IA32E_GUEST, "IA-32e mode guest" },
     { ENTRY_LOAD_EFER, "load IA32_EFER" },
+    { ENTRY_LOAD_DEBUG, "load debug controls" },
     { 0, 0 },
 };
 
@@ -134,12 +136,17 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out, c
         return -1;
     }
     if (vmx_adjust_controls(vmx_cap_exit(caps),
-                            EXIT_HOST_ADDR64 | EXIT_ACK_INTR | EXIT_SAVE_EFER | EXIT_LOAD_EFER, 0, &out->exit,
-                            &miss)) {
+                            EXIT_HOST_ADDR64 | EXIT_ACK_INTR | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+                                EXIT_SAVE_DEBUG,
+                            0, &out->exit, &miss)) {
         name_bits(err, errlen, "VM-exit", miss, exit_names, "not supported by this CPU");
         return -1;
     }
-    if (vmx_adjust_controls(vmx_cap_entry(caps), ENTRY_LOAD_EFER, 0, &out->entry, &miss)) {
+    /* The guest's DR7 and IA32_DEBUGCTL live in the VMCS across exits:
+     * without these two, every VM exit sets DR7 to 0x400 and entry does
+     * not restore it, so the guest's hardware breakpoints vanish (found
+     * by kvm-unit-tests debug, "Wanted #DB on ... got 0 #DBs"). */
+    if (vmx_adjust_controls(vmx_cap_entry(caps), ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG, 0, &out->entry, &miss)) {
         name_bits(err, errlen, "VM-entry", miss, entry_names, "not supported by this CPU");
         return -1;
     }

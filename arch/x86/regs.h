@@ -34,6 +34,7 @@
 #define RFLAGS_AF (1ull << 4)
 #define RFLAGS_ZF (1ull << 6)
 #define RFLAGS_SF (1ull << 7)
+#define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
 #define RFLAGS_OF (1ull << 11)

@@ -221,7 +221,7 @@ static volatile int trap_armed;
 void trap_arm(uint32_t skip)
 {
     last_trap.taken = 0;
-    last_trap.vector = last_trap.error = last_trap.eip = 0;
+    last_trap.vector = last_trap.error = last_trap.eip = last_trap.dr6 = 0;
     trap_skip = skip;
     trap_armed = 1;
 }
@@ -248,6 +248,14 @@ void trap_handler(struct trap_frame *f)
     last_trap.vector = f->vector;
     last_trap.error = f->error;
     last_trap.eip = f->eip;
+    if (f->vector == 1) {
+        /* #DB: keep DR6, then go on once: TF off (no further single
+         * steps), RF on (an instruction breakpoint does not fire again). */
+        uint32_t dr6;
+        __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+        last_trap.dr6 = dr6;
+        f->eflags = (f->eflags & ~0x100u) | 0x10000u;
+    }
     /* Faults (vectors < 32 other than #DB/#BP/#OF) resume after the
      * instruction when a test expects them. */
     if (f->vector < 32 && f->vector != 3 && f->vector != 4 && f->vector != 1) {

@@ -312,6 +312,65 @@ static int t_phys_intr_keeps_virtual_masked(char *why)
     return 0;
 }
 
+/* A hardware breakpoint the guest set survives a VM exit: DR0 on the
+ * instruction after a VMCALL (an exit the hypervisor handles) must still
+ * fire. VM exits load DR7 with 0x400; only the "save/load debug controls"
+ * VM-exit and VM-entry controls carry the guest's DR7 across (found by
+ * kvm-unit-tests debug, "Wanted #DB ... got 0 #DBs"). */
+static int t_breakpoint_survives_exit(char *why)
+{
+    uint32_t at = 0;
+    trap_arm(0);
+    __asm__ volatile("movl $1f, %%eax\n\t"
+                     "movl %%eax, %%dr0\n\t"
+                     "movl $0x401, %%eax\n\t" /* L0: DR0, instruction execution */
+                     "movl %%eax, %%dr7\n\t"
+                     "xorl %%eax, %%eax\n\t" /* the version hypercall: a VM exit */
+                     "vmcall\n\t"
+                     "1: nop\n\t"
+                     "movl $1b, %0\n\t"
+                     "movl $0x400, %%eax\n\t"
+                     "movl %%eax, %%dr7"
+                     : "=m"(at)
+                     :
+                     : "eax", "ebx", "ecx", "edx", "memory");
+    trap_disarm();
+    CHECK(last_trap.taken == 1 && last_trap.vector == 1, "%d traps (vector %u): the breakpoint did not fire",
+          last_trap.taken, last_trap.vector);
+    CHECK(last_trap.eip == at, "#DB at 0x%x, expected the breakpoint at 0x%x", last_trap.eip, at);
+    CHECK(last_trap.dr6 & 1, "DR6 0x%x: B0 not set", last_trap.dr6);
+    return 0;
+}
+
+/* Single-stepping over an instruction the hypervisor emulates (CPUID
+ * exits): the #DB comes right after it, with DR6.BS, as after any other
+ * instruction. The hypervisor skips the instruction, so it must make the
+ * trap pending itself (BS in the pending debug exceptions); else the trap
+ * came one instruction late (kvm-unit-tests debug, "Single-step #DB on
+ * emulated instructions"). */
+static int t_single_step_emulated(char *why)
+{
+    uint32_t at = 0, a = 0, b, c = 0, d;
+    __asm__ volatile("movl %0, %%dr6" ::"r"(0xffff0ff0u));
+    trap_arm(0);
+    __asm__ volatile("pushfl\n\t"
+                     "orl $0x100, (%%esp)\n\t" /* TF: a #DB after each instruction from the next on */
+                     "popfl\n\t"
+                     "cpuid\n\t"
+                     "1: nop\n\t"
+                     "nop\n\t"
+                     "movl $1b, %4"
+                     : "+a"(a), "=b"(b), "+c"(c), "=d"(d), "=m"(at)
+                     :
+                     : "memory");
+    trap_disarm();
+    CHECK(last_trap.taken == 1 && last_trap.vector == 1, "%d traps (vector %u), expected one #DB",
+          last_trap.taken, last_trap.vector);
+    CHECK(last_trap.eip == at, "#DB at 0x%x, expected 0x%x, right after the CPUID", last_trap.eip, at);
+    CHECK(last_trap.dr6 & 0x4000, "DR6 0x%x: BS not set", last_trap.dr6);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
     { "IF=0 holds a pending interrupt until STI", t_if0_holds },
@@ -325,6 +384,8 @@ static const struct test_case cases[] = {
     { "an NMI whose delivery faults (stack unmapped) goes in again, once", t_nmi_delivery_faults },
     { "a physical interrupt exits; a pending virtual one still waits for IF=1",
       t_phys_intr_keeps_virtual_masked },
+    { "a hardware breakpoint set before a VM exit fires after it", t_breakpoint_survives_exit },
+    { "single-step over an emulated instruction traps right after it", t_single_step_emulated },
 };
 
 const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -46,6 +46,7 @@ struct trap_frame {
 struct trap_record {
     int taken; /* number of traps since trap_arm() */
     uint32_t vector, error, eip;
+    uint32_t dr6; /* for a #DB: DR6 as the handler found it */
 };
 extern volatile struct trap_record last_trap;
 /* After trap_arm(skip), a fault resumes skip bytes after the faulting

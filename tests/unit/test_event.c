@@ -12,8 +12,8 @@ static void test_fault_class(void **s)
 {
     (void)s;
     static const unsigned faults[] = { 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21 };
-    static const unsigned not_faults[] = { DB_VECTOR, NMI_VECTOR, BP_VECTOR, OF_VECTOR, DF_VECTOR, MC_VECTOR,
-                                           32, 255 };
+    static const unsigned not_faults[] = { DB_VECTOR, NMI_VECTOR, BP_VECTOR, OF_VECTOR,
+                                           DF_VECTOR, MC_VECTOR,  32,        255 };
     for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
         assert_true(exception_is_fault(faults[i]));
     for (unsigned i = 0; i < sizeof(not_faults) / sizeof(not_faults[0]); i++)

@@ -90,6 +90,27 @@ struct event_decision event_arbitrate(const struct event_snapshot *s)
         return d;
     }
 
+    /* A trap of the previous instruction (single step, data breakpoint)
+     * ranks above NMIs and external interrupts (SDM Vol. 3 §6.9, priority
+     * 4 against 5), and VM entry discards pending debug exceptions when it
+     * injects (§27.7.3). So inject neither: the windows open, the CPU
+     * delivers the #DB first and exits at the window after it (at the
+     * handler's first instruction for an NMI, after its IRET for an
+     * interrupt). Under blocking by STI alone the NMI waits behind the
+     * interrupt window, as below. */
+    if (s->debug_trap) {
+        if (s->nmi_pending) {
+            if (nmi_window_ok && !(s->interruptibility & INTERRUPTIBILITY_STI && !nmi_blocked &&
+                                   !(s->interruptibility & INTERRUPTIBILITY_MOVSS)))
+                d.nmi_window = 1;
+            else
+                d.intr_window = WINDOW_OPEN;
+        }
+        if (s->intr_pending)
+            d.intr_window = WINDOW_OPEN;
+        return d;
+    }
+
     if (s->nmi_pending) {
         if (!nmi_blocked && !shadow) {
             d.inject = INJECT_NMI;

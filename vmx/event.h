@@ -95,6 +95,10 @@ struct event_snapshot {
      * CPU; with virtual-interrupt delivery only ExtINT (the 8259). */
     int intr_pending;
     int irr_highest, isr_highest; /* vLAPIC, -1 when empty (virtual-interrupt delivery) */
+    /* A debug trap is due before the next instruction (a single step or
+     * a data breakpoint in the pending debug exceptions): it ranks above
+     * NMIs and external interrupts, and an injection would discard it. */
+    int debug_trap;
 };
 
 enum event_inject { INJECT_NOTHING, INJECT_PENDING, INJECT_NMI, INJECT_INTERRUPT };

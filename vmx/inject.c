@@ -663,6 +663,8 @@ static void event_snapshot(struct vm *vm, int apicv, int resync, struct event_sn
     s->apicv = apicv;
     s->intr_pending = pending >= 0;
     s->irr_highest = s->isr_highest = -1;
+    uint64_t dbg = vmread(GUEST_PENDING_DBG); /* BS, or B0-B3 of an enabled breakpoint (bit 12) */
+    s->debug_trap = (dbg & PENDING_DBG_BS) || ((dbg & (1u << 12)) && (dbg & 0xf));
     e->pending = pending;
     if (apicv)
         apicv_view(vm, resync, s, e);

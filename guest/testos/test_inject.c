@@ -371,6 +371,47 @@ static int t_single_step_emulated(char *why)
     return 0;
 }
 
+/* Single-stepping HLT: the interrupt that ends the halt comes after the
+ * #DB of the step (a trap of the previous instruction ranks above an
+ * interrupt). On the software path the hypervisor injects that interrupt,
+ * and an injection discards pending debug exceptions: it must wait behind
+ * the interrupt window instead (event_arbitrate's debug_trap; kvm-unit-tests
+ * debug, "Single-step #DB w/ STI;HLT"). */
+static int t_single_step_hlt(char *why)
+{
+    uint32_t at = 0;
+    legacy_reset(0);
+    irqlog_reset();
+    lapic_write(0x80, 0);     /* TPR: let vector 0x41 in */
+    lapic_write(0x3E0, 0xB);  /* divide by 1 */
+    lapic_write(0x320, 0x41); /* one shot, vector 0x41 */
+    __asm__ volatile("movl %0, %%dr6" ::"r"(0xffff0ff0u));
+    trap_arm(0);
+    lapic_write(0x380, (uint32_t)lapic_timer_khz()); /* 1 ms */
+    __asm__ volatile("sti\n\t"
+                     "pushfl\n\t"
+                     "orl $0x100, (%%esp)\n\t" /* TF: the step is the HLT */
+                     "popfl\n\t"
+                     "hlt\n\t"
+                     "1: nop\n\t"
+                     "cli\n\t"
+                     "movl $1b, %0"
+                     : "=m"(at)
+                     :
+                     : "memory");
+    trap_disarm();
+    lapic_write(0x320, 0x10000);
+    CHECK(irqlog.count[0x41] == 1, "the timer interrupt that ends the HLT arrived %u times",
+          irqlog.count[0x41]);
+    CHECK(last_trap.taken == 1 && last_trap.vector == 1,
+          "%d traps (vector %u): the single step over HLT was lost", last_trap.taken, last_trap.vector);
+    CHECK(last_trap.eip == at, "#DB at 0x%x, expected 0x%x, right after the HLT", last_trap.eip, at);
+    CHECK(last_trap.dr6 & 0x4000, "DR6 0x%x: BS not set", last_trap.dr6);
+    CHECK(irqlog.last_eip[0x41] == at, "the interrupt hit 0x%x, expected 0x%x (after the #DB's IRET)",
+          irqlog.last_eip[0x41], at);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "STI shadow: the interrupt arrives one instruction after STI", t_sti_shadow },
     { "IF=0 holds a pending interrupt until STI", t_if0_holds },
@@ -386,6 +427,7 @@ static const struct test_case cases[] = {
       t_phys_intr_keeps_virtual_masked },
     { "a hardware breakpoint set before a VM exit fires after it", t_breakpoint_survives_exit },
     { "single-step over an emulated instruction traps right after it", t_single_step_emulated },
+    { "single-step over HLT: the #DB comes before the interrupt that wakes it", t_single_step_hlt },
 };
 
 const struct test_group group_inject = { "inject", cases, sizeof(cases) / sizeof(cases[0]) };

@@ -41,6 +41,8 @@ static void check(const struct event_snapshot *s, const struct event_decision *d
         CHECK(s->nmi_pending && !nmi_blocked && !shadow && !pending);
     if (d->inject == INJECT_INTERRUPT)
         CHECK(s->intr_pending && s->rflags_if && !shadow && !pending);
+    /* A debug trap of the previous instruction goes first. */
+    CHECK(!s->debug_trap || (d->inject != INJECT_NMI && d->inject != INJECT_INTERRUPT));
     if (d->inject == INJECT_PENDING) {
         uint32_t type = s->pending.info & INTR_TYPE_MASK;
         if (type == INTR_TYPE_NMI && s->virtual_nmis)
@@ -59,12 +61,14 @@ static void check(const struct event_snapshot *s, const struct event_decision *d
     /* Never open a window that cannot close: */
     CHECK(!d->nmi_window || nmi_window_ok);
     if (d->inject == INJECT_NOTHING) {
-        /* the interrupt window exits at once when the guest is open... */
-        if (d->intr_window)
+        /* the interrupt window exits at once when the guest is open (after
+         * the #DB of a due debug trap, which changes the state)... */
+        if (d->intr_window && !s->debug_trap)
             CHECK(!(s->rflags_if && !shadow));
         /* ... and the NMI window may, under blocking by STI alone */
         if (d->nmi_window)
-            CHECK(nmi_blocked || (s->interruptibility & INTERRUPTIBILITY_MOVSS));
+            CHECK(nmi_blocked || (s->interruptibility & INTERRUPTIBILITY_MOVSS) ||
+                  (s->debug_trap && !(s->interruptibility & INTERRUPTIBILITY_STI)));
     }
 }
 
@@ -94,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.nmi_window_exiting = (data[5] >> 2) & 1;
         s.apicv = (data[5] >> 3) & 1;
         s.intr_pending = (data[5] >> 4) & 1;
+        s.debug_trap = (data[5] >> 5) & 1;
         s.irr_highest = (data[6] & 1) ? -1 : data[6];
         s.isr_highest = (data[7] & 1) ? -1 : data[7];
         struct event_decision d = event_arbitrate(&s);

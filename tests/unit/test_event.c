@@ -98,6 +98,31 @@ static void test_arbitrate_interrupts(void **st)
     expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_CLOSED, 0, 0);
 }
 
+/* A debug trap of the previous instruction (a single step over HLT, say)
+ * goes before an interrupt or an NMI: nothing is injected (VM entry would
+ * drop the trap), the windows open. kvm-unit-tests debug, "Single-step #DB
+ * w/ STI;HLT", on the software path; both paths decide alike. */
+static void test_arbitrate_debug_trap(void **st)
+{
+    (void)st;
+    for (int apicv = 0; apicv < 2; apicv++) {
+        struct event_snapshot s = quiet();
+        s.apicv = apicv;
+        s.intr_pending = 1; /* on the APIC-virtualization path: an ExtINT */
+        expect(event_arbitrate(&s), INJECT_INTERRUPT, WINDOW_IF_MORE, 0, 0);
+        s.debug_trap = 1;
+        expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_OPEN, 0, 0);
+        s.intr_pending = 0;
+        s.nmi_pending = 1;
+        expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_CLOSED, 1, 0);
+        s.interruptibility = INTERRUPTIBILITY_STI; /* STI alone: the interrupt window, not the NMI one */
+        expect(event_arbitrate(&s), INJECT_NOTHING, WINDOW_OPEN, 0, INTERRUPTIBILITY_STI);
+        s.interruptibility = 0;
+        s.pending.info = EXT(0x30); /* an interrupted delivery still goes in first */
+        expect(event_arbitrate(&s), INJECT_PENDING, WINDOW_CLOSED, 1, 0);
+    }
+}
+
 static void test_arbitrate_nmi(void **st)
 {
     (void)st;
@@ -321,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_double_fault_table),
         cmocka_unit_test(test_arbitrate_interrupts),
         cmocka_unit_test(test_arbitrate_nmi),
+        cmocka_unit_test(test_arbitrate_debug_trap),
         cmocka_unit_test(test_arbitrate_nmi_in_sti_shadow),
         cmocka_unit_test(test_arbitrate_interrupt_beside_blocked_nmi),
         cmocka_unit_test(test_arbitrate_reinjected_nmi),

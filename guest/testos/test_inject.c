@@ -312,6 +312,17 @@ static int t_phys_intr_keeps_virtual_masked(char *why)
     return 0;
 }
 
+/* The debug cases' verdict: exactly one #DB since trap_arm(), at `at`
+ * (what it should follow: `where`), with `dr6_bit` set in DR6. */
+static int expect_one_db(char *why, uint32_t at, const char *where, uint32_t dr6_bit)
+{
+    CHECK(last_trap.taken == 1 && last_trap.vector == 1, "%d traps (vector %u), expected one #DB",
+          last_trap.taken, last_trap.vector);
+    CHECK(last_trap.eip == at, "#DB at 0x%x, expected 0x%x, %s", last_trap.eip, at, where);
+    CHECK(last_trap.dr6 & dr6_bit, "DR6 0x%x lacks 0x%x", last_trap.dr6, dr6_bit);
+    return 0;
+}
+
 /* A hardware breakpoint the guest set survives a VM exit: DR0 on the
  * instruction after a VMCALL (an exit the hypervisor handles) must still
  * fire. VM exits load DR7 with 0x400; only the "save/load debug controls"
@@ -335,11 +346,7 @@ static int t_breakpoint_survives_exit(char *why)
                      :
                      : "eax", "ebx", "ecx", "edx", "memory");
     trap_disarm();
-    CHECK(last_trap.taken == 1 && last_trap.vector == 1, "%d traps (vector %u): the breakpoint did not fire",
-          last_trap.taken, last_trap.vector);
-    CHECK(last_trap.eip == at, "#DB at 0x%x, expected the breakpoint at 0x%x", last_trap.eip, at);
-    CHECK(last_trap.dr6 & 1, "DR6 0x%x: B0 not set", last_trap.dr6);
-    return 0;
+    return expect_one_db(why, at, "the breakpoint (B0)", 1);
 }
 
 /* Single-stepping over an instruction the hypervisor emulates (CPUID
@@ -364,11 +371,7 @@ static int t_single_step_emulated(char *why)
                      :
                      : "memory");
     trap_disarm();
-    CHECK(last_trap.taken == 1 && last_trap.vector == 1, "%d traps (vector %u), expected one #DB",
-          last_trap.taken, last_trap.vector);
-    CHECK(last_trap.eip == at, "#DB at 0x%x, expected 0x%x, right after the CPUID", last_trap.eip, at);
-    CHECK(last_trap.dr6 & 0x4000, "DR6 0x%x: BS not set", last_trap.dr6);
-    return 0;
+    return expect_one_db(why, at, "right after the CPUID (BS)", 0x4000);
 }
 
 /* Single-stepping HLT: the interrupt that ends the halt comes after the
@@ -403,10 +406,8 @@ static int t_single_step_hlt(char *why)
     lapic_write(0x320, 0x10000);
     CHECK(irqlog.count[0x41] == 1, "the timer interrupt that ends the HLT arrived %u times",
           irqlog.count[0x41]);
-    CHECK(last_trap.taken == 1 && last_trap.vector == 1,
-          "%d traps (vector %u): the single step over HLT was lost", last_trap.taken, last_trap.vector);
-    CHECK(last_trap.eip == at, "#DB at 0x%x, expected 0x%x, right after the HLT", last_trap.eip, at);
-    CHECK(last_trap.dr6 & 0x4000, "DR6 0x%x: BS not set", last_trap.dr6);
+    if (expect_one_db(why, at, "right after the HLT (BS)", 0x4000))
+        return 1;
     CHECK(irqlog.last_eip[0x41] == at, "the interrupt hit 0x%x, expected 0x%x (after the #DB's IRET)",
           irqlog.last_eip[0x41], at);
     return 0;

@@ -333,6 +333,19 @@ static EFI_STATUS load_linux(EFI_FILE_HANDLE root, const uint8_t *img, UINTN img
     return EFI_SUCCESS;
 }
 
+/* A pool buffer for GetMemoryMap, with room for the map as it is now and
+ * for the descriptors allocating the buffer (and more) may add; *size is
+ * its capacity, or NULL when the pool is out. */
+static EFI_MEMORY_DESCRIPTOR *memory_map_buffer(UINTN *size)
+{
+    UINTN key, desc_size;
+    UINT32 desc_ver;
+    *size = 0;
+    uefi_call_wrapper(BS->GetMemoryMap, 5, size, NULL, &key, &desc_size, &desc_ver);
+    *size += 16 * sizeof(EFI_MEMORY_DESCRIPTOR) + 4096;
+    return AllocatePool(*size);
+}
+
 /* ---- bare = on ---- */
 
 /* An OS-loader memory type (UEFI reserves 0x80000000 and up for them): the
@@ -411,11 +424,9 @@ static EFI_STATUS bare_walk_map(EFI_MEMORY_DESCRIPTOR *map, UINTN size, UINTN de
  * elsewhere. exit_boot_services() checks the final map again. */
 static EFI_STATUS bare_claim_guest_ram(uint64_t ram_size)
 {
-    UINTN size = 0, key, desc_size;
+    UINTN size, key, desc_size;
     UINT32 desc_ver;
-    uefi_call_wrapper(BS->GetMemoryMap, 5, &size, NULL, &key, &desc_size, &desc_ver);
-    size += 16 * sizeof(EFI_MEMORY_DESCRIPTOR) + 4096;
-    EFI_MEMORY_DESCRIPTOR *map = AllocatePool(size);
+    EFI_MEMORY_DESCRIPTOR *map = memory_map_buffer(&size);
     if (!map)
         return EFI_OUT_OF_RESOURCES;
     EFI_STATUS st = uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
@@ -470,11 +481,7 @@ static EFI_STATUS exit_boot_services(EFI_HANDLE image)
 {
     UINTN size = 0, key, desc_size;
     UINT32 desc_ver;
-    EFI_MEMORY_DESCRIPTOR *map = 0;
-
-    uefi_call_wrapper(BS->GetMemoryMap, 5, &size, map, &key, &desc_size, &desc_ver);
-    size += 16 * sizeof(EFI_MEMORY_DESCRIPTOR) + 4096;
-    map = AllocatePool(size);
+    EFI_MEMORY_DESCRIPTOR *map = memory_map_buffer(&size);
     if (!map)
         return EFI_OUT_OF_RESOURCES;
     UINTN cap = size;

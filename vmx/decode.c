@@ -16,9 +16,9 @@
  *
  * Every byte is read through fetch(), which refuses to read past avail or
  * past the architectural 15-byte limit. No static mutable state. The
- * structures are cleared with __builtin_memset: built freestanding, the
- * hypervisor's plain memset is GNU-EFI's byte loop, and the decoder runs
- * on every emulated MMIO access. */
+ * structures are cleared with __builtin_memset: built freestanding
+ * (-fno-builtin), the hypervisor's plain memset is a call even for a small
+ * structure, and the decoder runs on every emulated MMIO access. */
 #include "decode.h"
 
 #include <stddef.h>

@@ -72,6 +72,10 @@ struct event_decision event_arbitrate(const struct event_snapshot *s)
     int shadow = (s->interruptibility & INTERRUPTIBILITY_STI_MOVSS) != 0;
     int nmi_blocked = s->virtual_nmis && (s->interruptibility & INTERRUPTIBILITY_NMI);
     int intr_open = s->rflags_if && !shadow;
+    /* Blocking by STI alone: an NMI window may exit at once under it (IF
+     * is 1), so an NMI waits behind the interrupt window instead. */
+    int sti_alone = (s->interruptibility & INTERRUPTIBILITY_STI) && !nmi_blocked &&
+                    !(s->interruptibility & INTERRUPTIBILITY_MOVSS);
     int nmi_window_ok = s->virtual_nmis && s->nmi_window_exiting;
 
     if (s->pending.info & INTR_INFO_VALID) {
@@ -96,12 +100,10 @@ struct event_decision event_arbitrate(const struct event_snapshot *s)
      * injects (§27.7.3). So inject neither: the windows open, the CPU
      * delivers the #DB first and exits at the window after it (at the
      * handler's first instruction for an NMI, after its IRET for an
-     * interrupt). Under blocking by STI alone the NMI waits behind the
-     * interrupt window, as below. */
+     * interrupt). */
     if (s->debug_trap) {
         if (s->nmi_pending) {
-            if (nmi_window_ok && !(s->interruptibility & INTERRUPTIBILITY_STI && !nmi_blocked &&
-                                   !(s->interruptibility & INTERRUPTIBILITY_MOVSS)))
+            if (nmi_window_ok && !sti_alone)
                 d.nmi_window = 1;
             else
                 d.intr_window = WINDOW_OPEN;
@@ -122,7 +124,7 @@ struct event_decision event_arbitrate(const struct event_snapshot *s)
          * alone (IF = 1 then) it may exit at once, on every entry: the
          * interrupt window waits out the shadow instead. An interrupt the
          * guest can take meanwhile goes in below. */
-        if (nmi_blocked || (s->interruptibility & INTERRUPTIBILITY_MOVSS))
+        if (!sti_alone)
             d.nmi_window = nmi_window_ok;
         else
             d.intr_window = WINDOW_OPEN;

@@ -122,8 +122,8 @@ static int in_ram(const struct gmem_view *v, uint64_t gpa, uint64_t len)
 }
 
 /* The fixed-size copies and clears here are __builtin_memcpy/memset: the
- * hypervisor is built freestanding, where a plain memcpy is a call to
- * GNU-EFI's byte loop, and these run on every emulated MMIO access (the
+ * hypervisor is built freestanding (-fno-builtin), where a plain memcpy of
+ * 4 bytes is a call, and these run on every emulated MMIO access (the
  * fetch of the instruction walks the guest's page tables). */
 
 /* Fills f with an exception and returns GMEM_FAULT. */
